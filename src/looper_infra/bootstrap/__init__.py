@@ -1,0 +1,27 @@
+"""VM bootstrap: cloud-init user data rendered from templates by pure functions."""
+
+from looper_infra.bootstrap import versions
+from looper_infra.bootstrap.app_vm import (
+    APP_VM_CONFIG_DIR,
+    APP_VM_SETUP_SCRIPT_PATH,
+    APP_VM_SETUP_UNIT,
+    APP_VM_STATE_DIR,
+    AppVmStartup,
+    render_app_vm_caddyfile,
+    render_app_vm_cloud_config,
+    render_app_vm_compose,
+    render_app_vm_setup_script,
+)
+
+__all__ = [
+    "APP_VM_CONFIG_DIR",
+    "APP_VM_SETUP_SCRIPT_PATH",
+    "APP_VM_SETUP_UNIT",
+    "APP_VM_STATE_DIR",
+    "AppVmStartup",
+    "render_app_vm_caddyfile",
+    "render_app_vm_cloud_config",
+    "render_app_vm_compose",
+    "render_app_vm_setup_script",
+    "versions",
+]

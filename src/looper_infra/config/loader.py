@@ -1,0 +1,151 @@
+"""Read a stack config once and validate it into the stage's model.
+
+A Pulumi stack file looks like::
+
+    config:
+      looper:stage: v1
+      looper:gcp: {project: ..., region: ..., zone: ...}
+
+Keys outside the `looper:` namespace are errors: providers are configured
+from `looper:gcp` / `looper:aws` by the stage itself, never ambiently.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from looper_infra.config.errors import ConfigError, ConfigIssue
+from looper_infra.config.v1 import V1Config
+
+NAMESPACE = "looper"
+
+#: Config model of every implemented stage.
+STAGE_MODELS: dict[str, type[BaseModel]] = {"v1": V1Config}
+
+#: Top-level keys Pulumi itself writes into a stack file.
+_PULUMI_STACK_KEYS = {"config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment"}
+
+
+def _loc_to_path(loc: tuple[int | str, ...]) -> str:
+    if not loc:
+        return f"{NAMESPACE}:"
+    head, *rest = loc
+    path = f"{NAMESPACE}:{head}"
+    for part in rest:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def _message(err: Mapping[str, Any]) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required"
+    msg = str(err["msg"])
+    return msg.removeprefix("Value error, ")
+
+
+def validate_mapping(values: Mapping[str, Any], source: str, stage: str | None = None) -> BaseModel:
+    """Validate `{key-without-namespace: value}` into the model of its stage.
+
+    `stage`, when given, is the stage the caller asked for; a stack configured
+    for another stage is an error.
+    """
+    issues: list[ConfigIssue] = []
+    configured = values.get("stage")
+    if configured is None:
+        issues.append(ConfigIssue(f"{NAMESPACE}:stage", f"required (one of {', '.join(STAGE_MODELS)})"))
+    elif configured not in STAGE_MODELS:
+        issues.append(
+            ConfigIssue(
+                f"{NAMESPACE}:stage",
+                f"unknown or unimplemented stage {configured!r} (one of {', '.join(STAGE_MODELS)})",
+            )
+        )
+    elif stage is not None and configured != stage:
+        issues.append(
+            ConfigIssue(f"{NAMESPACE}:stage", f"this stack builds {configured!r}, not {stage!r}")
+        )
+    if issues:
+        raise ConfigError(source, issues)
+    model = STAGE_MODELS[str(configured)]
+    try:
+        cfg = model.model_validate(dict(values))
+    except ValidationError as exc:
+        raise ConfigError(
+            source, [ConfigIssue(_loc_to_path(tuple(e["loc"])), _message(e)) for e in exc.errors()]
+        ) from None
+    cross: list[tuple[str, str]] = getattr(cfg, "cross_issues", list)()
+    if cross:
+        raise ConfigError(source, [ConfigIssue(f"{NAMESPACE}:{p}", m) for p, m in cross])
+    return cfg
+
+
+def values_from_stack_document(doc: Any, source: str) -> dict[str, Any]:
+    """The `looper:` values of a parsed stack file, with namespace errors collected."""
+    issues: list[ConfigIssue] = []
+    if not isinstance(doc, dict):
+        raise ConfigError(source, [ConfigIssue("(file)", "expected a mapping with a `config:` key")])
+    for key in doc:
+        if key not in _PULUMI_STACK_KEYS:
+            issues.append(ConfigIssue(str(key), "unknown top-level key of a Pulumi stack file"))
+    config = doc.get("config")
+    if not isinstance(config, dict):
+        issues.append(ConfigIssue("config", "required mapping of `looper:<key>: value`"))
+        raise ConfigError(source, issues)
+    values: dict[str, Any] = {}
+    for key, value in config.items():
+        ns, sep, name = str(key).partition(":")
+        if not sep or ns != NAMESPACE:
+            issues.append(
+                ConfigIssue(
+                    str(key),
+                    f"unknown key: only `{NAMESPACE}:` keys are read "
+                    "(providers are configured from looper:gcp / looper:aws)",
+                )
+            )
+            continue
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            issues.append(
+                ConfigIssue(str(key), "encrypted values are not read here; see the README")
+            )
+            continue
+        values[name] = value
+    if issues:
+        raise ConfigError(source, issues)
+    return values
+
+
+def load_stack_file(path: Path, stage: str | None = None) -> BaseModel:
+    """Read and validate `Pulumi.<stack>.yaml`. Raises ConfigError (never a traceback)."""
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(source, [ConfigIssue("(file)", f"cannot read: {exc.strerror}")]) from None
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(source, [ConfigIssue("(file)", f"not valid YAML: {exc}")]) from None
+    return validate_mapping(values_from_stack_document(doc, source), source, stage)
+
+
+def values_from_pulumi_runtime(config_env: Mapping[str, str]) -> dict[str, Any]:
+    """The `looper:` values as the Pulumi language host passes them (JSON strings)."""
+    values: dict[str, Any] = {}
+    prefix = f"{NAMESPACE}:"
+    for key, raw in config_env.items():
+        if not key.startswith(prefix):
+            continue
+        try:
+            values[key[len(prefix) :]] = json.loads(raw)
+        except ValueError:
+            values[key[len(prefix) :]] = raw
+    return values

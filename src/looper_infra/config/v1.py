@@ -1,0 +1,39 @@
+"""Stack config of stage v1: one GCP VM serving the app."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field
+
+from looper_infra.config.base import Strict
+from looper_infra.config.gcp import Access, App, Dns, GcpSettings, Network, Vm, check_labels
+
+Env = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{1,11}$")]
+
+
+class V1Config(Strict):
+    """Stage v1: custom VPC, firewall, static IP, DNS record, service account, one VM."""
+
+    stage: Literal["v1"] = Field(description="Architecture stage this stack builds.")
+    env: Env = Field(description="Environment name used in names and labels (e.g. dev, prod).")
+    name_prefix: Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{1,15}$")] = Field(
+        "looper", description="Prefix of every cloud resource name."
+    )
+    labels: Annotated[dict[str, str], AfterValidator(check_labels)] = Field(
+        default_factory=dict, description="Extra labels on every resource."
+    )
+    gcp: GcpSettings
+    network: Network
+    access: Access = Field(default_factory=Access)
+    vm: Vm = Field(default_factory=Vm)
+    dns: Dns
+    app: App
+
+    def cross_issues(self) -> list[tuple[str, str]]:
+        """Checks across sections, run once every section is valid: (path, message)."""
+        issues = []
+        if self.vm.subnet not in self.network.subnets:
+            issues.append(("vm.subnet", f"{self.vm.subnet!r} is not a key of network.subnets "
+                                        f"({', '.join(sorted(self.network.subnets))})"))
+        return issues

@@ -1,0 +1,535 @@
+"""The v1 app VM's cloud-init user data: goldens, validity, quoting, idempotent setup script.
+
+Golden files live in ``golden/``; regenerate them with ``LOOPER_UPDATE_GOLDEN=1 pytest``.
+The setup script is run for real under bash, in a fake root with stub executables for every
+command that would touch the system or the network (apt-get, apt-mark, curl, docker, dpkg,
+gpg, systemctl); the stubs record their argv so the tests can assert what ran.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from looper_infra.bootstrap import (
+    APP_VM_SETUP_SCRIPT_PATH,
+    AppVmStartup,
+    render_app_vm_cloud_config,
+    versions,
+)
+from tools import require_tool  # tests/ is on sys.path (tests/conftest.py, prepend mode)
+
+GOLDEN_DIR = Path(__file__).parent / "golden"
+
+DEFAULT_SPEC = AppVmStartup(
+    domain="dev.looper.example.com",
+    acme_email="ops@example.com",
+    app_image=versions.DEFAULT_APP_IMAGE,
+    app_port=8080,
+    health_path="/health",
+)
+CUSTOM_SPEC = AppVmStartup(
+    domain="api.looper.example.org",
+    acme_email="certs+looper@example.org",
+    app_image="ghcr.io/acme/looper-api:1.4.2@sha256:" + "ab" * 32,
+    app_port=9000,
+    health_path="/healthz",
+    app_env={"LOG_LEVEL": "info", "GREETING": "h\u00e9llo 'world' $HOME", "WORKERS": "4"},
+    app_command=("serve", "--bind=0.0.0.0:9000"),
+)
+SPECS = {"app_vm_default": DEFAULT_SPEC, "app_vm_custom": CUSTOM_SPEC}
+
+STUBBED_COMMANDS = ("apt-get", "apt-mark", "curl", "docker", "dpkg", "gpg", "systemctl")
+STEPS = ("prerequisites", "docker-apt-repo", "docker-engine", "ops-agent", "pull-images")
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def parse(document: str) -> dict[str, Any]:
+    doc = yaml.safe_load(document)
+    assert isinstance(doc, dict)
+    return doc
+
+
+def written_files(document: str) -> dict[str, dict[str, Any]]:
+    return {entry["path"]: entry for entry in parse(document)["write_files"]}
+
+
+def setup_script(document: str) -> str:
+    content = written_files(document)[APP_VM_SETUP_SCRIPT_PATH]["content"]
+    assert isinstance(content, str)
+    return content
+
+
+def compose_of(document: str) -> dict[str, Any]:
+    return parse(written_files(document)["/etc/looper/compose.yaml"]["content"])
+
+
+STUB = r"""#!/usr/bin/env bash
+# Test stub: records argv (fields split by \x1f, records by \x1e), fails the first
+# $STUB_FAIL_<NAME> calls, fakes the little output the setup script reads.
+set -euo pipefail
+name="${STUB_NAME:-$(basename "$0")}"
+var="STUB_FAIL_$(printf '%s' "$name" | tr 'a-z.-' 'A-Z__')"
+count_file="$STUB_STATE/$name.count"
+count=$(( $(cat "$count_file" 2>/dev/null || echo 0) + 1 ))
+echo "$count" >"$count_file"
+{ printf '%s' "$name"; for arg in "$@"; do printf '\x1f%s' "$arg"; done; printf '\x1e'; } >>"$STUB_LOG"
+if (( count <= ${!var:-0} )); then
+  exit 1
+fi
+case "$name" in
+  dpkg) echo amd64 ;;
+  gpg) echo "fpr:::::::::${STUB_GPG_FINGERPRINT}:" ;;
+  curl)
+    out=""; url=""; prev=""
+    for arg in "$@"; do
+      if [[ "$prev" == --output ]]; then out="$arg"; fi
+      prev="$arg"; url="$arg"
+    done
+    if [[ -n "$out" && "$url" == */gpg ]]; then
+      echo "FAKE DOCKER KEY" >"$out"
+    elif [[ -n "$out" && "$url" == *add-google-cloud-ops-agent-repo.sh ]]; then
+      printf '#!/usr/bin/env bash\nSTUB_NAME=ops-agent-repo-script exec "%s" "$@"\n' "$0" >"$out"
+    fi
+    ;;
+esac
+"""
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    calls: list[list[str]]
+
+    def commands(self, name: str) -> list[list[str]]:
+        return [call[1:] for call in self.calls if call[0] == name]
+
+
+class FakeRoot:
+    """A fake filesystem root with the rendered files and stubbed system commands."""
+
+    def __init__(self, base: Path, document: str) -> None:
+        self.root = base / "root"
+        self.bin = base / "bin"
+        self.state = base / "stub-state"
+        self.log = base / "calls.log"
+        for directory in (self.root, self.bin, self.state):
+            directory.mkdir(parents=True)
+        for path, entry in written_files(document).items():
+            target = self.root / path.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(entry["content"], encoding="utf-8")
+        (self.root / "etc/os-release").write_text(
+            'PRETTY_NAME="Ubuntu 24.04.3 LTS"\nVERSION_CODENAME=noble\nID=ubuntu\n'
+        )
+        for name in STUBBED_COMMANDS:
+            stub = self.bin / name
+            stub.write_text(STUB)
+            stub.chmod(0o755)
+        self.script = self.root / APP_VM_SETUP_SCRIPT_PATH.lstrip("/")
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / "var/lib/looper"
+
+    def run(self, **extra_env: str) -> Run:
+        self.log.write_text("")
+        for counter in self.state.glob("*.count"):
+            counter.unlink()
+        env = {
+            "PATH": f"{self.bin}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "HOME": str(self.root / "root"),
+            "LANG": "C.UTF-8",
+            "STUB_LOG": str(self.log),
+            "STUB_STATE": str(self.state),
+            "STUB_GPG_FINGERPRINT": versions.DOCKER_APT_KEY_FINGERPRINT,
+            "LOOPER_STATE_DIR": str(self.state_dir),
+            "LOOPER_CONFIG_DIR": str(self.root / "etc/looper"),
+            "LOOPER_KEYRING_DIR": str(self.root / "etc/apt/keyrings"),
+            "LOOPER_APT_SOURCES_DIR": str(self.root / "etc/apt/sources.list.d"),
+            "LOOPER_OS_RELEASE": str(self.root / "etc/os-release"),
+            "LOOPER_RETRY_DELAY": "0",
+            "LOOPER_HEALTH_INTERVAL": "0",
+            "LOOPER_HEALTH_ATTEMPTS": "3",
+            **extra_env,
+        }
+        proc = subprocess.run(
+            [require_tool("bash"), str(self.script)],
+            cwd=self.root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        raw = self.log.read_text(encoding="utf-8")
+        calls = [record.split("\x1f") for record in raw.split("\x1e") if record]
+        return Run(proc.returncode, proc.stdout + proc.stderr, calls)
+
+
+def result_line(run: Run) -> str:
+    lines = [line for line in run.stdout.splitlines() if line.startswith("looper: app ")]
+    assert lines, run.stdout
+    return lines[-1]
+
+
+# --- 1. goldens -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_cloud_config_matches_golden(name: str) -> None:
+    rendered = render_app_vm_cloud_config(SPECS[name])
+    golden = GOLDEN_DIR / f"{name}.cloud-config.yaml"
+    if os.environ.get("LOOPER_UPDATE_GOLDEN") == "1":
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(rendered, encoding="utf-8")
+    assert golden.exists(), f"{golden} is missing; create it with LOOPER_UPDATE_GOLDEN=1"
+    assert rendered == golden.read_text(encoding="utf-8"), (
+        f"{golden.name} differs from the rendering; review the change, then regenerate "
+        "with LOOPER_UPDATE_GOLDEN=1"
+    )
+
+
+def test_rendering_is_deterministic() -> None:
+    assert render_app_vm_cloud_config(CUSTOM_SPEC) == render_app_vm_cloud_config(CUSTOM_SPEC)
+
+
+# --- 2. valid cloud-config ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_cloud_config_is_valid(name: str, tmp_path: Path) -> None:
+    rendered = render_app_vm_cloud_config(SPECS[name])
+    assert rendered.startswith("#cloud-config\n")
+    doc = parse(rendered)
+    assert doc["runcmd"][-1] == [APP_VM_SETUP_SCRIPT_PATH]
+    files = written_files(rendered)
+    assert files[APP_VM_SETUP_SCRIPT_PATH]["permissions"] == "0755"
+    assert "ExecStart=" + APP_VM_SETUP_SCRIPT_PATH in (
+        files["/etc/systemd/system/looper-setup.service"]["content"]
+    )
+    path = tmp_path / "user-data.yaml"
+    path.write_text(rendered, encoding="utf-8")
+    proc = subprocess.run(
+        [require_tool("cloud-init"), "schema", "--config-file", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Valid cloud-config" in proc.stdout
+
+
+def test_compose_serves_app_on_loopback_behind_caddy() -> None:
+    compose = compose_of(render_app_vm_cloud_config(DEFAULT_SPEC))
+    app, caddy = compose["services"]["app"], compose["services"]["caddy"]
+    assert app["image"] == versions.DEFAULT_APP_IMAGE
+    assert app["ports"] == ["127.0.0.1:8080:8080"]
+    assert app["command"] == ["--port=8080"]  # whoami listens on 80 unless told
+    assert app["environment"]["PORT"] == "8080"
+    assert caddy["image"] == versions.CADDY_IMAGE
+    assert sorted(caddy["ports"]) == ["443:443", "443:443/udp", "80:80"]
+    assert "caddy_data:/data" in caddy["volumes"]
+    assert {app["restart"], caddy["restart"]} == {"unless-stopped"}
+    caddyfile = written_files(render_app_vm_cloud_config(DEFAULT_SPEC))["/etc/looper/Caddyfile"]
+    assert "reverse_proxy app:8080" in caddyfile["content"]
+    assert 'health_uri "/health"' in caddyfile["content"]
+
+
+# --- 3. shellcheck -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_setup_script_passes_shellcheck(name: str) -> None:
+    script = setup_script(render_app_vm_cloud_config(SPECS[name]))
+    proc = subprocess.run(
+        [
+            require_tool("shellcheck"),
+            "--shell=bash",
+            "--severity=style",
+            "--enable=quote-safe-variables,require-double-brackets,"
+            "check-extra-masked-returns,avoid-nullary-conditions,deprecate-which",
+            "-",
+        ],
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# --- 4. metacharacters stay data ---------------------------------------------------------------
+
+HOSTILE = "a'b $(touch {canary}) `touch {canary}` \"q\" \\ ${{HOME}} ;|& *\nline2"
+
+
+def hostile_spec(canary: Path) -> AppVmStartup:
+    value = HOSTILE.format(canary=canary)
+    return AppVmStartup(
+        domain="dev.looper.example.com",
+        acme_email="ops@example.com",
+        app_image=versions.DEFAULT_APP_IMAGE,
+        app_port=8080,
+        health_path="/healthz?probe=1&verbose=yes",
+        app_env={"EVIL": value},
+        app_command=(f"--name={value}", "$(id)"),
+    )
+
+
+def test_hostile_values_round_trip_as_data(tmp_path: Path) -> None:
+    canary = tmp_path / "canary"
+    spec = hostile_spec(canary)
+    rendered = render_app_vm_cloud_config(spec)
+    app = compose_of(rendered)["services"]["app"]
+    # compose interpolates "$": every one is doubled, and undoubling gives the value back
+    assert app["environment"]["EVIL"] == spec.app_env["EVIL"].replace("$", "$$")
+    assert app["environment"]["EVIL"].replace("$$", "$") == spec.app_env["EVIL"]
+    assert [a.replace("$$", "$") for a in app["command"]] == list(spec.app_command or ())
+    # every value assigned in the script's header reads back through shell quoting
+    expected = {
+        "DOMAIN": spec.domain,
+        "APP_PORT": str(spec.app_port),
+        "HEALTH_PATH": spec.health_path,
+        "APP_IMAGE": spec.app_image,
+        "CADDY_IMAGE": spec.caddy_image,
+        "DOCKER_CE_VERSION": spec.docker_ce_version,
+        "CONTAINERD_IO_VERSION": spec.containerd_io_version,
+        "OPS_AGENT_VERSION": spec.ops_agent_version,
+    }
+    assignments = {}
+    for line in setup_script(rendered).splitlines():
+        if re.match(r"^readonly [A-Z_]+=", line):
+            words = shlex.split(line, comments=True)
+            assert len(words) == 2, line
+            key, _, value = words[1].partition("=")
+            assignments[key] = value
+    for key, value in expected.items():
+        assert assignments[key] == value
+
+
+def test_hostile_values_are_never_executed(tmp_path: Path) -> None:
+    canary = tmp_path / "canary"
+    spec = hostile_spec(canary)
+    fake = FakeRoot(tmp_path, render_app_vm_cloud_config(spec))
+    run = fake.run()
+    assert run.returncode == 0, run.stdout
+    assert not canary.exists()
+    # the health URL, with its "?" and "&", reached curl as one argument
+    assert ["--fail", "--silent", "--output", "/dev/null", "--max-time", "5",
+            "http://127.0.0.1:8080/healthz?probe=1&verbose=yes"] in run.commands("curl")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")))
+def test_any_env_value_round_trips_through_cloud_config(value: str) -> None:
+    spec = AppVmStartup(
+        domain="dev.looper.example.com", acme_email="ops@example.com",
+        app_image=versions.DEFAULT_APP_IMAGE, app_port=8080, health_path="/health",
+        app_env={"VALUE": value},
+    )
+    app = compose_of(render_app_vm_cloud_config(spec))["services"]["app"]
+    assert app["environment"]["VALUE"].replace("$$", "$") == value
+
+
+# --- 5. idempotent setup -----------------------------------------------------------------------
+
+
+def test_setup_runs_each_step_once_then_skips_them(tmp_path: Path) -> None:
+    fake = FakeRoot(tmp_path, render_app_vm_cloud_config(DEFAULT_SPEC))
+
+    first = fake.run()
+    assert first.returncode == 0, first.stdout
+    assert result_line(first).startswith("looper: app ready")
+    installs = [c for c in first.commands("apt-get") if "install" in c]
+    assert len(installs) == 1
+    assert installs[0][-4:] == [
+        f"docker-ce={versions.DOCKER_CE_VERSION}",
+        f"docker-ce-cli={versions.DOCKER_CE_CLI_VERSION}",
+        f"containerd.io={versions.CONTAINERD_IO_VERSION}",
+        f"docker-compose-plugin={versions.DOCKER_COMPOSE_PLUGIN_VERSION}",
+    ]
+    assert first.commands("apt-mark") == [
+        ["hold", "docker-ce", "docker-ce-cli", "containerd.io", "docker-compose-plugin"],
+        ["hold", "google-cloud-ops-agent"],
+    ]
+    assert first.commands("ops-agent-repo-script") == [
+        ["--also-install", f"--version={versions.OPS_AGENT_VERSION}"]
+    ]
+    assert len(first.commands("gpg")) == 1
+    downloads = [c[-1] for c in first.commands("curl") if "--output" in c and c[-1].startswith("https")]
+    assert downloads == [f"{versions.DOCKER_APT_URL}/gpg", versions.OPS_AGENT_REPO_SCRIPT_URL]
+    docker = first.commands("docker")
+    assert sum("pull" in c for c in docker) == 1
+    assert sum("up" in c for c in docker) == 1
+    assert ["enable", "--now", "containerd.service", "docker.service"] in first.commands(
+        "systemctl"
+    )
+    keyring = fake.root / "etc/apt/keyrings/docker.asc"
+    assert keyring.read_text() == "FAKE DOCKER KEY\n"
+    sources = (fake.root / "etc/apt/sources.list.d/docker.sources").read_text()
+    assert f"Signed-By: {keyring}\n" in sources
+    assert "Suites: noble\n" in sources and "Architectures: amd64\n" in sources
+    for step in STEPS:
+        assert (fake.state_dir / "steps" / f"{step}.done").is_file()
+    assert (fake.state_dir / "ready").is_file()
+    assert not list(fake.state_dir.glob("tmp.*")), "temporary files must be cleaned up"
+
+    second = fake.run()
+    assert second.returncode == 0, second.stdout
+    assert result_line(second).startswith("looper: app ready")
+    for name in ("apt-get", "apt-mark", "gpg", "dpkg", "systemctl", "ops-agent-repo-script"):
+        assert second.commands(name) == [], name
+    assert not [c for c in second.commands("curl") if not c[-1].startswith("http://127.0.0.1")]
+    assert [c for c in second.commands("docker") if "pull" in c] == []
+    assert len([c for c in second.commands("docker") if "up" in c]) == 1
+    for step in STEPS:
+        assert f"looper: step {step}: already done, skipping" in second.stdout
+
+
+def test_network_fetches_are_retried_with_a_bound(tmp_path: Path) -> None:
+    fake = FakeRoot(tmp_path, render_app_vm_cloud_config(DEFAULT_SPEC))
+
+    flaky = fake.run(STUB_FAIL_APT_GET="2")  # first two apt-get calls fail, then succeed
+    assert flaky.returncode == 0, flaky.stdout
+    assert [c[-1] for c in flaky.commands("apt-get")][:3] == ["update"] * 3
+    assert "attempt 2/8 failed" in flaky.stdout
+
+
+def test_partial_run_fails_loudly_and_resumes(tmp_path: Path) -> None:
+    fake = FakeRoot(tmp_path, render_app_vm_cloud_config(DEFAULT_SPEC))
+
+    broken = fake.run(STUB_FAIL_APT_GET="1000", LOOPER_RETRY_ATTEMPTS="3")
+    assert broken.returncode != 0
+    assert [c[-1] for c in broken.commands("apt-get")] == ["update"] * 3  # bounded
+    assert result_line(broken).startswith("looper: app FAILED: step 'docker-engine'")
+    steps = fake.state_dir / "steps"
+    assert (steps / "docker-apt-repo.done").is_file()
+    assert not (steps / "docker-engine.done").exists()
+
+    resumed = fake.run()
+    assert resumed.returncode == 0, resumed.stdout
+    assert "looper: step docker-apt-repo: already done, skipping" in resumed.stdout
+    assert resumed.commands("gpg") == []  # the finished step did not run again
+    assert len([c for c in resumed.commands("apt-get") if "install" in c]) == 1
+
+
+def test_unhealthy_app_is_reported(tmp_path: Path) -> None:
+    fake = FakeRoot(tmp_path, render_app_vm_cloud_config(DEFAULT_SPEC))
+    assert fake.run().returncode == 0
+
+    sick = fake.run(STUB_FAIL_CURL="1000")
+    assert sick.returncode != 0
+    assert len(sick.commands("curl")) == 3  # LOOPER_HEALTH_ATTEMPTS
+    assert result_line(sick).startswith(
+        "looper: app FAILED: no healthy answer from http://127.0.0.1:8080/health"
+    )
+
+
+def test_wrong_signing_key_is_rejected(tmp_path: Path) -> None:
+    fake = FakeRoot(tmp_path, render_app_vm_cloud_config(DEFAULT_SPEC))
+    run = fake.run(STUB_GPG_FINGERPRINT="0" * 40)
+    assert run.returncode != 0
+    assert "looper: app FAILED: Docker's apt signing key has fingerprint(s)" in run.stdout
+    assert not (fake.root / "etc/apt/keyrings/docker.asc").exists()
+    assert [c for c in run.commands("apt-get") if "install" in c] == []
+
+
+def test_wrong_os_is_rejected(tmp_path: Path) -> None:
+    fake = FakeRoot(tmp_path, render_app_vm_cloud_config(DEFAULT_SPEC))
+    (fake.root / "etc/os-release").write_text("VERSION_CODENAME=jammy\n")
+    run = fake.run()
+    assert run.returncode != 0
+    assert "pinned for Ubuntu noble, but" in result_line(run)
+    assert run.calls == []
+
+
+# --- 6. validation -----------------------------------------------------------------------------
+
+
+def test_every_bad_field_is_named() -> None:
+    with pytest.raises(ValueError) as caught:
+        AppVmStartup(
+            domain="Not_A_Domain",
+            acme_email="nobody",
+            app_image="nginx",
+            app_port=0,
+            health_path="health",
+            app_env={"lower-case": "x"},
+            caddy_image="caddy:latest",
+            ops_agent_version="2.*.*",
+        )
+    message = str(caught.value)
+    for name in (
+        "domain", "acme_email", "app_image", "app_port", "health_path", "app_env",
+        "caddy_image", "ops_agent_version",
+    ):
+        assert f"{name}:" in message, name
+
+
+@pytest.mark.parametrize(
+    ("field_name", "value"),
+    [
+        ("domain", "localhost"),
+        ("domain", "example.com."),
+        ("domain", "-bad.example.com"),
+        ("domain", "a.123"),
+        ("app_port", 65536),
+        ("app_port", True),
+        ("app_port", "8080"),
+        ("health_path", "/a b"),
+        ("health_path", "/$(id)"),
+        ("app_env", {"OK": "fine", "1BAD": "x"}),
+        ("app_env", {"NUL": "a\x00b"}),
+        ("app_command", ["not", "a", "tuple"]),
+        ("docker_ce_version", "latest; rm -rf /"),
+    ],
+)
+def test_single_bad_field(field_name: str, value: object) -> None:
+    kwargs: dict[str, Any] = {
+        "domain": "dev.looper.example.com",
+        "acme_email": "ops@example.com",
+        "app_image": versions.DEFAULT_APP_IMAGE,
+        "app_port": 8080,
+        "health_path": "/health",
+        field_name: value,
+    }
+    with pytest.raises(ValueError, match=rf"{field_name}:"):
+        AppVmStartup(**kwargs)
+
+
+@pytest.mark.parametrize("port", [1, 65535])
+def test_port_bounds_are_accepted(port: int) -> None:
+    spec = AppVmStartup(
+        domain="a.example.com", acme_email="a@example.com",
+        app_image=versions.DEFAULT_APP_IMAGE, app_port=port, health_path="/",
+    )
+    assert spec.app_port == port
+
+
+def test_spec_is_frozen_against_later_mutation() -> None:
+    env = {"A": "1"}
+    spec = AppVmStartup(
+        domain="a.example.com", acme_email="a@example.com",
+        app_image=versions.DEFAULT_APP_IMAGE, app_port=8080, health_path="/", app_env=env,
+    )
+    env["A"] = "2"
+    assert spec.app_env == {"A": "1"}
+    assert isinstance(spec.app_env, Mapping)
+    hash(spec)

@@ -1,0 +1,45 @@
+"""Shared fixtures: the example stacks and an in-process offline plan."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from looper_infra.config import validate_mapping
+from looper_infra.config.loader import values_from_stack_document
+from looper_infra.engine.plan import Plan, plan_stage
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_STACKS = sorted(ROOT.glob("Pulumi.*-*.yaml"))
+
+
+def example_values(stack: str = "v1-dev") -> dict[str, Any]:
+    """The `looper:` values of a shipped example stack (a fresh deep copy)."""
+    path = ROOT / f"Pulumi.{stack}.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return copy.deepcopy(values_from_stack_document(doc, str(path)))
+
+
+def plan_values(values: dict[str, Any], stack: str = "test") -> Plan:
+    cfg = validate_mapping(values, "test")
+    return plan_stage(cfg, stack=stack)
+
+
+@pytest.fixture
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def v1_dev_plan() -> Plan:
+    return plan_values(example_values("v1-dev"), stack="v1-dev")
+
+
+@pytest.fixture
+def planner() -> Callable[..., Plan]:
+    return plan_values
