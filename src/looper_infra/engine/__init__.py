@@ -1,0 +1,1 @@
+"""Run stage programs: offline under recording mocks (plan) or for real (deploy)."""

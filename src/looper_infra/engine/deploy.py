@@ -1,0 +1,165 @@
+"""The real deployment path: `looper preview|up|destroy` through the Pulumi Automation API.
+
+Everything that can be decided without the Pulumi CLI (prerequisites, the
+backend, the workspace options, the order of operations) is plain code with
+its inputs passed in, so it is unit-tested; the CLI run itself needs a
+user's machine with Pulumi and cloud credentials.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+Action = Literal["preview", "up", "destroy"]
+ACTIONS: tuple[Action, ...] = ("preview", "up", "destroy")
+DEFAULT_BACKEND_DIR = "~/.looper/state"
+SECRETS_PROVIDER = "passphrase"
+#: The cloud each stage needs credentials for.
+STAGE_CLOUDS: dict[str, tuple[str, ...]] = {
+    "v1": ("gcp",), "v2": ("gcp",), "v3": ("gcp",), "v4": ("aws", "gcp"),
+}
+
+
+class DeployError(Exception):
+    """A deployment cannot start or failed; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    action: str
+    stage: str
+    stack: str
+    project_dir: Path
+    backend_url: str | None = None
+    yes: bool = False
+
+    def __post_init__(self) -> None:
+        if self.action not in ACTIONS:
+            raise ValueError(f"action must be one of {', '.join(ACTIONS)}, not {self.action!r}")
+
+
+def resolve_backend(request: DeployRequest, environ: Mapping[str, str]) -> str:
+    """--backend, else $PULUMI_BACKEND_URL, else a local file backend under the user's home."""
+    if request.backend_url:
+        return request.backend_url
+    if environ.get("PULUMI_BACKEND_URL"):
+        return environ["PULUMI_BACKEND_URL"]
+    home = Path(environ.get("HOME") or Path.home())
+    return "file://" + str(home / DEFAULT_BACKEND_DIR.removeprefix("~/"))
+
+
+def _has_gcp_credentials(environ: Mapping[str, str]) -> bool:
+    if environ.get("GOOGLE_APPLICATION_CREDENTIALS") or environ.get("GOOGLE_CREDENTIALS"):
+        return True
+    if environ.get("GOOGLE_OAUTH_ACCESS_TOKEN"):
+        return True
+    home = Path(environ.get("HOME") or Path.home())
+    config_dir = Path(environ.get("CLOUDSDK_CONFIG") or home / ".config" / "gcloud")
+    return (config_dir / "application_default_credentials.json").is_file()
+
+
+def _has_aws_credentials(environ: Mapping[str, str]) -> bool:
+    if environ.get("AWS_ACCESS_KEY_ID") or environ.get("AWS_PROFILE"):
+        return True
+    if environ.get("AWS_WEB_IDENTITY_TOKEN_FILE") or environ.get("AWS_CONTAINER_CREDENTIALS_FULL_URI"):
+        return True
+    home = Path(environ.get("HOME") or Path.home())
+    return (home / ".aws" / "credentials").is_file() or (home / ".aws" / "config").is_file()
+
+
+def check_prerequisites(
+    request: DeployRequest,
+    environ: Mapping[str, str],
+    which: Callable[[str], str | None] = shutil.which,
+) -> list[str]:
+    """Every reason the deployment cannot start, as instructions (empty when ready)."""
+    problems: list[str] = []
+    if which("pulumi") is None:
+        problems.append(
+            "the Pulumi CLI is not on PATH: install it (https://www.pulumi.com/docs/install/) "
+            "and run the command again"
+        )
+    if not (environ.get("PULUMI_CONFIG_PASSPHRASE") or environ.get("PULUMI_CONFIG_PASSPHRASE_FILE")):
+        problems.append(
+            "no secrets passphrase: export PULUMI_CONFIG_PASSPHRASE (or "
+            "PULUMI_CONFIG_PASSPHRASE_FILE); it encrypts this stack's secrets in the state"
+        )
+    clouds = STAGE_CLOUDS.get(request.stage, ())
+    if "gcp" in clouds and not _has_gcp_credentials(environ):
+        problems.append(
+            "no GCP credentials: run `gcloud auth application-default login` or set "
+            "GOOGLE_APPLICATION_CREDENTIALS"
+        )
+    if "aws" in clouds and not _has_aws_credentials(environ):
+        problems.append("no AWS credentials: run `aws configure` / `aws sso login` or set AWS_PROFILE")
+    return problems
+
+
+def workspace_env(request: DeployRequest, environ: Mapping[str, str]) -> dict[str, str]:
+    """Environment the Pulumi CLI runs with (the backend is always explicit)."""
+    return {"PULUMI_BACKEND_URL": resolve_backend(request, environ),
+            "PULUMI_SKIP_UPDATE_CHECK": "true"}
+
+
+def prepare_backend(url: str) -> None:
+    """A local file backend's directory must exist (and stay private to the user)."""
+    if url.startswith("file://"):
+        path = Path(url.removeprefix("file://")).expanduser()
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+
+def _select_stack(request: DeployRequest, env: Mapping[str, str]) -> Any:
+    from pulumi import automation as auto
+
+    opts = auto.LocalWorkspaceOptions(
+        work_dir=str(request.project_dir), env_vars=dict(env), secrets_provider=SECRETS_PROVIDER
+    )
+    return auto.create_or_select_stack(
+        stack_name=request.stack, work_dir=str(request.project_dir), opts=opts
+    )
+
+
+def run(
+    request: DeployRequest,
+    on_output: Callable[[str], None],
+    confirm: Callable[[str], bool] | None = None,
+    environ: Mapping[str, str] | None = None,
+    which: Callable[[str], str | None] = shutil.which,
+    select_stack: Callable[[DeployRequest, Mapping[str, str]], Any] = _select_stack,
+) -> dict[str, Any]:
+    """Run the action; `up`/`destroy` show a preview and ask first unless `yes`.
+
+    Returns the stack outputs after `up` (secrets stay wrapped by the Automation API).
+    Every call passes show_secrets=False: the Automation API defaults to True.
+    """
+    env = dict(os.environ if environ is None else environ)
+    problems = check_prerequisites(request, env, which)
+    if problems:
+        raise DeployError("cannot deploy yet:\n" + "\n".join(f"  - {p}" for p in problems))
+    if request.action != "preview" and not request.yes and confirm is None:
+        raise DeployError(f"`{request.action}` changes real infrastructure: pass --yes, or run it "
+                          "in a terminal to be asked")
+    workspace = workspace_env(request, env)
+    prepare_backend(workspace["PULUMI_BACKEND_URL"])
+    stack = select_stack(request, workspace)
+    if request.action == "preview":
+        stack.preview(on_output=on_output, diff=True)
+        return {}
+    if not request.yes:
+        if request.action == "up":
+            stack.preview(on_output=on_output, diff=True)
+        else:
+            stack.preview_destroy(on_output=on_output, show_secrets=False)
+        assert confirm is not None
+        if not confirm(f"{request.action} stack {request.stack} ({request.stage})?"):
+            raise DeployError("cancelled; nothing was changed")
+    if request.action == "up":
+        result = stack.up(on_output=on_output, show_secrets=False)
+        return dict(getattr(result, "outputs", {}) or {})
+    stack.destroy(on_output=on_output, show_secrets=False)
+    return {}

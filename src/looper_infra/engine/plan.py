@@ -1,0 +1,129 @@
+"""The offline plan: run a real stage program in-process under recording mocks."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.mocks import MockEngine, MockSettings
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
+from looper_infra.engine.fakes import all_calls, all_fakes
+from looper_infra.engine.mocks import LooperMocks, MockContext, RecordedResource, RecordingMonitor
+
+PLAN_FORMAT = "looper-plan/1"
+PROJECT = "looper"
+
+
+@dataclass
+class Plan:
+    stage: str
+    stack: str
+    project: str
+    resources: list[RecordedResource]
+    outputs: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+    def by_type(self) -> dict[str, int]:
+        return dict(sorted(Counter(r.type for r in self.resources).items()))
+
+    def of_type(self, type_: str) -> list[RecordedResource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str) -> RecordedResource:
+        found = self.of_type(type_)
+        if len(found) != 1:
+            raise LookupError(f"expected exactly one {type_}, found {len(found)}")
+        return found[0]
+
+    def to_document(self) -> dict[str, Any]:
+        """The `looper-plan/1` JSON document (see DESIGN.md)."""
+        return {
+            "format": PLAN_FORMAT,
+            "stage": self.stage,
+            "stack": self.stack,
+            "project": self.project,
+            "resources": [
+                {
+                    "urn": r.urn,
+                    "type": r.type,
+                    "name": r.name,
+                    "parent": r.parent,
+                    "provider": r.provider,
+                    "custom": r.custom,
+                    "inputs": r.inputs,
+                    "dependencies": r.dependencies,
+                }
+                for r in self.resources
+            ],
+            "outputs": self.outputs,
+            "summary": {"resources": len(self.resources), "by_type": self.by_type()},
+        }
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def run_program(
+    program: Callable[[], None],
+    *,
+    stage: str,
+    stack: str,
+    context: MockContext,
+    project: str = PROJECT,
+) -> Plan:
+    """Run `program` as the Pulumi engine would, with mocks instead of clouds."""
+    logger = logging.getLogger(f"looper.plan.{stack}")
+    logger.propagate = False
+    collector = _Collect()
+    logger.handlers[:] = [collector]
+    monitor = RecordingMonitor(LooperMocks(all_fakes(), all_calls(), context))
+    # Settings are context variables: reset first, then install the mock settings
+    # (constructing MockSettings sets them).
+    pulumi_settings.reset_options(project=project, stack=stack, preview=False)
+    settings = MockSettings(
+        monitor=monitor,
+        monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
+        engine=MockEngine(logger),
+        project=project,
+        stack=stack,
+        dry_run=False,
+        organization="organization",
+        callbacks=None,
+    )
+    pulumi_settings.configure(settings)
+    _sync_await(run_in_stack(program))
+    outputs = monitor.outputs.get(monitor.stack_urn or "", {})
+    return Plan(
+        stage=stage,
+        stack=stack,
+        project=project,
+        resources=monitor.recorded,
+        outputs=outputs,
+        warnings=collector.messages,
+    )
+
+
+def plan_stage(cfg: Any, *, stack: str, project: str = PROJECT) -> Plan:
+    """Plan a validated stage config offline."""
+    from looper_infra.stages import load_program
+
+    stage = str(cfg.stage)
+    program = load_program(stage)
+    gcp = getattr(cfg, "gcp", None)
+    context = (
+        MockContext(project=gcp.project, region=gcp.region, zone=gcp.zone) if gcp else MockContext()
+    )
+    return run_program(lambda: program(cfg), stage=stage, stack=stack, context=context,
+                       project=project)

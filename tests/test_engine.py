@@ -1,0 +1,107 @@
+"""The offline engine: what it records, how it masks secrets, realistic mock outputs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from ipaddress import IPv4Address, IPv4Network
+
+import pulumi
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from looper_infra.engine.mocks import MockContext, mask
+from looper_infra.engine.plan import run_program
+
+SECRET_SIG = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}
+
+
+def test_mask_replaces_secrets_and_unknowns_at_any_depth() -> None:
+    raw = {"a": {**SECRET_SIG, "value": "hunter2"},
+           "b": [1, {"c": {**SECRET_SIG, "value": {"k": "v"}}}],
+           "d": "04da6b54-80e4-46f7-96ec-b56ff0331ba9", "e": "plain"}
+    assert mask(raw) == {"a": "[secret]", "b": [1, {"c": "[secret]"}], "d": "[unknown]",
+                         "e": "plain"}
+
+
+class _Thing(pulumi.ComponentResource):
+    def __init__(self, name: str) -> None:
+        super().__init__("test:index:Thing", name)
+        from pulumi_random import RandomPassword
+
+        self.password = RandomPassword("pw", length=24, special=False,
+                                       opts=pulumi.ResourceOptions(parent=self))
+        self.register_outputs({})
+
+
+def _program() -> None:
+    from pulumi_tls import PrivateKey, SelfSignedCert
+
+    thing = _Thing("thing")
+    key = PrivateKey("ca-key", algorithm="ECDSA", ecdsa_curve="P256")
+    cert = SelfSignedCert(
+        "ca", private_key_pem=key.private_key_pem, is_ca_certificate=True,
+        validity_period_hours=24, allowed_uses=["cert_signing"],
+        subject={"common_name": "looper-ca"},
+        opts=pulumi.ResourceOptions(depends_on=[thing]))
+
+    def ca_hash(pem: str) -> str:
+        spki = x509.load_pem_x509_certificate(pem.encode()).public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        return "sha256:" + hashlib.sha256(spki).hexdigest()
+
+    pulumi.export("ca_hash", cert.cert_pem.apply(ca_hash))
+    pulumi.export("password", thing.password.result)
+    pulumi.export("plain", "visible")
+
+
+def test_records_graph_masks_secrets_and_runs_real_crypto() -> None:
+    plan = run_program(_program, stage="t", stack="unit", context=MockContext())
+    by_name = {r.name: r for r in plan.resources}
+    # parents and explicit + data dependencies are what the engine receives; depends_on a
+    # component expands to the component's custom children, as the engine waits for them
+    assert by_name["pw"].parent == by_name["thing"].urn
+    assert by_name["pw"].urn in by_name["ca"].dependencies
+    assert by_name["ca-key"].urn in by_name["ca"].dependencies
+    assert by_name["ca"].inputs["privateKeyPem"] == "[secret]"
+    assert by_name["thing"].custom is False and by_name["ca"].custom is True
+    # a secret output never appears in clear, anywhere in the document
+    document = json.dumps(plan.to_document())
+    real_password = by_name["pw"].state["result"]
+    assert len(real_password) == 24 and real_password not in document
+    assert "PRIVATE KEY" not in document
+    assert plan.outputs["password"] == "[secret]"
+    assert plan.outputs["plain"] == "visible"
+    # the CA hash was computed from a real certificate
+    pem = by_name["ca"].state["certPem"]
+    spki = x509.load_pem_x509_certificate(pem.encode()).public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    assert plan.outputs["ca_hash"] == "sha256:" + hashlib.sha256(spki).hexdigest()
+
+
+def _two_vms() -> None:
+    from pulumi_gcp import compute
+
+    net = compute.Network("net", auto_create_subnetworks=False)
+    sub = compute.Subnetwork("sub", network=net.id, ip_cidr_range="192.168.5.0/29")
+    for i in range(3):
+        vm = compute.Instance(
+            f"vm{i}", machine_type="e2-small",
+            boot_disk=compute.InstanceBootDiskArgs(
+                initialize_params=compute.InstanceBootDiskInitializeParamsArgs(image="x")),
+            network_interfaces=[compute.InstanceNetworkInterfaceArgs(subnetwork=sub.self_link)])
+        pulumi.export(f"ip{i}", vm.network_interfaces[0].network_ip)
+
+
+def test_internal_addresses_come_from_the_subnet_without_reuse() -> None:
+    plan = run_program(_two_vms, stage="t", stack="unit",
+                       context=MockContext(project="p-123456", region="europe-west1",
+                                           zone="europe-west1-b"))
+    ips = [IPv4Address(plan.outputs[f"ip{i}"]) for i in range(3)]
+    assert len(set(ips)) == 3
+    net = IPv4Network("192.168.5.0/29")
+    # GCP reserves network, gateway and the last two addresses
+    assert all(ip in net and ip not in (net[0], net[1], net[-2], net[-1]) for ip in ips)
+    sub = next(r for r in plan.resources if r.name == "sub")
+    assert sub.state["selfLink"] == ("https://www.googleapis.com/compute/v1/projects/p-123456/"
+                                     "regions/europe-west1/subnetworks/" + sub.state["name"])
