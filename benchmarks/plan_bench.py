@@ -1,0 +1,140 @@
+"""Benchmark `looper plan`: whole-process time and peak memory per stage, against the floor.
+
+For each implemented stage:
+  * `looper plan STAGE --json` in a fresh process (median of --runs), peak RSS;
+  * the bare mocked program (bare_program.py) with the same provider modules and
+    the same resources by type, in a fresh process (median of --runs);
+  * overhead = looper / bare (target <= 1.3), peak RSS (target <= 500 MB);
+  * the longest dependency chain of the planned graph.
+And once: the engine's cost per extra resource (target <= 15 ms), from two
+in-process plans of a synthetic program with 50 and 250 resources.
+
+    .venv/bin/python benchmarks/plan_bench.py [--runs 3] [--json results.json]
+Exits 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_RATIO, TARGET_RSS_MB, TARGET_PER_RESOURCE_MS = 1.3, 500, 15.0
+
+
+def _timed(cmd: list[str]) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS (MB) and stdout of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    out = proc.stdout.read() if proc.stdout else ""
+    err = proc.stderr.read() if proc.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{err}")
+    return elapsed, usage.ru_maxrss / 1024, out
+
+
+def longest_chain(doc: dict[str, Any]) -> int:
+    deps = {r["urn"]: r["dependencies"] for r in doc["resources"]}
+    memo: dict[str, int] = {}
+
+    def depth(urn: str) -> int:
+        if urn not in memo:
+            memo[urn] = 1 + max((depth(d) for d in deps.get(urn, ()) if d in deps), default=0)
+        return memo[urn]
+
+    return max((depth(u) for u in deps), default=0)
+
+
+def bench_stage(stage: str, runs: int) -> dict[str, Any]:
+    looper_cmd = [sys.executable, "-m", "looper_infra", "plan", stage, "--json"]
+    looper_runs = [_timed(looper_cmd) for _ in range(runs)]
+    doc = json.loads(looper_runs[0][2])
+    by_type = doc["summary"]["by_type"]
+    bare_cmd = [sys.executable, str(ROOT / "benchmarks" / "bare_program.py"), json.dumps(by_type)]
+    bare_runs = [_timed(bare_cmd) for _ in range(runs)]
+    looper_s = statistics.median(r[0] for r in looper_runs)
+    bare_s = statistics.median(r[0] for r in bare_runs)
+    return {
+        "stage": stage,
+        "resources": doc["summary"]["resources"],
+        "looper_plan_s": round(looper_s, 3),
+        "bare_program_s": round(bare_s, 3),
+        "overhead_ratio": round(looper_s / bare_s, 3),
+        "peak_rss_mb": round(max(r[1] for r in looper_runs), 1),
+        "longest_dependency_chain": longest_chain(doc),
+    }
+
+
+def per_resource_ms() -> float:
+    sys.path.insert(0, str(ROOT / "src"))
+    import pulumi
+    from pulumi_gcp import compute
+
+    from looper_infra.engine.mocks import MockContext
+    from looper_infra.engine.plan import run_program
+
+    def program(n: int) -> None:
+        net = compute.Network("net", auto_create_subnetworks=False)
+        for i in range(n - 1):
+            compute.Firewall(f"fw{i}", network=net.id, source_ranges=["10.0.0.0/8"],
+                             allows=[compute.FirewallAllowArgs(protocol="tcp", ports=["22"])])
+        pulumi.export("n", n)
+
+    def timed(n: int) -> float:
+        start = time.perf_counter()
+        plan = run_program(lambda: program(n), stage="bench", stack=f"bench{n}",
+                           context=MockContext())
+        assert len(plan.resources) == n
+        return time.perf_counter() - start
+
+    timed(10)  # warm-up: imports and first-call costs
+    small, large = min(timed(50) for _ in range(2)), min(timed(250) for _ in range(2))
+    return (large - small) / 200 * 1000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT / "src"))
+    from looper_infra.stages import STAGES
+
+    results = {"stages": [bench_stage(s.name, args.runs) for s in STAGES.values()
+                          if s.implemented],
+               "engine_ms_per_resource": round(per_resource_ms(), 2)}
+    failures = []
+    for r in results["stages"]:
+        print(f"{r['stage']}: {r['resources']} resources, looper plan {r['looper_plan_s']} s, "
+              f"bare {r['bare_program_s']} s, overhead x{r['overhead_ratio']} "
+              f"(target <= {TARGET_RATIO}), peak RSS {r['peak_rss_mb']} MB "
+              f"(target <= {TARGET_RSS_MB}), longest dependency chain "
+              f"{r['longest_dependency_chain']}")
+        if r["overhead_ratio"] > TARGET_RATIO:
+            failures.append(f"{r['stage']}: overhead x{r['overhead_ratio']}")
+        if r["peak_rss_mb"] > TARGET_RSS_MB:
+            failures.append(f"{r['stage']}: peak RSS {r['peak_rss_mb']} MB")
+    per = results["engine_ms_per_resource"]
+    print(f"engine: {per} ms per extra resource (target <= {TARGET_PER_RESOURCE_MS})")
+    if per > TARGET_PER_RESOURCE_MS:
+        failures.append(f"{per} ms per resource")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    for f in failures:
+        print(f"MISSED: {f}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,3 @@
+from looper_infra.cli import main
+
+main()

@@ -1,0 +1,193 @@
+"""`looper`: argument parsing and output formatting only (see DESIGN.md for the contract).
+
+Exit codes: 0 ok, 2 invalid config or usage, 1 internal error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from looper_infra.config import ConfigError
+from looper_infra.stages import STAGES, UnknownStage, get_stage
+
+EXIT_OK, EXIT_INTERNAL, EXIT_CONFIG = 0, 1, 2
+
+app = typer.Typer(
+    name="looper",
+    help="Looper infrastructure: plan offline, check, and deploy each architecture stage.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+StageArg = Annotated[str, typer.Argument(help="Stage to work on: v1, v2, v3 or v4.")]
+StackOpt = Annotated[
+    str | None, typer.Option("--stack", "-s", help="Stack name (default: STAGE-dev).")
+]
+ProjectDirOpt = Annotated[
+    Path | None,
+    typer.Option("--project-dir", help="Pulumi project directory (default: found from cwd)."),
+]
+
+
+def _fail(code: int, message: str) -> NoReturn:
+    err.print(message, markup=False, highlight=False)
+    raise typer.Exit(code)
+
+
+def _debug() -> bool:
+    return os.environ.get("LOOPER_DEBUG", "") not in ("", "0")
+
+
+@contextmanager
+def _internal_errors() -> Iterator[None]:
+    """Anything unexpected is exit 1 with one line; LOOPER_DEBUG=1 shows the traceback."""
+    try:
+        yield
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except ConfigError as exc:
+        _fail(EXIT_CONFIG, str(exc))
+    except Exception as exc:
+        if _debug():
+            traceback.print_exc()
+        _fail(EXIT_INTERNAL, f"internal error: {type(exc).__name__}: {exc}"
+                             + ("" if _debug() else "\n(set LOOPER_DEBUG=1 for a traceback)"))
+
+
+def _resolve(stage: str, stack: str | None, config: Path | None,
+             project_dir: Path | None) -> tuple[str, Path, Path | None]:
+    from looper_infra import project
+
+    try:
+        info = get_stage(stage)
+    except UnknownStage as exc:
+        _fail(EXIT_CONFIG, str(exc))
+    if not info.implemented:
+        _fail(EXIT_CONFIG, f"stage {stage!r} is planned but not implemented yet")
+    pdir = project_dir or project.find_project_dir()
+    stack_name = stack or project.default_stack(stage)
+    if config is None:
+        if pdir is None:
+            _fail(EXIT_CONFIG, "no looper Pulumi project found (Pulumi.yaml with name: looper); "
+                               "pass --project-dir or --config")
+        config = project.stack_file(pdir, stack_name)
+        if not config.is_file():
+            _fail(EXIT_CONFIG, f"no stack file {config} (create it from Pulumi.{stage}-dev.yaml "
+                               "or pass --config)")
+    return stack_name, config, pdir
+
+
+@app.command("stages")
+def stages_cmd() -> None:
+    """List the architecture stages."""
+    table = Table(show_edge=False)
+    for col in ("stage", "cloud", "status", "what it builds"):
+        table.add_column(col)
+    for s in STAGES.values():
+        table.add_row(s.name, s.cloud, "ready" if s.implemented else "planned", s.summary)
+    out.print(table)
+
+
+@app.command("plan")
+def plan_cmd(
+    stage: StageArg,
+    stack: StackOpt = None,
+    config: Annotated[Path | None, typer.Option(
+        "--config", "-c", help="Stack file to plan (default: Pulumi.<stack>.yaml).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the looper-plan/1 JSON.")] = False,
+    inputs: Annotated[bool, typer.Option(
+        "--inputs/--no-inputs", help="Show every resource's inputs in the tree.")] = True,
+    project_dir: ProjectDirOpt = None,
+) -> None:
+    """Show what STAGE would build: runs the real stage program offline under mocks."""
+    from looper_infra.config import load_stack_file
+
+    stack_name, config_path, _ = _resolve(stage, stack, config, project_dir)
+    with _internal_errors():
+        cfg = load_stack_file(config_path, stage=stage)
+        with _spinner(f"planning {stage} ({stack_name}) offline"):
+            from looper_infra.engine.plan import plan_stage
+
+            plan = plan_stage(cfg, stack=stack_name)
+        if as_json:
+            sys.stdout.write(json.dumps(plan.to_document(), indent=2) + "\n")
+        else:
+            from looper_infra.render import print_plan
+
+            print_plan(out, plan, show_inputs=inputs)
+
+
+@contextmanager
+def _spinner(message: str) -> Iterator[None]:
+    if err.is_terminal:
+        with err.status(message):
+            yield
+    else:
+        yield
+
+
+@app.command("schema")
+def schema_cmd() -> None:
+    """Print the JSON Schema of the stack files."""
+    from looper_infra.config.schema import stack_file_schema
+
+    sys.stdout.write(json.dumps(stack_file_schema(), indent=2) + "\n")
+
+
+def _deploy(action: str, stage: str, stack: str | None, project_dir: Path | None,
+            yes: bool, backend: str | None) -> None:
+    from looper_infra.config import load_stack_file
+    from looper_infra.engine import deploy
+
+    stack_name, config_path, pdir = _resolve(stage, stack, None, project_dir)
+    assert pdir is not None
+    with _internal_errors():
+        load_stack_file(config_path, stage=stage)  # invalid config: exit 2 before any resource
+        try:
+            request = deploy.DeployRequest(action=action, stage=stage, stack=stack_name,
+                                           project_dir=pdir, backend_url=backend, yes=yes)
+            deploy.run(
+                request,
+                on_output=lambda line: out.print(line, markup=False, highlight=False, end=""),
+                confirm=(lambda q: typer.confirm(q, default=False)) if sys.stdin.isatty() else None,
+            )
+        except deploy.DeployError as exc:
+            _fail(EXIT_INTERNAL, str(exc))
+
+
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+BackendOpt = Annotated[str | None, typer.Option(
+    "--backend", help="Pulumi state backend URL (default: file://~/.looper/state, or "
+                      "$PULUMI_BACKEND_URL).")]
+
+
+def _deploy_command(action: str, doc: str) -> Callable[..., None]:
+    def command(stage: StageArg, stack: StackOpt = None, project_dir: ProjectDirOpt = None,
+                yes: YesOpt = False, backend: BackendOpt = None) -> None:
+        _deploy(action, stage, stack, project_dir, yes, backend)
+
+    command.__doc__ = doc
+    return command
+
+
+app.command("preview")(_deploy_command("preview", "Preview STAGE against the real cloud."))
+app.command("up")(_deploy_command("up", "Create or update STAGE in the real cloud."))
+app.command("destroy")(_deploy_command("destroy", "Destroy everything STAGE created."))
+
+
+def main(argv: list[str] | None = None) -> Any:
+    return app(args=argv, prog_name="looper")

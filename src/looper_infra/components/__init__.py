@@ -1,0 +1,1 @@
+"""ComponentResource classes, one entity per file, grouped by cloud."""

@@ -1,0 +1,81 @@
+"""Custom-mode VPC with named subnets, flow logs and Private Google Access."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+from pulumi_gcp import compute
+
+from looper_infra.naming import is_rfc1035
+
+
+@dataclass(frozen=True)
+class FlowLogSpec:
+    aggregation_interval: str = "INTERVAL_5_SEC"
+    sampling: float = 0.5
+
+
+@dataclass(frozen=True)
+class NetworkArgs:
+    project: str
+    region: str
+    cloud_name: str
+    #: subnet key -> CIDR; the cloud name of a subnet is `<cloud_name>-<key>`
+    subnets: Mapping[str, str]
+    flow_logs: FlowLogSpec = field(default_factory=FlowLogSpec)
+
+
+class Network(pulumi.ComponentResource):
+    network: compute.Network
+    self_link: pulumi.Output[str]
+    subnets: dict[str, compute.Subnetwork]
+    subnet_self_links: dict[str, pulumi.Output[str]]
+
+    def __init__(
+        self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("looper:gcp:Network", name, None, opts)
+        errors = [
+            f"subnets.{key}: cloud name {args.cloud_name}-{key!r} is not RFC 1035"
+            for key in args.subnets
+            if not is_rfc1035(f"{args.cloud_name}-{key}")
+        ]
+        if not args.subnets:
+            errors.append("subnets: at least one subnet is required")
+        if errors:
+            raise pulumi.RunError(f"{name}: " + "; ".join(errors))
+        child = pulumi.ResourceOptions(parent=self)
+        self.network = compute.Network(
+            "vpc",
+            name=args.cloud_name,
+            project=args.project,
+            auto_create_subnetworks=False,
+            routing_mode="REGIONAL",
+            description="Looper VPC (custom mode; managed by Pulumi)",
+            opts=child,
+        )
+        self.self_link = self.network.self_link
+        self.subnets = {
+            key: compute.Subnetwork(
+                f"subnet-{key}",
+                name=f"{args.cloud_name}-{key}",
+                project=args.project,
+                region=args.region,
+                network=self.network.id,
+                ip_cidr_range=cidr,
+                private_ip_google_access=True,
+                log_config=compute.SubnetworkLogConfigArgs(
+                    aggregation_interval=args.flow_logs.aggregation_interval,
+                    flow_sampling=args.flow_logs.sampling,
+                    metadata="INCLUDE_ALL_METADATA",
+                ),
+                opts=child,
+            )
+            for key, cidr in args.subnets.items()
+        }
+        self.subnet_self_links = {k: s.self_link for k, s in self.subnets.items()}
+        self.register_outputs(
+            {"self_link": self.self_link, "subnet_self_links": self.subnet_self_links}
+        )

@@ -1,0 +1,36 @@
+"""A reserved regional external IPv4 address (survives VM replacement)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_gcp import compute
+
+
+@dataclass(frozen=True)
+class StaticIpArgs:
+    project: str
+    region: str
+    cloud_name: str
+    network_tier: str = "PREMIUM"
+
+
+class StaticIp(pulumi.ComponentResource):
+    address: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: StaticIpArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("looper:gcp:StaticIp", name, None, opts)
+        self.resource = compute.Address(
+            "address",
+            name=args.cloud_name,
+            project=args.project,
+            region=args.region,
+            address_type="EXTERNAL",
+            network_tier=args.network_tier,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.address = self.resource.address
+        self.register_outputs({"address": self.address})

@@ -1,0 +1,38 @@
+"""Where the Pulumi project and its stack files live."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+PROJECT_NAME = "looper"
+
+
+def _is_project_dir(path: Path) -> bool:
+    f = path / "Pulumi.yaml"
+    if not f.is_file():
+        return False
+    try:
+        doc = yaml.safe_load(f.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return False
+    return isinstance(doc, dict) and doc.get("name") == PROJECT_NAME
+
+
+def find_project_dir(start: Path | None = None) -> Path | None:
+    """The looper Pulumi project: the nearest one above `start`, else the one this package ships in."""
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if _is_project_dir(candidate):
+            return candidate
+    shipped = Path(__file__).resolve().parents[2]
+    return shipped if _is_project_dir(shipped) else None
+
+
+def default_stack(stage: str) -> str:
+    return f"{stage}-dev"
+
+
+def stack_file(project_dir: Path, stack: str) -> Path:
+    return project_dir / f"Pulumi.{stack}.yaml"

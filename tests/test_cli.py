@@ -1,0 +1,125 @@
+"""The `looper` CLI contract: verbs, output, exit codes (0 ok, 2 config, 1 internal)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from conftest import ROOT, example_values
+from looper_infra import cli
+
+runner = CliRunner()
+
+
+def looper(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
+    return subprocess.run([sys.executable, "-m", "looper_infra", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def write_stack(tmp_path: Path, values: dict[str, object]) -> Path:
+    path = tmp_path / "Pulumi.bad.yaml"
+    path.write_text(yaml.safe_dump({"config": {f"looper:{k}": v for k, v in values.items()}}))
+    return path
+
+
+def test_plan_json_offline_in_a_fresh_process() -> None:
+    proc = looper("plan", "v1", "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["format"] == "looper-plan/1" and doc["stack"] == "v1-dev"
+    assert doc["summary"]["by_type"]["gcp:compute/instance:Instance"] == 1
+    assert "Traceback" not in proc.stderr
+
+
+def test_three_mistakes_exit_2_with_every_path_and_no_traceback(tmp_path: Path) -> None:
+    values = example_values()
+    values["gcp"]["zone"] = "europe-west1-b"
+    values["vm"]["boot_disk_gb"] = 5
+    values["dns"]["domain"] = "no_such domain"
+    proc = looper("plan", "v1", "--config", str(write_stack(tmp_path, values)))
+    assert proc.returncode == 2
+    assert "3 errors" in proc.stderr
+    for path in ("looper:gcp.zone", "looper:vm.boot_disk_gb", "looper:dns.domain"):
+        assert path in proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+def test_plan_tree_groups_resources_under_components() -> None:
+    result = runner.invoke(cli.app, ["plan", "v1", "--stack", "v1-prod"])
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert "stack v1-prod" in text
+    assert text.index("app  component looper:gcp:Vm") < text.index("instance  gcp:compute/instance")
+    assert "17 resources" in text
+    assert "https://prod.looper.example.com" in text
+    assert "metadata.user-data = <" in text  # long scripts are summarised, not dumped
+    assert "#cloud-config" in text and "write_files" not in text
+    assert "metadata.enable-oslogin = TRUE" in text
+
+
+def test_unknown_and_unimplemented_stage_exit_2() -> None:
+    assert runner.invoke(cli.app, ["plan", "v9"]).exit_code == 2
+    result = runner.invoke(cli.app, ["plan", "v4"])
+    assert result.exit_code == 2 and "not implemented" in result.output
+
+
+def test_missing_stack_file_exit_2() -> None:
+    result = runner.invoke(cli.app, ["plan", "v1", "--stack", "nope"])
+    assert result.exit_code == 2 and "Pulumi.nope.yaml" in result.output
+
+
+def test_internal_error_exit_1_without_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    import looper_infra.engine.plan as plan_mod
+
+    def boom(*_a: object, **_k: object) -> None:
+        raise RuntimeError("mock engine exploded")
+
+    monkeypatch.setattr(plan_mod, "plan_stage", boom)
+    monkeypatch.delenv("LOOPER_DEBUG", raising=False)
+    result = runner.invoke(cli.app, ["plan", "v1"])
+    assert result.exit_code == 1
+    assert "internal error: RuntimeError: mock engine exploded" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_stages_lists_all_four() -> None:
+    result = runner.invoke(cli.app, ["stages"])
+    assert result.exit_code == 0
+    for stage in ("v1", "v2", "v3", "v4"):
+        assert stage in result.output
+    assert "ready" in result.output and "planned" in result.output
+
+
+def test_up_with_invalid_config_exits_2_before_touching_pulumi(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import looper_infra.engine.deploy as deploy
+
+    called: list[object] = []
+    monkeypatch.setattr(deploy, "run", lambda *a, **k: called.append(a))
+    (tmp_path / "Pulumi.yaml").write_text("name: looper\nruntime: python\n")
+    values = example_values()
+    values["gcp"]["zone"] = "nowhere-1a"
+    (tmp_path / "Pulumi.v1-dev.yaml").write_text(
+        yaml.safe_dump({"config": {f"looper:{k}": v for k, v in values.items()}}))
+    result = runner.invoke(cli.app, ["up", "v1", "--project-dir", str(tmp_path), "--yes"])
+    assert result.exit_code == 2 and "looper:gcp.zone" in result.output
+    assert called == []
+
+
+def test_up_without_pulumi_cli_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE", raising=False)
+    result = runner.invoke(cli.app, ["up", "v1", "--yes", "--project-dir", str(ROOT)])
+    assert result.exit_code == 1
+    assert "Pulumi CLI is not on PATH" in result.output
+    assert "PULUMI_CONFIG_PASSPHRASE" in result.output
+    assert "Traceback" not in result.output
