@@ -39,7 +39,8 @@ def main() -> None:
     for token in counts:
         name = _module_of(token)
         if name:
-            importlib.import_module(name)
+            # touch the typed class, as a stage does: provider packages load lazily
+            getattr(importlib.import_module(name), token.rsplit(":", 1)[-1])
     monitor = MockMonitor(_Echo())
     pulumi.runtime.settings.reset_options(project="looper", stack="bare", preview=False)
     pulumi.runtime.settings.configure(MockSettings(

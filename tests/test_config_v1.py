@@ -114,7 +114,9 @@ def test_stage_and_namespace_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_stack_file(path)
     paths = {i.path for i in info.value.issues}
-    assert paths == {"gcp:project", "looper:gcp", "tags"}
+    # namespace problems and the model's own errors are reported together
+    assert paths == {"gcp:project", "looper:gcp", "tags", "looper:env", "looper:network",
+                     "looper:dns", "looper:app"}
 
 
 def test_stage_mismatch_and_unknown_stage() -> None:

@@ -125,6 +125,13 @@ def test_vm_is_hardened(v1_dev_plan: Plan) -> None:
     assert vm["scheduling"]["provisioningModel"] == "STANDARD"
 
 
+def test_changed_startup_automation_replaces_the_vm(v1_dev_plan: Plan) -> None:
+    # cloud-init runs once per instance; a fixed name needs delete-before-replace
+    instance = v1_dev_plan.one(INSTANCE)
+    assert instance.replace_on_changes == ["metadata"]
+    assert instance.delete_before_replace is True
+
+
 def test_vm_uses_the_static_ip_and_its_subnet(v1_dev_plan: Plan) -> None:
     instance = v1_dev_plan.one(INSTANCE)
     address = v1_dev_plan.one("gcp:compute/address:Address")

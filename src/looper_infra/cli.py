@@ -44,7 +44,7 @@ ProjectDirOpt = Annotated[
 
 
 def _fail(code: int, message: str) -> NoReturn:
-    err.print(message, markup=False, highlight=False)
+    sys.stderr.write(message.rstrip("\n") + "\n")  # never wrapped: paths stay greppable
     raise typer.Exit(code)
 
 

@@ -89,7 +89,15 @@ def validate_mapping(values: Mapping[str, Any], source: str, stage: str | None =
 
 
 def values_from_stack_document(doc: Any, source: str) -> dict[str, Any]:
-    """The `looper:` values of a parsed stack file, with namespace errors collected."""
+    """The `looper:` values of a parsed stack file; raises ConfigError on namespace errors."""
+    values, issues = _split_stack_document(doc, source)
+    if issues:
+        raise ConfigError(source, issues)
+    return values
+
+
+def _split_stack_document(doc: Any, source: str) -> tuple[dict[str, Any], list[ConfigIssue]]:
+    """The `looper:` values of a parsed stack file, and the issues with everything else."""
     issues: list[ConfigIssue] = []
     if not isinstance(doc, dict):
         raise ConfigError(source, [ConfigIssue("(file)", "expected a mapping with a `config:` key")])
@@ -99,7 +107,7 @@ def values_from_stack_document(doc: Any, source: str) -> dict[str, Any]:
     config = doc.get("config")
     if not isinstance(config, dict):
         issues.append(ConfigIssue("config", "required mapping of `looper:<key>: value`"))
-        raise ConfigError(source, issues)
+        return {}, issues
     values: dict[str, Any] = {}
     for key, value in config.items():
         ns, sep, name = str(key).partition(":")
@@ -118,9 +126,7 @@ def values_from_stack_document(doc: Any, source: str) -> dict[str, Any]:
             )
             continue
         values[name] = value
-    if issues:
-        raise ConfigError(source, issues)
-    return values
+    return values, issues
 
 
 def load_stack_file(path: Path, stage: str | None = None) -> BaseModel:
@@ -134,7 +140,14 @@ def load_stack_file(path: Path, stage: str | None = None) -> BaseModel:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(source, [ConfigIssue("(file)", f"not valid YAML: {exc}")]) from None
-    return validate_mapping(values_from_stack_document(doc, source), source, stage)
+    values, issues = _split_stack_document(doc, source)
+    try:
+        cfg = validate_mapping(values, source, stage)
+    except ConfigError as exc:
+        raise ConfigError(source, issues + exc.issues) from None
+    if issues:
+        raise ConfigError(source, issues)
+    return cfg
 
 
 def values_from_pulumi_runtime(config_env: Mapping[str, str]) -> dict[str, Any]:

@@ -75,6 +75,8 @@ class RecordedResource:
     dependencies: list[str]
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     protect: bool = False
+    replace_on_changes: list[str] = field(default_factory=list)
+    delete_before_replace: bool = False
     id: str | None = None
     #: state the mocks computed, in clear (it may hold key material): for tests
     #: only, never serialized into a plan
@@ -132,6 +134,8 @@ class RecordingMonitor(MockMonitor):
                     k: list(v.urns) for k, v in request.propertyDependencies.items()
                 },
                 protect=bool(request.protect),
+                replace_on_changes=list(request.replaceOnChanges),
+                delete_before_replace=bool(request.deleteBeforeReplace),
                 id=response.id or None,
                 state=dict(state.state) if state else {},
             )

@@ -63,6 +63,10 @@ class VmArgs:
     scheduling: Scheduling = field(default_factory=Scheduling)
     secure_boot: bool = True
     deletion_protection: bool = True
+    #: cloud-init runs once per instance: a changed startup document only takes effect on a
+    #: new instance, so metadata changes replace the VM (deleted first: its name is fixed;
+    #: the static IP and DNS record stay). With deletion protection on, turn it off first.
+    replace_on_startup_change: bool = True
 
 
 class Vm(pulumi.ComponentResource):
@@ -122,7 +126,11 @@ class Vm(pulumi.ComponentResource):
             labels=dict(args.labels),
             deletion_protection=args.deletion_protection,
             allow_stopping_for_update=True,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                replace_on_changes=["metadata"] if args.replace_on_startup_change else None,
+                delete_before_replace=args.replace_on_startup_change,
+            ),
         )
         self.name = self.instance.name
         self.self_link = self.instance.self_link
