@@ -25,6 +25,15 @@ def example_values(stack: str = "v1-dev") -> dict[str, Any]:
     return copy.deepcopy(values_from_stack_document(doc, str(path)))
 
 
+def issues_of(values: dict[str, Any]) -> dict[str, str]:
+    """{path: message} of the ConfigError the values raise (fails if they are valid)."""
+    from looper_infra.config import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        validate_mapping(values, "test")
+    return {i.path: i.message for i in info.value.issues}
+
+
 def plan_values(values: dict[str, Any], stack: str = "test") -> Plan:
     cfg = validate_mapping(values, "test")
     return plan_stage(cfg, stack=stack)

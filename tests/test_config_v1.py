@@ -11,22 +11,17 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import EXAMPLE_STACKS, example_values
+from conftest import EXAMPLE_STACKS, example_values, issues_of
 from looper_infra.config import ConfigError, V1Config, load_stack_file, validate_mapping
-
-
-def issues_of(values: dict[str, Any]) -> dict[str, str]:
-    with pytest.raises(ConfigError) as info:
-        validate_mapping(values, "test")
-    return {i.path: i.message for i in info.value.issues}
 
 
 @pytest.mark.parametrize("path", EXAMPLE_STACKS, ids=lambda p: p.name)
 def test_every_example_stack_loads(path: Path) -> None:
     cfg = load_stack_file(path)
-    assert isinstance(cfg, V1Config)
-    assert cfg.gcp.region == "asia-northeast3"
-    assert cfg.gcp.zone.startswith("asia-northeast3-")
+    stage = path.name.split(".")[1].split("-")[0]
+    assert cfg.stage == stage  # type: ignore[attr-defined]
+    assert cfg.gcp.region == "asia-northeast3"  # type: ignore[attr-defined]
+    assert cfg.gcp.zone.startswith("asia-northeast3-")  # type: ignore[attr-defined]
 
 
 def test_dev_and_prod_differ_only_in_sizes_and_protection() -> None:

@@ -21,7 +21,7 @@ from rich.table import Table
 from looper_infra.config import ConfigError
 from looper_infra.stages import STAGES, UnknownStage, get_stage
 
-EXIT_OK, EXIT_INTERNAL, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_INTERNAL, EXIT_CONFIG, EXIT_POLICY = 0, 1, 2, 3
 
 app = typer.Typer(
     name="looper",
@@ -138,6 +138,52 @@ def _spinner(message: str) -> Iterator[None]:
             yield
     else:
         yield
+
+
+@app.command("check")
+def check_cmd(
+    stage: StageArg,
+    stack: StackOpt = None,
+    config: Annotated[Path | None, typer.Option(
+        "--config", "-c", help="Stack file to check (default: Pulumi.<stack>.yaml).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the violations as JSON.")] = False,
+    project_dir: ProjectDirOpt = None,
+) -> None:
+    """Run the policy pack on STAGE's offline plan; exit 3 on a mandatory violation."""
+    from looper_infra.config import load_stack_file
+
+    stack_name, config_path, _ = _resolve(stage, stack, config, project_dir)
+    with _internal_errors():
+        cfg = load_stack_file(config_path, stage=stage)
+        with _spinner(f"planning and checking {stage} ({stack_name}) offline"):
+            from looper_infra.engine.plan import plan_stage
+            from looper_infra.policies.evaluate import (
+                RESOURCE_POLICIES,
+                STACK_POLICIES,
+                evaluate,
+                resources_of,
+            )
+
+            plan = plan_stage(cfg, stack=stack_name)
+            violations = evaluate(resources_of(plan))
+        mandatory = [v for v in violations if v.level == "mandatory"]
+        if as_json:
+            sys.stdout.write(json.dumps({
+                "stage": stage, "stack": stack_name,
+                "policies": len(RESOURCE_POLICIES) + len(STACK_POLICIES),
+                "resources": len(plan.resources),
+                "violations": [v.__dict__ for v in violations]}, indent=2) + "\n")
+        else:
+            table = Table(title=f"{stage} / {stack_name}: {len(violations)} violation(s) of "
+                                f"{len(RESOURCE_POLICIES) + len(STACK_POLICIES)} policies",
+                          show_edge=False)
+            for col in ("policy", "level", "resource", "message"):
+                table.add_column(col)
+            for v in violations:
+                table.add_row(v.policy, v.level, v.urn.rsplit("::", 1)[-1], v.message)
+            out.print(table)
+        if mandatory:
+            raise typer.Exit(EXIT_POLICY)
 
 
 @app.command("schema")

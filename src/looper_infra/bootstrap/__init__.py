@@ -3,25 +3,31 @@
 from looper_infra.bootstrap import versions
 from looper_infra.bootstrap.app_vm import (
     APP_VM_CONFIG_DIR,
+    APP_VM_GPU_GUEST_ATTRIBUTE,
     APP_VM_SETUP_SCRIPT_PATH,
     APP_VM_SETUP_UNIT,
     APP_VM_STATE_DIR,
     AppVmStartup,
+    GpuSetup,
     render_app_vm_caddyfile,
     render_app_vm_cloud_config,
     render_app_vm_compose,
     render_app_vm_setup_script,
+    render_gpu_ops_agent_config,
 )
 
 __all__ = [
     "APP_VM_CONFIG_DIR",
+    "APP_VM_GPU_GUEST_ATTRIBUTE",
     "APP_VM_SETUP_SCRIPT_PATH",
     "APP_VM_SETUP_UNIT",
     "APP_VM_STATE_DIR",
     "AppVmStartup",
+    "GpuSetup",
     "render_app_vm_caddyfile",
     "render_app_vm_cloud_config",
     "render_app_vm_compose",
     "render_app_vm_setup_script",
+    "render_gpu_ops_agent_config",
     "versions",
 ]

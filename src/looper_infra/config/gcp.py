@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from ipaddress import IPv4Network
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
@@ -159,8 +159,13 @@ class Access(Strict):
         return v
 
 
-class Vm(Strict):
-    """The application VM."""
+class MachineSpec(Strict):
+    """Machine type, boot disk and image of a VM or instance template."""
+
+    #: what this kind of VM accepts (the GPU VM narrows them)
+    FAMILIES: ClassVar[tuple[str, ...]] = GENERAL_PURPOSE_FAMILIES
+    VCPUS: ClassVar[tuple[int, int]] = (MIN_VCPUS, MAX_VCPUS)
+    DISK_GB: ClassVar[tuple[int, int]] = (MIN_BOOT_DISK_GB, MAX_BOOT_DISK_GB)
 
     machine_type: str = Field(
         "e2-standard-2",
@@ -178,10 +183,6 @@ class Vm(Strict):
         description="Boot image as `project/family` (Ubuntu LTS family; the startup "
         "automation targets Ubuntu 24.04).",
     )
-    subnet: str = Field("app", description="Key of the subnet in `network.subnets` the VM uses.")
-    deletion_protection: bool = Field(
-        True, description="Refuse to delete the VM until this is turned off."
-    )
 
     @field_validator("machine_type")
     @classmethod
@@ -189,25 +190,24 @@ class Vm(Strict):
         m = _MACHINE_TYPE.match(v)
         if not m:
             raise ValueError(f"{v!r} is not a predefined GCP machine type")
-        if m["family"] not in GENERAL_PURPOSE_FAMILIES:
+        if m["family"] not in cls.FAMILIES:
             raise ValueError(
                 f"machine family {m['family']!r} is not supported here "
-                f"(use one of {', '.join(GENERAL_PURPOSE_FAMILIES)})"
+                f"(use one of {', '.join(cls.FAMILIES)})"
             )
         if v in TOO_SMALL:
             raise ValueError(f"{v!r} is a shared-core type with too little memory (use e2-medium or larger)")
-        cpus = machine_vcpus(v)
-        if cpus is None or not MIN_VCPUS <= cpus <= MAX_VCPUS:
-            raise ValueError(f"{v!r}: vCPU count must be between {MIN_VCPUS} and {MAX_VCPUS}")
+        cpus, (low, high) = machine_vcpus(v), cls.VCPUS
+        if cpus is None or not low <= cpus <= high:
+            raise ValueError(f"{v!r}: vCPU count must be between {low} and {high}")
         return v
 
     @field_validator("boot_disk_gb")
     @classmethod
     def _disk_size(cls, v: int) -> int:
-        if not MIN_BOOT_DISK_GB <= v <= MAX_BOOT_DISK_GB:
-            raise ValueError(
-                f"boot disk of {v} GB is out of range ({MIN_BOOT_DISK_GB}-{MAX_BOOT_DISK_GB} GB)"
-            )
+        low, high = cls.DISK_GB
+        if not low <= v <= high:
+            raise ValueError(f"boot disk of {v} GB is out of range ({low}-{high} GB)")
         return v
 
     @field_validator("image")
@@ -218,6 +218,15 @@ class Vm(Strict):
                 f"{v!r} is not an Ubuntu LTS image family (e.g. ubuntu-os-cloud/ubuntu-2404-lts-amd64)"
             )
         return v
+
+
+class Vm(MachineSpec):
+    """The application VM."""
+
+    subnet: str = Field("app", description="Key of the subnet in `network.subnets` the VM uses.")
+    deletion_protection: bool = Field(
+        True, description="Refuse to delete the VM until this is turned off."
+    )
 
 
 class Dns(Strict):
@@ -257,8 +266,8 @@ class Dns(Strict):
         return v
 
 
-class App(Strict):
-    """The application container and how it is served."""
+class AppContainer(Strict):
+    """The application container."""
 
     image: ImageRef = Field(DEFAULT_APP_IMAGE, description="Container image (pinned tag/digest).")
     port: int = Field(8080, ge=1024, le=65535, description="Port the container listens on.")
@@ -268,6 +277,11 @@ class App(Strict):
     env: dict[Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")], str] = Field(
         default_factory=dict, description="Non-secret environment variables for the container."
     )
+
+
+class App(AppContainer):
+    """The application container, served over HTTPS by Caddy on the VM."""
+
     acme_email: Email = Field(description="E-mail for the ACME (Let's Encrypt) account.")
 
 

@@ -74,7 +74,7 @@ def _rows(model: type[BaseModel], prefix: str) -> list[str]:
         path = f"{prefix}.{key}" if prefix else f"{NAMESPACE}:{key}"
         sub = _submodel(field.annotation)
         if sub is not None and typing.get_origin(field.annotation) is not dict:
-            doc = (field.description or sub.__doc__ or "").strip().splitlines()[0]
+            doc = next(iter((field.description or sub.__doc__ or "").strip().splitlines()), "")
             rows.append(f"| `{path}` | section | {_default(field)} | {doc} |")
             rows.extend(_rows(sub, path))
             continue

@@ -104,7 +104,7 @@ def run_program(
     )
     pulumi_settings.configure(settings)
     _sync_await(run_in_stack(program))
-    outputs = monitor.outputs.get(monitor.stack_urn or "", {})
+    outputs = dict(sorted(monitor.outputs.get(monitor.stack_urn or "", {}).items()))
     return Plan(
         stage=stage,
         stack=stack,

@@ -32,7 +32,7 @@ STAGES: dict[str, StageInfo] = {
                   "service account, startup automation (Docker, Caddy HTTPS, Ops Agent)",
                   "looper_infra.stages.v1"),
         StageInfo("v2", "GCP", "v1 plus an NVIDIA L4 GPU: drivers, CUDA, spot option, GPU "
-                  "metrics", None),
+                  "metrics", "looper_infra.stages.v2"),
         StageInfo("v3", "GCP", "3-tier: global HTTPS LB + CDN, autoscaled regional instance "
                   "group, DB VM with PostgreSQL + ChromaDB and backups", None),
         StageInfo("v4", "AWS + GCP", "kubeadm Kubernetes on EC2 across 2 AZs, RDS Multi-AZ, "

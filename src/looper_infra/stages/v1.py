@@ -1,89 +1,10 @@
-"""Stage v1: one GCP VM serving the app over HTTPS.
-
-    config -> provider -> network + firewall -> service account -> static IP
-           -> VM (cloud-init: Docker, app container, Caddy, Ops Agent) -> DNS A record
-"""
+"""Stage v1: one GCP VM serving the app over HTTPS (see single_vm for the diagram)."""
 
 from __future__ import annotations
 
-import pulumi
-
-from looper_infra import naming, rules
-from looper_infra.bootstrap import AppVmStartup, render_app_vm_cloud_config
-from looper_infra.components.gcp.dns_record import DnsRecord, DnsRecordArgs
-from looper_infra.components.gcp.firewall import Firewall, FirewallArgs
-from looper_infra.components.gcp.network import FlowLogSpec, Network, NetworkArgs
-from looper_infra.components.gcp.provider import gcp_provider
-from looper_infra.components.gcp.service_account import ServiceAccount, ServiceAccountArgs
-from looper_infra.components.gcp.static_ip import StaticIp, StaticIpArgs
-from looper_infra.components.gcp.vm import BootDisk, Vm, VmArgs
 from looper_infra.config.v1 import V1Config
-from looper_infra.labels import gcp_labels
-
-#: The only project roles the VM's identity gets: write logs and metrics.
-VM_ROLES = ("roles/logging.logWriter", "roles/monitoring.metricWriter")
+from looper_infra.stages.single_vm import build
 
 
 def program(cfg: V1Config) -> None:
-    g = cfg.gcp
-
-    def nm(role: str) -> str:
-        return naming.name(cfg.name_prefix, cfg.env, role)
-
-    labels = gcp_labels(app=cfg.name_prefix, env=cfg.env, stack=pulumi.get_stack(),
-                        extra=cfg.labels)
-    provider = gcp_provider("gcp", project=g.project, region=g.region, zone=g.zone, labels=labels)
-    opts = pulumi.ResourceOptions(providers=[provider])
-
-    network = Network("network", NetworkArgs(
-        project=g.project, region=g.region, cloud_name=nm("vpc"),
-        subnets={k: str(s.cidr) for k, s in cfg.network.subnets.items()},
-        flow_logs=FlowLogSpec(cfg.network.flow_logs.aggregation_interval,
-                              cfg.network.flow_logs.sampling),
-    ), opts)
-
-    open_ssh = sorted(k for k, v in cfg.access.admin_ssh_cidrs.items() if v.prefixlen == 0)
-    if open_ssh:
-        pulumi.log.warn(f"SSH is open to the internet through admin_ssh_cidrs {open_ssh} "
-                        "(access.allow_ssh_from_internet is true)")
-    web_tag, ssh_tag = nm("web"), nm("ssh")
-    Firewall("firewall", FirewallArgs(
-        project=g.project, network=network.self_link, name_prefix=nm("fw"),
-        rules=rules.app_vm_rules(web_tag=web_tag, ssh_tag=ssh_tag,
-                                 admin_ssh_cidrs=cfg.access.admin_ssh_cidrs),
-    ), opts)
-
-    identity = ServiceAccount("vm-identity", ServiceAccountArgs(
-        project=g.project, account_id=nm("vm"), display_name=f"Looper {cfg.env} app VM",
-        roles=VM_ROLES,
-    ), opts)
-
-    ip = StaticIp("ip", StaticIpArgs(project=g.project, region=g.region, cloud_name=nm("ip")), opts)
-
-    startup = render_app_vm_cloud_config(AppVmStartup(
-        domain=cfg.dns.domain, acme_email=cfg.app.acme_email, app_image=cfg.app.image,
-        app_port=cfg.app.port, health_path=cfg.app.health_path, app_env=dict(cfg.app.env),
-    ))
-    vm = Vm("app", VmArgs(
-        project=g.project, zone=g.zone, cloud_name=nm("app"), machine_type=cfg.vm.machine_type,
-        boot_disk=BootDisk(cfg.vm.image, cfg.vm.boot_disk_gb, cfg.vm.boot_disk_type),
-        subnetwork=network.subnet_self_links[cfg.vm.subnet],
-        service_account_email=identity.email, nat_ip=ip.address, network_tags=(web_tag, ssh_tag),
-        user_data=startup, labels={"role": "app"},
-        deletion_protection=cfg.vm.deletion_protection,
-    ), opts)
-
-    if cfg.dns.managed_zone:
-        DnsRecord("dns", DnsRecordArgs(
-            project=g.project, managed_zone=cfg.dns.managed_zone, fqdn=cfg.dns.domain,
-            addresses=ip.address.apply(lambda a: [a]), ttl=cfg.dns.ttl,
-        ), opts)
-
-    pulumi.export("external_ip", ip.address)
-    pulumi.export("internal_ip", vm.internal_ip)
-    pulumi.export("url", f"https://{cfg.dns.domain}")
-    pulumi.export("dns_managed", bool(cfg.dns.managed_zone))
-    pulumi.export("service_account", identity.email)
-    pulumi.export("ssh_command", vm.name.apply(
-        lambda n: f"gcloud compute ssh {n} --zone {g.zone} --project {g.project} "
-                  "--tunnel-through-iap"))
+    build(cfg)

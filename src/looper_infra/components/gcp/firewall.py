@@ -42,7 +42,8 @@ class Firewall(pulumi.ComponentResource):
                     compute.FirewallAllowArgs(protocol=proto, ports=[str(p) for p in ports])
                     for proto, ports in rule.allows.items()
                 ],
-                source_ranges=[str(r) for r in rule.source_ranges],
+                source_ranges=[str(r) for r in rule.source_ranges] or None,
+                source_tags=list(rule.source_tags) or None,
                 target_tags=list(rule.target_tags),
                 log_config=(
                     compute.FirewallLogConfigArgs(metadata="INCLUDE_ALL_METADATA")

@@ -1,4 +1,4 @@
-"""A reserved regional external IPv4 address (survives VM replacement)."""
+"""A reserved regional IPv4 address, external or internal (survives VM replacement)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ class StaticIpArgs:
     region: str
     cloud_name: str
     network_tier: str = "PREMIUM"
+    #: set: an INTERNAL address from this subnetwork instead of an external one
+    subnetwork: pulumi.Input[str] | None = None
 
 
 class StaticIp(pulumi.ComponentResource):
@@ -28,8 +30,9 @@ class StaticIp(pulumi.ComponentResource):
             name=args.cloud_name,
             project=args.project,
             region=args.region,
-            address_type="EXTERNAL",
-            network_tier=args.network_tier,
+            address_type="INTERNAL" if args.subnetwork is not None else "EXTERNAL",
+            network_tier=None if args.subnetwork is not None else args.network_tier,
+            subnetwork=args.subnetwork,
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.address = self.resource.address

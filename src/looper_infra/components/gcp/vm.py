@@ -46,6 +46,19 @@ class Scheduling:
 
 
 @dataclass(frozen=True)
+class Accelerator:
+    type: str
+    count: int
+
+
+@dataclass(frozen=True)
+class AttachedDisk:
+    source: pulumi.Input[str]
+    #: the guest sees it as /dev/disk/by-id/google-<device_name>
+    device_name: str
+
+
+@dataclass(frozen=True)
 class VmArgs:
     project: str
     zone: str
@@ -56,11 +69,16 @@ class VmArgs:
     service_account_email: pulumi.Input[str]
     #: None: no external IP; otherwise the reserved address to attach
     nat_ip: pulumi.Input[str] | None = None
+    #: a reserved internal address (None: ephemeral)
+    network_ip: pulumi.Input[str] | None = None
     network_tags: tuple[str, ...] = ()
     user_data: pulumi.Input[str] | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     scopes: tuple[str, ...] = LOG_METRIC_SCOPES
     scheduling: Scheduling = field(default_factory=Scheduling)
+    #: GPUs; a VM with any must use on_host_maintenance=TERMINATE (GPUs cannot live-migrate)
+    accelerators: tuple[Accelerator, ...] = ()
+    attached_disks: tuple[AttachedDisk, ...] = ()
     secure_boot: bool = True
     deletion_protection: bool = True
     #: cloud-init runs once per instance: a changed startup document only takes effect on a
@@ -77,6 +95,9 @@ class Vm(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: VmArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("looper:gcp:Vm", name, None, opts)
+        errors = _check(args)
+        if errors:
+            raise pulumi.RunError(f"{name}: " + "; ".join(errors))
         metadata: dict[str, pulumi.Input[str]] = dict(HARDENED_METADATA)
         if args.user_data is not None:
             metadata["user-data"] = args.user_data
@@ -103,12 +124,21 @@ class Vm(pulumi.ComponentResource):
             ),
             network_interfaces=[
                 compute.InstanceNetworkInterfaceArgs(
-                    subnetwork=args.subnetwork, access_configs=access_configs
+                    subnetwork=args.subnetwork, network_ip=args.network_ip,
+                    access_configs=access_configs,
                 )
             ],
             service_account=compute.InstanceServiceAccountArgs(
                 email=args.service_account_email, scopes=list(args.scopes)
             ),
+            attached_disks=[
+                compute.InstanceAttachedDiskArgs(source=d.source, device_name=d.device_name)
+                for d in args.attached_disks
+            ] or None,
+            guest_accelerators=[
+                compute.InstanceGuestAcceleratorArgs(type=a.type, count=a.count)
+                for a in args.accelerators
+            ] or None,
             shielded_instance_config=compute.InstanceShieldedInstanceConfigArgs(
                 enable_secure_boot=args.secure_boot,
                 enable_vtpm=True,
@@ -140,3 +170,18 @@ class Vm(pulumi.ComponentResource):
         self.register_outputs(
             {"name": self.name, "self_link": self.self_link, "internal_ip": self.internal_ip}
         )
+
+
+def _check(args: VmArgs) -> list[str]:
+    """Combinations GCP refuses, each named by its argument."""
+    sched, errors = args.scheduling, []
+    if args.accelerators and sched.on_host_maintenance != "TERMINATE":
+        errors.append("scheduling.on_host_maintenance: VMs with GPUs must use TERMINATE")
+    if sched.provisioning_model == "SPOT":
+        if sched.automatic_restart:
+            errors.append("scheduling.automatic_restart: SPOT VMs cannot restart automatically")
+        if sched.on_host_maintenance != "TERMINATE":
+            errors.append("scheduling.on_host_maintenance: SPOT VMs must use TERMINATE")
+        if sched.instance_termination_action not in ("STOP", "DELETE"):
+            errors.append("scheduling.instance_termination_action: STOP or DELETE for SPOT")
+    return errors

@@ -155,7 +155,79 @@ def provider(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, A
     return dict(inputs)
 
 
+def _compute(scope: str, collection: str) -> Fake:
+    """Any Compute resource: its name, ID path and self link in the right scope."""
+
+    def fake(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
+        cloud = _cloud_name(name, inputs) if "namePrefix" not in inputs else \
+            f"{inputs['namePrefix']}{hashlib.sha256(name.encode()).hexdigest()[:20]}"
+        where = {"global": "global",
+                 "region": f"regions/{_region(inputs, ctx)}",
+                 "zone": f"zones/{_zone(inputs, ctx)}"}[scope]
+        path = f"projects/{_project(inputs, ctx)}/{where}/{collection}/{cloud}"
+        state = {**inputs, "name": cloud, "id": path, "selfLink": f"{API}/{path}"}
+        if scope == "region":
+            state["region"] = _region(inputs, ctx)
+        if scope == "zone":
+            state["zone"] = _zone(inputs, ctx)
+        return state
+
+    return fake
+
+
+def region_instance_group_manager(name: str, inputs: dict[str, Any], ctx: MockContext
+                                  ) -> dict[str, Any]:
+    state = _compute("region", "instanceGroupManagers")(name, inputs, ctx)
+    state["instanceGroup"] = state["selfLink"].replace("/instanceGroupManagers/", "/instanceGroups/")
+    return state
+
+
+def managed_ssl_certificate(name: str, inputs: dict[str, Any], ctx: MockContext
+                            ) -> dict[str, Any]:
+    state = _compute("global", "sslCertificates")(name, inputs, ctx)
+    state["subjectAlternativeNames"] = list((inputs.get("managed") or {}).get("domains", []))
+    return state
+
+
+def bucket(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
+    cloud = _cloud_name(name, inputs)
+    return {**inputs, "name": cloud, "id": cloud, "url": f"gs://{cloud}",
+            "selfLink": f"https://www.googleapis.com/storage/v1/b/{cloud}", "project": _project(inputs, ctx)}
+
+
+def secret(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
+    # Secret Manager names secrets by project number
+    number = _numeric_id(_project(inputs, ctx))[:12]
+    path = f"projects/{number}/secrets/{inputs['secretId']}"
+    return {**inputs, "id": f"projects/{_project(inputs, ctx)}/secrets/{inputs['secretId']}",
+            "name": path}
+
+
+def secret_version(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
+    return {**inputs, "id": f"{inputs['secret']}/versions/1", "name": f"{inputs['secret']}/versions/1",
+            "version": "1"}
+
+
 FAKES: dict[str, Fake] = {
+    "gcp:compute/instanceTemplate:InstanceTemplate": _compute("global", "instanceTemplates"),
+    "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager":
+        region_instance_group_manager,
+    "gcp:compute/regionAutoscaler:RegionAutoscaler": _compute("region", "autoscalers"),
+    "gcp:compute/healthCheck:HealthCheck": _compute("global", "healthChecks"),
+    "gcp:compute/backendService:BackendService": _compute("global", "backendServices"),
+    "gcp:compute/uRLMap:URLMap": _compute("global", "urlMaps"),
+    "gcp:compute/sSLPolicy:SSLPolicy": _compute("global", "sslPolicies"),
+    "gcp:compute/managedSslCertificate:ManagedSslCertificate": managed_ssl_certificate,
+    "gcp:compute/targetHttpsProxy:TargetHttpsProxy": _compute("global", "targetHttpsProxies"),
+    "gcp:compute/targetHttpProxy:TargetHttpProxy": _compute("global", "targetHttpProxies"),
+    "gcp:compute/globalForwardingRule:GlobalForwardingRule": _compute("global", "forwardingRules"),
+    "gcp:compute/securityPolicy:SecurityPolicy": _compute("global", "securityPolicies"),
+    "gcp:compute/router:Router": _compute("region", "routers"),
+    "gcp:compute/disk:Disk": _compute("zone", "disks"),
+    "gcp:compute/resourcePolicy:ResourcePolicy": _compute("region", "resourcePolicies"),
+    "gcp:storage/bucket:Bucket": bucket,
+    "gcp:secretmanager/secret:Secret": secret,
+    "gcp:secretmanager/secretVersion:SecretVersion": secret_version,
     "gcp:compute/network:Network": network,
     "gcp:compute/subnetwork:Subnetwork": subnetwork,
     "gcp:compute/address:Address": address,

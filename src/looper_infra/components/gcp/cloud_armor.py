@@ -1,0 +1,54 @@
+"""An optional Cloud Armor policy: deny named ranges, throttle per client IP."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+from pulumi_gcp import compute
+
+
+@dataclass(frozen=True)
+class CloudArmorArgs:
+    project: str
+    cloud_name: str
+    blocked_cidrs: Mapping[str, str] = field(default_factory=dict)
+    rate_limit_per_minute: int | None = None
+
+
+class CloudArmorPolicy(pulumi.ComponentResource):
+    id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: CloudArmorArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("looper:gcp:CloudArmorPolicy", name, None, opts)
+        rules = []
+        if args.blocked_cidrs:
+            rules.append(compute.SecurityPolicyRuleArgs(
+                priority=1000, action="deny(403)",
+                description="blocked: " + ", ".join(sorted(args.blocked_cidrs)),
+                match=compute.SecurityPolicyRuleMatchArgs(
+                    versioned_expr="SRC_IPS_V1",
+                    config=compute.SecurityPolicyRuleMatchConfigArgs(
+                        src_ip_ranges=[v for _, v in sorted(args.blocked_cidrs.items())]))))
+        if args.rate_limit_per_minute:
+            rules.append(compute.SecurityPolicyRuleArgs(
+                priority=2000, action="throttle", description="per-client rate limit",
+                match=compute.SecurityPolicyRuleMatchArgs(
+                    versioned_expr="SRC_IPS_V1",
+                    config=compute.SecurityPolicyRuleMatchConfigArgs(src_ip_ranges=["*"])),
+                rate_limit_options=compute.SecurityPolicyRuleRateLimitOptionsArgs(
+                    conform_action="allow", exceed_action="deny(429)", enforce_on_key="IP",
+                    rate_limit_threshold=compute.SecurityPolicyRuleRateLimitOptionsRateLimitThresholdArgs(
+                        count=args.rate_limit_per_minute, interval_sec=60))))
+        rules.append(compute.SecurityPolicyRuleArgs(
+            priority=2147483647, action="allow", description="default allow",
+            match=compute.SecurityPolicyRuleMatchArgs(
+                versioned_expr="SRC_IPS_V1",
+                config=compute.SecurityPolicyRuleMatchConfigArgs(src_ip_ranges=["*"]))))
+        policy = compute.SecurityPolicy(
+            "policy", name=f"{args.cloud_name}-armor", project=args.project, rules=rules,
+            opts=pulumi.ResourceOptions(parent=self))
+        self.id = policy.id
+        self.register_outputs({"id": self.id})

@@ -1,0 +1,32 @@
+"""Evaluate the policies on a recorded plan (what `looper check` does offline)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from looper_infra.policies import gcp
+from looper_infra.policies.model import Resource, ResourcePolicy, StackPolicy, Violation
+
+RESOURCE_POLICIES: tuple[ResourcePolicy, ...] = gcp.RESOURCE_POLICIES
+STACK_POLICIES: tuple[StackPolicy, ...] = gcp.STACK_POLICIES
+
+if TYPE_CHECKING:
+    from looper_infra.engine.plan import Plan
+
+
+def resources_of(plan: Plan) -> list[Resource]:
+    return [Resource(r.type, r.name, r.urn, r.inputs) for r in plan.resources if r.custom]
+
+
+def evaluate(resources: Iterable[Resource]) -> list[Violation]:
+    items = list(resources)
+    found: list[Violation] = []
+    for policy in RESOURCE_POLICIES:
+        for r in items:
+            if r.type in policy.types:
+                found += [Violation(policy.name, policy.level, r.urn, m) for m in policy.check(r)]
+    for stack_policy in STACK_POLICIES:
+        found += [Violation(stack_policy.name, stack_policy.level, urn, m)
+                  for urn, m in stack_policy.check(items)]
+    return found
