@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from conftest import example_values
+from conftest import EXAMPLE_STACKS, example_values, plan_values
 from looper_infra import cli
 from looper_infra.engine.plan import Plan
 from looper_infra.policies import gcp
@@ -81,7 +81,11 @@ def test_vm_hardening_and_identity() -> None:
         "scopes": ["https://www.googleapis.com/auth/cloud-platform"]}})
     assert messages(gcp.vm_identity, broad) == [
         "uses the default compute service account",
-        "broad OAuth scopes: https://www.googleapis.com/auth/cloud-platform"]
+        "broad OAuth scopes on the default account: https://www.googleapis.com/auth/cloud-platform"]
+    dedicated = res(gcp.INSTANCE, **{**HARDENED, "serviceAccount": {
+        "email": "looper-dev-db@p.iam.gserviceaccount.com",
+        "scopes": ["https://www.googleapis.com/auth/cloud-platform"]}})
+    assert messages(gcp.vm_identity, dedicated) == []
 
 
 def test_external_ip_only_on_public_entry_points() -> None:
@@ -107,8 +111,13 @@ def test_bucket_tls_roles_and_zones() -> None:
         "a highly available group spans at least 2 zones"]
 
 
-def test_shipped_v1_stacks_pass(v1_dev_plan: Plan) -> None:
-    assert evaluate(resources_of(v1_dev_plan)) == []
+@pytest.mark.parametrize("path", EXAMPLE_STACKS, ids=lambda p: p.name)
+def test_every_shipped_example_plans_and_passes_every_policy(path: Any) -> None:
+    stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+    plan = plan_values(example_values(stack), stack=stack)
+    assert plan.stage == stack.split("-")[0]
+    assert len(plan.resources) > 10
+    assert evaluate(resources_of(plan)) == []
 
 
 def test_opt_in_internet_ssh_is_reported_by_check(planner: Callable[..., Plan]) -> None:

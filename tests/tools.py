@@ -23,3 +23,47 @@ def require_tool(name: str) -> str:
     if os.environ.get("CI", "").strip().lower() == "true":
         pytest.fail(message)
     pytest.skip(message)
+
+
+def assert_matches_golden(text: str, golden: Path) -> None:
+    """Compare with a golden file; LOOPER_UPDATE_GOLDEN=1 rewrites it instead."""
+    if os.environ.get("LOOPER_UPDATE_GOLDEN") == "1":
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(text, encoding="utf-8")
+    assert golden.exists(), f"{golden} is missing; create it with LOOPER_UPDATE_GOLDEN=1"
+    assert text == golden.read_text(encoding="utf-8"), (
+        f"{golden.name} differs from the rendering; review the change, then regenerate "
+        "with LOOPER_UPDATE_GOLDEN=1"
+    )
+
+
+def assert_valid_cloud_config(text: str, workdir: Path) -> None:
+    """The real `cloud-init schema` accepts the document."""
+    import subprocess
+
+    path = workdir / "user-data.yaml"
+    path.write_text(text, encoding="utf-8")
+    proc = subprocess.run(
+        [require_tool("cloud-init"), "schema", "--config-file", str(path)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Valid cloud-config" in proc.stdout
+
+
+def assert_shellcheck_clean(*scripts: Path) -> None:
+    """shellcheck at style severity with the optional checks the project uses."""
+    import subprocess
+
+    proc = subprocess.run(
+        [
+            require_tool("shellcheck"),
+            "--shell=bash",
+            "--severity=style",
+            "--enable=quote-safe-variables,require-double-brackets,"
+            "check-extra-masked-returns,avoid-nullary-conditions,deprecate-which",
+            *map(str, scripts),
+        ],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr

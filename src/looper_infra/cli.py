@@ -5,6 +5,7 @@ Exit codes: 0 ok, 2 invalid config or usage, 1 internal error.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -15,8 +16,6 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from looper_infra.config import ConfigError
 from looper_infra.stages import STAGES, UnknownStage, get_stage
@@ -30,8 +29,20 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+
+
+@functools.cache
+def _console(stderr: bool = False) -> Any:
+    """rich is imported only when something is printed with it (not for --json)."""
+    from rich.console import Console
+
+    return Console(stderr=stderr)
+
+
+def _table(**kwargs: Any) -> Any:
+    from rich.table import Table
+
+    return Table(**kwargs)
 
 StageArg = Annotated[str, typer.Argument(help="Stage to work on: v1, v2, v3 or v4.")]
 StackOpt = Annotated[
@@ -94,12 +105,12 @@ def _resolve(stage: str, stack: str | None, config: Path | None,
 @app.command("stages")
 def stages_cmd() -> None:
     """List the architecture stages."""
-    table = Table(show_edge=False)
+    table = _table(show_edge=False)
     for col in ("stage", "cloud", "status", "what it builds"):
         table.add_column(col)
     for s in STAGES.values():
         table.add_row(s.name, s.cloud, "ready" if s.implemented else "planned", s.summary)
-    out.print(table)
+    _console().print(table)
 
 
 @app.command("plan")
@@ -128,13 +139,13 @@ def plan_cmd(
         else:
             from looper_infra.render import print_plan
 
-            print_plan(out, plan, show_inputs=inputs)
+            print_plan(_console(), plan, show_inputs=inputs)
 
 
 @contextmanager
 def _spinner(message: str) -> Iterator[None]:
-    if err.is_terminal:
-        with err.status(message):
+    if sys.stderr.isatty():
+        with _console(stderr=True).status(message):
             yield
     else:
         yield
@@ -174,14 +185,14 @@ def check_cmd(
                 "resources": len(plan.resources),
                 "violations": [v.__dict__ for v in violations]}, indent=2) + "\n")
         else:
-            table = Table(title=f"{stage} / {stack_name}: {len(violations)} violation(s) of "
+            table = _table(title=f"{stage} / {stack_name}: {len(violations)} violation(s) of "
                                 f"{len(RESOURCE_POLICIES) + len(STACK_POLICIES)} policies",
                           show_edge=False)
             for col in ("policy", "level", "resource", "message"):
                 table.add_column(col)
             for v in violations:
                 table.add_row(v.policy, v.level, v.urn.rsplit("::", 1)[-1], v.message)
-            out.print(table)
+            _console().print(table)
         if mandatory:
             raise typer.Exit(EXIT_POLICY)
 
@@ -208,7 +219,8 @@ def _deploy(action: str, stage: str, stack: str | None, project_dir: Path | None
                                            project_dir=pdir, backend_url=backend, yes=yes)
             deploy.run(
                 request,
-                on_output=lambda line: out.print(line, markup=False, highlight=False, end=""),
+                on_output=lambda line: _console().print(line, markup=False, highlight=False,
+                                                        end=""),
                 confirm=(lambda q: typer.confirm(q, default=False)) if sys.stdin.isatty() else None,
             )
         except deploy.DeployError as exc:

@@ -210,8 +210,8 @@ def test_gpu_cloud_config_is_valid(gpu_spec_name: str, tmp_path: Path) -> None:
     assert files["/etc/looper/ops-agent.yaml"]["permissions"] == "0644"
 
 
-def test_gpu_setup_script_passes_shellcheck(gpu_spec_name: str) -> None:
-    v1.test_setup_script_passes_shellcheck(gpu_spec_name)
+def test_gpu_setup_script_passes_shellcheck(gpu_spec_name: str, tmp_path: Path) -> None:
+    v1.test_setup_script_passes_shellcheck(gpu_spec_name, tmp_path)
 
 
 # --- 2. one render path ------------------------------------------------------------------------

@@ -15,7 +15,10 @@ _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 class Strict(BaseModel):
     """Every config model: unknown keys are errors, values are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # defer_build: a model's validator is built on first use, so planning one stage
+    # does not pay for the others' models
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True,
+                              defer_build=True)
 
 
 def check_fqdn(value: str) -> str:

@@ -138,7 +138,7 @@ def load_stack_file(path: Path, stage: str | None = None) -> BaseModel:
     except OSError as exc:
         raise ConfigError(source, [ConfigIssue("(file)", f"cannot read: {exc.strerror}")]) from None
     try:
-        doc = yaml.safe_load(text)
+        doc = yaml.load(text, Loader=yaml.CSafeLoader)
     except yaml.YAMLError as exc:
         raise ConfigError(source, [ConfigIssue("(file)", f"not valid YAML: {exc}")]) from None
     values, issues = _split_stack_document(doc, source)

@@ -21,7 +21,8 @@ from looper_infra.config.gpu import G2_GPU_COUNTS, L4_ZONES, L4_ZONES_AS_OF, Gpu
 from looper_infra.config.v1 import StageBase
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
-_PG_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+#: 36 at most: the restore keeps the old database as `<name>_pre_restore_<14 digits>` (63 max)
+_PG_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,35}$")
 _ON_CALENDAR = re.compile(r"^[*0-9,./:\- A-Za-z]{5,64}$")
 
 
@@ -111,7 +112,8 @@ class DbTier(MachineSpec):
     @classmethod
     def _pg_identifier(cls, v: str) -> str:
         if not _PG_NAME.match(v) or v in ("postgres", "template0", "template1"):
-            raise ValueError(f"{v!r} is not a usable PostgreSQL identifier")
+            raise ValueError(f"{v!r} is not a usable PostgreSQL identifier (lowercase letters, "
+                             "digits, '_'; at most 36 characters; not a system database)")
         return v
 
 

@@ -83,11 +83,15 @@ def vm_identity(r: Resource) -> Iterable[str]:
         yield "no service account: the VM falls back to the default compute account"
     for sa in sas:
         email = str(sa.get("email") or "")
-        if not email or email.endswith("-compute@developer.gserviceaccount.com") or email == "default":
+        default = (not email or email == "default"
+                   or email.endswith("-compute@developer.gserviceaccount.com"))
+        if default:
             yield "uses the default compute service account"
         broad = sorted(BROAD_SCOPES & set(sa.get("scopes") or []))
-        if broad:
-            yield f"broad OAuth scopes: {', '.join(broad)}"
+        # A broad scope is Google's advice for a dedicated account whose IAM grants are
+        # narrow (Secret Manager takes no other scope); with the default account it is not.
+        if broad and default:
+            yield f"broad OAuth scopes on the default account: {', '.join(broad)}"
 
 
 def vm_external_ip(r: Resource) -> Iterable[str]:

@@ -34,7 +34,7 @@ STAGES: dict[str, StageInfo] = {
         StageInfo("v2", "GCP", "v1 plus an NVIDIA L4 GPU: drivers, CUDA, spot option, GPU "
                   "metrics", "looper_infra.stages.v2"),
         StageInfo("v3", "GCP", "3-tier: global HTTPS LB + CDN, autoscaled regional instance "
-                  "group, DB VM with PostgreSQL + ChromaDB and backups", None),
+                  "group, DB VM with PostgreSQL + ChromaDB and backups", "looper_infra.stages.v3"),
         StageInfo("v4", "AWS + GCP", "kubeadm Kubernetes on EC2 across 2 AZs, RDS Multi-AZ, "
                   "NLB + TLS, IRSA, OpenVPN, AWS-GCP HA VPN with BGP", None),
     )

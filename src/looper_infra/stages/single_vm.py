@@ -10,18 +10,16 @@ from dataclasses import dataclass
 
 import pulumi
 
-from looper_infra import naming, rules
+from looper_infra import rules
 from looper_infra.bootstrap import AppVmStartup, render_app_vm_cloud_config
 from looper_infra.bootstrap.app_vm import GpuSetup
 from looper_infra.components.gcp.dns_record import DnsRecord, DnsRecordArgs
 from looper_infra.components.gcp.firewall import Firewall, FirewallArgs
-from looper_infra.components.gcp.network import FlowLogSpec, Network, NetworkArgs
-from looper_infra.components.gcp.provider import gcp_provider
 from looper_infra.components.gcp.service_account import ServiceAccount, ServiceAccountArgs
 from looper_infra.components.gcp.static_ip import StaticIp, StaticIpArgs
 from looper_infra.components.gcp.vm import Accelerator, BootDisk, Scheduling, Vm, VmArgs
 from looper_infra.config.v1 import SingleVmStage
-from looper_infra.labels import gcp_labels
+from looper_infra.stages.foundation import gcp_foundation
 
 #: The only project roles the VM's identity gets: write logs and metrics.
 VM_ROLES = ("roles/logging.logWriter", "roles/monitoring.metricWriter")
@@ -45,21 +43,8 @@ class SingleVm:
 def build(cfg: SingleVmStage, gpu: GpuOptions | None = None) -> SingleVm:
     """Create the stage's resources and its common outputs."""
     g = cfg.gcp
-
-    def nm(role: str) -> str:
-        return naming.name(cfg.name_prefix, cfg.env, role)
-
-    labels = gcp_labels(app=cfg.name_prefix, env=cfg.env, stack=pulumi.get_stack(),
-                        extra=cfg.labels)
-    provider = gcp_provider("gcp", project=g.project, region=g.region, zone=g.zone, labels=labels)
-    opts = pulumi.ResourceOptions(providers=[provider])
-
-    network = Network("network", NetworkArgs(
-        project=g.project, region=g.region, cloud_name=nm("vpc"),
-        subnets={k: str(s.cidr) for k, s in cfg.network.subnets.items()},
-        flow_logs=FlowLogSpec(cfg.network.flow_logs.aggregation_interval,
-                              cfg.network.flow_logs.sampling),
-    ), opts)
+    base = gcp_foundation(cfg, cfg.network)
+    nm, opts, network, provider = base.nm, base.opts, base.network, base.provider
 
     open_ssh = sorted(k for k, v in cfg.access.admin_ssh_cidrs.items() if v.prefixlen == 0)
     if open_ssh:

@@ -19,6 +19,10 @@ LOG_METRIC_SCOPES = (
     "https://www.googleapis.com/auth/monitoring.write",
 )
 
+#: For VMs that call Secret Manager (which accepts no narrower scope) or Cloud Storage:
+#: the scope stops limiting, so the dedicated service account's IAM grants are the limit.
+IAM_LIMITED_SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
+
 #: Metadata every Looper VM carries; callers cannot switch these off.
 HARDENED_METADATA = {
     "enable-oslogin": "TRUE",

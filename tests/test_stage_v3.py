@@ -1,0 +1,141 @@
+"""Stage v3 under recording mocks: HA app tier, complete LB chain, private data tier, backups."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+
+from conftest import example_values, plan_values
+from looper_infra.engine.plan import Plan
+
+
+@pytest.fixture(scope="module")
+def dev() -> Plan:
+    return plan_values(example_values("v3-dev"), stack="v3-dev")
+
+
+def test_regional_mig_with_autoscaler_autohealing_and_update_policy(dev: Plan) -> None:
+    mig = dev.one("gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager").inputs
+    assert mig["distributionPolicyZones"] == ["asia-northeast3-a", "asia-northeast3-b",
+                                              "asia-northeast3-c"]
+    assert mig["autoHealingPolicies"]["initialDelaySec"] == 600
+    policy = mig["updatePolicy"]
+    assert (policy["type"], policy["maxSurgeFixed"], policy["maxUnavailableFixed"]) == (
+        "PROACTIVE", 3, 0)
+    assert mig["namedPorts"] == [{"name": "http", "port": 8080}]
+    template = dev.one("gcp:compute/instanceTemplate:InstanceTemplate")
+    assert mig["versions"][0]["instanceTemplate"] == template.state["selfLink"]
+    scaler = dev.one("gcp:compute/regionAutoscaler:RegionAutoscaler").inputs["autoscalingPolicy"]
+    assert (scaler["minReplicas"], scaler["maxReplicas"]) == (2, 4)
+    assert scaler["cpuUtilization"]["target"] == 0.6
+    hcs = {h.inputs["name"]: h.inputs for h in dev.of_type("gcp:compute/healthCheck:HealthCheck")}
+    assert hcs["looper-dev-app-autohealing"]["httpHealthCheck"] == {"port": 8080,
+                                                                   "requestPath": "/health"}
+
+
+def test_lb_chain_is_complete(dev: Plan) -> None:
+    backend = dev.one("gcp:compute/backendService:BackendService").inputs
+    assert backend["loadBalancingScheme"] == "EXTERNAL_MANAGED"
+    assert backend["enableCdn"] is True and backend["cdnPolicy"]["cacheMode"] == "CACHE_ALL_STATIC"
+    assert backend["logConfig"] == {"enable": True, "sampleRate": 1}
+    assert backend["backends"][0]["group"].endswith("/instanceGroups/looper-dev-app")
+    maps = {m.inputs["name"]: m.inputs for m in dev.of_type("gcp:compute/uRLMap:URLMap")}
+    assert maps["looper-dev-lb-http-redirect"]["defaultUrlRedirect"]["httpsRedirect"] is True
+    assert "defaultService" in maps["looper-dev-lb-https"]
+    cert = dev.one("gcp:compute/managedSslCertificate:ManagedSslCertificate").inputs
+    assert cert["managed"]["domains"] == ["dev.looper.example.com"]
+    ssl = dev.one("gcp:compute/sSLPolicy:SSLPolicy").inputs
+    assert (ssl["profile"], ssl["minTlsVersion"]) == ("MODERN", "TLS_1_2")
+    proxy = dev.one("gcp:compute/targetHttpsProxy:TargetHttpsProxy").inputs
+    assert proxy["sslPolicy"].endswith("/sslPolicies/looper-dev-lb-ssl")
+    rules = {r.inputs["portRange"]: r.inputs
+             for r in dev.of_type("gcp:compute/globalForwardingRule:GlobalForwardingRule")}
+    assert set(rules) == {"80", "443"}
+    address = dev.one("gcp:compute/globalAddress:GlobalAddress")
+    assert {r["ipAddress"] for r in rules.values()} == {address.id}
+    record = dev.one("gcp:dns/recordSet:RecordSet").inputs
+    assert record["rrdatas"] == [dev.outputs["lb_ip"]] == [address.state["address"]]
+
+
+def test_no_vm_has_an_external_ip(dev: Plan) -> None:
+    for vm in dev.of_type("gcp:compute/instance:Instance"):
+        assert all("accessConfigs" not in nic for nic in vm.inputs["networkInterfaces"])
+    template = dev.one("gcp:compute/instanceTemplate:InstanceTemplate").inputs
+    assert all("accessConfigs" not in nic for nic in template["networkInterfaces"])
+    assert dev.one("gcp:compute/routerNat:RouterNat").inputs[
+        "sourceSubnetworkIpRangesToNat"] == "ALL_SUBNETWORKS_ALL_IP_RANGES"
+
+
+def test_firewall_sources_exactly(dev: Plan) -> None:
+    rules = {r.inputs["name"]: r.inputs for r in dev.of_type("gcp:compute/firewall:Firewall")}
+    assert set(rules) == {"looper-dev-fw-allow-lb-to-app", "looper-dev-fw-allow-app-to-db",
+                          "looper-dev-fw-allow-ssh-iap"}
+    lb = rules["looper-dev-fw-allow-lb-to-app"]
+    assert lb["sourceRanges"] == ["35.191.0.0/16", "130.211.0.0/22"]
+    assert lb["allows"] == [{"protocol": "tcp", "ports": ["8080"]}]
+    db = rules["looper-dev-fw-allow-app-to-db"]
+    assert "sourceRanges" not in db and db["sourceTags"] == ["looper-dev-app"]
+    assert db["targetTags"] == ["looper-dev-db"]
+    assert db["allows"] == [{"protocol": "tcp", "ports": ["5432", "8000"]}]
+    assert rules["looper-dev-fw-allow-ssh-iap"]["sourceRanges"] == ["35.235.240.0/20"]
+
+
+def test_least_privilege_identities(dev: Plan) -> None:
+    bindings = [(b.inputs["role"], b.inputs["member"])
+                for b in dev.of_type("gcp:projects/iAMMember:IAMMember")]
+    assert sorted({role for role, _ in bindings}) == ["roles/logging.logWriter",
+                                                       "roles/monitoring.metricWriter"]
+    bucket_iam = dev.one("gcp:storage/bucketIAMMember:BucketIAMMember").inputs
+    assert bucket_iam["role"] == "roles/storage.objectAdmin"
+    assert bucket_iam["member"].startswith("serviceAccount:looper-dev-db@")
+    accessors = dev.of_type("gcp:secretmanager/secretIamMember:SecretIamMember")
+    assert len(accessors) == 4
+    assert {a.inputs["role"] for a in accessors} == {"roles/secretmanager.secretAccessor"}
+
+
+def test_db_credentials_only_as_secrets(dev: Plan) -> None:
+    versions = dev.of_type("gcp:secretmanager/secretVersion:SecretVersion")
+    assert [v.inputs["secretData"] for v in versions] == ["[secret]", "[secret]"]
+    document = json.dumps(dev.to_document())
+    for password in dev.of_type("random:index/randomPassword:RandomPassword"):
+        assert password.state["result"] not in document
+    db_vm = next(v for v in dev.of_type("gcp:compute/instance:Instance")
+                 if v.inputs["name"] == "looper-dev-db")
+    assert "secrets/looper-dev-db-password" in db_vm.inputs["metadata"]["user-data"]
+
+
+def test_data_tier(dev: Plan) -> None:
+    disk = dev.one("gcp:compute/disk:Disk").inputs
+    assert (disk["type"], disk["size"], disk["zone"]) == ("pd-ssd", 50, "asia-northeast3-a")
+    schedule = dev.one("gcp:compute/resourcePolicy:ResourcePolicy").inputs["snapshotSchedulePolicy"]
+    assert schedule["retentionPolicy"]["maxRetentionDays"] == 7
+    assert schedule["schedule"]["dailySchedule"]["daysInCycle"] == 1
+    db_vm = next(v for v in dev.of_type("gcp:compute/instance:Instance")
+                 if v.inputs["name"] == "looper-dev-db").inputs
+    assert db_vm["attachedDisks"][0]["deviceName"] == "looper-data"
+    # Secret Manager only takes cloud-platform: the dedicated account's grants are the limit
+    assert db_vm["serviceAccount"]["scopes"] == ["https://www.googleapis.com/auth/cloud-platform"]
+    assert db_vm["serviceAccount"]["email"].startswith("looper-dev-db@")
+    assert db_vm["networkInterfaces"][0]["networkIp"] == dev.outputs["db_internal_ip"]
+    bucket = dev.one("gcp:storage/bucket:Bucket").inputs
+    assert bucket["uniformBucketLevelAccess"] is True
+    assert bucket["publicAccessPrevention"] == "enforced"
+    assert bucket["versioning"] == {"enabled": True}
+    assert {r["condition"].get("age") for r in bucket["lifecycleRules"]} >= {30}
+
+
+def test_prod_enables_cloud_armor_and_protects_data(planner: Callable[..., Plan]) -> None:
+    plan = planner(example_values("v3-prod"), stack="v3-prod")
+    armor = plan.one("gcp:compute/securityPolicy:SecurityPolicy")
+    backend = plan.one("gcp:compute/backendService:BackendService").inputs
+    assert backend["securityPolicy"] == armor.id
+    assert plan.one("gcp:compute/disk:Disk").protect is True
+
+
+def test_outputs(dev: Plan) -> None:
+    out = dev.outputs
+    assert out["url"] == "https://dev.looper.example.com"
+    assert out["backup_bucket"] == "looper-dev-000000-db-backups"
+    assert out["ssh_db"].endswith("--tunnel-through-iap")
