@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 
 import pytest
+import yaml
 
 from conftest import example_values, plan_values
 from looper_infra.engine.plan import Plan
@@ -139,3 +140,24 @@ def test_outputs(dev: Plan) -> None:
     assert out["url"] == "https://dev.looper.example.com"
     assert out["backup_bucket"] == "looper-dev-000000-db-backups"
     assert out["ssh_db"].endswith("--tunnel-through-iap")
+
+
+def test_gpu_app_tier(planner: Callable[..., Plan]) -> None:
+    values = example_values("v3-dev")
+    values["app_tier"].update(machine_type="g2-standard-4", gpu={"type": "nvidia-l4", "count": 1},
+                              zones=["asia-northeast3-a", "asia-northeast3-b"], max_surge=2,
+                              boot_disk_gb=150)
+    plan = planner(values)
+    template = plan.one("gcp:compute/instanceTemplate:InstanceTemplate").inputs
+    assert template["guestAccelerators"] == [{"type": "nvidia-l4", "count": 1}]
+    assert template["scheduling"]["onHostMaintenance"] == "TERMINATE"
+    user_data = template["metadata"]["user-data"]
+    files = {f["path"]: f["content"] for f in yaml.safe_load(user_data)["write_files"]}
+    compose = yaml.safe_load(files["/etc/looper/compose.yaml"])
+    assert set(compose["services"]) == {"app"}  # the LB terminates TLS: no Caddy
+    assert compose["services"]["app"]["deploy"]["resources"]["reservations"]["devices"][0][
+        "driver"] == "nvidia"
+    assert "/etc/looper/Caddyfile" not in files
+    assert "nvidia-smi" in files["/usr/local/sbin/looper-setup"]
+    mig = plan.one("gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager").inputs
+    assert mig["distributionPolicyZones"] == ["asia-northeast3-a", "asia-northeast3-b"]

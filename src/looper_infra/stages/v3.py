@@ -12,6 +12,7 @@ import pulumi
 
 from looper_infra import rules
 from looper_infra.bootstrap import AppVmStartup, render_app_vm_cloud_config
+from looper_infra.bootstrap.app_vm import GpuSetup
 from looper_infra.bootstrap.db_vm import DbVmStartup, render_db_vm_cloud_config
 from looper_infra.components.gcp.backup_bucket import BackupBucket, BackupBucketArgs
 from looper_infra.components.gcp.cloud_nat import CloudNat, CloudNatArgs
@@ -104,6 +105,7 @@ def program(cfg: V3Config) -> None:
         lambda v: render_app_vm_cloud_config(AppVmStartup(
             domain=cfg.dns.domain, acme_email=None, app_image=cfg.app.image,
             app_port=cfg.app.port, health_path=cfg.app.health_path, behind_load_balancer=True,
+            gpu=GpuSetup(count=app.gpu.count) if app.gpu else None,
             app_env={**cfg.app.env,
                      "LOOPER_DB_HOST": v[0], "LOOPER_DB_PORT": "5432",
                      "LOOPER_DB_NAME": db_cfg.postgres_db, "LOOPER_DB_USER": db_cfg.postgres_user,
