@@ -78,6 +78,16 @@ def bench_stage(stage: str, runs: int) -> dict[str, Any]:
     }
 
 
+def depends_on_uses() -> list[str]:
+    """`depends_on=` in the program code: it serialises the deploy graph (use data instead)."""
+    found = []
+    for path in sorted((ROOT / "src" / "looper_infra").rglob("*.py")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if "depends_on=" in line and not line.lstrip().startswith("#"):
+                found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    return found
+
+
 def per_resource_ms() -> float:
     sys.path.insert(0, str(ROOT / "src"))
     import pulumi
@@ -128,6 +138,11 @@ def main() -> int:
             failures.append(f"{r['stage']}: overhead x{r['overhead_ratio']}")
         if r["peak_rss_mb"] > TARGET_RSS_MB:
             failures.append(f"{r['stage']}: peak RSS {r['peak_rss_mb']} MB")
+    results["depends_on"] = depends_on_uses()
+    print(f"depends_on in program code: {len(results['depends_on'])}")
+    for use in results["depends_on"]:
+        print(f"  {use}")
+        failures.append(f"depends_on: {use}")
     per = results["engine_ms_per_resource"]
     print(f"engine: {per} ms per extra resource (target <= {TARGET_PER_RESOURCE_MS})")
     if per > TARGET_PER_RESOURCE_MS:

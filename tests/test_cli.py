@@ -123,3 +123,20 @@ def test_up_without_pulumi_cli_says_what_to_do(monkeypatch: pytest.MonkeyPatch) 
     assert "Pulumi CLI is not on PATH" in result.output
     assert "PULUMI_CONFIG_PASSPHRASE" in result.output
     assert "Traceback" not in result.output
+
+
+def test_cost_json_and_unconfirmed_price_note() -> None:
+    result = CliRunner().invoke(cli.app, ["cost", "v1", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["format"] == "looper-estimate/1"
+    assert doc["unpriced"] == []
+    assert sum(i["monthly"] for i in doc["items"]) > 0
+
+
+def test_diagram_mermaid_matches_the_committed_docs() -> None:
+    result = CliRunner().invoke(cli.app, ["diagram", "v3"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (ROOT / "docs" / "diagrams" / "v3.mmd").read_text(encoding="utf-8")
+    needs_output = CliRunner().invoke(cli.app, ["diagram", "v1", "--format", "png"])
+    assert needs_output.exit_code == 2 and "--output" in needs_output.output

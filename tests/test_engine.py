@@ -105,3 +105,26 @@ def test_internal_addresses_come_from_the_subnet_without_reuse() -> None:
     sub = next(r for r in plan.resources if r.name == "sub")
     assert sub.state["selfLink"] == ("https://www.googleapis.com/compute/v1/projects/p-123456/"
                                      "regions/europe-west1/subnetworks/" + sub.state["name"])
+
+
+class _Pair(pulumi.ComponentResource):
+    def __init__(self, name: str) -> None:
+        super().__init__("test:index:Pair", name)
+        from pulumi_random import RandomId
+
+        RandomId("id", byte_length=4, opts=pulumi.ResourceOptions(parent=self))  # same URN twice
+        self.register_outputs({})
+
+
+def test_duplicate_urns_fail_the_plan_as_they_fail_a_deployment() -> None:
+    import pytest
+
+    from looper_infra.engine.mocks import DuplicateUrn
+
+    def program() -> None:
+        _Pair("a")
+        _Pair("b")
+
+    with pytest.raises(DuplicateUrn, match=r"duplicate resource URN "
+                       r"urn:pulumi:unit::looper::test:index:Pair\$random:index/randomId:RandomId::id"):
+        run_program(program, stage="t", stack="unit", context=MockContext())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -143,9 +144,10 @@ def test_looper_check_exit_codes(tmp_path: Any) -> None:
     values["access"] = {"allow_ssh_from_internet": True, "admin_ssh_cidrs": {"all": "0.0.0.0/0"}}
     path = tmp_path / "Pulumi.x.yaml"
     path.write_text(yaml.safe_dump({"config": {f"looper:{k}": v for k, v in values.items()}}))
-    bad = runner.invoke(cli.app, ["check", "v1", "--config", str(path)])
+    bad = runner.invoke(cli.app, ["check", "v1", "--config", str(path), "--json"])
     assert bad.exit_code == 3
-    assert "gcp-no-internet-ingress" in bad.output
+    policies = {v["policy"] for v in json.loads(bad.stdout)["violations"]}
+    assert policies == {"gcp-no-internet-ingress"}
 
 
 def test_pulumi_policy_pack_wraps_the_same_validators() -> None:

@@ -193,4 +193,4 @@ def test_plan_document_matches_the_contract(v1_dev_plan: Plan) -> None:
         if r["parent"] and "pulumi:pulumi:Stack" not in r["parent"]:
             assert r["parent"] in urns
     # component children are named under their component's type, as the engine does
-    assert "urn:pulumi:v1-dev::looper::looper:gcp:Vm$gcp:compute/instance:Instance::instance" in urns
+    assert "urn:pulumi:v1-dev::looper::looper:gcp:Vm$gcp:compute/instance:Instance::app-instance" in urns

@@ -12,6 +12,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -125,21 +126,27 @@ def plan_cmd(
     project_dir: ProjectDirOpt = None,
 ) -> None:
     """Show what STAGE would build: runs the real stage program offline under mocks."""
-    from looper_infra.config import load_stack_file
-
-    stack_name, config_path, _ = _resolve(stage, stack, config, project_dir)
     with _internal_errors():
-        cfg = load_stack_file(config_path, stage=stage)
-        with _spinner(f"planning {stage} ({stack_name}) offline"):
-            from looper_infra.engine.plan import plan_stage
-
-            plan = plan_stage(cfg, stack=stack_name)
+        _, plan = _offline_plan(stage, stack, config, project_dir)
         if as_json:
             sys.stdout.write(json.dumps(plan.to_document(), indent=2) + "\n")
         else:
             from looper_infra.render import print_plan
 
             print_plan(_console(), plan, show_inputs=inputs)
+
+
+def _offline_plan(stage: str, stack: str | None, config: Path | None,
+                  project_dir: Path | None) -> tuple[str, Any]:
+    """Validate the stack file and plan it offline (call inside `_internal_errors()`)."""
+    from looper_infra.config import load_stack_file
+
+    stack_name, config_path, _ = _resolve(stage, stack, config, project_dir)
+    cfg = load_stack_file(config_path, stage=stage)
+    with _spinner(f"planning {stage} ({stack_name}) offline"):
+        from looper_infra.engine.plan import plan_stage
+
+        return stack_name, plan_stage(cfg, stack=stack_name)
 
 
 @contextmanager
@@ -161,22 +168,16 @@ def check_cmd(
     project_dir: ProjectDirOpt = None,
 ) -> None:
     """Run the policy pack on STAGE's offline plan; exit 3 on a mandatory violation."""
-    from looper_infra.config import load_stack_file
+    from looper_infra.policies.evaluate import (
+        RESOURCE_POLICIES,
+        STACK_POLICIES,
+        evaluate,
+        resources_of,
+    )
 
-    stack_name, config_path, _ = _resolve(stage, stack, config, project_dir)
     with _internal_errors():
-        cfg = load_stack_file(config_path, stage=stage)
-        with _spinner(f"planning and checking {stage} ({stack_name}) offline"):
-            from looper_infra.engine.plan import plan_stage
-            from looper_infra.policies.evaluate import (
-                RESOURCE_POLICIES,
-                STACK_POLICIES,
-                evaluate,
-                resources_of,
-            )
-
-            plan = plan_stage(cfg, stack=stack_name)
-            violations = evaluate(resources_of(plan))
+        stack_name, plan = _offline_plan(stage, stack, config, project_dir)
+        violations = evaluate(resources_of(plan))
         mandatory = [v for v in violations if v.level == "mandatory"]
         if as_json:
             sys.stdout.write(json.dumps({
@@ -195,6 +196,71 @@ def check_cmd(
             _console().print(table)
         if mandatory:
             raise typer.Exit(EXIT_POLICY)
+
+
+@app.command("cost")
+def cost_cmd(
+    stage: StageArg,
+    stack: StackOpt = None,
+    config: Annotated[Path | None, typer.Option(
+        "--config", "-c", help="Stack file to price (default: Pulumi.<stack>.yaml).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the estimate as JSON.")] = False,
+    project_dir: ProjectDirOpt = None,
+) -> None:
+    """Estimate STAGE's monthly cost from its offline plan and the shipped price snapshot."""
+    from looper_infra.pricing import estimate, format_table, load_snapshot, to_json
+
+    with _internal_errors():
+        result = estimate(_offline_plan(stage, stack, config, project_dir)[1])
+        sys.stdout.write((to_json(result) if as_json else format_table(result)).rstrip("\n") + "\n")
+        prices = load_snapshot()["prices"]
+        unconfirmed = sorted({i.price_key for i in result.items
+                              if not prices.get(i.price_key, {}).get("confirmed", False)})
+        if unconfirmed:
+            sys.stderr.write(f"note: {len(unconfirmed)} of the prices used are not yet confirmed "
+                             "against Google's pricing pages (snapshot 'confirmed: false'); "
+                             "treat the total as an estimate\n")
+
+
+class DiagramFormat(StrEnum):
+    mermaid = "mermaid"
+    dot = "dot"
+    png = "png"
+    svg = "svg"
+
+
+@app.command("diagram")
+def diagram_cmd(
+    stage: StageArg,
+    stack: StackOpt = None,
+    config: Annotated[Path | None, typer.Option(
+        "--config", "-c", help="Stack file to draw (default: Pulumi.<stack>.yaml).")] = None,
+    fmt: Annotated[DiagramFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        DiagramFormat.mermaid),
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Write here (required for png/svg; default: stdout).")] = None,
+    project_dir: ProjectDirOpt = None,
+) -> None:
+    """Draw STAGE's architecture from its offline plan (components and their dependencies)."""
+    from looper_infra import diagram
+
+    if fmt in (DiagramFormat.png, DiagramFormat.svg) and output is None:
+        _fail(EXIT_CONFIG, f"--format {fmt.value} needs --output FILE")
+    with _internal_errors():
+        _, plan = _offline_plan(stage, stack, config, project_dir)
+        if fmt is DiagramFormat.mermaid:
+            data = diagram.to_mermaid(plan).encode()
+        elif fmt is DiagramFormat.dot:
+            data = diagram.to_dot(plan).encode()
+        else:
+            try:
+                data = diagram.render_image(diagram.to_dot(plan), fmt.value)  # type: ignore[arg-type]
+            except diagram.GraphvizMissing as exc:
+                _fail(EXIT_INTERNAL, str(exc))
+        if output is None:
+            sys.stdout.buffer.write(data)
+        else:
+            output.write_bytes(data)
 
 
 @app.command("schema")

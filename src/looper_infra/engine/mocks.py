@@ -9,6 +9,7 @@ graph a real deployment would.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,6 +92,10 @@ def _provider_urn(ref: str) -> str | None:
     return urn or ref
 
 
+class DuplicateUrn(Exception):
+    """Two resources would get the same URN: `pulumi up` would fail."""
+
+
 class RecordingMonitor(MockMonitor):
     """A mock resource monitor that keeps every RegisterResource request."""
 
@@ -99,6 +104,10 @@ class RecordingMonitor(MockMonitor):
         self.recorded: list[RecordedResource] = []
         self.outputs: dict[str, dict[str, Any]] = {}
         self.stack_urn: str | None = None
+        #: what the engine would reject (raised by the plan once the program has run)
+        self.errors: list[str] = []
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         """URNs as the engine builds them: the parent's full qualified type, the stack excluded.
@@ -113,6 +122,15 @@ class RecordingMonitor(MockMonitor):
         return "urn:pulumi:" + "::".join([get_stack(), get_project(), qualified, name])
 
     def RegisterResource(self, request: Any) -> Any:
+        urn = self.make_urn(request.parent, request.type, request.name)
+        with self._lock:  # registrations run concurrently on executor threads
+            duplicate = urn in self._seen
+            self._seen.add(urn)
+        if duplicate:
+            # the engine refuses this too: a child's URN carries its parent's type, not its name.
+            # (An exception here would be swallowed by the SDK; the plan raises it at the end.)
+            self.errors.append(f"duplicate resource URN {urn} (prefix child names with "
+                               "their component's name)")
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             self.stack_urn = response.urn

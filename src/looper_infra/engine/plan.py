@@ -14,7 +14,13 @@ from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
 from looper_infra.engine.fakes import all_calls, all_fakes
-from looper_infra.engine.mocks import LooperMocks, MockContext, RecordedResource, RecordingMonitor
+from looper_infra.engine.mocks import (
+    DuplicateUrn,
+    LooperMocks,
+    MockContext,
+    RecordedResource,
+    RecordingMonitor,
+)
 
 PLAN_FORMAT = "looper-plan/1"
 PROJECT = "looper"
@@ -104,6 +110,8 @@ def run_program(
     )
     pulumi_settings.configure(settings)
     _sync_await(run_in_stack(program))
+    if monitor.errors:
+        raise DuplicateUrn("; ".join(monitor.errors))
     outputs = dict(sorted(monitor.outputs.get(monitor.stack_urn or "", {}).items()))
     return Plan(
         stage=stage,

@@ -28,7 +28,7 @@ class BackupBucket(pulumi.ComponentResource):
         super().__init__("looper:gcp:BackupBucket", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.bucket = storage.Bucket(
-            "bucket", name=args.name, project=args.project, location=args.location,
+            f"{name}-bucket", name=args.name, project=args.project, location=args.location,
             uniform_bucket_level_access=True, public_access_prevention="enforced",
             versioning=storage.BucketVersioningArgs(enabled=True),
             force_destroy=False,
@@ -44,7 +44,7 @@ class BackupBucket(pulumi.ComponentResource):
             opts=child)
         # objectAdmin on this bucket only: write backups and read them back for restores
         storage.BucketIAMMember(
-            "writer", bucket=self.bucket.name, role="roles/storage.objectAdmin",
+            f"{name}-writer", bucket=self.bucket.name, role="roles/storage.objectAdmin",
             member=args.writer, opts=child)
         self.name = self.bucket.name
         self.register_outputs({"name": self.name})

@@ -48,7 +48,7 @@ class CloudArmorPolicy(pulumi.ComponentResource):
                 versioned_expr="SRC_IPS_V1",
                 config=compute.SecurityPolicyRuleMatchConfigArgs(src_ip_ranges=["*"]))))
         policy = compute.SecurityPolicy(
-            "policy", name=f"{args.cloud_name}-armor", project=args.project, rules=rules,
+            f"{name}-policy", name=f"{args.cloud_name}-armor", project=args.project, rules=rules,
             opts=pulumi.ResourceOptions(parent=self))
         self.id = policy.id
         self.register_outputs({"id": self.id})

@@ -25,10 +25,10 @@ class CloudNat(pulumi.ComponentResource):
         super().__init__("looper:gcp:CloudNat", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.router = compute.Router(
-            "router", name=f"{args.cloud_name}-router", project=args.project,
+            f"{name}-router", name=f"{args.cloud_name}-router", project=args.project,
             region=args.region, network=args.network, opts=child)
         self.nat = compute.RouterNat(
-            "nat", name=f"{args.cloud_name}-nat", project=args.project, region=args.region,
+            f"{name}-nat", name=f"{args.cloud_name}-nat", project=args.project, region=args.region,
             router=self.router.name,
             nat_ip_allocate_option="AUTO_ONLY",
             source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",

@@ -32,11 +32,11 @@ class DataDisk(pulumi.ComponentResource):
         super().__init__("looper:gcp:DataDisk", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.disk = compute.Disk(
-            "disk", name=args.cloud_name, project=args.project, zone=args.zone,
+            f"{name}-disk", name=args.cloud_name, project=args.project, zone=args.zone,
             type=args.type, size=args.size_gb,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
         schedule = compute.ResourcePolicy(
-            "snapshots", name=f"{args.cloud_name}-daily", project=args.project, region=args.region,
+            f"{name}-snapshots", name=f"{args.cloud_name}-daily", project=args.project, region=args.region,
             snapshot_schedule_policy=compute.ResourcePolicySnapshotSchedulePolicyArgs(
                 schedule=compute.ResourcePolicySnapshotSchedulePolicyScheduleArgs(
                     daily_schedule=compute.ResourcePolicySnapshotSchedulePolicyScheduleDailyScheduleArgs(
@@ -49,7 +49,7 @@ class DataDisk(pulumi.ComponentResource):
             ),
             opts=child)
         compute.DiskResourcePolicyAttachment(
-            "snapshot-schedule", name=schedule.name, disk=self.disk.name, zone=args.zone,
+            f"{name}-snapshot-schedule", name=schedule.name, disk=self.disk.name, zone=args.zone,
             project=args.project, opts=child)
         self.self_link = self.disk.self_link
         self.register_outputs({"self_link": self.self_link})

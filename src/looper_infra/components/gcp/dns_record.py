@@ -25,7 +25,7 @@ class DnsRecord(pulumi.ComponentResource):
     ) -> None:
         super().__init__("looper:gcp:DnsRecord", name, None, opts)
         self.record = dns.RecordSet(
-            "a",
+            f"{name}-a",
             project=args.project,
             managed_zone=args.managed_zone,
             name=args.fqdn.rstrip(".") + ".",

@@ -31,7 +31,7 @@ class Firewall(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.rules = {
             key: compute.Firewall(
-                key,
+                f"{name}-{key}",
                 name=f"{args.name_prefix}-{key}",
                 project=args.project,
                 network=args.network,

@@ -33,17 +33,17 @@ class GeneratedSecret(pulumi.ComponentResource):
         if args.length < 24:
             raise pulumi.RunError(f"{name}: length must be at least 24")
         child = pulumi.ResourceOptions(parent=self)
-        value = random.RandomPassword("value", length=args.length, special=False, opts=child)
+        value = random.RandomPassword(f"{name}-value", length=args.length, special=False, opts=child)
         self.secret = secretmanager.Secret(
-            "secret", secret_id=args.secret_id, project=args.project,
+            f"{name}-secret", secret_id=args.secret_id, project=args.project,
             replication=secretmanager.SecretReplicationArgs(
                 auto=secretmanager.SecretReplicationAutoArgs()),
             opts=child)
         secretmanager.SecretVersion(
-            "version", secret=self.secret.id, secret_data=value.result, opts=child)
+            f"{name}-version", secret=self.secret.id, secret_data=value.result, opts=child)
         for i, member in enumerate(args.accessors):
             secretmanager.SecretIamMember(
-                f"accessor-{i}", project=args.project, secret_id=self.secret.secret_id,
+                f"{name}-accessor-{i}", project=args.project, secret_id=self.secret.secret_id,
                 role="roles/secretmanager.secretAccessor", member=member, opts=child)
         self.name = self.secret.name
         self.register_outputs({"name": self.name})

@@ -40,7 +40,7 @@ class GpuAlertPolicy(pulumi.ComponentResource):
         duration = f"{args.duration_seconds}s"
         aggregation = {"alignment_period": "60s", "per_series_aligner": "ALIGN_MEAN"}
         self.policy = monitoring.AlertPolicy(
-            "policy",
+            f"{name}-policy",
             project=args.project,
             display_name=args.display_name,
             combiner="OR",

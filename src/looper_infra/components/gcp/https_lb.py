@@ -53,10 +53,10 @@ class HttpsLoadBalancer(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         n = args.cloud_name
         address = compute.GlobalAddress(
-            "address", name=f"{n}-ip", project=args.project, ip_version="IPV4",
+            f"{name}-address", name=f"{n}-ip", project=args.project, ip_version="IPV4",
             address_type="EXTERNAL", opts=child)
         health = compute.HealthCheck(
-            "health", name=f"{n}-hc", project=args.project, check_interval_sec=5,
+            f"{name}-health", name=f"{n}-hc", project=args.project, check_interval_sec=5,
             timeout_sec=5, healthy_threshold=2, unhealthy_threshold=2,
             http_health_check=compute.HealthCheckHttpHealthCheckArgs(
                 port=args.port, request_path=args.health_path),
@@ -66,7 +66,7 @@ class HttpsLoadBalancer(pulumi.ComponentResource):
                 {"default_ttl": cdn.default_ttl, "max_ttl": cdn.max_ttl,
                  "client_ttl": cdn.client_ttl})
         self.backend = compute.BackendService(
-            "backend", name=f"{n}-backend", project=args.project,
+            f"{name}-backend", name=f"{n}-backend", project=args.project,
             load_balancing_scheme="EXTERNAL_MANAGED", protocol="HTTP", port_name=args.port_name,
             timeout_sec=30, connection_draining_timeout_sec=30,
             health_checks=health.id,
@@ -83,7 +83,7 @@ class HttpsLoadBalancer(pulumi.ComponentResource):
             security_policy=args.security_policy,
             opts=child)
         url_map = compute.URLMap(
-            "https-map", name=f"{n}-https", project=args.project,
+            f"{name}-https-map", name=f"{n}-https", project=args.project,
             default_service=self.backend.id, opts=child)
         if args.certificate_self_link:
             certificate: pulumi.Input[str] = args.certificate_self_link
@@ -92,29 +92,29 @@ class HttpsLoadBalancer(pulumi.ComponentResource):
             # the proxy switches to it and the old one is deleted (never "resource in use")
             digest = hashlib.sha256(args.domain.encode()).hexdigest()[:8]
             certificate = compute.ManagedSslCertificate(
-                "certificate", name=f"{n}-cert-{digest}", project=args.project,
+                f"{name}-certificate", name=f"{n}-cert-{digest}", project=args.project,
                 managed=compute.ManagedSslCertificateManagedArgs(domains=[args.domain]),
                 opts=pulumi.ResourceOptions(parent=self, delete_before_replace=False)).id
         ssl_policy = compute.SSLPolicy(
-            "ssl-policy", name=f"{n}-ssl", project=args.project, profile=args.ssl_profile,
+            f"{name}-ssl-policy", name=f"{n}-ssl", project=args.project, profile=args.ssl_profile,
             min_tls_version=args.min_tls_version, opts=child)
         https_proxy = compute.TargetHttpsProxy(
-            "https-proxy", name=f"{n}-https", project=args.project, url_map=url_map.id,
+            f"{name}-https-proxy", name=f"{n}-https", project=args.project, url_map=url_map.id,
             ssl_certificates=[certificate], ssl_policy=ssl_policy.id, opts=child)
         compute.GlobalForwardingRule(
-            "https", name=f"{n}-https", project=args.project, target=https_proxy.id,
+            f"{name}-https", name=f"{n}-https", project=args.project, target=https_proxy.id,
             ip_address=address.id, port_range="443", ip_protocol="TCP",
             load_balancing_scheme="EXTERNAL_MANAGED", opts=child)
         redirect = compute.URLMap(
-            "http-redirect", name=f"{n}-http-redirect", project=args.project,
+            f"{name}-http-redirect", name=f"{n}-http-redirect", project=args.project,
             default_url_redirect=compute.URLMapDefaultUrlRedirectArgs(
                 https_redirect=True, strip_query=False,
                 redirect_response_code="MOVED_PERMANENTLY_DEFAULT"),
             opts=child)
         http_proxy = compute.TargetHttpProxy(
-            "http-proxy", name=f"{n}-http", project=args.project, url_map=redirect.id, opts=child)
+            f"{name}-http-proxy", name=f"{n}-http", project=args.project, url_map=redirect.id, opts=child)
         compute.GlobalForwardingRule(
-            "http", name=f"{n}-http", project=args.project, target=http_proxy.id,
+            f"{name}-http", name=f"{n}-http", project=args.project, target=http_proxy.id,
             ip_address=address.id, port_range="80", ip_protocol="TCP",
             load_balancing_scheme="EXTERNAL_MANAGED", opts=child)
         self.address = address.address

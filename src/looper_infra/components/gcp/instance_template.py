@@ -47,7 +47,7 @@ class InstanceTemplate(pulumi.ComponentResource):
         # Templates are immutable: a change creates a new one (name_prefix) before the
         # group moves to it and the old one is deleted.
         self.template = compute.InstanceTemplate(
-            "template",
+            f"{name}-template",
             name_prefix=f"{args.name_prefix}-",
             project=args.project,
             region=args.region,

@@ -48,7 +48,7 @@ class Network(pulumi.ComponentResource):
             raise pulumi.RunError(f"{name}: " + "; ".join(errors))
         child = pulumi.ResourceOptions(parent=self)
         self.network = compute.Network(
-            "vpc",
+            f"{name}-vpc",
             name=args.cloud_name,
             project=args.project,
             auto_create_subnetworks=False,
@@ -59,7 +59,7 @@ class Network(pulumi.ComponentResource):
         self.self_link = self.network.self_link
         self.subnets = {
             key: compute.Subnetwork(
-                f"subnet-{key}",
+                f"{name}-subnet-{key}",
                 name=f"{args.cloud_name}-{key}",
                 project=args.project,
                 region=args.region,

@@ -60,14 +60,14 @@ class RegionalMig(pulumi.ComponentResource):
             raise pulumi.RunError(f"{name}: " + "; ".join(errors))
         child = pulumi.ResourceOptions(parent=self)
         autohealing = compute.HealthCheck(
-            "autohealing", name=f"{args.cloud_name}-autohealing", project=args.project,
+            f"{name}-autohealing", name=f"{args.cloud_name}-autohealing", project=args.project,
             check_interval_sec=10, timeout_sec=5, healthy_threshold=2, unhealthy_threshold=3,
             http_health_check=compute.HealthCheckHttpHealthCheckArgs(
                 port=args.port, request_path=args.health_path),
             log_config=compute.HealthCheckLogConfigArgs(enable=True),
             opts=child)
         self.group = compute.RegionInstanceGroupManager(
-            "group", name=args.cloud_name, project=args.project, region=args.region,
+            f"{name}-group", name=args.cloud_name, project=args.project, region=args.region,
             base_instance_name=args.cloud_name,
             distribution_policy_zones=list(args.zones),
             distribution_policy_target_shape="EVEN",
@@ -86,7 +86,7 @@ class RegionalMig(pulumi.ComponentResource):
             wait_for_instances=False,
             opts=child)
         compute.RegionAutoscaler(
-            "autoscaler", name=f"{args.cloud_name}-autoscaler", project=args.project,
+            f"{name}-autoscaler", name=f"{args.cloud_name}-autoscaler", project=args.project,
             region=args.region, target=self.group.id,
             autoscaling_policy=compute.RegionAutoscalerAutoscalingPolicyArgs(
                 min_replicas=args.min_replicas, max_replicas=args.max_replicas,

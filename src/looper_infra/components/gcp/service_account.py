@@ -34,7 +34,7 @@ class ServiceAccount(pulumi.ComponentResource):
             raise pulumi.RunError(f"{name}: roles {', '.join(broad)} are too broad")
         child = pulumi.ResourceOptions(parent=self)
         self.account = serviceaccount.Account(
-            "account",
+            f"{name}-account",
             account_id=args.account_id,
             display_name=args.display_name,
             project=args.project,
@@ -44,7 +44,7 @@ class ServiceAccount(pulumi.ComponentResource):
         self.member = self.account.member
         self.bindings = {
             role: projects.IAMMember(
-                role.removeprefix("roles/").replace(".", "-"),
+                f"{name}-{role.removeprefix('roles/').replace('.', '-')}",
                 project=args.project,
                 role=role,
                 member=self.account.member,

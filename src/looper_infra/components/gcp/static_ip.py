@@ -26,7 +26,7 @@ class StaticIp(pulumi.ComponentResource):
     ) -> None:
         super().__init__("looper:gcp:StaticIp", name, None, opts)
         self.resource = compute.Address(
-            "address",
+            f"{name}-address",
             name=args.cloud_name,
             project=args.project,
             region=args.region,

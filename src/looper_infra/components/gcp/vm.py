@@ -113,7 +113,7 @@ class Vm(pulumi.ComponentResource):
         )
         sched = args.scheduling
         self.instance = compute.Instance(
-            "instance",
+            f"{name}-instance",
             name=args.cloud_name,
             project=args.project,
             zone=args.zone,
