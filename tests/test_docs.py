@@ -52,3 +52,17 @@ def test_quick_start_commands_exist() -> None:
     assert lines == ["scripts/install && .venv/bin/looper plan v1", "scripts/test"]
     ci = (ROOT / ".ci" / "run").read_text()
     assert "scripts/test" in ci
+
+
+def test_github_workflows_run_the_ci_script_and_every_example() -> None:
+    ci = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text())
+    steps = ci["jobs"]["test"]["steps"]
+    runs = "\n".join(s.get("run", "") for s in steps)
+    assert "bash .ci/run" in runs
+    for verb in ("plan", "check", "cost", "diagram"):
+        assert f".venv/bin/looper {verb} " in runs
+    assert "Pulumi.*-*.yaml" in runs  # every example stack, not a hand-kept list
+    preview = yaml.safe_load((ROOT / ".github" / "workflows" / "preview.yml").read_text())
+    assert "workflow_dispatch" in preview[True]  # YAML 1.1 reads the key `on` as True
+    assert any("--policy-pack policies/" in s.get("run", "")
+               for s in preview["jobs"]["preview"]["steps"])
