@@ -62,7 +62,7 @@ def test_v3_prod_total_by_hand() -> None:
         + price("global/lb/forwarding-rule/first-5") * H  # http + https rules, one block
         + 0 * price(f"{R}/gcs/standard")  # bucket: 0 GiB assumed
         + 2 * price("global/secretmanager/active-version")
-        + price("global/armor/policy") + 2 * price("global/armor/rule")
+        + price("global/armor/policy") + 3 * price("global/armor/rule")  # cve-canary, rate, default
         + min(4 * price(f"{R}/nat/per-vm"), price(f"{R}/nat/cap")) * H  # DB VM + 3 app VMs
     )
     assert math.isclose(est.total, expected, rel_tol=1e-9)

@@ -132,6 +132,9 @@ def test_prod_enables_cloud_armor_and_protects_data(planner: Callable[..., Plan]
     armor = plan.one("gcp:compute/securityPolicy:SecurityPolicy")
     backend = plan.one("gcp:compute/backendService:BackendService").inputs
     assert backend["securityPolicy"] == armor.id
+    log4shell = [r for r in armor.inputs["rules"]
+                 if "cve-canary" in r.get("match", {}).get("expr", {}).get("expression", "")]
+    assert [(r["action"], r["preview"]) for r in log4shell] == [("deny(403)", False)]
     assert plan.one("gcp:compute/disk:Disk").protect is True
 
 

@@ -158,6 +158,11 @@ def _spinner(message: str) -> Iterator[None]:
         yield
 
 
+class Scanner(StrEnum):
+    policy = "policy"
+    checkov = "checkov"
+
+
 @app.command("check")
 def check_cmd(
     stage: StageArg,
@@ -165,6 +170,10 @@ def check_cmd(
     config: Annotated[Path | None, typer.Option(
         "--config", "-c", help="Stack file to check (default: Pulumi.<stack>.yaml).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the violations as JSON.")] = False,
+    scanners: Annotated[list[Scanner] | None, typer.Option(
+        "--scanner", help="Add a scanner: `checkov` also runs checkov on the Terraform-plan "
+                          "export (failures not waived in checkov-waivers.yaml are mandatory). "
+                          "Repeatable; the policy pack always runs.")] = None,
     project_dir: ProjectDirOpt = None,
 ) -> None:
     """Run the policy pack on STAGE's offline plan; exit 3 on a mandatory violation."""
@@ -177,25 +186,75 @@ def check_cmd(
 
     with _internal_errors():
         stack_name, plan = _offline_plan(stage, stack, config, project_dir)
-        violations = evaluate(resources_of(plan))
-        mandatory = [v for v in violations if v.level == "mandatory"]
+        violations = [v.__dict__ for v in evaluate(resources_of(plan))]
+        for v in violations:
+            v["scanner"] = "policy"
+        summary: dict[str, Any] = {"policies": len(RESOURCE_POLICIES) + len(STACK_POLICIES)}
+        if Scanner.checkov in (scanners or []):
+            from looper_infra import project
+            from looper_infra.export import checkov
+
+            try:
+                result = checkov.scan(plan, stack_name, project_dir or project.find_project_dir())
+            except (checkov.CheckovMissing, checkov.CheckovFailed, ValueError) as exc:
+                _fail(EXIT_INTERNAL, str(exc))
+            summary["checkov"] = {"resources": result.resources, "passed": result.passed,
+                                  "failed": len(result.findings), "waived": sum(
+                                      f.waived for f in result.findings)}
+            for f in result.findings:
+                violations.append({
+                    "policy": f.check, "level": "advisory" if f.waived else "mandatory",
+                    "urn": f.address, "scanner": "checkov",
+                    "message": f.name + (f" (waived: {f.waiver.reason})" if f.waiver else "")})
+        mandatory = [v for v in violations if v["level"] == "mandatory"]
         if as_json:
             sys.stdout.write(json.dumps({
-                "stage": stage, "stack": stack_name,
-                "policies": len(RESOURCE_POLICIES) + len(STACK_POLICIES),
-                "resources": len(plan.resources),
-                "violations": [v.__dict__ for v in violations]}, indent=2) + "\n")
+                "stage": stage, "stack": stack_name, **summary,
+                "resources": len(plan.resources), "violations": violations}, indent=2) + "\n")
         else:
-            table = _table(title=f"{stage} / {stack_name}: {len(violations)} violation(s) of "
-                                f"{len(RESOURCE_POLICIES) + len(STACK_POLICIES)} policies",
-                          show_edge=False)
-            for col in ("policy", "level", "resource", "message"):
+            title = (f"{stage} / {stack_name}: {len(violations)} finding(s), {len(mandatory)} "
+                     f"mandatory; {summary['policies']} policies")
+            if "checkov" in summary:
+                c = summary["checkov"]
+                title += (f"; checkov: {c['resources']} resources, {c['passed']} passed, "
+                          f"{c['failed']} failed ({c['waived']} waived)")
+            table = _table(title=title, show_edge=False)
+            for col in ("scanner", "policy", "level", "resource", "message"):
                 table.add_column(col)
             for v in violations:
-                table.add_row(v.policy, v.level, v.urn.rsplit("::", 1)[-1], v.message)
+                table.add_row(v["scanner"], v["policy"], v["level"], v["urn"].rsplit("::", 1)[-1],
+                              v["message"])
             _console().print(table)
         if mandatory:
             raise typer.Exit(EXIT_POLICY)
+
+
+class ExportFormat(StrEnum):
+    terraform_plan = "terraform-plan"
+
+
+@app.command("export")
+def export_cmd(
+    stage: StageArg,
+    stack: StackOpt = None,
+    config: Annotated[Path | None, typer.Option(
+        "--config", "-c", help="Stack file to export (default: Pulumi.<stack>.yaml).")] = None,
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        ExportFormat.terraform_plan),
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Write here (default: stdout).")] = None,
+    project_dir: ProjectDirOpt = None,
+) -> None:
+    """Export STAGE's offline plan for other tools (Terraform plan JSON for checkov & co)."""
+    from looper_infra.export import to_terraform_plan
+
+    with _internal_errors():
+        _, plan = _offline_plan(stage, stack, config, project_dir)
+        text = json.dumps(to_terraform_plan(plan), indent=2) + "\n"
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            output.write_text(text, encoding="utf-8")
 
 
 @app.command("cost")

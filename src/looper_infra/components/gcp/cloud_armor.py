@@ -32,6 +32,12 @@ class CloudArmorPolicy(pulumi.ComponentResource):
                     versioned_expr="SRC_IPS_V1",
                     config=compute.SecurityPolicyRuleMatchConfigArgs(
                         src_ip_ranges=[v for _, v in sorted(args.blocked_cidrs.items())]))))
+        # Log4Shell (CVE-2021-44228/45046) exploit attempts, with Google's preconfigured rule.
+        rules.append(compute.SecurityPolicyRuleArgs(
+            priority=1500, action="deny(403)", preview=False, description="log4j CVE-2021-44228",
+            match=compute.SecurityPolicyRuleMatchArgs(
+                expr=compute.SecurityPolicyRuleMatchExprArgs(
+                    expression="evaluatePreconfiguredWaf('cve-canary')"))))
         if args.rate_limit_per_minute:
             rules.append(compute.SecurityPolicyRuleArgs(
                 priority=2000, action="throttle", description="per-client rate limit",
