@@ -30,7 +30,7 @@ def plan_of(stack: str) -> Plan:
 def test_every_snapshot_entry_has_source_and_as_of() -> None:
     assert PRICES
     for key, entry in PRICES.items():
-        assert entry["source"].startswith("https://cloud.google.com/"), key
+        assert entry["source"].startswith(("https://cloud.google.com/", "https://aws.amazon.com/")), key
         date.fromisoformat(entry["as_of"])
         assert isinstance(entry["confirmed"], bool), key
         assert entry["price"] >= 0, key

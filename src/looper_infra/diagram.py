@@ -190,6 +190,10 @@ def _is_public_entry(resource: RecordedResource) -> bool:
         return str(inputs.get("loadBalancingScheme", "EXTERNAL")).upper().startswith("EXTERNAL")
     if resource.type in _ADDRESS_TYPES:
         return str(inputs.get("addressType", "EXTERNAL")).upper() == "EXTERNAL"
+    if resource.type == "aws:lb/loadBalancer:LoadBalancer":
+        return not inputs.get("internal")
+    if resource.type == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":
+        return str(inputs.get("cidrIpv4")) in OPEN_RANGES or str(inputs.get("cidrIpv6")) in OPEN_RANGES
     return False
 
 

@@ -23,11 +23,13 @@ from pydantic import BaseModel, ValidationError
 from looper_infra.config.errors import ConfigError, ConfigIssue
 from looper_infra.config.v1 import V1Config, V2Config
 from looper_infra.config.v3 import V3Config
+from looper_infra.config.v4 import V4Config
 
 NAMESPACE = "looper"
 
 #: Config model of every implemented stage.
-STAGE_MODELS: dict[str, type[BaseModel]] = {"v1": V1Config, "v2": V2Config, "v3": V3Config}
+STAGE_MODELS: dict[str, type[BaseModel]] = {
+    "v1": V1Config, "v2": V2Config, "v3": V3Config, "v4": V4Config}
 
 #: Top-level keys Pulumi itself writes into a stack file.
 _PULUMI_STACK_KEYS = {"config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment"}

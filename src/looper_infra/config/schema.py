@@ -13,7 +13,9 @@ def stack_file_schema() -> dict[str, Any]:
     defs: dict[str, Any] = {}
     for stage, model in STAGE_MODELS.items():
         schema = model.model_json_schema(ref_template="#/$defs/{model}")
-        defs.update(schema.pop("$defs", {}))
+        for name, definition in schema.pop("$defs", {}).items():
+            if defs.setdefault(name, definition) != definition:
+                raise ValueError(f"two config models are named {name!r}: rename one (schema $defs clash)")
         props = {f"{NAMESPACE}:{k}": v for k, v in schema["properties"].items()}
         variants.append({
             "title": f"stage {stage}",

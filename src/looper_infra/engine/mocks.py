@@ -192,6 +192,8 @@ class MockContext:
     project: str = "looper-offline"
     region: str = "asia-northeast3"
     zone: str = "asia-northeast3-a"
+    aws_region: str = "ap-northeast-2"
+    aws_account: str = "123456789012"
     state: dict[str, Any] = field(default_factory=dict)
 
 

@@ -133,5 +133,9 @@ def plan_stage(cfg: Any, *, stack: str, project: str = PROJECT) -> Plan:
     context = (
         MockContext(project=gcp.project, region=gcp.region, zone=gcp.zone) if gcp else MockContext()
     )
+    aws = getattr(cfg, "aws", None)
+    if aws is not None:
+        context.aws_region = aws.region
+        context.aws_account = aws.account_id
     return run_program(lambda: program(cfg), stage=stage, stack=stack, context=context,
                        project=project)

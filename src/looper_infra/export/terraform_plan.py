@@ -30,6 +30,10 @@ TERRAFORM_VERSION = "1.9.8"
 
 GOOGLE = "registry.terraform.io/hashicorp/google"
 RANDOM = "registry.terraform.io/hashicorp/random"
+AWS = "registry.terraform.io/hashicorp/aws"
+TLS = "registry.terraform.io/hashicorp/tls"
+#: Terraform type prefix -> provider (anything else is google)
+PROVIDERS: dict[str, str] = {"aws_": AWS, "random_": RANDOM, "tls_": TLS}
 
 #: Pulumi type token -> Terraform resource type, for every custom resource the stages create
 #: (tests/test_export.py fails when a stage starts using a type missing here).
@@ -68,7 +72,93 @@ TYPE_MAP: dict[str, str] = {
     "gcp:serviceaccount/account:Account": "google_service_account",
     "gcp:storage/bucket:Bucket": "google_storage_bucket",
     "gcp:storage/bucketIAMMember:BucketIAMMember": "google_storage_bucket_iam_member",
+    # GCP side of the AWS<->GCP HA VPN
+    "gcp:compute/externalVpnGateway:ExternalVpnGateway": "google_compute_external_vpn_gateway",
+    "gcp:compute/haVpnGateway:HaVpnGateway": "google_compute_ha_vpn_gateway",
+    "gcp:compute/routerInterface:RouterInterface": "google_compute_router_interface",
+    "gcp:compute/routerPeer:RouterPeer": "google_compute_router_peer",
+    "gcp:compute/vPNTunnel:VPNTunnel": "google_compute_vpn_tunnel",
+    # AWS (pulumi-aws 7.x tokens; every one grepped in the SDK)
+    "aws:acm/certificate:Certificate": "aws_acm_certificate",
+    "aws:acm/certificateValidation:CertificateValidation": "aws_acm_certificate_validation",
+    "aws:autoscaling/group:Group": "aws_autoscaling_group",
+    "aws:cloudfront/cachePolicy:CachePolicy": "aws_cloudfront_cache_policy",
+    "aws:cloudfront/distribution:Distribution": "aws_cloudfront_distribution",
+    "aws:cloudfront/originAccessControl:OriginAccessControl": "aws_cloudfront_origin_access_control",
+    "aws:cloudwatch/logGroup:LogGroup": "aws_cloudwatch_log_group",
+    "aws:ec2/customerGateway:CustomerGateway": "aws_customer_gateway",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "aws_default_security_group",
+    "aws:ec2/eip:Eip": "aws_eip",
+    "aws:ec2/eipAssociation:EipAssociation": "aws_eip_association",
+    "aws:ec2/flowLog:FlowLog": "aws_flow_log",
+    "aws:ec2/instance:Instance": "aws_instance",
+    "aws:ec2/internetGateway:InternetGateway": "aws_internet_gateway",
+    "aws:ec2/keyPair:KeyPair": "aws_key_pair",
+    "aws:ec2/launchTemplate:LaunchTemplate": "aws_launch_template",
+    "aws:ec2/mainRouteTableAssociation:MainRouteTableAssociation": "aws_main_route_table_association",
+    "aws:ec2/natGateway:NatGateway": "aws_nat_gateway",
+    "aws:ec2/route:Route": "aws_route",
+    "aws:ec2/routeTable:RouteTable": "aws_route_table",
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": "aws_route_table_association",
+    "aws:ec2/securityGroup:SecurityGroup": "aws_security_group",
+    "aws:ec2/subnet:Subnet": "aws_subnet",
+    "aws:ec2/vpc:Vpc": "aws_vpc",
+    "aws:ec2/vpcEndpoint:VpcEndpoint": "aws_vpc_endpoint",
+    "aws:ec2/vpcPeeringConnection:VpcPeeringConnection": "aws_vpc_peering_connection",
+    "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter":
+        "aws_vpc_peering_connection_accepter",
+    "aws:ec2/vpnConnection:VpnConnection": "aws_vpn_connection",
+    "aws:ec2/vpnConnectionRoute:VpnConnectionRoute": "aws_vpn_connection_route",
+    "aws:ec2/vpnGateway:VpnGateway": "aws_vpn_gateway",
+    "aws:ec2/vpnGatewayAttachment:VpnGatewayAttachment": "aws_vpn_gateway_attachment",
+    "aws:ec2/vpnGatewayRoutePropagation:VpnGatewayRoutePropagation": "aws_vpn_gateway_route_propagation",
+    "aws:ec2transitgateway/route:Route": "aws_ec2_transit_gateway_route",
+    "aws:ec2transitgateway/routeTable:RouteTable": "aws_ec2_transit_gateway_route_table",
+    "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation":
+        "aws_ec2_transit_gateway_route_table_association",
+    "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation":
+        "aws_ec2_transit_gateway_route_table_propagation",
+    "aws:ec2transitgateway/transitGateway:TransitGateway": "aws_ec2_transit_gateway",
+    "aws:ec2transitgateway/vpcAttachment:VpcAttachment": "aws_ec2_transit_gateway_vpc_attachment",
+    "aws:iam/instanceProfile:InstanceProfile": "aws_iam_instance_profile",
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": "aws_iam_openid_connect_provider",
+    "aws:iam/policy:Policy": "aws_iam_policy",
+    "aws:iam/role:Role": "aws_iam_role",
+    "aws:iam/rolePolicy:RolePolicy": "aws_iam_role_policy",
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "aws_iam_role_policy_attachment",
+    "aws:kms/alias:Alias": "aws_kms_alias",
+    "aws:kms/key:Key": "aws_kms_key",
+    "aws:lb/listener:Listener": "aws_lb_listener",
+    "aws:lb/listenerCertificate:ListenerCertificate": "aws_lb_listener_certificate",
+    "aws:lb/loadBalancer:LoadBalancer": "aws_lb",
+    "aws:lb/targetGroup:TargetGroup": "aws_lb_target_group",
+    "aws:lb/targetGroupAttachment:TargetGroupAttachment": "aws_lb_target_group_attachment",
+    "aws:rds/instance:Instance": "aws_db_instance",
+    "aws:rds/parameterGroup:ParameterGroup": "aws_db_parameter_group",
+    "aws:rds/subnetGroup:SubnetGroup": "aws_db_subnet_group",
+    "aws:route53/record:Record": "aws_route53_record",
+    "aws:s3/bucket:Bucket": "aws_s3_bucket",
+    "aws:s3/bucketObjectv2:BucketObjectv2": "aws_s3_object",
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": "aws_s3_bucket_ownership_controls",
+    "aws:s3/bucketPolicy:BucketPolicy": "aws_s3_bucket_policy",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "aws_s3_bucket_public_access_block",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration":
+        "aws_s3_bucket_server_side_encryption_configuration",
+    "aws:s3/bucketVersioning:BucketVersioning": "aws_s3_bucket_versioning",
+    "aws:secretsmanager/secret:Secret": "aws_secretsmanager_secret",
+    "aws:secretsmanager/secretVersion:SecretVersion": "aws_secretsmanager_secret_version",
+    "aws:ssm/parameter:Parameter": "aws_ssm_parameter",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "aws_vpc_security_group_egress_rule",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "aws_vpc_security_group_ingress_rule",
+    # random / tls (Terraform's hashicorp/random and hashicorp/tls)
+    "random:index/randomBytes:RandomBytes": "random_bytes",
+    "random:index/randomId:RandomId": "random_id",
     "random:index/randomPassword:RandomPassword": "random_password",
+    "random:index/randomString:RandomString": "random_string",
+    "tls:index/certRequest:CertRequest": "tls_cert_request",
+    "tls:index/locallySignedCert:LocallySignedCert": "tls_locally_signed_cert",
+    "tls:index/privateKey:PrivateKey": "tls_private_key",
+    "tls:index/selfSignedCert:SelfSignedCert": "tls_self_signed_cert",
 }
 
 #: Pulumi's plural names of list-of-block inputs -> Terraform's singular block names.
@@ -88,6 +178,37 @@ KEY_RENAMES: dict[str, str] = {
     "rules": "rule",
     "secondaryIpRanges": "secondary_ip_range",
     "versions": "version",
+    # AWS (`ingress`/`egress` of security groups keep their names; `rootBlockDevice` only
+    # needs snake_case)
+    "blockDeviceMappings": "block_device_mapping",
+    "cacheBehaviors": "cache_behavior",
+    "clientIdLists": "client_id_list",
+    "customErrorResponses": "custom_error_response",
+    "defaultActions": "default_action",
+    "ebsBlockDevices": "ebs_block_device",
+    "ephemeralBlockDevices": "ephemeral_block_device",
+    "inlinePolicies": "inline_policy",
+    "orderedCacheBehaviors": "ordered_cache_behavior",
+    "originGroups": "origin_group",
+    "origins": "origin",
+    "overrides": "override",
+    "parameters": "parameter",
+    "replicas": "replica",
+    "routes": "route",
+    "subnetConfigurations": "subnet_configuration",
+    "subnetMappings": "subnet_mapping",
+    "targetGroups": "target_group",
+    "thumbprintLists": "thumbprint_list",
+    "vpcZoneIdentifiers": "vpc_zone_identifier",
+}
+
+#: Renames that hold for one Terraform type only (top-level inputs): the same Pulumi name is
+#: a block in one resource and a plain attribute in another (`aliases`: a Route53 alias block,
+#: CloudFront's list of CNAMEs).
+TYPE_KEY_RENAMES: dict[str, dict[str, str]] = {
+    "aws_autoscaling_group": {"tags": "tag"},  # a list of {key, value, propagate_at_launch} blocks
+    "aws_route53_record": {"aliases": "alias"},
+    "google_compute_external_vpn_gateway": {"interfaces": "interface"},
 }
 
 #: Object-valued inputs that are Terraform map attributes (not blocks): kept as a dict with
@@ -95,10 +216,14 @@ KEY_RENAMES: dict[str, str] = {
 MAP_ATTRIBUTES: frozenset[str] = frozenset({
     "default_labels",
     "effective_labels",
+    "keepers",
     "labels",
     "metadata",
     "resource_labels",
+    "tags",
+    "tags_all",
     "terraform_labels",
+    "triggers",
     "user_labels",
 })
 
@@ -156,11 +281,12 @@ def terraform_value(key: str, value: Any) -> Any:
     return value
 
 
-def terraform_values(inputs: dict[str, Any]) -> dict[str, Any]:
-    """Pulumi inputs -> Terraform values (recursive)."""
+def terraform_values(inputs: dict[str, Any], tf_type: str | None = None) -> dict[str, Any]:
+    """Pulumi inputs -> Terraform values (recursive); `tf_type` adds its TYPE_KEY_RENAMES."""
+    renames = TYPE_KEY_RENAMES.get(tf_type or "", {})
     out: dict[str, Any] = {}
     for key, value in inputs.items():
-        tf_key = terraform_key(key)
+        tf_key = renames.get(key) or terraform_key(key)
         out[tf_key] = terraform_value(tf_key, value)
     return out
 
@@ -178,7 +304,8 @@ def terraform_type(type_: str, name: str | None = None) -> str:
 
 
 def provider_name(tf_type: str) -> str:
-    return RANDOM if tf_type.startswith("random_") else GOOGLE
+    """The Terraform provider of a Terraform resource type (`aws_vpc` -> hashicorp/aws)."""
+    return next((p for prefix, p in PROVIDERS.items() if tf_type.startswith(prefix)), GOOGLE)
 
 
 def _resource_name(name: str, taken: set[str]) -> str:
@@ -193,13 +320,15 @@ def _resource_name(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def _expressions(resource: Any, addresses: dict[str, tuple[str, str, str]]) -> dict[str, Any]:
+def _expressions(resource: Any, addresses: dict[str, tuple[str, str, str]],
+                 tf_type: str = "") -> dict[str, Any]:
     """Terraform `expressions` with the references Pulumi recorded as property dependencies.
 
     Scanners build their resource graph from these (checkov's CKV2 checks, e.g. "the network
     has a firewall", follow them); only top-level arguments can carry them.
     """
     expressions: dict[str, Any] = {}
+    renames = TYPE_KEY_RENAMES.get(tf_type, {})
     deps: dict[str, list[str]] = getattr(resource, "property_dependencies", None) or {}
     for key, urns in sorted(deps.items()):
         refs: list[str] = []
@@ -208,7 +337,7 @@ def _expressions(resource: Any, addresses: dict[str, tuple[str, str, str]]) -> d
                 address = addresses[urn][2]
                 refs += [f"{address}.id", address]
         if refs:
-            expressions[terraform_key(key)] = {"references": refs}
+            expressions[renames.get(key) or terraform_key(key)] = {"references": refs}
     return expressions
 
 
@@ -232,7 +361,7 @@ def to_terraform_plan(plan: _Plan) -> dict[str, Any]:
         addresses[str(getattr(resource, "urn", id(resource)))] = (tf_type, name, f"{tf_type}.{name}")
     for resource in exported:
         tf_type, name, address = addresses[str(getattr(resource, "urn", id(resource)))]
-        values = terraform_values(resource.inputs)
+        values = terraform_values(resource.inputs, tf_type)
         provider = provider_name(tf_type)
         provider_key = provider.rsplit("/", 1)[-1]
         providers.add(provider)
@@ -259,7 +388,7 @@ def to_terraform_plan(plan: _Plan) -> dict[str, Any]:
         configured.append({
             **identity,
             "provider_config_key": provider_key,
-            "expressions": _expressions(resource, addresses),
+            "expressions": _expressions(resource, addresses, tf_type),
             "schema_version": 0,
         })
     return {

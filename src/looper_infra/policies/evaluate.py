@@ -5,18 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from looper_infra.policies import gcp
+from looper_infra.policies import aws, gcp
 from looper_infra.policies.model import Resource, ResourcePolicy, StackPolicy, Violation
 
-RESOURCE_POLICIES: tuple[ResourcePolicy, ...] = gcp.RESOURCE_POLICIES
-STACK_POLICIES: tuple[StackPolicy, ...] = gcp.STACK_POLICIES
+RESOURCE_POLICIES: tuple[ResourcePolicy, ...] = gcp.RESOURCE_POLICIES + aws.RESOURCE_POLICIES
+STACK_POLICIES: tuple[StackPolicy, ...] = gcp.STACK_POLICIES + aws.STACK_POLICIES
 
 if TYPE_CHECKING:
     from looper_infra.engine.plan import Plan
 
 
 def resources_of(plan: Plan) -> list[Resource]:
-    return [Resource(r.type, r.name, r.urn, r.inputs) for r in plan.resources if r.custom]
+    """The custom resources of `plan`, each with the property dependencies the joins follow."""
+    return [aws.LinkedResource(r.type, r.name, r.urn, r.inputs, dict(r.property_dependencies))
+            for r in plan.resources if r.custom]
 
 
 def evaluate(resources: Iterable[Resource]) -> list[Violation]:

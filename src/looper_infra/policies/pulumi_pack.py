@@ -14,6 +14,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from looper_infra.policies.aws import LinkedResource
 from looper_infra.policies.evaluate import RESOURCE_POLICIES, STACK_POLICIES
 from looper_infra.policies.model import Level, Resource, ResourcePolicy, StackPolicy
 
@@ -38,7 +39,9 @@ def _resource_policy(policy: ResourcePolicy) -> ResourceValidationPolicy:
 
 def _stack_policy(policy: StackPolicy) -> StackValidationPolicy:
     def validate(args: StackValidationArgs, report: ReportViolation) -> None:
-        views = [Resource(r.resource_type, r.name, r.urn, dict(r.props)) for r in args.resources]
+        views = [LinkedResource(r.resource_type, r.name, r.urn, dict(r.props),
+                                {k: [d.urn for d in v] for k, v in (r.property_dependencies or {}).items()})
+                 for r in args.resources]
         for urn, message in policy.check(views):
             report(message, urn)
 

@@ -5,7 +5,10 @@ machine type, unknown region, unknown resource type) is listed in
 `Estimate.unpriced` instead of being priced.  Usage-based charges (egress,
 load-balancer data processing, NAT data processing, GCS operations) are not
 part of the estimate; storage whose size the plan cannot know (bucket
-contents) is priced at `Assumptions.bucket_gb`.
+contents) is priced at `Assumptions.bucket_gb`.  On AWS the usage-based charges
+that come with a priced resource (NAT and endpoint data processing, NLB capacity
+units, log ingestion, RDS backup storage, CloudFront transfer) are listed in
+`Estimate.usage` with their unit price, never added to the total.
 """
 
 from __future__ import annotations
@@ -54,8 +57,65 @@ FREE_TYPES: dict[str, str] = {
     "gcp:projects/service:Service": "enabling an API is free",
     "random:index/randomPassword:RandomPassword": "not a cloud resource",
     "random:index/randomId:RandomId": "not a cloud resource",
+    "random:index/randomString:RandomString": "not a cloud resource",
+    "random:index/randomBytes:RandomBytes": "not a cloud resource",
     "tls:index/privateKey:PrivateKey": "not a cloud resource",
+    "tls:index/selfSignedCert:SelfSignedCert": "not a cloud resource",
+    "tls:index/locallySignedCert:LocallySignedCert": "not a cloud resource",
+    "tls:index/certRequest:CertRequest": "not a cloud resource",
+    # AWS: no charge of their own (what they carry is priced on another line)
+    "aws:ec2/vpc:Vpc": "VPCs are free",
+    "aws:ec2/subnet:Subnet": "subnets are free",
+    "aws:ec2/internetGateway:InternetGateway": "internet gateways are free (data transfer is usage)",
+    "aws:ec2/routeTable:RouteTable": "route tables are free",
+    "aws:ec2/route:Route": "routes are free",
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": "route table associations are free",
+    "aws:ec2/mainRouteTableAssociation:MainRouteTableAssociation": "route table associations are free",
+    "aws:ec2/flowLog:FlowLog": "flow logs are billed as log ingestion on their log group",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "security groups are free",
+    "aws:ec2/securityGroup:SecurityGroup": "security groups are free",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "security group rules are free",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "security group rules are free",
+    "aws:ec2/launchTemplate:LaunchTemplate": "templates are free; instances priced on the group line",
+    "aws:cloudfront/cachePolicy:CachePolicy": "cache policies are free (requests are usage)",
+    "aws:iam/role:Role": "IAM is free",
+    "aws:iam/rolePolicy:RolePolicy": "IAM is free",
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "IAM is free",
+    "aws:iam/instanceProfile:InstanceProfile": "IAM is free",
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": "IAM is free",
+    "aws:iam/policy:Policy": "IAM is free",
+    "aws:lb/targetGroup:TargetGroup": "target groups are free (priced on the load balancer line)",
+    "aws:lb/targetGroupAttachment:TargetGroupAttachment": "target registrations are free",
+    "aws:lb/listener:Listener": "listeners are free (capacity units are usage on the load balancer)",
+    "aws:acm/certificate:Certificate": "public ACM certificates are free",
+    "aws:acm/certificateValidation:CertificateValidation": "validation is free",
+    "aws:route53/record:Record": "records in an existing hosted zone are free (alias queries to AWS "
+                                 "resources too; other queries are usage)",
+    "aws:rds/subnetGroup:SubnetGroup": "DB subnet groups are free",
+    "aws:rds/parameterGroup:ParameterGroup": "DB parameter groups are free",
+    "aws:kms/alias:Alias": "aliases are free (the key is priced)",
+    "aws:secretsmanager/secretVersion:SecretVersion": "Secrets Manager bills per secret, not per version",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "bucket settings are free",
+    "aws:s3/bucketPolicy:BucketPolicy": "bucket settings are free",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration":
+        "bucket settings are free (SSE-S3; SSE-KMS requests are billed on the key as usage)",
+    "aws:s3/bucketVersioning:BucketVersioning": "bucket settings are free (old versions are storage)",
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": "bucket settings are free",
+    "aws:s3/bucketObjectv2:BucketObjectv2": "objects are storage, priced on the bucket line",
+    "aws:cloudfront/originAccessControl:OriginAccessControl": "origin access controls are free",
+    "aws:ec2/vpnGateway:VpnGateway": "a virtual private gateway has no charge of its own (connections do)",
+    "aws:ec2/customerGateway:CustomerGateway": "customer gateways are free",
+    "aws:ec2/vpcPeeringConnection:VpcPeeringConnection": "peering is free (cross-AZ/region transfer is "
+                                                          "usage)",
+    "aws:ec2/vpnGatewayRoutePropagation:VpnGatewayRoutePropagation": "route propagation is free",
 }
+
+AWS_PROVIDER = "pulumi:providers:aws"
+AWS_INSTANCE = "aws:ec2/instance:Instance"
+AWS_ASG = "aws:autoscaling/group:Group"
+AWS_LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+AWS_NAT = "aws:ec2/natGateway:NatGateway"
+AWS_DB = "aws:rds/instance:Instance"
 
 
 @dataclass
@@ -63,6 +123,8 @@ class Assumptions:
     hours_per_month: float = 730.0
     bucket_gb: float = 0.0  # stored GiB per bucket (usage-based; unknown to a plan)
     snapshot_fraction: float = 1.0  # snapshot storage as a fraction of the scheduled disks' size
+    log_ingest_gb: float = 0.0  # CloudWatch Logs GB ingested per log group per month (usage-based)
+    cloudfront_gb: float = 0.0  # CloudFront GB transferred out per distribution per month (usage-based)
 
 
 @dataclass
@@ -76,6 +138,18 @@ class LineItem:
     monthly: float  # USD per month (at min replicas for groups)
     price_key: str
     monthly_max: float | None = None  # groups: cost at max replicas
+
+
+@dataclass
+class UsageCharge:
+    """A charge that depends on traffic or requests: its unit price, never added to the total."""
+
+    urn: str
+    type: str
+    what: str
+    unit: str
+    unit_price: float
+    price_key: str
 
 
 @dataclass
@@ -98,6 +172,7 @@ class Estimate:
     unpriced: list[tuple[str, str, str]] = field(default_factory=list)  # (urn, type, reason)
     levers: list[Lever] = field(default_factory=list)
     assumptions: Assumptions = field(default_factory=Assumptions)
+    usage: list[UsageCharge] = field(default_factory=list)
 
     @property
     def total(self) -> float:
@@ -124,6 +199,7 @@ class _Pricer:
     def __init__(self, snapshot: dict[str, Any], assumptions: Assumptions) -> None:
         self.prices: dict[str, dict[str, Any]] = snapshot["prices"]
         self.machines: dict[str, dict[str, Any]] = snapshot["machine_types"]
+        self.snapshot_aws_types: dict[str, dict[str, Any]] = snapshot.get("aws_instance_types", {})
         self.a = assumptions
 
     def price(self, key: str) -> float:
@@ -198,6 +274,245 @@ def _smaller(machine_type: str, machines: dict[str, Any]) -> str | None:
     return f"{prefix}-{smaller[-1]}" if smaller else None
 
 
+def _aws_model(inputs: dict[str, Any]) -> str:
+    market = (inputs.get("instanceMarketOptions") or {}).get("marketType")
+    return "SPOT" if str(market).lower() == "spot" else "STANDARD"
+
+
+class _AwsPricer:
+    """Line items of the AWS resources of one plan (region: the resource's, else the provider's)."""
+
+    def __init__(self, pr: _Pricer, est: Estimate, resources: list[RecordedResource]) -> None:
+        self.pr, self.est, self.h, self.a = pr, est, est.hours_per_month, est.assumptions
+        self.resources = resources
+        self.by_urn = {r.urn: r for r in resources}
+        self.default_region = next((str(r.inputs["region"]) for r in resources
+                                    if r.type == AWS_PROVIDER and r.inputs.get("region")), None)
+
+    def region(self, r: RecordedResource) -> str:
+        region = r.inputs.get("region") or self.default_region
+        if not region:
+            raise _Unpriced("no AWS region (neither the resource nor its provider sets one)")
+        return str(region)
+
+    def add(self, r: RecordedResource, what: str, qty: float, unit: str, key: str,
+            qty_max: float | None = None) -> None:
+        unit_price = self.pr.price(key)
+        self.est.items.append(LineItem(r.urn, r.type, what, qty, unit, unit_price, qty * unit_price, key,
+                                       None if qty_max is None else qty_max * unit_price))
+
+    def usage(self, r: RecordedResource, what: str, unit: str, key: str) -> None:
+        self.est.usage.append(UsageCharge(r.urn, r.type, what, unit, self.pr.price(key), key))
+
+    def instance_key(self, region: str, instance_type: str, model: str) -> str:
+        key = f"{region}/ec2/{instance_type}/{model}"
+        if key not in self.pr.prices:
+            raise _Unpriced(f"no {model} price for instance type {instance_type!r} in {region}")
+        return key
+
+    def source(self, r: RecordedResource, prop: str, type_: str) -> RecordedResource | None:
+        """The `type_` resource input `prop` of `r` came from (recorded property dependency)."""
+        for urn in r.property_dependencies.get(prop, []):
+            found = self.by_urn.get(urn)
+            if found is not None and found.type == type_:
+                return found
+        return None
+
+    def volumes(self, mappings: list[dict[str, Any]]) -> list[tuple[str, float]]:
+        """(device, GiB) of the gp3 volumes; anything the snapshot cannot price is an error."""
+        out = []
+        for m in mappings:
+            ebs = m.get("ebs") if "ebs" in m else m
+            if not isinstance(ebs, dict) or m.get("noDevice") or m.get("virtualName"):
+                continue
+            size, vtype = ebs.get("volumeSize"), str(ebs.get("volumeType") or "")
+            if not size:
+                raise _Unpriced(f"volume {m.get('deviceName', '?')} has no size (the AMI decides)")
+            if vtype != "gp3":
+                device = m.get("deviceName", "?")
+                raise _Unpriced(f"volume type {vtype or 'unset'!r} of {device} is not priced")
+            out.append((str(m.get("deviceName") or "root"), float(size)))
+        return out
+
+    def instance(self, r: RecordedResource) -> None:
+        inp, region = r.inputs, self.region(r)
+        lt = self.launch_template(r) if inp.get("launchTemplate") else None
+        t = lt.inputs if lt is not None else {}
+        it = str(inp.get("instanceType") or t.get("instanceType"))
+        model = _aws_model(inp if "instanceMarketOptions" in inp or not t else t)
+        if inp.get("rootBlockDevice") is None and t.get("blockDeviceMappings"):
+            # launched from a template that maps the root volume (and any others)
+            disks = self.volumes([*t["blockDeviceMappings"], *(inp.get("ebsBlockDevices") or [])])
+        else:
+            disks = self.volumes([{"deviceName": "root", **(inp.get("rootBlockDevice") or {})},
+                                  *(inp.get("ebsBlockDevices") or [])])
+        self.add(r, f"{it} ({model})", self.h, "hour", self.instance_key(region, it, model))
+        for device, size in disks:
+            self.add(r, f"EBS gp3 {size:g} GiB ({device})", size, "GB-month", f"{region}/ebs/gp3")
+
+    def launch_template(self, group: RecordedResource) -> RecordedResource | None:
+        lt = self.source(group, "launchTemplate", AWS_LAUNCH_TEMPLATE)
+        if lt is None:
+            spec = group.inputs.get("launchTemplate") or {}
+            # no dependency recorded: match the id the offline mocks give, or the template's name
+            lt = next((t for t in self.resources if t.type == AWS_LAUNCH_TEMPLATE and (
+                spec.get("id") in (f"{t.name}-id", t.id)
+                or (spec.get("name") and spec.get("name") == t.inputs.get("name")))), None)
+        return lt
+
+    def group(self, r: RecordedResource) -> None:
+        inp, region = r.inputs, self.region(r)
+        lt = self.launch_template(r)
+        if lt is None:
+            raise _Unpriced("cannot find the group's launch template")
+        t = lt.inputs
+        lo = float(inp.get("desiredCapacity") or inp.get("minSize") or 0)
+        hi = float(inp.get("maxSize") or lo)
+        it, model = str(t.get("instanceType")), _aws_model(t)
+        disks = self.volumes(t.get("blockDeviceMappings") or [])
+        if not disks:
+            raise _Unpriced("the launch template maps no volume (the AMI decides its size)")
+        key = self.instance_key(region, it, model)
+        self.add(r, f"{lo:g}-{hi:g} x {it} ({model}), priced at desired", lo * self.h, "instance-hour", key,
+                 hi * self.h)
+        for device, size in disks:
+            self.add(r, f"{lo:g}-{hi:g} x EBS gp3 {size:g} GiB ({device})", lo * size, "GB-month",
+                     f"{region}/ebs/gp3", hi * size)
+
+    def db(self, r: RecordedResource) -> None:
+        inp, region = r.inputs, self.region(r)
+        engine, cls = str(inp.get("engine") or "postgres"), str(inp.get("instanceClass"))
+        if engine != "postgres":
+            raise _Unpriced(f"engine {engine!r} is not priced (PostgreSQL only)")
+        key = f"{region}/rds/postgres/{cls}"
+        if key not in self.pr.prices:
+            raise _Unpriced(f"no price for DB instance class {cls!r} in {region}")
+        if str(inp.get("storageType") or "gp2") != "gp3":
+            raise _Unpriced(f"storage type {inp.get('storageType') or 'gp2 (default)'!r} is not priced")
+        copies = 2 if inp.get("multiAz") is True else 1
+        az = "Multi-AZ (2 x Single-AZ)" if copies == 2 else "Single-AZ"
+        size = float(inp.get("allocatedStorage") or 0)
+        self.add(r, f"RDS PostgreSQL {cls} {az}", copies * self.h, "instance-hour", key)
+        self.add(r, f"RDS gp3 {size:g} GB {az}", copies * size, "GB-month", f"{region}/rds/gp3")
+        self.usage(r, "RDS backup storage beyond the provisioned size", "GB-month", f"{region}/rds/backup")
+
+    def other(self, r: RecordedResource) -> None:
+        inp, typ = r.inputs, r.type
+        if typ == AWS_NAT:
+            region = self.region(r)
+            self.add(r, "NAT gateway", self.h, "hour", f"{region}/nat/hour")
+            self.usage(r, "NAT gateway data processing", "GB", f"{region}/nat/gb")
+        elif typ == "aws:ec2/eip:Eip":
+            self.add(r, "public IPv4 address (Elastic IP)", self.h, "hour",
+                     f"{self.region(r)}/ip/public-ipv4")
+        elif typ == "aws:lb/loadBalancer:LoadBalancer":
+            region, kind = self.region(r), str(inp.get("loadBalancerType") or "application")
+            if kind != "network":
+                raise _Unpriced(f"{kind} load balancers are not priced (network only)")
+            self.add(r, "Network Load Balancer", self.h, "hour", f"{region}/nlb/hour")
+            if inp.get("internal") is not True:
+                azs = len(inp.get("subnets") or inp.get("subnetMappings") or [])
+                self.add(r, f"public IPv4 addresses of an internet-facing NLB ({azs} AZ)", azs * self.h,
+                         "hour", f"{region}/ip/public-ipv4")
+            self.usage(r, "NLB capacity units (NLCU)", "NLCU-hour", f"{region}/nlb/lcu")
+        elif typ == "aws:ec2/vpcEndpoint:VpcEndpoint":
+            region = self.region(r)
+            if str(inp.get("vpcEndpointType") or "Gateway") == "Gateway":
+                self.est.free.append((r.urn, typ, "gateway endpoints (S3, DynamoDB) are free"))
+                return
+            if str(inp.get("vpcEndpointType")) != "Interface":
+                raise _Unpriced(f"{inp.get('vpcEndpointType')} endpoints are not priced")
+            azs = len(inp.get("subnetIds") or [])
+            name = str(inp.get("serviceName", "")).rsplit(".", 1)[-1]
+            self.add(r, f"interface endpoint {name} in {azs} AZ", azs * self.h, "AZ-hour",
+                     f"{region}/vpce/interface/hour")
+            self.usage(r, "interface endpoint data processing", "GB", f"{region}/vpce/interface/gb")
+        elif typ == "aws:secretsmanager/secret:Secret":
+            self.add(r, "Secrets Manager secret", 1, "secret-month",
+                     f"{self.region(r)}/secretsmanager/secret")
+        elif typ == "aws:kms/key:Key":
+            self.add(r, "KMS customer managed key", 1, "key-month", f"{self.region(r)}/kms/key")
+        elif typ == "aws:cloudwatch/logGroup:LogGroup":
+            key = f"{self.region(r)}/logs/ingest"
+            self.add(r, f"CloudWatch Logs ingestion, {self.a.log_ingest_gb:g} GB assumed (usage-based)",
+                     self.a.log_ingest_gb, "GB", key)
+            self.usage(r, "CloudWatch Logs ingestion", "GB", key)
+        elif typ == "aws:s3/bucket:Bucket":
+            self.add(r, f"S3 Standard storage, {self.a.bucket_gb:g} GB assumed (usage-based)",
+                     self.a.bucket_gb, "GB-month", f"{self.region(r)}/s3/standard")
+        elif typ == "aws:cloudfront/distribution:Distribution":
+            key = "global/cloudfront/data-out"
+            self.add(r, f"CloudFront transfer out, {self.a.cloudfront_gb:g} GB assumed (usage-based)",
+                     self.a.cloudfront_gb, "GB", key)
+            self.usage(r, "CloudFront data transfer out (requests extra)", "GB", key)
+        else:
+            raise _Unpriced(f"no pricing rule for resource type {typ}")
+
+    def price(self, r: RecordedResource) -> None:
+        if r.type == AWS_INSTANCE:
+            self.instance(r)
+        elif r.type == AWS_ASG:
+            self.group(r)
+        elif r.type == AWS_DB:
+            self.db(r)
+        else:
+            self.other(r)
+
+    def levers(self) -> list[Lever]:
+        h, out = self.h, []
+        unpriced = {u[0] for u in self.est.unpriced}
+        priced = [r for r in self.resources if r.custom and r.urn not in unpriced]
+        nats = [r for r in priced if r.type == AWS_NAT]
+        if nats:
+            region = self.region(nats[0])
+            per_nat = self.pr.price(f"{region}/nat/hour") + (
+                self.pr.price(f"{region}/ip/public-ipv4") if nats[0].inputs.get("allocationId") else 0.0)
+            azs = {str(s.inputs["availabilityZone"]) for s in self.resources
+                   if s.type == "aws:ec2/subnet:Subnet" and s.inputs.get("availabilityZone")}
+            if len(nats) > 1:
+                out.append(Lever("single NAT gateway", nats[0].urn,
+                                 f"{len(nats)} -> 1 NAT gateway (an AZ outage then cuts every AZ's egress; "
+                                 "cross-AZ traffic is charged)", (len(nats) - 1) * per_nat * h))
+            elif len(azs) > 1:
+                out.append(Lever("single NAT gateway", nats[0].urn,
+                                 f"one NAT gateway already serves {len(azs)} AZs", 0.0, applied=True))
+        for db in (r for r in priced if r.type == AWS_DB):
+            region, cls = self.region(db), str(db.inputs.get("instanceClass"))
+            prefix = f"{region}/rds/postgres/"
+            classes = {k.removeprefix(prefix): float(v["price"]) for k, v in self.pr.prices.items()
+                       if k.startswith(prefix)}
+            cheaper = sorted((p, c) for c, p in classes.items() if p < classes.get(cls, 0.0))
+            if cheaper:
+                price, smaller = cheaper[-1]
+                copies = 2 if db.inputs.get("multiAz") is True else 1
+                out.append(Lever("smaller DB class", db.urn, f"{cls} -> {smaller}",
+                                 (classes[cls] - price) * copies * h))
+        for r in priced:
+            count, inp = 1.0, r.inputs
+            if r.type == AWS_ASG:
+                lt = self.launch_template(r)
+                if lt is None:
+                    continue
+                count, inp = float(r.inputs.get("desiredCapacity") or r.inputs.get("minSize") or 0), lt.inputs
+            elif r.type != AWS_INSTANCE:
+                continue
+            it = str(inp.get("instanceType"))
+            shape = self.pr.snapshot_aws_types.get(it) or {}
+            spot_key = f"{self.region(r)}/ec2/{it}/SPOT"
+            if not shape.get("gpus") or spot_key not in self.pr.prices:
+                continue
+            od = self.pr.price(f"{self.region(r)}/ec2/{it}/STANDARD")
+            sp = self.pr.price(spot_key)
+            if _aws_model(inp) == "SPOT":
+                out.append(Lever("spot GPU", r.urn, f"{count:g} x {it} already run as Spot (saves "
+                                 f"{(od - sp) * count * h:.2f}/month against On-Demand)", 0.0, applied=True))
+            else:
+                out.append(Lever("spot GPU", r.urn, f"run {count:g} x {it} as Spot: {od * count * h:.2f} "
+                                 f"-> {sp * count * h:.2f} per month (can be interrupted with 2 minutes' "
+                                 "notice; Spot prices vary)", (od - sp) * count * h))
+        return out
+
+
 def estimate(plan: Any, *, assumptions: Assumptions | None = None,
              snapshot: dict[str, Any] | None = None) -> Estimate:
     """Price every resource of `plan` (a `looper_infra.engine.plan.Plan`)."""
@@ -220,6 +535,7 @@ def estimate(plan: Any, *, assumptions: Assumptions | None = None,
             by_name[(r.type, str(r.inputs["name"]))] = r
 
     instances = [r for r in resources if r.type == "gcp:compute/instance:Instance"]
+    aws = _AwsPricer(pr, est, resources)
     nat_vms: dict[str, float] = {}  # region -> VMs without external IPs (min)
     nat_vms_max: dict[str, float] = {}
 
@@ -385,7 +701,7 @@ def estimate(plan: Any, *, assumptions: Assumptions | None = None,
     for r in (resources[n] for n in ordered):
         if not r.custom or r.type.startswith("pulumi:providers:"):
             continue  # component resources and providers are not billed
-        mark = len(est.items)
+        mark, usage_mark = len(est.items), len(est.usage)
         try:
             if r.type == "gcp:compute/instance:Instance":
                 price_instance(r)
@@ -394,13 +710,16 @@ def estimate(plan: Any, *, assumptions: Assumptions | None = None,
                 est.free.append((r.urn, r.type, FREE_TYPES[r.type]))
             elif r.type in FREE_TYPES:
                 est.free.append((r.urn, r.type, FREE_TYPES[r.type]))
+            elif r.type.startswith("aws:"):
+                aws.price(r)
             else:
                 price_other(r)
         except _Unpriced as exc:
             del est.items[mark:]
+            del est.usage[usage_mark:]
             est.unpriced.append((r.urn, r.type, str(exc)))
 
-    est.levers = _levers(est, resources, pr, provider_region)
+    est.levers = _levers(est, resources, pr, provider_region) + aws.levers()
     return est
 
 
@@ -469,6 +788,7 @@ def to_json(est: Estimate) -> str:
         "free": [{"urn": u, "type": t, "why": w} for u, t, w in est.free],
         "unpriced": [{"urn": u, "type": t, "reason": w} for u, t, w in est.unpriced],
         "levers": [asdict(lv) for lv in est.levers],
+        "usage": [asdict(u) for u in est.usage],
         "assumptions": asdict(est.assumptions),
     }
     return json.dumps(doc, indent=2)
@@ -498,6 +818,9 @@ def format_table(est: Estimate) -> str:
     if est.unpriced:
         lines.append("UNPRICED (not in the total):")
         lines += [f"  {u}  [{t}]  {why}" for u, t, why in est.unpriced]
+    if est.usage:
+        lines.append("usage-based, not in the total:")
+        lines += [f"  {u.urn.rsplit('::', 1)[-1]}: {u.what} {u.unit_price:.6g}/{u.unit}" for u in est.usage]
     if est.levers:
         lines.append("cost levers:")
         for lv in est.levers:

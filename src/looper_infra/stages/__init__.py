@@ -36,7 +36,8 @@ STAGES: dict[str, StageInfo] = {
         StageInfo("v3", "GCP", "3-tier: global HTTPS LB + CDN, autoscaled regional instance "
                   "group, DB VM with PostgreSQL + ChromaDB and backups", "looper_infra.stages.v3"),
         StageInfo("v4", "AWS + GCP", "kubeadm Kubernetes on EC2 across 2 AZs, RDS Multi-AZ, "
-                  "NLB + TLS, IRSA, OpenVPN, AWS-GCP HA VPN with BGP", None),
+                  "NLB + TLS, IRSA (cluster part; OpenVPN, AWS-GCP HA VPN and GPU nodes next)",
+                  "looper_infra.stages.v4"),
     )
 }
 

@@ -15,19 +15,34 @@ from looper_infra.engine.mocks import Fake, MockContext
 
 
 class _LazyFakes(dict[str, Fake]):
-    """GCP fakes up front; tls/random ones (cryptography is costly to import) on first use."""
+    """GCP fakes up front; the others on the first token of theirs a plan registers.
 
-    _lazy: ClassVar[dict[str, str]] = {"tls:": "tls", "random:": "random"}
+    tls/random fakes import cryptography (costly); AWS fakes are only needed by
+    stages with AWS resources, so a GCP-only plan never imports them.
+    """
+
+    #: token prefix (ending in ":") or exact token -> (module, whether its fakes take the context)
+    _lazy: ClassVar[dict[str, tuple[str, bool]]] = {
+        "tls:": ("tls", False), "random:": ("random", False),
+        "aws:": ("aws", True), "pulumi:providers:aws": ("aws", True),
+    }
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self._loaded: set[str] = set()
 
     def __missing__(self, token: str) -> Fake:
-        for prefix, module_name in self._lazy.items():
-            if token.startswith(prefix):
-                module = importlib.import_module(f"looper_infra.engine.fakes.{module_name}")
-                for name, fn in module.FAKES.items():
-                    # tls/random fakes are pure (name, inputs) -> state; they need no context
-                    self[name] = _ignore_context(fn)
-                if token in self:
-                    return self[token]
+        for prefix, (module_name, takes_context) in self._lazy.items():
+            matches = token.startswith(prefix) if prefix.endswith(":") else token == prefix
+            if not matches or module_name in self._loaded:
+                continue
+            module = importlib.import_module(f"looper_infra.engine.fakes.{module_name}")
+            for name, fn in module.FAKES.items():
+                # tls/random fakes are pure (name, inputs) -> state; they need no context
+                self[name] = fn if takes_context else _ignore_context(fn)
+            self._loaded.add(module_name)
+            if token in self:
+                return self[token]
         raise KeyError(token)
 
     def get(self, token: str, default: Fake | None = None) -> Fake | None:  # type: ignore[override]

@@ -8,6 +8,7 @@ runs as it would against the real API.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import itertools
 from ipaddress import IPv4Address, IPv4Network
@@ -208,6 +209,108 @@ def secret_version(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[
             "version": "1"}
 
 
+def _last_segment(ref: Any) -> str:
+    return str(ref).rstrip("/").rsplit("/", 1)[-1]
+
+
+def _fingerprint(path: str) -> str:
+    return hashlib.sha256(f"labels:{path}".encode()).hexdigest()[:12]
+
+
+def ha_vpn_gateway(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
+    """An HA VPN gateway: two interfaces (0 and 1), each with its own external address."""
+    state = _compute("region", "vpnGateways")(name, inputs, ctx)
+    given = {int(i.get("id", n)): dict(i) for n, i in enumerate(inputs.get("vpnInterfaces") or [])}
+    state["vpnInterfaces"] = [
+        {**given.get(n, {}), "id": n,
+         "ipAddress": given.get(n, {}).get("ipAddress") or _allocate_external(ctx)}
+        for n in (0, 1)]
+    state.setdefault("stackType", "IPV4_ONLY")
+    state.setdefault("gatewayIpVersion", "IPV4")
+    state["labelFingerprint"] = _fingerprint(state["id"])
+    return state
+
+
+def _external_gateways(ctx: MockContext) -> dict[str, list[dict[str, Any]]]:
+    return ctx.state.setdefault("gcp_external_vpn_gateways", {})  # type: ignore[no-any-return]
+
+
+def external_vpn_gateway(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
+    state = _compute("global", "externalVpnGateways")(name, inputs, ctx)
+    interfaces = [dict(i) for i in inputs.get("interfaces") or []]
+    for ref in (state["id"], state["selfLink"], state["name"]):
+        _external_gateways(ctx)[ref] = interfaces
+    state["labelFingerprint"] = _fingerprint(state["id"])
+    return state
+
+
+def vpn_tunnel(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
+    """A Cloud VPN tunnel; its peer IP is the external gateway interface it points at."""
+    state = _compute("region", "vpnTunnels")(name, inputs, ctx)
+    peer_ip = inputs.get("peerIp")
+    if not peer_ip and inputs.get("peerExternalGateway"):
+        ref = str(inputs["peerExternalGateway"])
+        interfaces = _external_gateways(ctx).get(ref) or _external_gateways(ctx).get(_last_segment(ref), [])
+        wanted = int(inputs.get("peerExternalGatewayInterface") or 0)
+        peer_ip = next((i.get("ipAddress") for i in interfaces if int(i.get("id", -1)) == wanted), None)
+    secret = str(inputs.get("sharedSecret") or "")
+    state.update({
+        "tunnelId": _numeric_id(state["id"]), "peerIp": peer_ip or "",
+        "sharedSecretHash": base64.b64encode(hashlib.sha256(secret.encode()).digest()).decode()[:27],
+        "detailedStatus": "Allocating resources. VPN tunnel will start working shortly.",
+        "ikeVersion": int(inputs.get("ikeVersion") or 2),
+        "localTrafficSelectors": inputs.get("localTrafficSelectors") or ["0.0.0.0/0"],
+        "remoteTrafficSelectors": inputs.get("remoteTrafficSelectors") or ["0.0.0.0/0"],
+        "creationTimestamp": "2025-01-01T00:00:00.000-08:00", "labelFingerprint": _fingerprint(state["id"]),
+    })
+    return state
+
+
+def _router_interfaces(ctx: MockContext) -> dict[tuple[str, str], str]:
+    return ctx.state.setdefault("gcp_router_interfaces", {})  # type: ignore[no-any-return]
+
+
+def router_interface(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
+    router = _last_segment(inputs["router"])
+    iface = _cloud_name(name, inputs)
+    region = _region(inputs, ctx)
+    if inputs.get("ipRange"):
+        _router_interfaces(ctx)[(router, iface)] = str(inputs["ipRange"])
+    return {**inputs, "name": iface, "id": f"{region}/{router}/{iface}", "region": region,
+            "project": _project(inputs, ctx), "ipVersion": inputs.get("ipVersion") or "IPV4",
+            "redundantInterface": inputs.get("redundantInterface") or ""}
+
+
+def router_peer(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
+    """A BGP peer; GCP takes its own address from the interface's range when none is given."""
+    router = _last_segment(inputs["router"])
+    peer = _cloud_name(name, inputs)
+    project, region = _project(inputs, ctx), _region(inputs, ctx)
+    ip = inputs.get("ipAddress")
+    ip_range = _router_interfaces(ctx).get((router, str(inputs.get("interface"))))
+    if not ip and ip_range:
+        ip = ip_range.split("/", 1)[0]
+    return {**inputs, "name": peer, "id": f"projects/{project}/regions/{region}/routers/{router}/{peer}",
+            "project": project, "region": region, "ipAddress": ip or "",
+            "advertiseMode": inputs.get("advertiseMode") or "DEFAULT", "enable": inputs.get("enable", True),
+            "managementType": "MANAGED_BY_USER",
+            "bfd": inputs.get("bfd") or {"sessionInitializationMode": "DISABLED", "minReceiveInterval": 1000,
+                                         "minTransmitInterval": 1000, "multiplier": 5}}
+
+
+def router_nat(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
+    router = _last_segment(inputs["router"])
+    nat = _cloud_name(name, inputs)
+    project, region = _project(inputs, ctx), _region(inputs, ctx)
+    defaults = {"minPortsPerVm": 64, "enableEndpointIndependentMapping": False,
+                "enableDynamicPortAllocation": False, "endpointTypes": ["ENDPOINT_TYPE_VM"],
+                "natIps": [], "drainNatIps": [], "autoNetworkTier": "PREMIUM"}
+    state = {**defaults, **{k: v for k, v in inputs.items() if v is not None}}
+    state.update({"name": nat, "id": f"{project}/{region}/{router}/{nat}", "project": project,
+                  "region": region})
+    return state
+
+
 FAKES: dict[str, Fake] = {
     "gcp:compute/instanceTemplate:InstanceTemplate": _compute("global", "instanceTemplates"),
     "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager":
@@ -223,6 +326,12 @@ FAKES: dict[str, Fake] = {
     "gcp:compute/globalForwardingRule:GlobalForwardingRule": _compute("global", "forwardingRules"),
     "gcp:compute/securityPolicy:SecurityPolicy": _compute("global", "securityPolicies"),
     "gcp:compute/router:Router": _compute("region", "routers"),
+    "gcp:compute/routerInterface:RouterInterface": router_interface,
+    "gcp:compute/routerPeer:RouterPeer": router_peer,
+    "gcp:compute/routerNat:RouterNat": router_nat,
+    "gcp:compute/haVpnGateway:HaVpnGateway": ha_vpn_gateway,
+    "gcp:compute/externalVpnGateway:ExternalVpnGateway": external_vpn_gateway,
+    "gcp:compute/vPNTunnel:VPNTunnel": vpn_tunnel,
     "gcp:compute/disk:Disk": _compute("zone", "disks"),
     "gcp:compute/resourcePolicy:ResourcePolicy": _compute("region", "resourcePolicies"),
     "gcp:storage/bucket:Bucket": bucket,

@@ -1,0 +1,631 @@
+"""EC2 user data that turns an Ubuntu 24.04 instance into a kubeadm Kubernetes node (stage v4).
+
+One typed input, :class:`K8sNodeBootstrap`, and one pure render function per template under
+``templates/``:
+
+====================================  ==============================================
+template                              render function
+====================================  ==============================================
+``k8s-node.cloud-config.yaml.j2``     :func:`render_k8s_node_cloud_config`
+                                      (:func:`render_k8s_node_user_data`: base64 gzip)
+``k8s-node-setup.sh.j2``              :func:`render_k8s_node_setup_script`
+``k8s-node-aws.py.j2``                :func:`render_k8s_aws_helper`
+``k8s-kubeadm.yaml.j2``               :func:`render_k8s_kubeadm_init_config`,
+                                      :func:`render_k8s_kubeadm_join_config`
+``k8s-encryption-config.yaml.j2``     :func:`render_k8s_encryption_config`
+``k8s-audit-policy.yaml.j2``          :func:`render_k8s_audit_policy`
+``k8s-calico-installation.yaml.j2``   :func:`render_k8s_calico_manifests`
+``k8s-node.units.j2``                 systemd units, modules, sysctls, CRI-O drop-in
+====================================  ==============================================
+
+Trust chain (DESIGN.md "Trust chain for v4"): nothing secret is rendered. The kubeadm and
+encryption configs carry ``@@name@@`` markers; at boot ``looper-k8s-aws`` (Python standard
+library, SigV4-signed Secrets Manager calls with the instance role's IMDSv2 credentials)
+fetches the secret JSON into a root-only file in /run and fills the markers, checking each
+value's format. Discovery pins the CA with ``ca_cert_hash``; control planes write the
+pre-generated CA and service-account key pair to /etc/kubernetes/pki before kubeadm runs.
+
+Control planes survive replacement: a control plane joins when the API endpoint answers
+(``/livez``, verified against the cluster CA); only the ``init_node`` runs ``kubeadm init``,
+and only after the endpoint stayed silent for several polls; the others poll, bounded.
+With three control planes, a timer re-uploads the control-plane certificates every hour
+(kubeadm deletes them after 2 h) so a replacement can join at any time.
+
+The setup script reuses the app VM setup script's shell helpers (retry, step markers, apt
+repositories with fingerprint-checked keys), cut out at render time by
+:func:`looper_infra.bootstrap.db_vm._app_vm_shell`.
+
+GCP nodes (``secret_backend="gcp"``) are not implemented yet and rejected on validation.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from types import MappingProxyType
+from typing import Any, Final, Literal
+
+import yaml
+
+from looper_infra.bootstrap import k8s_versions
+from looper_infra.bootstrap.app_vm import _environment
+from looper_infra.bootstrap.db_vm import _SHELL_FUNCTION, _SHELL_READONLY, _app_vm_shell
+
+# --- constants -----------------------------------------------------------------------------
+
+#: kube-apiserver port behind the API NLB.
+API_SERVER_PORT: Final = 6443
+#: CRI-O's socket (kubeadm nodeRegistration.criSocket, kubelet containerRuntimeEndpoint).
+CRI_SOCKET: Final = "unix:///var/run/crio/crio.sock"
+#: EC2 user data limit (bytes, before base64).
+USER_DATA_LIMIT: Final = 16 * 1024
+#: The setup script (cloud-init runcmd, then looper-k8s-node.service at every boot).
+K8S_SETUP_SCRIPT_PATH: Final = "/usr/local/sbin/looper-k8s-node"
+#: The AWS helper (identity, secrets, marker filling, pki files).
+K8S_AWS_HELPER_PATH: Final = "/usr/local/sbin/looper-k8s-aws"
+#: Templates of the configs with @@markers@@ (no secrets).
+K8S_CONF_DIR: Final = "/etc/looper/k8s"
+K8S_SETUP_UNIT: Final = "looper-k8s-node.service"
+K8S_UPLOAD_CERTS_UNIT: Final = "looper-k8s-upload-certs.service"
+K8S_UPLOAD_CERTS_TIMER: Final = "looper-k8s-upload-certs.timer"
+#: Audit policy, audit log and encryption config as the API server sees them (hostPath
+#: volumes of the same path).
+AUDIT_POLICY_DIR: Final = "/etc/kubernetes/audit"
+AUDIT_LOG_DIR: Final = "/var/log/kubernetes/audit"
+ENCRYPTION_CONFIG_DIR: Final = "/etc/kubernetes/enc"
+
+_PATHS: Final = MappingProxyType(
+    {
+        "setup_script": K8S_SETUP_SCRIPT_PATH,
+        "helper": K8S_AWS_HELPER_PATH,
+        "conf_dir": K8S_CONF_DIR,
+        "state_dir": "/var/lib/looper-k8s",
+        "kubeadm_log": "/var/log/looper-k8s/kubeadm.log",
+        "audit_policy": f"{AUDIT_POLICY_DIR}/policy.yaml",
+        "audit_log": f"{AUDIT_LOG_DIR}/audit.log",
+        "encryption_config": f"{ENCRYPTION_CONFIG_DIR}/encryption-config.yaml",
+        "setup_unit": f"/etc/systemd/system/{K8S_SETUP_UNIT}",
+        "upload_certs_unit": f"/etc/systemd/system/{K8S_UPLOAD_CERTS_UNIT}",
+        "upload_certs_timer": f"/etc/systemd/system/{K8S_UPLOAD_CERTS_TIMER}",
+        "modules": "/etc/modules-load.d/looper-k8s.conf",
+        "sysctls": "/etc/sysctl.d/90-looper-k8s.conf",
+        "crio_dropin": "/etc/crio/crio.conf.d/90-looper.conf",
+    }
+)
+_NAMES: Final = MappingProxyType(
+    {
+        "setup_unit": K8S_SETUP_UNIT,
+        "upload_certs_unit": K8S_UPLOAD_CERTS_UNIT,
+        "upload_certs_timer": K8S_UPLOAD_CERTS_TIMER,
+    }
+)
+_K8S: Final = MappingProxyType(
+    {
+        "kubernetes_apt_url": k8s_versions.KUBERNETES_APT_URL,
+        "kubernetes_apt_key_url": k8s_versions.KUBERNETES_APT_KEY_URL,
+        "kubernetes_apt_key_fingerprint": k8s_versions.KUBERNETES_APT_KEY_FINGERPRINT,
+        "crio_apt_url": k8s_versions.CRIO_APT_URL,
+        "crio_apt_key_url": k8s_versions.CRIO_APT_KEY_URL,
+        "crio_apt_key_fingerprint": k8s_versions.CRIO_APT_KEY_FINGERPRINT,
+        "calico_manifest_url": k8s_versions.CALICO_OPERATOR_MANIFEST_URL,
+    }
+)
+#: What the setup script takes from the app VM setup script (plus what those use).
+_SHELL_ROOTS: Final = (
+    "log", "require_count", "retry", "step", "check_os", "install_prerequisites",
+    "add_apt_repo", "apt_get", "apt_install", "hold_packages", "download",
+)
+#: Labels the kubelet sets from instance metadata (values are @@markers@@ filled at boot).
+TOPOLOGY_LABELS: Final = MappingProxyType(
+    {
+        "node.kubernetes.io/instance-type": "@@instance_type@@",
+        "topology.kubernetes.io/region": "@@region@@",
+        "topology.kubernetes.io/zone": "@@zone@@",
+    }
+)
+_CONTROL_PLANE_TAINT: Final = "node-role.kubernetes.io/control-plane:NoSchedule"
+
+# --- validation ------------------------------------------------------------------------------
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_FQDN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
+_HASH = re.compile(r"^sha256:[0-9a-f]{64}$")
+_AWS_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$")
+# Secrets Manager secret name or ARN.
+_SECRET_ID = re.compile(
+    r"^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:)?[A-Za-z0-9/_+=.@-]{1,512}$"
+)
+_ISSUER = re.compile(r"^https://[a-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*[A-Za-z0-9._~-])?$")
+_SEMVER = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
+_APT_VERSION = re.compile(r"^[0-9][A-Za-z0-9.+~:-]*$")
+# Kubernetes label key: [prefix/]name; value: empty or a name.
+_LABEL_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
+_LABEL_PREFIX = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+_TAINT = re.compile(
+    r"^(?P<key>[^=:\s]+)(=(?P<value>[^:\s]*))?:(?P<effect>NoSchedule|PreferNoSchedule|NoExecute)$"
+)
+# Label namespaces the NodeRestriction admission plugin lets a kubelet set on itself.
+_KUBELET_LABEL_NAMESPACES = ("kubelet.kubernetes.io", "node.kubernetes.io")
+
+
+@dataclass(frozen=True)
+class Taint:
+    """A node taint (``key[=value]:effect``)."""
+
+    key: str
+    value: str | None
+    effect: str
+
+
+def _label_key_problem(key: object) -> str | None:
+    if not isinstance(key, str) or not key:
+        return f"{key!r} is not a label key"
+    prefix, _, name = key.rpartition("/")
+    if not _LABEL_NAME.match(name) or (prefix and not _LABEL_PREFIX.match(prefix)):
+        return f"{key!r} is not a Kubernetes label key ([dns-prefix/]name, name <= 63 chars)"
+    if key in TOPOLOGY_LABELS:
+        return f"{key!r} is set from instance metadata at join time"
+    restricted = prefix.endswith(("kubernetes.io", "k8s.io"))
+    if restricted and not prefix.endswith(_KUBELET_LABEL_NAMESPACES):
+        return (
+            f"{key!r}: the NodeRestriction admission plugin forbids kubelets to set labels "
+            "under kubernetes.io/k8s.io (except node.kubernetes.io and kubelet.kubernetes.io)"
+        )
+    return None
+
+
+def _taint_problem(text: str) -> bool:
+    """True unless ``text`` is ``key[=value]:Effect`` with a valid key and value."""
+    match = _TAINT.match(text)
+    if match is None:
+        return True
+    prefix, _, name = match["key"].rpartition("/")
+    value = match["value"]
+    return (
+        not _LABEL_NAME.match(name)
+        or bool(prefix and not _LABEL_PREFIX.match(prefix))
+        or bool(value and not _LABEL_NAME.match(value))
+    )
+
+
+def _cidr(value: object, name: str, problems: dict[str, str]) -> ipaddress.IPv4Network | None:
+    if not isinstance(value, str):
+        problems[name] = f"{value!r} is not a CIDR string such as '10.96.0.0/12'"
+        return None
+    try:
+        net = ipaddress.ip_network(value, strict=True)
+    except ValueError as err:
+        problems[name] = f"{value!r} is not a network in CIDR notation ({err})"
+        return None
+    if not isinstance(net, ipaddress.IPv4Network):
+        problems[name] = f"{value!r}: only IPv4 is supported"
+        return None
+    return net
+
+
+@dataclass(frozen=True)
+class K8sNodeBootstrap:
+    """Everything one node role's first boot needs; validated on construction.
+
+    Plain values only (the stage passes Pulumi outputs through ``Output.apply``). Secrets are
+    named by Secrets Manager id, never given: ``join_secret_id`` holds ``{"token": ...}``;
+    ``control_plane_secret_id`` holds ``ca_crt``, ``ca_key``, ``sa_key``, ``sa_pub``,
+    ``token``, ``certificate_key``, ``encryption_key``.
+    """
+
+    role: Literal["control-plane", "worker"]
+    #: Cluster name (kubeadm clusterName), a DNS label such as "looper-dev".
+    cluster_name: str
+    #: DNS name of the internal API NLB (no port: it listens on :data:`API_SERVER_PORT`).
+    control_plane_endpoint: str
+    #: "sha256:<64 hex>" of the cluster CA's SubjectPublicKeyInfo (not secret).
+    ca_cert_hash: str
+    pod_cidr: str
+    service_cidr: str
+    #: Calico MTU (explicit: pod traffic may cross the VPN; VXLAN costs 50 bytes).
+    calico_mtu: int
+    #: Where the secrets are fetched from; only "aws" (Secrets Manager) is implemented.
+    secret_backend: Literal["aws", "gcp"]
+    #: AWS region of the Secrets Manager endpoint (the cluster's region).
+    region: str
+    #: Secret with {"token": "<6>.<16>"}; readable by every node's instance role.
+    join_secret_id: str
+    #: Control planes only: the control-plane secret (see the class docstring).
+    control_plane_secret_id: str | None
+    #: Control planes only: service-account token issuer (IRSA), an https URL.
+    service_account_issuer: str | None
+    #: Control planes only: the one allowed to run ``kubeadm init``.
+    init_node: bool = False
+    #: Number of control planes (1 or 3).
+    control_plane_count: int = 1
+    #: Extra node labels, set by the kubelet at registration (NodeRestriction rules apply).
+    node_labels: Mapping[str, str] = field(default_factory=dict, hash=False)
+    #: Taints at registration, "key[=value]:Effect".
+    node_taints: tuple[str, ...] = ()
+    #: Extra API server certificate SANs (the endpoint is always included).
+    api_cert_sans: tuple[str, ...] = ()
+    #: JWKS URL published in the issuer's discovery document. None: issuer +
+    #: "/openid/v1/jwks", the API server's own path, which the IRSA bucket mirrors.
+    service_account_jwks_uri: str | None = None
+    kubernetes_version: str = k8s_versions.KUBERNETES_VERSION
+    kubernetes_apt_version: str = k8s_versions.KUBERNETES_APT_VERSION
+    crio_apt_version: str = k8s_versions.CRIO_APT_VERSION
+
+    def __post_init__(self) -> None:
+        problems: dict[str, str] = {}
+        control_plane = self.role == "control-plane"
+        if self.role not in ("control-plane", "worker"):
+            problems["role"] = f"{self.role!r} is not 'control-plane' or 'worker'"
+        if not isinstance(self.cluster_name, str) or not _DNS_LABEL.match(self.cluster_name):
+            problems["cluster_name"] = f"{self.cluster_name!r} is not a DNS label (a-z, 0-9, '-')"
+        if not isinstance(self.control_plane_endpoint, str) or not _FQDN.match(
+            self.control_plane_endpoint
+        ):
+            problems["control_plane_endpoint"] = (
+                f"{self.control_plane_endpoint!r} is not a lowercase DNS name (no scheme, no port)"
+            )
+        if not isinstance(self.ca_cert_hash, str) or not _HASH.match(self.ca_cert_hash):
+            problems["ca_cert_hash"] = f"{self.ca_cert_hash!r} is not 'sha256:' + 64 lowercase hex"
+        pods = _cidr(self.pod_cidr, "pod_cidr", problems)
+        services = _cidr(self.service_cidr, "service_cidr", problems)
+        if pods is not None and pods.prefixlen > 24:
+            problems["pod_cidr"] = f"{self.pod_cidr!r} is too small (at most /24; Calico blocks are /26)"
+        if services is not None and not 12 <= services.prefixlen <= 28:
+            problems["service_cidr"] = f"{self.service_cidr!r} must be a /12 to /28 (kube-apiserver limit)"
+        if pods is not None and services is not None and pods.overlaps(services):
+            problems["service_cidr"] = f"{self.service_cidr!r} overlaps pod_cidr {self.pod_cidr!r}"
+        mtu = self.calico_mtu
+        if isinstance(mtu, bool) or not isinstance(mtu, int) or not 1200 <= mtu <= 8951:
+            problems["calico_mtu"] = f"{mtu!r} is not an MTU between 1200 and 8951"
+        backend = self.secret_backend
+        if backend == "gcp":
+            why = "'gcp' (GCP Secret Manager) is not implemented yet; use 'aws'"
+            problems["secret_backend"] = why
+        elif backend != "aws":
+            problems["secret_backend"] = f"{backend!r} is not 'aws' or 'gcp'"
+        if not isinstance(self.region, str) or not _AWS_REGION.match(self.region):
+            problems["region"] = f"{self.region!r} is not an AWS region such as 'ap-northeast-2'"
+        if not isinstance(self.join_secret_id, str) or not _SECRET_ID.match(self.join_secret_id):
+            problems["join_secret_id"] = f"{self.join_secret_id!r} is not a Secrets Manager name or ARN"
+        self._role_problems(control_plane, problems)
+        self._label_problems(problems)
+        self._version_problems(problems)
+        if problems:
+            raise ValueError(
+                "invalid K8sNodeBootstrap: "
+                + "; ".join(f"{name}: {why}" for name, why in problems.items())
+            )
+        object.__setattr__(self, "node_labels", MappingProxyType(dict(self.node_labels)))
+
+    def _role_problems(self, control_plane: bool, problems: dict[str, str]) -> None:
+        secret = self.control_plane_secret_id
+        issuer = self.service_account_issuer
+        if control_plane:
+            if not isinstance(secret, str) or not _SECRET_ID.match(secret):
+                problems["control_plane_secret_id"] = (
+                    f"{secret!r}: a control plane needs the control-plane secret's name or ARN"
+                )
+            elif secret == self.join_secret_id:
+                problems["control_plane_secret_id"] = "must differ from join_secret_id"  # noqa: S105
+            if not isinstance(issuer, str) or not _ISSUER.match(issuer):
+                problems["service_account_issuer"] = (
+                    f"{issuer!r}: a control plane needs an https issuer URL without a trailing '/'"
+                )
+            jwks = self.service_account_jwks_uri
+            if jwks is not None and (not isinstance(jwks, str) or not _ISSUER.match(jwks)):
+                problems["service_account_jwks_uri"] = f"{jwks!r} is not an https URL"
+        else:
+            for name in ("control_plane_secret_id", "service_account_issuer", "service_account_jwks_uri"):
+                if getattr(self, name) is not None:
+                    problems[name] = "only control planes use it; leave it None for a worker"
+            if self.init_node:
+                problems["init_node"] = "only a control plane can run kubeadm init"
+            if self.api_cert_sans:
+                problems["api_cert_sans"] = "only control planes serve the API"
+        count = self.control_plane_count
+        if isinstance(count, bool) or count not in (1, 3):
+            problems["control_plane_count"] = f"{count!r} is not 1 or 3"
+        elif control_plane and count == 1 and not self.init_node:
+            problems["init_node"] = "with a single control plane, it must be the init node"
+        if not isinstance(self.init_node, bool):
+            problems["init_node"] = f"{self.init_node!r} is not a bool"
+        sans = self.api_cert_sans
+        if not isinstance(sans, tuple) or not all(isinstance(s, str) for s in sans):
+            problems["api_cert_sans"] = "must be a tuple of DNS names or IP addresses"
+        else:
+            bad = [s for s in sans if not (_FQDN.match(s) or _is_ip(s))]
+            if bad:
+                problems["api_cert_sans"] = f"{bad!r} are not DNS names or IP addresses"
+
+    def _label_problems(self, problems: dict[str, str]) -> None:
+        if not isinstance(self.node_labels, Mapping):
+            problems["node_labels"] = "must be a mapping of label keys to values"
+        else:
+            found = []
+            for key, value in self.node_labels.items():
+                why = _label_key_problem(key)
+                if why is None and not (
+                    isinstance(value, str) and (value == "" or _LABEL_NAME.match(value))
+                ):
+                    why = f"value {value!r} of {key!r} is not a label value"
+                if why:
+                    found.append(why)
+            if found:
+                problems["node_labels"] = "; ".join(found)
+        taints = self.node_taints
+        if not isinstance(taints, tuple) or not all(isinstance(t, str) for t in taints):
+            problems["node_taints"] = "must be a tuple of 'key[=value]:Effect' strings"
+        else:
+            bad = [t for t in taints if _taint_problem(t)]
+            if bad:
+                problems["node_taints"] = (
+                    f"{bad!r} are not taints 'key[=value]:NoSchedule|PreferNoSchedule|NoExecute'"
+                )
+
+    def _version_problems(self, problems: dict[str, str]) -> None:
+        version = self.kubernetes_version
+        match = _SEMVER.match(version) if isinstance(version, str) else None
+        if match is None:
+            problems["kubernetes_version"] = f"{version!r} is not MAJOR.MINOR.PATCH"
+        elif f"{match[1]}.{match[2]}" != k8s_versions.KUBERNETES_MINOR:
+            problems["kubernetes_version"] = (
+                f"{version!r}: the apt repositories are pinned to Kubernetes "
+                f"{k8s_versions.KUBERNETES_MINOR} (bump k8s_versions to change the minor)"
+            )
+        for name in ("kubernetes_apt_version", "crio_apt_version"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not _APT_VERSION.match(value):
+                problems[name] = f"{value!r} is not an apt version"
+        if match is not None and isinstance(self.kubernetes_apt_version, str) and not (
+            self.kubernetes_apt_version.startswith(f"{version}-")
+        ):
+            problems["kubernetes_apt_version"] = (
+                f"{self.kubernetes_apt_version!r} is not a build of Kubernetes {version}"
+            )
+        crio = self.crio_apt_version
+        if isinstance(crio, str) and not crio.startswith(f"{k8s_versions.KUBERNETES_MINOR}."):
+            problems["crio_apt_version"] = (
+                f"{crio!r}: CRI-O must match the Kubernetes minor {k8s_versions.KUBERNETES_MINOR}"
+            )
+
+    # --- derived values --------------------------------------------------------------------
+
+    @property
+    def is_control_plane(self) -> bool:
+        return self.role == "control-plane"
+
+    @property
+    def api_server_endpoint(self) -> str:
+        """``<nlb dns>:6443`` (kubeadm controlPlaneEndpoint and discovery endpoint)."""
+        return f"{self.control_plane_endpoint}:{API_SERVER_PORT}"
+
+    @property
+    def effective_cert_sans(self) -> tuple[str, ...]:
+        """API server certificate SANs: the endpoint, then ``api_cert_sans`` (deduplicated)."""
+        return tuple(dict.fromkeys((self.control_plane_endpoint, *self.api_cert_sans)))
+
+    @property
+    def effective_jwks_uri(self) -> str:
+        """The JWKS URL the API server advertises in its discovery document."""
+        assert self.service_account_issuer is not None  # control planes only
+        return self.service_account_jwks_uri or f"{self.service_account_issuer}/openid/v1/jwks"
+
+    @property
+    def taints(self) -> tuple[Taint, ...]:
+        """Registration taints: the control-plane taint first on control planes."""
+        specs = ((_CONTROL_PLANE_TAINT,) if self.is_control_plane else ()) + self.node_taints
+        parsed = []
+        for text in dict.fromkeys(specs):
+            match = _TAINT.match(text)
+            assert match is not None  # validated
+            parsed.append(Taint(match["key"], match["value"], match["effect"]))
+        return tuple(parsed)
+
+    @property
+    def node_labels_arg(self) -> str:
+        """The kubelet ``--node-labels`` value: extra labels, then the topology markers."""
+        labels = {**dict(sorted(self.node_labels.items())), **TOPOLOGY_LABELS}
+        return ",".join(f"{key}={value}" for key, value in labels.items())
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+# --- render functions (pure: same spec, same text) -----------------------------------------
+
+
+@dataclass(frozen=True)
+class _Volume:
+    name: str
+    host_path: str
+    read_only: bool
+    path_type: str = "DirectoryOrCreate"
+
+
+_API_SERVER_VOLUMES: Final = (
+    _Volume("audit-policy", AUDIT_POLICY_DIR, True),
+    _Volume("audit-log", AUDIT_LOG_DIR, False),
+    _Volume("encryption-config", ENCRYPTION_CONFIG_DIR, True),
+)
+
+
+def _api_server_args(spec: K8sNodeBootstrap) -> tuple[tuple[str, str], ...]:
+    assert spec.service_account_issuer is not None
+    return (
+        ("service-account-issuer", spec.service_account_issuer),
+        ("service-account-jwks-uri", spec.effective_jwks_uri),
+        ("audit-policy-file", _PATHS["audit_policy"]),
+        ("audit-log-path", _PATHS["audit_log"]),
+        ("audit-log-maxage", "30"),
+        ("audit-log-maxbackup", "10"),
+        ("audit-log-maxsize", "100"),
+        ("encryption-provider-config", _PATHS["encryption_config"]),
+        ("bind-address", "0.0.0.0"),  # noqa: S104 (the API server serves the NLB)
+        ("profiling", "false"),
+    )
+
+
+def _render(template: str, spec: K8sNodeBootstrap, **context: Any) -> str:
+    """Render ``template``; the text ends with exactly one newline."""
+    text = (
+        _environment()
+        .get_template(template)
+        .render(spec=spec, paths=_PATHS, names=_NAMES, k8s=_K8S, **context)
+    )
+    return text.rstrip("\n") + "\n"
+
+
+def _kubeadm(spec: K8sNodeBootstrap, mode: str) -> str:
+    return _render(
+        "k8s-kubeadm.yaml.j2", spec,
+        mode=mode,
+        cri_socket=CRI_SOCKET,
+        api_port=API_SERVER_PORT,
+        taints=spec.taints,
+        node_labels=spec.node_labels_arg,
+        api_server_args=_api_server_args(spec) if mode == "init" else (),
+        api_server_volumes=_API_SERVER_VOLUMES,
+        discovery_timeout="1m0s",
+    )
+
+
+def render_k8s_kubeadm_init_config(spec: K8sNodeBootstrap) -> str:
+    """``kubeadm init`` documents (control planes): InitConfiguration, ClusterConfiguration,
+    KubeletConfiguration, KubeProxyConfiguration, with @@markers@@ for token, certificate
+    key and instance facts."""
+    if not spec.is_control_plane:
+        raise ValueError("role: only a control plane has a kubeadm init configuration")
+    return _kubeadm(spec, "init")
+
+
+def render_k8s_kubeadm_join_config(spec: K8sNodeBootstrap) -> str:
+    """The JoinConfiguration of the node (with ``controlPlane`` on control planes)."""
+    return _kubeadm(spec, "join-control-plane" if spec.is_control_plane else "join")
+
+
+def render_k8s_encryption_config(spec: K8sNodeBootstrap) -> str:
+    """EncryptionConfiguration for Secrets (secretbox, then identity); key as a marker."""
+    if not spec.is_control_plane:
+        raise ValueError("role: only a control plane has an encryption config")
+    return _render("k8s-encryption-config.yaml.j2", spec, key_name="looper-1")
+
+
+def render_k8s_audit_policy(spec: K8sNodeBootstrap) -> str:
+    """The API server's audit Policy."""
+    if not spec.is_control_plane:
+        raise ValueError("role: only a control plane has an audit policy")
+    return _render("k8s-audit-policy.yaml.j2", spec)
+
+
+def render_k8s_calico_manifests(spec: K8sNodeBootstrap) -> str:
+    """Calico's Installation CR (the operator manifest itself is fetched at its pinned URL)."""
+    return _render(
+        "k8s-calico-installation.yaml.j2", spec, calico_version=k8s_versions.CALICO_VERSION
+    )
+
+
+def render_k8s_aws_helper(spec: K8sNodeBootstrap) -> str:
+    """``looper-k8s-aws``: IMDSv2 identity, Secrets Manager, marker filling, pki files."""
+    return _render("k8s-node-aws.py.j2", spec)
+
+
+def render_k8s_node_setup_script(spec: K8sNodeBootstrap) -> str:
+    """``looper-k8s-node``, the idempotent bash setup script."""
+    script = _render("k8s-node-setup.sh.j2", spec, app_vm=_app_vm_shell(_SHELL_ROOTS))
+    names = [m["name"] for m in _SHELL_READONLY.finditer(script)]
+    names += [m["name"] for m in _SHELL_FUNCTION.finditer(script)]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise RuntimeError(f"k8s-node-setup.sh.j2 and the app VM script both define {twice}")
+    return script
+
+
+@dataclass(frozen=True)
+class _File:
+    content: str
+    mode: str
+
+
+@cache
+def _units() -> Any:
+    return _environment().get_template("k8s-node.units.j2").make_module(
+        {"paths": _PATHS, "names": _NAMES}
+    )
+
+
+def k8s_node_files(spec: K8sNodeBootstrap) -> Mapping[str, str]:
+    """Every file the user data writes (path -> content), for tests and reviews."""
+    return MappingProxyType({path: f.content for path, f in _files(spec).items()})
+
+
+def _files(spec: K8sNodeBootstrap) -> dict[str, _File]:
+    units = _units()
+    conf = K8S_CONF_DIR
+    files = {
+        _PATHS["setup_script"]: _File(render_k8s_node_setup_script(spec), "0755"),
+        _PATHS["helper"]: _File(render_k8s_aws_helper(spec), "0755"),
+        f"{conf}/kubeadm-join.yaml": _File(render_k8s_kubeadm_join_config(spec), "0600"),
+    }
+    if spec.is_control_plane:
+        files[f"{conf}/kubeadm-init.yaml"] = _File(render_k8s_kubeadm_init_config(spec), "0600")
+        files[f"{conf}/encryption-config.yaml"] = _File(render_k8s_encryption_config(spec), "0600")
+        files[_PATHS["audit_policy"]] = _File(render_k8s_audit_policy(spec), "0600")
+        if spec.init_node:
+            files[f"{conf}/calico-installation.yaml"] = _File(render_k8s_calico_manifests(spec), "0644")
+        if spec.control_plane_count > 1:
+            files[_PATHS["upload_certs_unit"]] = _unit(units.upload_certs_unit)
+            files[_PATHS["upload_certs_timer"]] = _unit(units.upload_certs_timer)
+    files[_PATHS["setup_unit"]] = _unit(units.setup_unit)
+    files[_PATHS["modules"]] = _unit(units.modules)
+    files[_PATHS["sysctls"]] = _unit(units.sysctls)
+    files[_PATHS["crio_dropin"]] = _unit(units.crio_dropin)
+    return files
+
+
+def _unit(macro: Any) -> _File:
+    return _File(str(macro()).strip("\n") + "\n", "0644")
+
+
+def render_k8s_node_cloud_config(spec: K8sNodeBootstrap) -> str:
+    """The node's cloud-init user data as text (``k8s-node.cloud-config.yaml.j2``)."""
+    files = _files(spec)
+    text = _render("k8s-node.cloud-config.yaml.j2", spec, files=files)
+    _check_embedding(text, {path: f.content for path, f in files.items()})
+    return text
+
+
+def k8s_node_user_data(spec: K8sNodeBootstrap) -> bytes:
+    """The user data as EC2 receives it: the cloud-config, gzip-compressed (cloud-init
+    detects gzip), deterministic (mtime 0), checked against the 16 KB limit."""
+    data = gzip.compress(render_k8s_node_cloud_config(spec).encode("utf-8"), 9, mtime=0)
+    if len(data) >= USER_DATA_LIMIT:
+        raise ValueError(f"user data is {len(data)} bytes gzipped; EC2 allows {USER_DATA_LIMIT}")
+    return data
+
+
+def render_k8s_node_user_data(spec: K8sNodeBootstrap) -> str:
+    """Base64 of :func:`k8s_node_user_data` (gzip), as the EC2 API takes it: pass it as
+    ``aws.ec2.LaunchTemplate(user_data=...)`` or ``aws.ec2.Instance(user_data_base64=...)``,
+    never base64-encoded again. The 16 KB limit applies to the decoded bytes."""
+    return base64.b64encode(k8s_node_user_data(spec)).decode("ascii")
+
+
+def _check_embedding(text: str, files: Mapping[str, str]) -> None:
+    """Fail loudly if the document does not read back as the files it was built from."""
+    if not text.startswith("#cloud-config\n"):
+        raise RuntimeError("rendered user data must start with '#cloud-config'")
+    doc = yaml.load(text, Loader=yaml.CSafeLoader)
+    written = {entry["path"]: entry["content"] for entry in doc["write_files"]}
+    for path, content in files.items():
+        if written.get(path) != content:
+            raise RuntimeError(f"embedding of {path} in the cloud-config does not round-trip")

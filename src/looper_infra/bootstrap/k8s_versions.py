@@ -1,0 +1,73 @@
+"""Pinned versions of what the kubeadm node bootstrap (stage v4) installs and applies.
+
+One constant per artifact, each with where its value comes from. Bump a pin deliberately
+(together with the Kubernetes minor of both apt repositories) and regenerate the golden
+files with ``LOOPER_UPDATE_GOLDEN=1``; the bootstrap never installs "latest".
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: Ubuntu release of the node AMI (Canonical's Ubuntu 24.04 LTS images for EC2).
+UBUNTU_CODENAME: Final = "noble"
+
+# --- Kubernetes: the community-owned apt repository pkgs.k8s.io ----------------------------
+# One repository per minor: https://pkgs.k8s.io/core:/stable:/v1.36/deb/ (a flat repository,
+# suite "/"), as kubernetes.io "Installing kubeadm" documents it. v1.36 is a supported minor
+# (maintenance until 2027-04-28, EOL 2027-06-28 per kubernetes.io/releases/patch-releases).
+
+#: Kubernetes minor: selects both apt repositories below and the kubeadm config API.
+KUBERNETES_MINOR: Final = "1.36"
+#: Exact release (kubeadm ``kubernetesVersion`` is ``v`` + this). v1.36.5 is the newest 1.36
+#: patch confirmed: GitHub release tag v1.36.5 (annotated tag 2bbef7e8..., commit ad950d1c...)
+#: recorded on 2026-09-29 in a public pre-upgrade verification together with the apt
+#: revision below, resolved from the signed pkgs.k8s.io v1.36 index on Ubuntu 24.04 amd64.
+KUBERNETES_VERSION: Final = "1.36.5"
+#: Apt version of kubeadm, kubelet and kubectl (pkgs.k8s.io revisions are ``-1.1``; same
+#: source as above: ``kubeadm/kubelet/kubectl=1.36.5-1.1``).
+KUBERNETES_APT_VERSION: Final = "1.36.5-1.1"
+#: Repository URL (flat repository: suite "/").
+KUBERNETES_APT_URL: Final = f"https://pkgs.k8s.io/core:/stable:/v{KUBERNETES_MINOR}/deb/"
+#: Its signing key (kubernetes.io "Installing kubeadm": ``.../deb/Release.key``).
+KUBERNETES_APT_KEY_URL: Final = f"{KUBERNETES_APT_URL}Release.key"
+#: Fingerprint of the pkgs.k8s.io signing key (isv:kubernetes OBS project key); the same
+#: key signs every minor's repository. Confirmed by ``gpgv`` of the v1.36 InRelease in the
+#: verification record above. The downloaded key must match.
+KUBERNETES_APT_KEY_FINGERPRINT: Final = "DE15B14486CD377B9E876E1A234654DA9A296436"
+
+# --- CRI-O: the CRI-O project's OBS repository -------------------------------------------------
+# CRI-O follows the Kubernetes minor (CRI-O 1.36 for Kubernetes 1.36). Since v1.34 its
+# packages are published under the OBS project ``isv:cri-o:stable:v1.XX``
+# (download.opensuse.org/repositories/isv:/cri-o:/stable:/v1.XX/deb/), no longer under
+# pkgs.k8s.io ``addons:/cri-o:/stable:/v1.XX``, which answers 403 for 1.34+
+# (cri-o/packaging issue #288, 2025-09-03: "packages moved to opensuse").
+
+#: Exact CRI-O release: GitHub release v1.36.6 (tag a145eef0..., commit 9209fd24...), the
+#: newest 1.36 patch on 2026-09-29 (same verification record as Kubernetes above).
+CRIO_VERSION: Final = "1.36.6"
+#: Apt version of package ``cri-o`` in that repository (``cri-o=1.36.6-3.1`` resolved from
+#: the signed isv:cri-o:stable:v1.36 index for Ubuntu 24.04 amd64 in the same record).
+CRIO_APT_VERSION: Final = "1.36.6-3.1"
+#: Repository URL (flat repository: suite "/").
+CRIO_APT_URL: Final = (
+    f"https://download.opensuse.org/repositories/isv:/cri-o:/stable:/v{KUBERNETES_MINOR}/deb/"
+)
+#: Its signing key.
+CRIO_APT_KEY_URL: Final = f"{CRIO_APT_URL}Release.key"
+#: Fingerprint of the isv:cri-o OBS signing key; confirmed by ``gpgv`` of the v1.36
+#: InRelease (signed 2026-09-22) in the verification record above.
+CRIO_APT_KEY_FINGERPRINT: Final = "85B67D5C50100B1AC8CEFE49CBA9C85640A2B579"
+
+# --- Calico (operator install) -------------------------------------------------------------------
+#: Calico release. Source: github.com/projectcalico/calico/releases/tag/v3.32.4 (2026-11-11),
+#: the newest patch of the 3.32 line, which Calico's e2e suite ran against Kubernetes
+#: "stable, stable-1, stable-2" while 1.36 was the stable minor. (3.33.x is newer; pin it
+#: once docs.tigera.io lists it as tested with 1.36.)
+CALICO_VERSION: Final = "v3.32.4"
+#: The Tigera operator manifest (CRDs + operator Deployment) of that release, as Calico's
+#: "Quickstart for Calico on Kubernetes" applies it.
+CALICO_OPERATOR_MANIFEST_URL: Final = (
+    f"https://raw.githubusercontent.com/projectcalico/calico/{CALICO_VERSION}"
+    "/manifests/tigera-operator.yaml"
+)

@@ -1,0 +1,1 @@
+"""AWS components. Import the module you need; importing pulumi_aws submodules is costly."""

@@ -1,0 +1,1 @@
+"""Kubernetes cluster pieces built in the program (no cloud resources)."""

@@ -1,0 +1,150 @@
+"""Stage v4 config: AZs, CIDR plan, control-plane count, workers, RDS windows, ingress, ASN-free parts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import example_values, issues_of
+from looper_infra.config import validate_mapping
+from looper_infra.config.v4 import V4Config
+
+
+@pytest.mark.parametrize("stack", ["v4-dev", "v4-prod"])
+def test_examples_are_valid(stack: str) -> None:
+    cfg = validate_mapping(example_values(stack), stack)
+    assert isinstance(cfg, V4Config)
+    assert len(cfg.aws.azs) >= 2
+    assert cfg.database.multi_az is True
+
+
+@pytest.mark.parametrize(
+    ("mutate", "path", "fragment"),
+    [
+        (lambda v: v["aws"].update(azs=["ap-northeast-2a"]), "looper:aws.azs", "at least 2"),
+        (lambda v: v["aws"].update(azs=["ap-northeast-2a", "ap-northeast-2a"]), "looper:aws.azs",
+         "distinct"),
+        (lambda v: v["aws"].update(azs=["ap-northeast-2a", "us-east-1b"]), "looper:aws.azs",
+         "not in region ap-northeast-2"),
+        (lambda v: v["aws"].update(region="mars-1"), "looper:aws.region", "unsupported AWS region"),
+        (lambda v: v["aws"].update(account_id="12345"), "looper:aws.account_id", "pattern"),
+        (lambda v: v["cluster"].update(control_plane_count=2), "looper:cluster.control_plane_count",
+         "must be odd"),
+        (lambda v: v["cluster"].update(control_plane_count=4), "looper:cluster.control_plane_count",
+         "must be odd"),
+        (lambda v: v["cluster"].update(calico_mtu=9500), "looper:cluster.calico_mtu", "less than or equal"),
+        (lambda v: v["cluster"].update(pod_cidr="192.168.0.0/24"), "looper:cluster.pod_cidr", "too small"),
+        (lambda v: v["cluster"].update(service_cidr="10.96.0.1/12"), "looper:cluster.service_cidr",
+         "host bits set"),
+        (lambda v: v["workers"].update(min_size=0), "looper:workers.min_size", "greater than or equal to 1"),
+        (lambda v: v["workers"].update(min_size=3, desired=2), "looper:workers.desired", "below min_size"),
+        (lambda v: v["workers"].update(desired=5, max_size=4), "looper:workers.max_size", "below desired"),
+        (lambda v: v["workers"].update(instance_type="big"), "looper:workers.instance_type",
+         "not an EC2 instance type"),
+        (lambda v: v["database"].update(backup_retention_days=3), "looper:database.backup_retention_days",
+         "greater than or equal to 7"),
+        (lambda v: v["database"].update(instance_class="m5.large"), "looper:database.instance_class",
+         "not an RDS instance class"),
+        (lambda v: v["database"].update(backup_window="3am"), "looper:database.backup_window", "hh:mm"),
+        (lambda v: v["database"].update(maintenance_window="sunday"), "looper:database.maintenance_window",
+         "ddd:hh:mm"),
+        (lambda v: v["database"].update(allocated_storage_gb=300, max_allocated_storage_gb=200),
+         "looper:database.max_allocated_storage_gb", "below allocated"),
+        (lambda v: v["ingress"].update(http_node_port=8080), "looper:ingress.http_node_port",
+         "NodePort range"),
+        (lambda v: v["ingress"].update(redirect_node_port=30080), "looper:ingress.redirect_node_port",
+         "must differ"),
+        (lambda v: v["ingress"].update(certificate_arn="arn:aws:iam::1:x"), "looper:ingress.certificate_arn",
+         "not an ACM certificate ARN"),
+        (lambda v: v["network"].update(nat="none"), "looper:network.nat", "per-az"),
+        (lambda v: v["network"].update(flow_log_retention_days=10),
+         "looper:network.flow_log_retention_days", "CloudWatch Logs accepts only"),
+        (lambda v: v.update(colour="blue"), "looper:colour", "unknown key"),
+    ],
+)
+def test_bad_field_is_reported_at_its_path(mutate: Any, path: str, fragment: str) -> None:
+    values = example_values("v4-dev")
+    mutate(values)
+    issues = issues_of(values)
+    assert path in issues, issues
+    assert fragment in issues[path]
+
+
+def test_every_bad_field_is_reported_at_once() -> None:
+    values = example_values("v4-dev")
+    values["cluster"]["control_plane_count"] = 2
+    values["workers"]["min_size"] = 0
+    values["aws"]["azs"] = ["ap-northeast-2a"]
+    issues = issues_of(values)
+    assert {"looper:cluster.control_plane_count", "looper:workers.min_size", "looper:aws.azs"} <= set(issues)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "path", "fragment"),
+    [
+        (lambda v: v["cluster"].update(pod_cidr="10.1.0.0/16"), "looper:cluster.pod_cidr",
+         "overlaps network.vpc_cidr"),
+        (lambda v: v["cluster"].update(service_cidr="10.0.0.0/16"), "looper:access.gcp_vpc_cidr",
+         "overlaps cluster.service_cidr"),
+        (lambda v: v["access"].update(vpn_vpc_cidr="10.1.128.0/17"), "looper:access.vpn_vpc_cidr",
+         "overlaps network.vpc_cidr"),
+        (lambda v: v["access"].update(gcp_vpc_cidr="192.168.0.0/20"), "looper:access.gcp_vpc_cidr",
+         "overlaps cluster.pod_cidr"),
+        (lambda v: v["network"].update(private_cidrs=["10.1.16.0/20"]), "looper:network.private_cidrs",
+         "1 subnet(s) for 2 AZs"),
+        (lambda v: v["network"].update(data_cidrs=["10.1.8.0/24", "10.3.9.0/24"]),
+         "looper:network.data_cidrs[1]", "not inside vpc_cidr"),
+        (lambda v: v["network"].update(data_cidrs=["10.1.8.0/24", "10.1.0.0/25"]),
+         "looper:network.data_cidrs[1]", "overlaps network.public_cidrs[0]"),
+        (lambda v: v["kafka_node"].update(az="ap-northeast-2b"), "looper:kafka_node.az",
+         "not one of aws.azs"),
+        (lambda v: v["cluster"].update(calico_mtu=1440), "looper:cluster.calico_mtu", "at most 1350"),
+        (lambda v: v["ingress"].update(
+            certificate_arn="arn:aws:acm:us-east-1:123456789012:certificate/"
+                            "00000000-0000-4000-8000-000000000000"),
+         "looper:ingress.certificate_arn", "needs one in ap-northeast-2"),
+        (lambda v: v["database"].update(backup_window="18:00-19:00",
+                                        maintenance_window="sun:18:30-sun:19:30"),
+         "looper:database.maintenance_window", "overlaps the backup window"),
+    ],
+)
+def test_cross_section_rules(mutate: Any, path: str, fragment: str) -> None:
+    values = example_values("v4-dev")
+    mutate(values)
+    issues = issues_of(values)
+    assert path in issues, issues
+    assert fragment in issues[path]
+
+
+def test_no_gcp_means_no_vpn_mtu_limit() -> None:
+    values = example_values("v4-dev")
+    values["access"]["gcp_vpc_cidr"] = None
+    values["cluster"]["calico_mtu"] = 8951
+    cfg = validate_mapping(values, "test")
+    assert isinstance(cfg, V4Config) and cfg.cluster.calico_mtu == 8951
+
+
+@settings(max_examples=60, deadline=None)
+@given(count=st.integers(min_value=-2, max_value=9))
+def test_control_plane_count_is_odd_and_small(count: int) -> None:
+    values = example_values("v4-dev")
+    values["cluster"]["control_plane_count"] = count
+    if count in (1, 3, 5):
+        cfg = validate_mapping(values, "test")
+        assert isinstance(cfg, V4Config) and cfg.cluster.control_plane_count == count
+    else:
+        assert "looper:cluster.control_plane_count" in issues_of(values)
+
+
+@settings(max_examples=60, deadline=None)
+@given(third=st.integers(min_value=0, max_value=255), prefix=st.integers(min_value=16, max_value=28))
+def test_any_overlap_with_the_vpc_is_rejected(third: int, prefix: int) -> None:
+    import ipaddress
+
+    values = example_values("v4-dev")
+    net = ipaddress.IPv4Network(f"10.1.{third}.0/{prefix}", strict=False)
+    values["access"]["vpn_vpc_cidr"] = str(net)
+    assert "looper:access.vpn_vpc_cidr" in issues_of(values)

@@ -1,0 +1,389 @@
+"""Stage v4 (cluster) planned offline with the shipped example stacks: what would be built."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import ipaddress
+import json
+import re
+from typing import Any
+
+import pytest
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from conftest import example_values, plan_values
+from looper_infra import aws_rules
+from looper_infra.engine.mocks import RecordedResource
+from looper_infra.engine.plan import Plan
+from looper_infra.k8s import pki
+from looper_infra.policies.evaluate import evaluate, resources_of
+
+SUBNET = "aws:ec2/subnet:Subnet"
+ROUTE = "aws:ec2/route:Route"
+RTA = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+NAT = "aws:ec2/natGateway:NatGateway"
+SG = "aws:ec2/securityGroup:SecurityGroup"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+INSTANCE = "aws:ec2/instance:Instance"
+LT = "aws:ec2/launchTemplate:LaunchTemplate"
+ASG = "aws:autoscaling/group:Group"
+RDS = "aws:rds/instance:Instance"
+LISTENER = "aws:lb/listener:Listener"
+TG = "aws:lb/targetGroup:TargetGroup"
+LB = "aws:lb/loadBalancer:LoadBalancer"
+
+
+@pytest.fixture(scope="module")
+def dev() -> Plan:
+    return plan_values(example_values("v4-dev"), stack="v4-dev")
+
+
+@pytest.fixture(scope="module")
+def prod() -> Plan:
+    return plan_values(example_values("v4-prod"), stack="v4-prod")
+
+
+def by_name(plan: Plan, type_: str) -> dict[str, RecordedResource]:
+    return {r.name: r for r in plan.of_type(type_)}
+
+
+def tier_of(subnet: RecordedResource) -> str:
+    return subnet.name.split("-")[1]  # vpc-<tier>-<az>
+
+
+# --- network ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_one_subnet_per_tier_per_az(stack: str, request: pytest.FixtureRequest) -> None:
+    plan: Plan = request.getfixturevalue(stack)
+    values = example_values(f"v4-{stack}")
+    azs = values["aws"]["azs"]
+    subnets = plan.of_type(SUBNET)
+    assert len(subnets) == 3 * len(azs)
+    for tier, key in (("public", "public_cidrs"), ("private", "private_cidrs"), ("data", "data_cidrs")):
+        got = sorted((s.inputs["availabilityZone"], s.inputs["cidrBlock"]) for s in subnets
+                     if s.inputs["cidrBlock"] in values["network"][key])
+        assert got == sorted(zip(azs, values["network"][key], strict=True)), tier
+    assert not any(s.inputs.get("mapPublicIpOnLaunch") for s in subnets)
+
+
+def test_nat_per_az_in_prod_single_in_dev(dev: Plan, prod: Plan) -> None:
+    assert len(prod.of_type(NAT)) == 3
+    assert len(dev.of_type(NAT)) == 1
+    # every private route table of prod sends 0.0.0.0/0 to a NAT of its own AZ
+    nat_az = {n.id: n.name.rsplit("nat-", 1)[1] for n in prod.of_type(NAT)}
+    defaults = [r for r in prod.of_type(ROUTE) if r.inputs.get("natGatewayId")]
+    assert len(defaults) == 3
+    assert all(r.inputs["destinationCidrBlock"] == "0.0.0.0/0" for r in defaults)
+    assert sorted(nat_az[r.inputs["natGatewayId"]] for r in defaults) == sorted(
+        example_values("v4-prod")["aws"]["azs"])
+
+
+def test_endpoints_keep_aws_api_traffic_private(dev: Plan) -> None:
+    endpoints = dev.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+    services = {e.inputs["serviceName"].rsplit(".", 1)[-1] if "ecr" not in e.inputs["serviceName"]
+                else e.inputs["serviceName"].split("ap-northeast-2.", 1)[1] for e in endpoints}
+    assert {"s3", "sts", "secretsmanager", "ec2", "ecr.api", "ecr.dkr", "ssm", "logs"} <= services
+    interface = [e for e in endpoints if e.inputs.get("vpcEndpointType") == "Interface"]
+    assert interface and all(e.inputs.get("privateDnsEnabled") for e in interface)
+
+
+def test_flow_logs_and_emptied_default_sg(dev: Plan) -> None:
+    (flow,) = dev.of_type("aws:ec2/flowLog:FlowLog")
+    assert flow.inputs["trafficType"] == "ALL"
+    (default,) = dev.of_type("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+    assert not default.inputs.get("ingress") and not default.inputs.get("egress")
+
+
+# --- security groups ---------------------------------------------------------------------------------
+
+def sg_roles(plan: Plan) -> dict[str, str]:
+    """security-group id -> role (from the component's child names `sg-<role>`)."""
+    return {g.id: g.name.removeprefix("sg-") for g in plan.of_type(SG) if g.name.startswith("sg-")}
+
+
+def test_every_ingress_rule_comes_from_the_role_table(dev: Plan) -> None:
+    roles = sg_roles(dev)
+    values = example_values("v4-dev")
+    got: set[tuple[str, str, int, int, str]] = set()
+    for r in dev.of_type(INGRESS):
+        target = roles.get(r.inputs["securityGroupId"])
+        if target is None:
+            continue  # the endpoints' own group (checked in test_aws_network)
+        source = roles.get(r.inputs.get("referencedSecurityGroupId", ""), r.inputs.get("cidrIpv4", "?"))
+        got.add((target, r.inputs["ipProtocol"], int(r.inputs.get("fromPort", -1)),
+                 int(r.inputs.get("toPort", -1)), source))
+    expected: set[tuple[str, str, int, int, str]] = set()
+    for role in aws_rules.ROLES:
+        for rule in aws_rules.rules_for(role, vpn_cidrs=(values["access"]["vpn_vpc_cidr"],),
+                                        gcp_cidrs=(values["access"]["gcp_vpc_cidr"],),
+                                        node_ports=(30080, 30081)):
+            expected.add((role, rule.protocol, rule.from_port, rule.to_port,
+                          rule.source_role or str(rule.source_cidr)))
+    assert got == expected
+
+
+def test_only_the_app_nlb_faces_the_internet(dev: Plan) -> None:
+    roles = sg_roles(dev)
+    open_rules = [(roles.get(r.inputs["securityGroupId"]), r.inputs["fromPort"]) for r in dev.of_type(INGRESS)
+                  if r.inputs.get("cidrIpv4") == "0.0.0.0/0"]
+    assert sorted(open_rules) == [("app-nlb", 80), ("app-nlb", 443)]
+    for r in dev.of_type(INGRESS):
+        cidr = r.inputs.get("cidrIpv4")
+        if cidr and r.inputs.get("fromPort") == 22:
+            assert ipaddress.ip_network(cidr).subnet_of(ipaddress.ip_network("10.2.0.0/16"))
+
+
+def test_etcd_and_database_sources(dev: Plan) -> None:
+    roles = sg_roles(dev)
+    etcd = {roles.get(r.inputs.get("referencedSecurityGroupId")) for r in dev.of_type(INGRESS)
+            if r.inputs.get("fromPort") == 2379}
+    assert etcd == {"control-plane"}
+    pg = {(roles[r.inputs["securityGroupId"]], roles.get(r.inputs.get("referencedSecurityGroupId")))
+          for r in dev.of_type(INGRESS) if r.inputs.get("fromPort") == 5432}
+    assert pg == {("rds", "worker")}
+
+
+# --- nodes -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_imdsv2_and_encrypted_volumes_everywhere(stack: str, request: pytest.FixtureRequest) -> None:
+    plan: Plan = request.getfixturevalue(stack)
+    for r in plan.of_type(LT) + plan.of_type(INSTANCE):
+        meta = r.inputs["metadataOptions"]
+        assert (meta["httpTokens"], meta["httpPutResponseHopLimit"]) == ("required", 1), r.name
+    for lt in plan.of_type(LT):
+        (root,) = lt.inputs["blockDeviceMappings"]
+        assert root["ebs"]["encrypted"] in (True, "true") and root["ebs"]["volumeType"] == "gp3"
+    for i in plan.of_type(INSTANCE):
+        assert i.inputs["associatePublicIpAddress"] is False
+        assert "rootBlockDevice" not in i.inputs and i.inputs["launchTemplate"]["id"]
+
+
+def test_control_planes_spread_over_azs_as_api_ip_targets(prod: Plan) -> None:
+    cps = prod.of_type(INSTANCE)
+    assert len(cps) == 3
+    subnet_az = {s.id: s.inputs["availabilityZone"] for s in prod.of_type(SUBNET)}
+    assert len({subnet_az[c.inputs["subnetId"]] for c in cps}) == 3
+    attachments = prod.of_type("aws:lb/targetGroupAttachment:TargetGroupAttachment")
+    ips = {c.state["privateIp"] for c in cps}
+    assert {a.inputs["targetId"] for a in attachments} == ips
+    assert {a.inputs["port"] for a in attachments} == {6443}
+    api_tg = by_name(prod, TG)["api-lb-tg"].inputs
+    assert (api_tg["targetType"], api_tg["port"], api_tg["protocol"]) == ("ip", 6443, "TCP")
+
+
+def test_worker_and_kafka_groups(dev: Plan) -> None:
+    groups = by_name(dev, ASG)
+    workers, kafka = groups["workers-group"].inputs, groups["kafka-group"].inputs
+    private = sorted(s.id for s in dev.of_type(SUBNET) if s.inputs["cidrBlock"].startswith("10.1.16.")
+                     or s.inputs["cidrBlock"].startswith("10.1.32."))
+    assert sorted(workers["vpcZoneIdentifiers"]) == private
+    assert (workers["minSize"], workers["desiredCapacity"], workers["maxSize"]) == (2, 2, 4)
+    tgs = {t.name: t for t in dev.of_type(TG)}
+    assert sorted(workers["targetGroupArns"]) == sorted(
+        tgs[n].state["arn"] for n in ("app-lb-tg-http", "app-lb-tg-redirect"))
+    assert (kafka["minSize"], kafka["maxSize"]) == (1, 1)
+    kafka_az = {s.id: s.inputs["availabilityZone"] for s in dev.of_type(SUBNET)}
+    assert [kafka_az[s] for s in kafka["vpcZoneIdentifiers"]] == ["ap-northeast-2a"]
+
+
+def user_data_of(r: RecordedResource) -> str:
+    raw = base64.b64decode(r.inputs.get("userDataBase64") or r.inputs["userData"])
+    assert len(raw) <= 16384, f"{r.name}: {len(raw)} bytes of user data"
+    return gzip.decompress(raw).decode()
+
+
+TOKEN = re.compile(r"\b[a-z0-9]{6}\.[a-z0-9]{16}\b")
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_user_data_is_small_and_holds_no_secret(stack: str, request: pytest.FixtureRequest) -> None:
+    plan: Plan = request.getfixturevalue(stack)
+    secrets = [r.state[k] for r in plan.resources for k in ("privateKeyPem", "result", "hex", "base64")
+               if isinstance(r.state.get(k), str) and len(r.state[k]) >= 6]
+    nodes = plan.of_type(INSTANCE) + [lt for lt in plan.of_type(LT) if lt.name != "control-plane-template"]
+    assert len(nodes) >= 3
+    for r in nodes:
+        text = user_data_of(r)
+        assert "PRIVATE KEY" not in text and not TOKEN.search(text), r.name
+        assert not any(s in text for s in secrets), r.name
+        assert "looper-cluster/" in text  # it names the secret it fetches
+
+
+def test_nodes_pin_the_ca_hash_the_test_computes(dev: Plan) -> None:
+    (ca,) = dev.of_type("tls:index/selfSignedCert:SelfSignedCert")
+    cert = x509.load_pem_x509_certificate(ca.state["certPem"].encode())
+    spki = cert.public_key().public_bytes(serialization.Encoding.DER,
+                                          serialization.PublicFormat.SubjectPublicKeyInfo)
+    expected = "sha256:" + hashlib.sha256(spki).hexdigest()
+    assert dev.outputs["ca_cert_hash"] == expected
+    for r in dev.of_type(INSTANCE) + dev.of_type(LT):
+        if "userDataBase64" in r.inputs or "userData" in r.inputs:
+            assert expected in user_data_of(r), r.name
+
+
+def test_control_plane_user_data_configures_irsa_and_the_api_endpoint(dev: Plan) -> None:
+    (cp,) = dev.of_type(INSTANCE)
+    text = user_data_of(cp)
+    api = by_name(dev, LB)["api-lb-nlb"].state["dnsName"]
+    assert f"{api}:6443" in text
+    issuer = dev.outputs["oidc_issuer"]
+    assert issuer.startswith("https://") and issuer.endswith(".cloudfront.net")
+    assert issuer in text and pki.jwks_uri(issuer) in text
+
+
+def test_kafka_node_is_tainted_and_labelled(dev: Plan) -> None:
+    lts = by_name(dev, LT)
+    kafka = user_data_of(lts["kafka-lt-template"])
+    worker = user_data_of(lts["worker-lt-template"])
+    taint = re.compile(r'- key: "dedicated"\s+value: "kafka"\s+effect: "NoSchedule"')
+    assert taint.search(kafka) and not taint.search(worker)
+    assert 'value: "dedicated=kafka,' in kafka and "dedicated=kafka" not in worker
+
+
+# --- RDS -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_rds_is_multi_az_encrypted_and_backed_up(stack: str, request: pytest.FixtureRequest) -> None:
+    plan: Plan = request.getfixturevalue(stack)
+    db = plan.one(RDS).inputs
+    assert db["multiAz"] is True and db["storageEncrypted"] is True
+    assert db["kmsKeyId"].startswith("arn:aws:kms:")
+    assert db["backupRetentionPeriod"] >= 7 and db["manageMasterUserPassword"] is True
+    assert db.get("publiclyAccessible") in (None, False)
+    assert "password" not in db
+    group_params = plan.one("aws:rds/parameterGroup:ParameterGroup").inputs["parameters"]
+    params = {p["name"]: p["value"] for p in group_params}
+    assert params["rds.force_ssl"] == "1"
+    (group,) = plan.of_type("aws:rds/subnetGroup:SubnetGroup")
+    assert len(group.inputs["subnetIds"]) >= 2
+
+
+def test_rds_protection_follows_the_stack(dev: Plan, prod: Plan) -> None:
+    p, d = prod.one(RDS).inputs, dev.one(RDS).inputs
+    assert p["deletionProtection"] is True and p["skipFinalSnapshot"] is False
+    assert p["finalSnapshotIdentifier"]
+    assert d["deletionProtection"] is False and d["skipFinalSnapshot"] is True
+
+
+# --- load balancers --------------------------------------------------------------------------------
+
+def test_application_nlb(dev: Plan, prod: Plan) -> None:
+    lbs = by_name(dev, LB)
+    app, api = lbs["app-lb-nlb"].inputs, lbs["api-lb-nlb"].inputs
+    assert app["loadBalancerType"] == "network" and app.get("internal") in (None, False)
+    assert api["internal"] is True
+    listeners = {r.inputs["port"]: r.inputs for r in dev.of_type(LISTENER)}
+    assert listeners[443]["protocol"] == "TLS"
+    assert listeners[443]["sslPolicy"].startswith("ELBSecurityPolicy-TLS13-1-2")
+    assert listeners[80]["protocol"] == "TCP" and listeners[6443]["protocol"] == "TCP"
+    tgs = {t.name: t.inputs for t in dev.of_type(TG)}
+    assert (tgs["app-lb-tg-http"]["port"], tgs["app-lb-tg-redirect"]["port"]) == (30080, 30081)
+    # dev: no certificate given -> ACM certificate created and DNS-validated; prod: the given ARN
+    assert len(dev.of_type("aws:acm/certificate:Certificate")) == 1
+    assert len(dev.of_type("aws:acm/certificateValidation:CertificateValidation")) == 1
+    assert prod.of_type("aws:acm/certificate:Certificate") == []
+    prod_tls = next(r for r in prod.of_type(LISTENER) if r.inputs["port"] == 443)
+    assert prod_tls.inputs["certificateArn"] == example_values("v4-prod")["ingress"]["certificate_arn"]
+    alias = [r for r in dev.of_type("aws:route53/record:Record") if r.inputs.get("aliases")]
+    assert [a.inputs["name"] for a in alias] == ["dev.k8s.looper.example.com"]
+
+
+# --- IRSA ------------------------------------------------------------------------------------------
+
+def test_irsa_trust_and_permissions(dev: Plan) -> None:
+    roles = by_name(dev, "aws:iam/role:Role")
+    trust = json.loads(roles["eso-role-role"].inputs["assumeRolePolicy"])
+    (statement,) = trust["Statement"]
+    host = dev.outputs["oidc_issuer"].removeprefix("https://")
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert statement["Principal"]["Federated"].endswith(f":oidc-provider/{host}")
+    assert statement["Condition"]["StringEquals"] == {
+        f"{host}:sub": "system:serviceaccount:external-secrets:external-secrets",
+        f"{host}:aud": "sts.amazonaws.com"}
+    policies = [json.loads(p.inputs["policy"]) for p in dev.of_type("aws:iam/rolePolicy:RolePolicy")
+                if p.name.startswith("eso-role")]
+    resources = {s["Resource"] if isinstance(s["Resource"], str) else tuple(s["Resource"])
+                 for doc in policies for s in doc["Statement"]}
+    assert resources == {"arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:looper/dev/*"}
+    (provider,) = dev.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    assert provider.inputs["url"] == dev.outputs["oidc_issuer"]
+    assert provider.inputs["clientIdLists"] == ["sts.amazonaws.com"]
+
+
+def test_irsa_documents_match_the_sa_key(dev: Plan) -> None:
+    objects = {o.inputs["key"]: o.state for o in dev.of_type("aws:s3/bucketObjectv2:BucketObjectv2")}
+    sa = next(r for r in dev.of_type("tls:index/privateKey:PrivateKey") if r.name == "pki-sa-key")
+    expected = json.loads(pki.jwks_document(sa.state["publicKeyPem"]))
+    assert json.loads(objects[pki.JWKS_PATH]["content"]) == expected
+    discovery = json.loads(objects[pki.DISCOVERY_PATH]["content"])
+    assert discovery["issuer"] == dev.outputs["oidc_issuer"]
+    (block,) = dev.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    assert all(block.inputs[k] is True for k in ("blockPublicAcls", "blockPublicPolicy",
+                                                  "ignorePublicAcls", "restrictPublicBuckets"))
+
+
+def test_node_roles_read_only_their_own_secrets(dev: Plan) -> None:
+    secrets = {s.inputs["name"]: s.state["arn"] for s in dev.of_type("aws:secretsmanager/secret:Secret")}
+    cp_arn, join_arn = secrets["looper-cluster/dev/control-plane"], secrets["looper-cluster/dev/join"]
+
+    def readable(prefix: str) -> set[str]:
+        out: set[str] = set()
+        for p in dev.of_type("aws:iam/rolePolicy:RolePolicy"):
+            if p.name.startswith(prefix):
+                for s in json.loads(p.inputs["policy"])["Statement"]:
+                    if "secretsmanager:GetSecretValue" in s["Action"]:
+                        out |= {s["Resource"]} if isinstance(s["Resource"], str) else set(s["Resource"])
+        return out
+
+    assert readable("cp-role") == {cp_arn, join_arn}
+    assert readable("worker-role") == {join_arn}
+    for s in dev.of_type("aws:secretsmanager/secretVersion:SecretVersion"):
+        assert s.inputs["secretString"] == "[secret]"
+
+
+# --- outputs and policy --------------------------------------------------------------------------
+
+def test_outputs(dev: Plan) -> None:
+    out = dev.outputs
+    assert out["kubeconfig"] == "[secret]"
+    assert out["api_endpoint"].startswith("https://") and out["api_endpoint"].endswith(":6443")
+    assert out["rds_endpoint"].endswith(".rds.amazonaws.com:5432")
+    assert out["rds_secret_arn"].startswith("arn:aws:secretsmanager:")
+    assert out["eso_role_arn"].endswith(":role/looper-dev-external-secrets")
+    assert set(out["node_asg_names"]) == {"workers", "kafka"}
+    assert out["app_nlb_dns_name"].endswith(".elb.ap-northeast-2.amazonaws.com")
+
+
+def test_nothing_secret_in_the_plan_document(dev: Plan) -> None:
+    text = json.dumps(dev.to_document())
+    assert "PRIVATE KEY" not in text
+    assert not TOKEN.search(text)
+
+
+def test_prod_passes_every_policy_and_dev_reports_its_cost_options(dev: Plan, prod: Plan) -> None:
+    prod_violations = evaluate(resources_of(prod))
+    assert [(v.policy, v.level) for v in prod_violations] == [("aws-declared-single-az", "advisory")]
+    assert "Kafka" in prod_violations[0].message
+    dev_violations = evaluate(resources_of(dev))
+    assert [v for v in dev_violations if v.level == "mandatory"] == []
+    messages = " ".join(v.message for v in dev_violations)
+    assert "deletion protection" in messages and "NAT" in messages
+
+
+def test_admin_kubeconfig_verifies(dev: Plan) -> None:
+    """The stage's kubeconfig (secret output) rebuilt from state: its client cert chains to the CA."""
+    state: dict[str, Any] = {r.name: r.state for r in dev.resources}
+    kc = yaml.safe_load(pki.kubeconfig(
+        cluster_name="looper-dev-k8s", server=dev.outputs["api_endpoint"],
+        ca_cert_pem=state["pki-ca"]["certPem"], client_cert_pem=state["pki-admin"]["certPem"],
+        client_key_pem=state["pki-admin-key"]["privateKeyPem"]))
+    cluster, user = kc["clusters"][0]["cluster"], kc["users"][0]["user"]
+    ca = x509.load_pem_x509_certificate(base64.b64decode(cluster["certificate-authority-data"]))
+    client = x509.load_pem_x509_certificate(base64.b64decode(user["client-certificate-data"]))
+    client.verify_directly_issued_by(ca)
