@@ -277,7 +277,7 @@ def cost_cmd(
                               if not prices.get(i.price_key, {}).get("confirmed", False)})
         if unconfirmed:
             sys.stderr.write(f"note: {len(unconfirmed)} of the prices used are not yet confirmed "
-                             "against Google's pricing pages (snapshot 'confirmed: false'); "
+                             "against the cloud's pricing pages (snapshot 'confirmed: false'); "
                              "treat the total as an estimate\n")
 
 

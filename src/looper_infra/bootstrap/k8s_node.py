@@ -1,4 +1,4 @@
-"""EC2 user data that turns an Ubuntu 24.04 instance into a kubeadm Kubernetes node (stage v4).
+"""User data that turns an Ubuntu 24.04 EC2 instance or GCE VM into a kubeadm Kubernetes node (v4).
 
 One typed input, :class:`K8sNodeBootstrap`, and one pure render function per template under
 ``templates/``:
@@ -10,6 +10,7 @@ template                              render function
                                       (:func:`render_k8s_node_user_data`: base64 gzip)
 ``k8s-node-setup.sh.j2``              :func:`render_k8s_node_setup_script`
 ``k8s-node-aws.py.j2``                :func:`render_k8s_aws_helper`
+``k8s-node-gcp.py.j2``                :func:`render_k8s_gcp_helper` (extends the AWS helper)
 ``k8s-kubeadm.yaml.j2``               :func:`render_k8s_kubeadm_init_config`,
                                       :func:`render_k8s_kubeadm_join_config`
 ``k8s-encryption-config.yaml.j2``     :func:`render_k8s_encryption_config`
@@ -35,7 +36,29 @@ The setup script reuses the app VM setup script's shell helpers (retry, step mar
 repositories with fingerprint-checked keys), cut out at render time by
 :func:`looper_infra.bootstrap.db_vm._app_vm_shell`.
 
-GCP nodes (``secret_backend="gcp"``) are not implemented yet and rejected on validation.
+GCP nodes (``secret_backend="gcp"``, workers only) join the AWS cluster over the VPN:
+
+- the join secret comes from GCP Secret Manager (``projects/P/secrets/S``, latest version,
+  REST with the service account's token from the metadata server; ``looper-k8s-gcp``,
+  standard library only), topology labels from the GCE metadata server (zone, region,
+  machine type);
+- the API endpoint is the AWS *internal* API NLB's DNS name, which a GCP resolver cannot be
+  relied on for: the setup script pins it in a managed block of /etc/hosts to
+  ``api_server_addresses`` (the NLB's fixed private IPs, one per AZ; required for GCP) at
+  every run, so discovery and the kubelet reach it through the VPN without DNS forwarding;
+- the Calico MTU must fit the VPN (at most :data:`VPN_CALICO_MTU_MAX`) and the setup
+  script checks that the NIC carries it plus VXLAN's 50 bytes.
+
+``gpu`` (:class:`K8sGpuWorker`, either backend) makes a worker a GPU node: labels
+(``nvidia.com/gpu.present``, ``looper/accelerator``, ``nvidia.com/gpu.deploy.driver=false``),
+the taint :data:`GPU_TAINT`, and Ubuntu's Canonical-signed NVIDIA driver on the host (the
+way ``app_vm.GpuSetup`` installs it: precompiled modules of the cloud's kernel flavour that
+load under Secure Boot, one reboot). The cluster's NVIDIA GPU operator then runs with
+``driver.enabled=false`` (the label tells it too): its driver container would build kernel
+modules that a Secure Boot kernel refuses, and precompiled driver images do not follow the
+floating GCE/EC2 kernels. The operator's toolkit configures CRI-O (OCI hook in
+``/usr/share/containers/oci/hooks.d``, which CRI-O's ``hooks_dir`` includes, or CDI); the
+host gets no container toolkit and no second runtime.
 """
 
 from __future__ import annotations
@@ -52,7 +75,7 @@ from typing import Any, Final, Literal
 
 import yaml
 
-from looper_infra.bootstrap import k8s_versions
+from looper_infra.bootstrap import k8s_versions, versions
 from looper_infra.bootstrap.app_vm import _environment
 from looper_infra.bootstrap.db_vm import _SHELL_FUNCTION, _SHELL_READONLY, _app_vm_shell
 
@@ -68,6 +91,21 @@ USER_DATA_LIMIT: Final = 16 * 1024
 K8S_SETUP_SCRIPT_PATH: Final = "/usr/local/sbin/looper-k8s-node"
 #: The AWS helper (identity, secrets, marker filling, pki files).
 K8S_AWS_HELPER_PATH: Final = "/usr/local/sbin/looper-k8s-aws"
+#: The GCP helper (identity, secret, marker filling).
+K8S_GCP_HELPER_PATH: Final = "/usr/local/sbin/looper-k8s-gcp"
+#: GCE limit of one metadata value (``user-data``), in bytes.
+GCE_METADATA_VALUE_LIMIT: Final = 256 * 1024
+#: Largest Calico MTU across the AWS-GCP VPN (DESIGN.md: Cloud VPN 1460, AWS VPN <= 1446,
+#: IPsec overhead, VXLAN 50 bytes).
+VPN_CALICO_MTU_MAX: Final = 1350
+#: VXLAN encapsulation overhead (the NIC must carry the Calico MTU plus this).
+VXLAN_OVERHEAD: Final = 50
+#: Taint of GPU workers: only pods that tolerate it (and ask for nvidia.com/gpu) land there.
+#: The GPU operator's daemonsets tolerate ``nvidia.com/gpu`` by default.
+GPU_TAINT: Final = "nvidia.com/gpu=present:NoSchedule"
+#: /etc/hosts block the setup script owns (API endpoint pinned to the NLB's private IPs).
+HOSTS_BLOCK_BEGIN: Final = "# BEGIN looper-k8s api endpoint (managed by looper-k8s-node)"
+HOSTS_BLOCK_END: Final = "# END looper-k8s api endpoint"
 #: Templates of the configs with @@markers@@ (no secrets).
 K8S_CONF_DIR: Final = "/etc/looper/k8s"
 K8S_SETUP_UNIT: Final = "looper-k8s-node.service"
@@ -129,6 +167,10 @@ TOPOLOGY_LABELS: Final = MappingProxyType(
     }
 )
 _CONTROL_PLANE_TAINT: Final = "node-role.kubernetes.io/control-plane:NoSchedule"
+#: Ubuntu kernel flavour of each backend's images, for which Canonical builds signed NVIDIA
+#: modules (linux-modules-nvidia-<branch>-server-<flavour>, source
+#: linux-restricted-modules-<flavour>).
+_KERNEL_FLAVOURS: Final = MappingProxyType({"aws": "aws", "gcp": versions.UBUNTU_KERNEL_FLAVOUR})
 
 # --- validation ------------------------------------------------------------------------------
 
@@ -140,6 +182,11 @@ _AWS_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$")
 _SECRET_ID = re.compile(
     r"^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:)?[A-Za-z0-9/_+=.@-]{1,512}$"
 )
+# GCP Secret Manager secret resource name (project id or number).
+_GCP_SECRET_NAME = re.compile(r"^projects/[a-z0-9-]{1,30}/secrets/[A-Za-z0-9_-]{1,255}$")
+_GPU_ACCELERATOR = re.compile(r"^nvidia-[a-z0-9-]{1,40}$")
+_GPU_MODEL = re.compile(r"^NVIDIA [A-Za-z0-9 .-]{1,60}$")
+_DRIVER_BRANCH = re.compile(r"^[0-9]{3}$")
 _ISSUER = re.compile(r"^https://[a-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*[A-Za-z0-9._~-])?$")
 _SEMVER = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
 _APT_VERSION = re.compile(r"^[0-9][A-Za-z0-9.+~:-]*$")
@@ -209,6 +256,54 @@ def _cidr(value: object, name: str, problems: dict[str, str]) -> ipaddress.IPv4N
 
 
 @dataclass(frozen=True)
+class K8sGpuWorker:
+    """The GPU part of a worker: what it labels, and the host driver it installs.
+
+    ``count`` GPUs named ``model`` (as ``nvidia-smi`` reports them) must answer before the
+    node joins. The driver pins default to the v2 GPU VM's (:mod:`versions`, which says
+    where each was confirmed and why the modules load under Secure Boot).
+    """
+
+    #: Value of the ``looper/accelerator`` label (the GCE accelerator type, e.g. nvidia-l4).
+    accelerator: str = "nvidia-l4"
+    count: int = 1
+    model: str = versions.NVIDIA_L4_MODEL
+    driver_branch: str = versions.NVIDIA_DRIVER_BRANCH
+    driver_version: str = versions.NVIDIA_DRIVER_VERSION
+
+    def problems(self) -> list[str]:
+        found = []
+        if not isinstance(self.accelerator, str) or not _GPU_ACCELERATOR.match(self.accelerator):
+            found.append(f"accelerator {self.accelerator!r} is not like 'nvidia-l4'")
+        count = self.count
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 8:
+            found.append(f"count {count!r} is not 1-8")
+        if not isinstance(self.model, str) or not _GPU_MODEL.match(self.model):
+            found.append(f"model {self.model!r} is not a name as nvidia-smi prints it ('NVIDIA L4')")
+        branch = self.driver_branch
+        if not isinstance(branch, str) or not _DRIVER_BRANCH.match(branch):
+            found.append(f"driver_branch {branch!r} is not an NVIDIA driver branch such as '580'")
+        version = self.driver_version
+        if not isinstance(version, str) or not _APT_VERSION.match(version):
+            found.append(f"driver_version {version!r} is not an apt version")
+        elif isinstance(branch, str) and not version.startswith(f"{branch}."):
+            found.append(f"driver_version {version!r} is not of driver branch {branch}")
+        return found
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Registration labels: what the GPU operator and workloads select on."""
+        return {
+            "looper/accelerator": self.accelerator,
+            # the operator deploys its operands where NFD finds an NVIDIA PCI device; set at
+            # registration so nothing waits for NFD
+            "nvidia.com/gpu.present": "true",
+            # the driver is on the host: the operator must not deploy its driver container here
+            "nvidia.com/gpu.deploy.driver": "false",
+        }
+
+
+@dataclass(frozen=True)
 class K8sNodeBootstrap:
     """Everything one node role's first boot needs; validated on construction.
 
@@ -216,6 +311,11 @@ class K8sNodeBootstrap:
     named by Secrets Manager id, never given: ``join_secret_id`` holds ``{"token": ...}``;
     ``control_plane_secret_id`` holds ``ca_crt``, ``ca_key``, ``sa_key``, ``sa_pub``,
     ``token``, ``certificate_key``, ``encryption_key``.
+
+    ``secret_backend="gcp"`` (a worker on a GCE VM): ``join_secret_id`` is a GCP Secret
+    Manager name ``projects/P/secrets/S``, ``region`` is None (Secret Manager is global;
+    the topology labels come from the metadata server), ``api_server_addresses`` is
+    required and ``calico_mtu`` at most :data:`VPN_CALICO_MTU_MAX`.
     """
 
     role: Literal["control-plane", "worker"]
@@ -229,11 +329,13 @@ class K8sNodeBootstrap:
     service_cidr: str
     #: Calico MTU (explicit: pod traffic may cross the VPN; VXLAN costs 50 bytes).
     calico_mtu: int
-    #: Where the secrets are fetched from; only "aws" (Secrets Manager) is implemented.
+    #: Where the secrets are fetched from: "aws" (Secrets Manager, instance role) or "gcp"
+    #: (Secret Manager, the VM's service account; workers only).
     secret_backend: Literal["aws", "gcp"]
-    #: AWS region of the Secrets Manager endpoint (the cluster's region).
-    region: str
-    #: Secret with {"token": "<6>.<16>"}; readable by every node's instance role.
+    #: AWS region of the Secrets Manager endpoint (the cluster's region); None for "gcp".
+    region: str | None
+    #: Secret with {"token": "<6>.<16>"}; readable by every node's identity. A Secrets
+    #: Manager name or ARN ("aws"), or ``projects/P/secrets/S`` ("gcp").
     join_secret_id: str
     #: Control planes only: the control-plane secret (see the class docstring).
     control_plane_secret_id: str | None
@@ -255,6 +357,12 @@ class K8sNodeBootstrap:
     kubernetes_version: str = k8s_versions.KUBERNETES_VERSION
     kubernetes_apt_version: str = k8s_versions.KUBERNETES_APT_VERSION
     crio_apt_version: str = k8s_versions.CRIO_APT_VERSION
+    #: Workers only: make this a GPU node (labels, taint, host driver). None: no GPU.
+    gpu: K8sGpuWorker | None = None
+    #: Private IPv4 addresses of the API NLB (one per AZ). When given, the setup script pins
+    #: ``control_plane_endpoint`` to them in /etc/hosts at every run. Required for "gcp": a
+    #: GCP resolver is not relied on for an AWS internal name.
+    api_server_addresses: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         problems: dict[str, str] = {}
@@ -282,16 +390,7 @@ class K8sNodeBootstrap:
         mtu = self.calico_mtu
         if isinstance(mtu, bool) or not isinstance(mtu, int) or not 1200 <= mtu <= 8951:
             problems["calico_mtu"] = f"{mtu!r} is not an MTU between 1200 and 8951"
-        backend = self.secret_backend
-        if backend == "gcp":
-            why = "'gcp' (GCP Secret Manager) is not implemented yet; use 'aws'"
-            problems["secret_backend"] = why
-        elif backend != "aws":
-            problems["secret_backend"] = f"{backend!r} is not 'aws' or 'gcp'"
-        if not isinstance(self.region, str) or not _AWS_REGION.match(self.region):
-            problems["region"] = f"{self.region!r} is not an AWS region such as 'ap-northeast-2'"
-        if not isinstance(self.join_secret_id, str) or not _SECRET_ID.match(self.join_secret_id):
-            problems["join_secret_id"] = f"{self.join_secret_id!r} is not a Secrets Manager name or ARN"
+        self._backend_problems(problems)
         self._role_problems(control_plane, problems)
         self._label_problems(problems)
         self._version_problems(problems)
@@ -301,6 +400,53 @@ class K8sNodeBootstrap:
                 + "; ".join(f"{name}: {why}" for name, why in problems.items())
             )
         object.__setattr__(self, "node_labels", MappingProxyType(dict(self.node_labels)))
+
+    def _backend_problems(self, problems: dict[str, str]) -> None:
+        """Each backend's secret name and region; "gcp" also its network facts. Values that
+        belong to the other backend are reported under ``secret_backend`` (the switch)."""
+        backend, secret_id, region = self.secret_backend, self.join_secret_id, self.region
+        gcp_name = isinstance(secret_id, str) and bool(_GCP_SECRET_NAME.match(secret_id))
+        if backend == "aws":
+            if not isinstance(region, str) or not _AWS_REGION.match(region):
+                problems["region"] = f"{region!r} is not an AWS region such as 'ap-northeast-2'"
+            if gcp_name:
+                why = "'aws' reads AWS Secrets Manager, but join_secret_id is a GCP secret name"
+                problems["secret_backend"] = why
+            elif not isinstance(secret_id, str) or not _SECRET_ID.match(secret_id):
+                problems["join_secret_id"] = f"{secret_id!r} is not a Secrets Manager name or ARN"
+        elif backend == "gcp":
+            mismatched = []
+            if region is not None:
+                mismatched.append("region must be None (Secret Manager is global)")
+            if not gcp_name:
+                mismatched.append(
+                    f"join_secret_id {secret_id!r} must be a GCP Secret Manager name "
+                    "'projects/P/secrets/S'"
+                )
+            if mismatched:
+                problems["secret_backend"] = "'gcp' reads GCP Secret Manager: " + "; ".join(mismatched)
+            if self.role != "worker":
+                problems["role"] = "a GCP node can only be a worker (the control planes run on AWS)"
+            if not self.api_server_addresses:
+                problems["api_server_addresses"] = (
+                    "a GCP node needs the API NLB's private IPs (the endpoint is an AWS internal name)"
+                )
+            mtu = self.calico_mtu
+            if isinstance(mtu, int) and not isinstance(mtu, bool) and mtu > VPN_CALICO_MTU_MAX:
+                problems["calico_mtu"] = (
+                    f"{mtu} is too large across the AWS-GCP VPN (at most {VPN_CALICO_MTU_MAX})"
+                )
+        else:
+            problems["secret_backend"] = f"{backend!r} is not 'aws' or 'gcp'"
+        addresses = self.api_server_addresses
+        if not isinstance(addresses, tuple) or not all(isinstance(a, str) for a in addresses):
+            problems["api_server_addresses"] = "must be a tuple of IPv4 addresses"
+        else:
+            bad = [a for a in addresses if not _is_private_ipv4(a)]
+            if bad or len(set(addresses)) != len(addresses):
+                problems["api_server_addresses"] = (
+                    f"{list(addresses)!r}: distinct private IPv4 addresses (the internal NLB's)"
+                )
 
     def _role_problems(self, control_plane: bool, problems: dict[str, str]) -> None:
         secret = self.control_plane_secret_id
@@ -327,6 +473,22 @@ class K8sNodeBootstrap:
                 problems["init_node"] = "only a control plane can run kubeadm init"
             if self.api_cert_sans:
                 problems["api_cert_sans"] = "only control planes serve the API"
+        gpu = self.gpu
+        if gpu is not None:
+            if not isinstance(gpu, K8sGpuWorker):
+                problems["gpu"] = f"{gpu!r} is not a K8sGpuWorker"
+            elif control_plane:
+                problems["gpu"] = "only workers carry GPUs"
+            else:
+                found = gpu.problems()
+                clash = sorted(
+                    key for key, value in gpu.labels.items()
+                    if isinstance(self.node_labels, Mapping) and self.node_labels.get(key, value) != value
+                )
+                if clash:
+                    found.append(f"node_labels {clash!r} contradict the GPU labels")
+                if found:
+                    problems["gpu"] = "; ".join(found)
         count = self.control_plane_count
         if isinstance(count, bool) or count not in (1, 3):
             problems["control_plane_count"] = f"{count!r} is not 1 or 3"
@@ -416,9 +578,31 @@ class K8sNodeBootstrap:
         return self.service_account_jwks_uri or f"{self.service_account_issuer}/openid/v1/jwks"
 
     @property
+    def on_gcp(self) -> bool:
+        """A GCE VM (secret_backend "gcp")."""
+        return self.secret_backend == "gcp"  # noqa: S105 (a backend name)
+
+    @property
+    def helper_path(self) -> str:
+        """Where the backend's helper (identity, secrets, marker filling) is installed."""
+        return K8S_GCP_HELPER_PATH if self.on_gcp else K8S_AWS_HELPER_PATH
+
+    @property
+    def kernel_flavour(self) -> str:
+        """The Ubuntu kernel flavour of the backend's images (signed NVIDIA modules)."""
+        return _KERNEL_FLAVOURS[self.secret_backend]
+
+    @property
+    def all_node_labels(self) -> dict[str, str]:
+        """Registration labels without the topology markers: ``node_labels`` plus the GPU's."""
+        return dict(sorted({**self.node_labels, **(self.gpu.labels if self.gpu else {})}.items()))
+
+    @property
     def taints(self) -> tuple[Taint, ...]:
-        """Registration taints: the control-plane taint first on control planes."""
+        """Registration taints: the control-plane taint first on control planes, the GPU
+        taint last on GPU workers."""
         specs = ((_CONTROL_PLANE_TAINT,) if self.is_control_plane else ()) + self.node_taints
+        specs += (GPU_TAINT,) if self.gpu is not None else ()
         parsed = []
         for text in dict.fromkeys(specs):
             match = _TAINT.match(text)
@@ -429,8 +613,18 @@ class K8sNodeBootstrap:
     @property
     def node_labels_arg(self) -> str:
         """The kubelet ``--node-labels`` value: extra labels, then the topology markers."""
-        labels = {**dict(sorted(self.node_labels.items())), **TOPOLOGY_LABELS}
+        labels = {**self.all_node_labels, **TOPOLOGY_LABELS}
         return ",".join(f"{key}={value}" for key, value in labels.items())
+
+
+def _is_private_ipv4(value: str) -> bool:
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return isinstance(address, ipaddress.IPv4Address) and address.is_private and not (
+        address.is_loopback or address.is_link_local or address.is_unspecified
+    )
 
 
 def _is_ip(value: str) -> bool:
@@ -477,10 +671,11 @@ def _api_server_args(spec: K8sNodeBootstrap) -> tuple[tuple[str, str], ...]:
 
 def _render(template: str, spec: K8sNodeBootstrap, **context: Any) -> str:
     """Render ``template``; the text ends with exactly one newline."""
+    paths = {**_PATHS, "helper": spec.helper_path}
     text = (
         _environment()
         .get_template(template)
-        .render(spec=spec, paths=_PATHS, names=_NAMES, k8s=_K8S, **context)
+        .render(spec=spec, paths=paths, names=_NAMES, k8s=_K8S, **context)
     )
     return text.rstrip("\n") + "\n"
 
@@ -539,9 +734,24 @@ def render_k8s_aws_helper(spec: K8sNodeBootstrap) -> str:
     return _render("k8s-node-aws.py.j2", spec)
 
 
+def render_k8s_gcp_helper(spec: K8sNodeBootstrap) -> str:
+    """``looper-k8s-gcp``: metadata-server identity, Secret Manager, marker filling."""
+    return _render("k8s-node-gcp.py.j2", spec)
+
+
+def render_k8s_node_helper(spec: K8sNodeBootstrap) -> str:
+    """The helper of the spec's backend (installed at ``spec.helper_path``)."""
+    return render_k8s_gcp_helper(spec) if spec.on_gcp else render_k8s_aws_helper(spec)
+
+
 def render_k8s_node_setup_script(spec: K8sNodeBootstrap) -> str:
     """``looper-k8s-node``, the idempotent bash setup script."""
-    script = _render("k8s-node-setup.sh.j2", spec, app_vm=_app_vm_shell(_SHELL_ROOTS))
+    script = _render(
+        "k8s-node-setup.sh.j2", spec,
+        app_vm=_app_vm_shell(_SHELL_ROOTS),
+        hosts_block=(HOSTS_BLOCK_BEGIN, HOSTS_BLOCK_END),
+        vxlan_overhead=VXLAN_OVERHEAD,
+    )
     names = [m["name"] for m in _SHELL_READONLY.finditer(script)]
     names += [m["name"] for m in _SHELL_FUNCTION.finditer(script)]
     twice = sorted({name for name in names if names.count(name) > 1})
@@ -573,7 +783,7 @@ def _files(spec: K8sNodeBootstrap) -> dict[str, _File]:
     conf = K8S_CONF_DIR
     files = {
         _PATHS["setup_script"]: _File(render_k8s_node_setup_script(spec), "0755"),
-        _PATHS["helper"]: _File(render_k8s_aws_helper(spec), "0755"),
+        spec.helper_path: _File(render_k8s_node_helper(spec), "0755"),
         f"{conf}/kubeadm-join.yaml": _File(render_k8s_kubeadm_join_config(spec), "0600"),
     }
     if spec.is_control_plane:
@@ -618,6 +828,18 @@ def render_k8s_node_user_data(spec: K8sNodeBootstrap) -> str:
     ``aws.ec2.LaunchTemplate(user_data=...)`` or ``aws.ec2.Instance(user_data_base64=...)``,
     never base64-encoded again. The 16 KB limit applies to the decoded bytes."""
     return base64.b64encode(k8s_node_user_data(spec)).decode("ascii")
+
+
+def render_k8s_node_gce_user_data(spec: K8sNodeBootstrap) -> str:
+    """The cloud-config as GCE metadata ``user-data`` takes it: plain text (a metadata value
+    is a string; cloud-init reads it as is), checked against the 256 KB value limit."""
+    if not spec.on_gcp:
+        raise ValueError("secret_backend: GCE user data is for 'gcp' nodes")
+    text = render_k8s_node_cloud_config(spec)
+    size = len(text.encode("utf-8"))
+    if size > GCE_METADATA_VALUE_LIMIT:
+        raise ValueError(f"user data is {size} bytes; a GCE metadata value holds {GCE_METADATA_VALUE_LIMIT}")
+    return text
 
 
 def _check_embedding(text: str, files: Mapping[str, str]) -> None:
