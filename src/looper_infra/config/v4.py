@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
+from looper_infra import rds_windows
 from looper_infra.config.base import Cidr, Fqdn, Strict
 from looper_infra.config.gcp import check_labels
 
@@ -227,11 +228,7 @@ class Database(Strict):
         return v
 
     def windows_overlap(self) -> bool:
-        b0, b1 = (_minutes(x) for x in self.backup_window.split("-"))
-        m0, m1 = (_week_minutes(x) for x in self.maintenance_window.split("-"))
-        backup = {(d * 1440 + b0 + i) % (7 * 1440) for d in range(7) for i in range((b1 - b0) % 1440)}
-        maint = {(m0 + i) % (7 * 1440) for i in range((m1 - m0) % (7 * 1440))}
-        return bool(backup & maint)
+        return rds_windows.windows_overlap(self.backup_window, self.maintenance_window)
 
 
 def _minutes(hhmm: str) -> int:

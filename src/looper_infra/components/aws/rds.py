@@ -23,6 +23,7 @@ import pulumi
 import pulumi_aws as aws
 
 from looper_infra.components.aws.iam import assume_role_policy
+from looper_infra.rds_windows import BACKUP_WINDOW, MAINTENANCE_WINDOW, windows_overlap
 
 ENHANCED_MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 #: PostgreSQL settings of the parameter group (family `postgres<major>`)
@@ -36,11 +37,6 @@ PARAMETERS = {
 MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
 _IDENTIFIER = re.compile(r"^[a-z](?!.*--)[a-z0-9-]{0,62}(?<!-)$")
 _VERSION = re.compile(r"^(1[1-9])\.(\d{1,2})$")
-_WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
-_MAINT = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)-"
-                    r"(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)$")
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_WEEK = 7 * 1440
 
 
 def parameter_group_family(engine_version: str) -> str:
@@ -49,23 +45,6 @@ def parameter_group_family(engine_version: str) -> str:
     if not m:
         raise ValueError(f"engine_version {engine_version!r} is not <major>.<minor>")
     return f"postgres{m.group(1)}"
-
-
-def _minutes(hh: str, mm: str, day: str = "mon") -> int:
-    return _DAYS.index(day) * 1440 + int(hh) * 60 + int(mm)
-
-
-def windows_overlap(backup_window: str, maintenance_window: str) -> bool:
-    """Whether the daily backup window (hh:mm-hh:mm) meets the weekly maintenance window."""
-    b, m = _WINDOW.match(backup_window), _MAINT.match(maintenance_window)
-    if b is None or m is None:
-        raise ValueError(f"malformed window {backup_window!r} / {maintenance_window!r}")
-    b0, b1 = _minutes(*b.groups()[:2]), _minutes(*b.groups()[2:])
-    d0, h0, m0, d1, h1, m1 = m.groups()
-    w0, w1 = _minutes(h0, m0, d0), _minutes(h1, m1, d1)
-    backup = {(day * 1440 + b0 + i) % _WEEK for day in range(7) for i in range((b1 - b0) % 1440)}
-    maintenance = {(w0 + i) % _WEEK for i in range((w1 - w0) % _WEEK)}
-    return bool(backup & maintenance)
 
 
 def _subnet_problems(ids: Sequence[str]) -> list[str]:
@@ -129,9 +108,9 @@ class PostgresDatabaseArgs:
             errors.append(f"backup_retention_days: {self.backup_retention_days} (7-35)")
         if self.monitoring_interval not in MONITORING_INTERVALS:
             errors.append(f"monitoring_interval: one of {MONITORING_INTERVALS}")
-        if not _WINDOW.match(self.backup_window):
+        if not BACKUP_WINDOW.match(self.backup_window):
             errors.append(f"backup_window: {self.backup_window!r} is not hh:mm-hh:mm")
-        if not _MAINT.match(self.maintenance_window):
+        if not MAINTENANCE_WINDOW.match(self.maintenance_window):
             errors.append(f"maintenance_window: {self.maintenance_window!r} is not ddd:hh:mm-ddd:hh:mm")
         if not errors and windows_overlap(self.backup_window, self.maintenance_window):
             errors.append("maintenance_window: overlaps backup_window")
