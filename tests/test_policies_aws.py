@@ -401,9 +401,9 @@ def test_recorded_plan_joins_rules_to_groups() -> None:
     plan = run_program(_program, stage="test", stack="v4-dev", context=MockContext())
     found = [(v.policy, v.urn.rsplit("::", 1)[-1], v.message) for v in evaluate(resources_of(plan))]
     assert found == [
+        ("aws-sg-rule-no-internet-ingress", "nodes-https", NOT_ENTRY),
         ("aws-sg-rule-no-internet-ingress", "nodes-ssh", SSH),
         ("aws-sg-rule-no-internet-ingress", "nodes-ssh", NOT_ENTRY),
-        ("aws-sg-rule-no-internet-ingress", "nodes-https", NOT_ENTRY),
     ]
 
 

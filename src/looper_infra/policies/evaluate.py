@@ -31,4 +31,6 @@ def evaluate(resources: Iterable[Resource]) -> list[Violation]:
     for stack_policy in STACK_POLICIES:
         found += [Violation(stack_policy.name, stack_policy.level, urn, m)
                   for urn, m in stack_policy.check(items)]
-    return found
+    # Resources resolve and register concurrently, so plan order is not stable between runs; report
+    # by URN (a stable sort keeps each resource's findings in policy order).
+    return sorted(found, key=lambda v: v.urn)
