@@ -49,6 +49,16 @@ def v1_dev_plan() -> Plan:
     return plan_values(example_values("v1-dev"), stack="v1-dev")
 
 
+@pytest.fixture(scope="session")
+def v4_dev_plan() -> Plan:
+    return plan_values(example_values("v4-dev"), stack="v4-dev")
+
+
+@pytest.fixture(scope="session")
+def v4_prod_plan() -> Plan:
+    return plan_values(example_values("v4-prod"), stack="v4-prod")
+
+
 @pytest.fixture
 def planner() -> Callable[..., Plan]:
     return plan_values

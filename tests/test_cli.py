@@ -93,12 +93,12 @@ def test_internal_error_exit_1_without_traceback(monkeypatch: pytest.MonkeyPatch
     assert "Traceback" not in result.output
 
 
-def test_stages_lists_all_four() -> None:
+def test_stages_lists_every_stage_as_ready() -> None:
     result = runner.invoke(cli.app, ["stages"])
     assert result.exit_code == 0
-    for stage in ("v1", "v2", "v3", "v4"):
+    for stage in ("v1", "v2", "v3", "v4", "v4-platform"):
         assert stage in result.output
-    assert result.output.count("ready") == 4 and "planned" not in result.output
+    assert result.output.count("ready") == 5 and "planned" not in result.output
 
 
 def test_up_with_invalid_config_exits_2_before_touching_pulumi(

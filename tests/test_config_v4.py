@@ -87,12 +87,25 @@ def test_every_bad_field_is_reported_at_once() -> None:
     [
         (lambda v: v["cluster"].update(pod_cidr="10.1.0.0/16"), "looper:cluster.pod_cidr",
          "overlaps network.vpc_cidr"),
-        (lambda v: v["cluster"].update(service_cidr="10.0.0.0/16"), "looper:access.gcp_vpc_cidr",
+        (lambda v: v["cluster"].update(service_cidr="10.0.0.0/16"), "looper:gcp.vpc_cidr",
          "overlaps cluster.service_cidr"),
-        (lambda v: v["access"].update(vpn_vpc_cidr="10.1.128.0/17"), "looper:access.vpn_vpc_cidr",
+        (lambda v: v["openvpn"].update(vpc_cidr="10.1.128.0/17"), "looper:openvpn.vpc_cidr",
          "overlaps network.vpc_cidr"),
-        (lambda v: v["access"].update(gcp_vpc_cidr="192.168.0.0/20"), "looper:access.gcp_vpc_cidr",
-         "overlaps cluster.pod_cidr"),
+        (lambda v: v["openvpn"].update(pool_cidr="10.2.8.0/24"), "looper:openvpn.pool_cidr",
+         "overlaps openvpn.vpc_cidr"),
+        (lambda v: v["gcp"].update(vpc_cidr="192.168.0.0/20", subnet_cidr="192.168.0.0/24"),
+         "looper:gcp.vpc_cidr", "overlaps cluster.pod_cidr"),
+        (lambda v: v["gcp"].update(subnet_cidr="10.5.0.0/20"), "looper:gcp.subnet_cidr",
+         "not inside vpc_cidr"),
+        (lambda v: v["gcp"]["vpn"].update(aws_asn=65010), "looper:gcp.vpn.aws_asn",
+         "must differ from cloud_router_asn"),
+        (lambda v: v["gcp"].update(zone="asia-northeast3-c"), "looper:gcp.zone", "no NVIDIA L4"),
+        (lambda v: v["openvpn"].update(public_cidrs=["10.2.0.0/24"]), "looper:openvpn.public_cidrs",
+         "1 subnet(s) for 2 AZs"),
+        (lambda v: v["openvpn"].update(public_cidrs=["10.2.0.0/24", "10.9.0.0/24"]),
+         "looper:openvpn.public_cidrs[1]", "not inside vpc_cidr"),
+        (lambda v: v.update(openvpn=None, gcp=None, connectivity={"mode": "transit-gateway"}),
+         "looper:connectivity.mode", "neither is configured"),
         (lambda v: v["network"].update(private_cidrs=["10.1.16.0/20"]), "looper:network.private_cidrs",
          "1 subnet(s) for 2 AZs"),
         (lambda v: v["network"].update(data_cidrs=["10.1.8.0/24", "10.3.9.0/24"]),
@@ -121,7 +134,7 @@ def test_cross_section_rules(mutate: Any, path: str, fragment: str) -> None:
 
 def test_no_gcp_means_no_vpn_mtu_limit() -> None:
     values = example_values("v4-dev")
-    values["access"]["gcp_vpc_cidr"] = None
+    values["gcp"] = None
     values["cluster"]["calico_mtu"] = 8951
     cfg = validate_mapping(values, "test")
     assert isinstance(cfg, V4Config) and cfg.cluster.calico_mtu == 8951
@@ -146,5 +159,5 @@ def test_any_overlap_with_the_vpc_is_rejected(third: int, prefix: int) -> None:
 
     values = example_values("v4-dev")
     net = ipaddress.IPv4Network(f"10.1.{third}.0/{prefix}", strict=False)
-    values["access"]["vpn_vpc_cidr"] = str(net)
-    assert "looper:access.vpn_vpc_cidr" in issues_of(values)
+    values["openvpn"]["vpc_cidr"] = str(net)
+    assert "looper:openvpn.vpc_cidr" in issues_of(values)

@@ -109,3 +109,164 @@ def test_preview_needs_no_confirmation(tmp_path: Path) -> None:
 def test_unknown_action_is_rejected() -> None:
     with pytest.raises(ValueError, match="action must be one of"):
         request("apply")
+
+
+# --- `looper up v4`: cluster, wait for the API, platform -------------------------------------------
+
+def test_platform_stack_goes_with_a_v4_stack_that_has_one(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.v4-platform-prod.yaml").write_text("config: {}\n")
+    assert deploy.platform_stack_for("v4-prod", tmp_path) == "v4-platform-prod"
+    assert deploy.platform_stack_for("v4-dev", tmp_path) is None  # no stack file
+    assert deploy.platform_stack_for("v3-prod", tmp_path) is None
+    assert deploy.platform_stack_for("v4-platform-prod", tmp_path) is None
+
+
+def test_wait_for_api_polls_until_ready_or_timeout() -> None:
+    now = [0.0]
+    answers = iter([False, False, True])
+    slept: list[float] = []
+
+    def sleep(s: float) -> None:
+        slept.append(s)
+        now[0] += s
+
+    assert deploy.wait_for_api("kc", timeout=60, interval=10, probe=lambda _: next(answers),
+                               sleep=sleep, clock=lambda: now[0])
+    assert slept == [10, 10]
+    now[0] = 0.0
+    slept.clear()
+    assert not deploy.wait_for_api("kc", timeout=25, interval=10, probe=lambda _: False,
+                                   sleep=sleep, clock=lambda: now[0])
+    assert slept == [10, 10]
+
+
+def _pki() -> dict[str, Any]:
+    """A CA, a server certificate for 127.0.0.1 and a client certificate (PEM strings)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    def key() -> ec.EllipticCurvePrivateKey:
+        return ec.generate_private_key(ec.SECP256R1())
+
+    def name(cn: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    def pem_key(k: ec.EllipticCurvePrivateKey) -> str:
+        return k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                               serialization.NoEncryption()).decode()
+
+    now = datetime.datetime.now(datetime.UTC)
+
+    def cert(subject: str, k: ec.EllipticCurvePrivateKey, issuer: tuple[str, Any] | None,
+             usage: Any = None, ip: str | None = None) -> x509.Certificate:
+        b = (x509.CertificateBuilder().subject_name(name(subject)).public_key(k.public_key())
+             .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
+             .not_valid_after(now + datetime.timedelta(hours=1)))
+        if issuer is None:
+            b = b.issuer_name(name(subject)).add_extension(x509.BasicConstraints(ca=True, path_length=None),
+                                                           critical=True)
+            return b.sign(k, hashes.SHA256())
+        b = b.issuer_name(name(issuer[0])).add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        if ip:
+            b = b.add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]),
+                                critical=False)
+        return b.sign(issuer[1], hashes.SHA256())
+
+    def pem(c: x509.Certificate) -> str:
+        return c.public_bytes(serialization.Encoding.PEM).decode()
+
+    ca_key, server_key, client_key, other_key = key(), key(), key(), key()
+    ca = cert("kubernetes", ca_key, None)
+    other_ca = cert("someone-else", other_key, None)
+    return {
+        "ca": pem(ca), "other_ca": pem(other_ca),
+        "server": pem(cert("apiserver", server_key, ("kubernetes", ca_key), ExtendedKeyUsageOID.SERVER_AUTH,
+                           "127.0.0.1")),
+        "server_key": pem_key(server_key),
+        "client": pem(cert("looper-admin", client_key, ("kubernetes", ca_key),
+                           ExtendedKeyUsageOID.CLIENT_AUTH)),
+        "client_key": pem_key(client_key),
+    }
+
+
+def test_api_ready_speaks_mutual_tls_to_a_real_loopback_server(tmp_path: Path) -> None:
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from looper_infra.k8s.pki import kubeconfig
+
+    pki = _pki()
+    files = {}
+    for k in ("ca", "server", "server_key"):
+        files[k] = tmp_path / k
+        files[k].write_text(pki[k])
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            self.send_response(200 if self.path == "/readyz" else 404)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(files["server"], files["server_key"])
+    ctx.load_verify_locations(files["ca"])
+    ctx.verify_mode = ssl.CERT_REQUIRED  # no client certificate, no answer
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"https://127.0.0.1:{server.server_address[1]}"
+    try:
+        good = kubeconfig(cluster_name="c", server=url, ca_cert_pem=pki["ca"], client_cert_pem=pki["client"],
+                          client_key_pem=pki["client_key"])
+        assert deploy.api_ready(good)
+        assert seen == ["/readyz"]
+        # a server whose certificate is not from the pinned CA is not the cluster
+        wrong_ca = kubeconfig(cluster_name="c", server=url, ca_cert_pem=pki["other_ca"],
+                              client_cert_pem=pki["client"], client_key_pem=pki["client_key"])
+        assert not deploy.api_ready(wrong_ca)
+        assert seen == ["/readyz"]
+    finally:
+        server.shutdown()
+        server.server_close()
+    # nothing listening any more
+    assert not deploy.api_ready(good, timeout=1)
+
+
+def test_up_v4_applies_the_platform_stack_once_the_api_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from conftest import ROOT
+    from looper_infra.cli import app
+
+    calls: list[tuple[str, str, str]] = []
+
+    def run(req: DeployRequest, **kwargs: Any) -> dict[str, Any]:
+        calls.append((req.action, req.stage, req.stack))
+        return {"kubeconfig": type("Out", (), {"value": "KUBECONFIG", "secret": True})()}
+
+    waited: list[str] = []
+    monkeypatch.setattr(deploy, "run", run)
+    monkeypatch.setattr(deploy, "wait_for_api", lambda kc, timeout: waited.append(kc) or True)
+    result = CliRunner().invoke(app, ["up", "v4", "--stack", "v4-dev", "--yes", "--project-dir", str(ROOT)])
+    assert result.exit_code == 0, result.output
+    assert calls == [("up", "v4", "v4-dev"), ("up", "v4-platform", "v4-platform-dev")]
+    assert waited == ["KUBECONFIG"]
+
+    calls.clear()
+    monkeypatch.setattr(deploy, "wait_for_api", lambda kc, timeout: False)
+    result = CliRunner().invoke(app, ["up", "v4", "--stack", "v4-dev", "--yes", "--project-dir", str(ROOT)])
+    assert result.exit_code == 1
+    assert calls == [("up", "v4", "v4-dev")]
+    assert "looper up v4-platform --stack v4-platform-dev" in result.output

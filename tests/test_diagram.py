@@ -252,7 +252,7 @@ def test_dot_structure(stage: str, diagrams: dict[str, Diagram]) -> None:
         depth += {"{": 1, "}": -1}.get(ch, 0)
         assert depth >= 0
     assert depth == 0
-    assert re.search(r'^digraph "looper-\w+" \{$', text, flags=re.M)
+    assert re.search(r'^digraph "looper-[\w-]+" \{$', text, flags=re.M)
     assert text.count("subgraph cluster_") == len(d.groups)
     declared = set(re.findall(r"^\s*(\w+) \[label=", text, flags=re.M))
     for a, b in re.findall(r"^\s*(\w+) -> (\w+)", text, flags=re.M):

@@ -60,7 +60,7 @@ def test_every_type_of_every_stack_is_mapped(stack: str) -> None:
 
 def test_type_map_targets_look_like_terraform_types() -> None:
     for pulumi_type, tf_type in TYPE_MAP.items():
-        assert tf_type.startswith(("google_", "random_", "aws_", "tls_")), pulumi_type
+        assert tf_type.startswith(("google_", "random_", "aws_", "tls_", "kubernetes_", "helm_")), pulumi_type
         assert tf_type == tf_type.lower() and " " not in tf_type
     assert TYPE_MAP["gcp:compute/instance:Instance"] == "google_compute_instance"
     assert TYPE_MAP["gcp:storage/bucket:Bucket"] == "google_storage_bucket"

@@ -112,13 +112,15 @@ def sdk_registry(package: str) -> str:
 
 def test_every_new_type_is_mapped_and_every_mapped_token_exists_in_its_sdk() -> None:
     assert [t for t in V4_TYPES if t not in TYPE_MAP] == []
-    packages = {"aws": "pulumi_aws", "gcp": "pulumi_gcp", "tls": "pulumi_tls", "random": "pulumi_random"}
+    packages = {"aws": "pulumi_aws", "gcp": "pulumi_gcp", "tls": "pulumi_tls", "random": "pulumi_random",
+                "kubernetes": "pulumi_kubernetes"}
     missing = [t for t in TYPE_MAP if f'"{t}"' not in sdk_registry(packages[t.split(":", 1)[0]])]
     assert missing == [], "these Pulumi type tokens are not in the installed SDKs"
     for pulumi_type, tf_type in SPOT_CHECKS.items():
         assert TYPE_MAP[pulumi_type] == tf_type
     for pulumi_type, tf_type in TYPE_MAP.items():
-        prefix = {"aws": "aws_", "gcp": "google_", "tls": "tls_", "random": "random_"}[
+        prefix = {"aws": "aws_", "gcp": "google_", "tls": "tls_", "random": "random_",
+                  "kubernetes": ("kubernetes_", "helm_")}[
             pulumi_type.split(":")[0]
         ]
         assert tf_type.startswith(prefix) and tf_type == tf_type.lower(), pulumi_type

@@ -120,7 +120,7 @@ EXPECTED_DEV_ADVISORIES: dict[str, set[str]] = {"v4": {"aws-cost-options", "aws-
 def test_every_shipped_example_plans_and_passes_every_policy(path: Any) -> None:
     stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
     plan = plan_values(example_values(stack), stack=stack)
-    assert plan.stage == stack.split("-")[0]
+    assert plan.stage == stack.rsplit("-", 1)[0]
     assert len(plan.resources) > 10
     violations = evaluate(resources_of(plan))
     assert [v for v in violations if v.level == "mandatory"] == []
@@ -129,7 +129,7 @@ def test_every_shipped_example_plans_and_passes_every_policy(path: Any) -> None:
         assert {v.policy for v in violations} <= {"aws-declared-single-az"}
     else:
         # each weaker setting a dev stack opts into is reported, by name, as advisory
-        assert {v.policy for v in violations} <= EXPECTED_DEV_ADVISORIES.get(stack.split("-")[0], set())
+        assert {v.policy for v in violations} <= EXPECTED_DEV_ADVISORIES.get(stack.rsplit("-", 1)[0], set())
 
 
 def test_opt_in_internet_ssh_is_reported_by_check(planner: Callable[..., Plan]) -> None:

@@ -316,7 +316,7 @@ def test_unknown_instance_type_and_unpriced_kinds_are_listed_not_guessed() -> No
         res(
             "aws:rds/instance:Instance", "db-gp2", {"instanceClass": "db.t4g.medium", "allocatedStorage": 20}
         ),
-        res("aws:ec2/vpnConnection:VpnConnection", "vpn", {"type": "ipsec.1"}),
+        res("aws:ec2/clientVpnEndpoint:ClientVpnEndpoint", "vpn", {"clientCidrBlock": "10.9.0.0/22"}),
         res("aws:ec2/instance:Instance", "no-size", {"instanceType": "t3.small", "rootBlockDevice": {}}),
     ]
     est = estimate(plan)
@@ -324,7 +324,7 @@ def test_unknown_instance_type_and_unpriced_kinds_are_listed_not_guessed() -> No
     assert set(reasons) == {"cp-0", "workers", "alb", "db-gp2", "vpn", "no-size"}
     assert "z9.mega" in reasons["cp-0"] and "x99.huge" in reasons["workers"]
     assert "application" in reasons["alb"] and "gp2" in reasons["db-gp2"]
-    assert "aws:ec2/vpnConnection:VpnConnection" in reasons["vpn"] and "no size" in reasons["no-size"]
+    assert "aws:ec2/clientVpnEndpoint:ClientVpnEndpoint" in reasons["vpn"] and "no size" in reasons["no-size"]
     assert not [i for i in est.items if i.urn in {u[0] for u in est.unpriced}]  # no partial prices
     missing = (
         price(f"{SEOUL}/ec2/m7i.large/STANDARD") * H
@@ -396,3 +396,19 @@ def test_gcp_pricing_is_untouched_by_aws_rules() -> None:
     plan.resources.append(extra)
     est = estimate(plan)
     assert ("urn:test::net", "gcp:compute/network:Network", "VPC networks are free") in est.free
+
+
+def test_hybrid_vpn_and_transit_gateway_are_priced(v4_dev_plan: Plan, v4_prod_plan: Plan) -> None:
+    for plan, transit in ((v4_dev_plan, False), (v4_prod_plan, True)):
+        est = estimate(plan)
+        assert est.unpriced == []
+        lines = [(i.urn.rsplit("::", 1)[-1], i.price_key, i.monthly) for i in est.items]
+        vpn = [line for line in lines if line[1].endswith("/vpn/connection-hour")]
+        assert sorted(n for n, _, _ in vpn) == ["hybrid-vpn-vpn-a", "hybrid-vpn-vpn-b"]
+        assert all(m == pytest.approx(price(f"{SEOUL}/vpn/connection-hour") * H) for _, _, m in vpn)
+        tunnels = [line for line in lines if line[1] == "asia-northeast3/vpn/tunnel-hour"]
+        assert len(tunnels) == 4
+        attachments = sorted(n for n, k, _ in lines if k.endswith("/tgw/attachment-hour"))
+        # two VPC attachments and one per VPN connection, only with a transit gateway
+        assert attachments == (["hybrid-vpn-vpn-a", "hybrid-vpn-vpn-b", "transit-attach-access",
+                                "transit-attach-k8s"] if transit else [])

@@ -15,7 +15,7 @@ import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from conftest import example_values, plan_values
+from conftest import example_values
 from looper_infra import aws_rules
 from looper_infra.engine.mocks import RecordedResource
 from looper_infra.engine.plan import Plan
@@ -37,14 +37,14 @@ TG = "aws:lb/targetGroup:TargetGroup"
 LB = "aws:lb/loadBalancer:LoadBalancer"
 
 
-@pytest.fixture(scope="module")
-def dev() -> Plan:
-    return plan_values(example_values("v4-dev"), stack="v4-dev")
+@pytest.fixture
+def dev(v4_dev_plan: Plan) -> Plan:
+    return v4_dev_plan
 
 
-@pytest.fixture(scope="module")
-def prod() -> Plan:
-    return plan_values(example_values("v4-prod"), stack="v4-prod")
+@pytest.fixture
+def prod(v4_prod_plan: Plan) -> Plan:
+    return v4_prod_plan
 
 
 def by_name(plan: Plan, type_: str) -> dict[str, RecordedResource]:
@@ -62,7 +62,7 @@ def test_one_subnet_per_tier_per_az(stack: str, request: pytest.FixtureRequest) 
     plan: Plan = request.getfixturevalue(stack)
     values = example_values(f"v4-{stack}")
     azs = values["aws"]["azs"]
-    subnets = plan.of_type(SUBNET)
+    subnets = [s for s in plan.of_type(SUBNET) if "looper:aws:Vpc$" in s.urn]  # the K8s VPC's
     assert len(subnets) == 3 * len(azs)
     for tier, key in (("public", "public_cidrs"), ("private", "private_cidrs"), ("data", "data_cidrs")):
         got = sorted((s.inputs["availabilityZone"], s.inputs["cidrBlock"]) for s in subnets
@@ -93,10 +93,12 @@ def test_endpoints_keep_aws_api_traffic_private(dev: Plan) -> None:
 
 
 def test_flow_logs_and_emptied_default_sg(dev: Plan) -> None:
-    (flow,) = dev.of_type("aws:ec2/flowLog:FlowLog")
-    assert flow.inputs["trafficType"] == "ALL"
-    (default,) = dev.of_type("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
-    assert not default.inputs.get("ingress") and not default.inputs.get("egress")
+    flows = dev.of_type("aws:ec2/flowLog:FlowLog")
+    assert len(flows) == 2  # the K8s VPC and the OpenVPN access VPC
+    assert all(flow.inputs["trafficType"] == "ALL" for flow in flows)
+    defaults = dev.of_type("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+    assert len(defaults) == 2
+    assert all(not d.inputs.get("ingress") and not d.inputs.get("egress") for d in defaults)
 
 
 # --- security groups ---------------------------------------------------------------------------------
@@ -119,8 +121,8 @@ def test_every_ingress_rule_comes_from_the_role_table(dev: Plan) -> None:
                  int(r.inputs.get("toPort", -1)), source))
     expected: set[tuple[str, str, int, int, str]] = set()
     for role in aws_rules.ROLES:
-        for rule in aws_rules.rules_for(role, vpn_cidrs=(values["access"]["vpn_vpc_cidr"],),
-                                        gcp_cidrs=(values["access"]["gcp_vpc_cidr"],),
+        for rule in aws_rules.rules_for(role, vpn_cidrs=(values["openvpn"]["vpc_cidr"],),
+                                        gcp_cidrs=(values["gcp"]["vpc_cidr"],),
                                         node_ports=(30080, 30081)):
             expected.add((role, rule.protocol, rule.from_port, rule.to_port,
                           rule.source_role or str(rule.source_cidr)))
@@ -129,9 +131,11 @@ def test_every_ingress_rule_comes_from_the_role_table(dev: Plan) -> None:
 
 def test_only_the_app_nlb_faces_the_internet(dev: Plan) -> None:
     roles = sg_roles(dev)
-    open_rules = [(roles.get(r.inputs["securityGroupId"]), r.inputs["fromPort"]) for r in dev.of_type(INGRESS)
-                  if r.inputs.get("cidrIpv4") == "0.0.0.0/0"]
-    assert sorted(open_rules) == [("app-nlb", 80), ("app-nlb", 443)]
+    open_rules = [(roles.get(r.inputs["securityGroupId"], r.parent.rsplit("::", 1)[-1]),
+                   r.inputs["ipProtocol"], r.inputs["fromPort"])
+                  for r in dev.of_type(INGRESS) if r.inputs.get("cidrIpv4") == "0.0.0.0/0"]
+    # the app NLB, and the OpenVPN server's UDP port (its own VPC)
+    assert sorted(open_rules) == [("app-nlb", "tcp", 80), ("app-nlb", "tcp", 443), ("openvpn", "udp", 1194)]
     for r in dev.of_type(INGRESS):
         cidr = r.inputs.get("cidrIpv4")
         if cidr and r.inputs.get("fromPort") == 22:
@@ -164,8 +168,13 @@ def test_imdsv2_and_encrypted_volumes_everywhere(stack: str, request: pytest.Fix
         assert "rootBlockDevice" not in i.inputs and i.inputs["launchTemplate"]["id"]
 
 
+def cluster_nodes(plan: Plan, type_: str) -> list[RecordedResource]:
+    """Instances / launch templates of the cluster's nodes (not the OpenVPN server's)."""
+    return [r for r in plan.of_type(type_) if "OpenVpnServer" not in r.urn]
+
+
 def test_control_planes_spread_over_azs_as_api_ip_targets(prod: Plan) -> None:
-    cps = prod.of_type(INSTANCE)
+    cps = cluster_nodes(prod, INSTANCE)
     assert len(cps) == 3
     subnet_az = {s.id: s.inputs["availabilityZone"] for s in prod.of_type(SUBNET)}
     assert len({subnet_az[c.inputs["subnetId"]] for c in cps}) == 3
@@ -206,7 +215,8 @@ def test_user_data_is_small_and_holds_no_secret(stack: str, request: pytest.Fixt
     plan: Plan = request.getfixturevalue(stack)
     secrets = [r.state[k] for r in plan.resources for k in ("privateKeyPem", "result", "hex", "base64")
                if isinstance(r.state.get(k), str) and len(r.state[k]) >= 6]
-    nodes = plan.of_type(INSTANCE) + [lt for lt in plan.of_type(LT) if lt.name != "control-plane-template"]
+    nodes = cluster_nodes(plan, INSTANCE) + [lt for lt in cluster_nodes(plan, LT)
+                                             if lt.name != "control-plane-template"]
     assert len(nodes) >= 3
     for r in nodes:
         text = user_data_of(r)
@@ -216,19 +226,19 @@ def test_user_data_is_small_and_holds_no_secret(stack: str, request: pytest.Fixt
 
 
 def test_nodes_pin_the_ca_hash_the_test_computes(dev: Plan) -> None:
-    (ca,) = dev.of_type("tls:index/selfSignedCert:SelfSignedCert")
+    (ca,) = [c for c in dev.of_type("tls:index/selfSignedCert:SelfSignedCert") if "ClusterPki" in c.urn]
     cert = x509.load_pem_x509_certificate(ca.state["certPem"].encode())
     spki = cert.public_key().public_bytes(serialization.Encoding.DER,
                                           serialization.PublicFormat.SubjectPublicKeyInfo)
     expected = "sha256:" + hashlib.sha256(spki).hexdigest()
     assert dev.outputs["ca_cert_hash"] == expected
-    for r in dev.of_type(INSTANCE) + dev.of_type(LT):
+    for r in cluster_nodes(dev, INSTANCE) + cluster_nodes(dev, LT):
         if "userDataBase64" in r.inputs or "userData" in r.inputs:
             assert expected in user_data_of(r), r.name
 
 
 def test_control_plane_user_data_configures_irsa_and_the_api_endpoint(dev: Plan) -> None:
-    (cp,) = dev.of_type(INSTANCE)
+    (cp,) = cluster_nodes(dev, INSTANCE)
     text = user_data_of(cp)
     api = by_name(dev, LB)["api-lb-nlb"].state["dnsName"]
     assert f"{api}:6443" in text

@@ -342,7 +342,7 @@ def _deploy(action: str, stage: str, stack: str | None, project_dir: Path | None
         try:
             request = deploy.DeployRequest(action=action, stage=stage, stack=stack_name,
                                            project_dir=pdir, backend_url=backend, yes=yes)
-            deploy.run(
+            outputs = deploy.run(
                 request,
                 on_output=lambda line: _console().print(line, markup=False, highlight=False,
                                                         end=""),
@@ -350,7 +350,21 @@ def _deploy(action: str, stage: str, stack: str | None, project_dir: Path | None
             )
         except deploy.DeployError as exc:
             _fail(EXIT_INTERNAL, str(exc))
+    platform = deploy.platform_stack_for(stack_name, pdir) if (action, stage) == ("up", "v4") else None
+    if platform is None:
+        return
+    kubeconfig = getattr(outputs.get("kubeconfig"), "value", outputs.get("kubeconfig"))
+    say = _console(stderr=True).print
+    say(f"cluster up; waiting for its API server before applying {platform} (it is private: connect "
+        f"this machine to the VPN, `looper vpn-profile USER --stack {stack_name}`)", markup=False)
+    if not isinstance(kubeconfig, str) or not deploy.wait_for_api(kubeconfig, timeout=API_WAIT_SECONDS):
+        _fail(EXIT_INTERNAL, f"the API server did not answer within {API_WAIT_SECONDS // 60} minutes; "
+                             f"once it does (over the VPN), run `looper up v4-platform --stack {platform}`")
+    _deploy("up", "v4-platform", platform, project_dir, yes, backend)
 
+
+#: How long `looper up v4` waits for the new cluster's API before applying the platform stack.
+API_WAIT_SECONDS = 1800
 
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 BackendOpt = Annotated[str | None, typer.Option(
@@ -370,6 +384,34 @@ def _deploy_command(action: str, doc: str) -> Callable[..., None]:
 app.command("preview")(_deploy_command("preview", "Preview STAGE against the real cloud."))
 app.command("up")(_deploy_command("up", "Create or update STAGE in the real cloud."))
 app.command("destroy")(_deploy_command("destroy", "Destroy everything STAGE created."))
+
+
+@app.command("vpn-profile")
+def vpn_profile_cmd(
+    user: Annotated[str, typer.Argument(help="VPN user (one of looper:openvpn.users).")],
+    stack: Annotated[str, typer.Option("--stack", "-s", help="The deployed v4 stack, e.g. v4-prod.")],
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Where to write the profile (default: ./USER-STACK.ovpn).")] = None,
+    project_dir: ProjectDirOpt = None,
+    backend: BackendOpt = None,
+) -> None:
+    """Write USER's OpenVPN profile (.ovpn, mode 0600) from a deployed v4 stack."""
+    from looper_infra import project
+    from looper_infra.engine import deploy
+
+    pdir = project_dir or project.find_project_dir()
+    if pdir is None:
+        _fail(EXIT_CONFIG, "no looper Pulumi project found (Pulumi.yaml with name: looper); "
+                           "pass --project-dir")
+    target = output or Path(f"{user}-{stack}.ovpn")
+    with _internal_errors():
+        try:
+            outputs = deploy.stack_outputs(stack, pdir, backend_url=backend)
+            deploy.write_private(target, deploy.vpn_profile(outputs, user, stack))
+        except deploy.DeployError as exc:
+            _fail(EXIT_INTERNAL, str(exc))
+    _console(stderr=True).print(f"wrote {target} (mode 0600): connect with "
+                                f"`sudo openvpn --config {target}`", markup=False, highlight=False)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -77,7 +77,8 @@ def outputs_table(plan: Plan) -> Table:
     table.add_column("name")
     table.add_column("value")
     for key, value in sorted(plan.outputs.items()):
-        table.add_row(key, value if isinstance(value, str) else json.dumps(value))
+        # escaped: rich would take "[secret]" inside a JSON value for markup and drop it
+        table.add_row(key, escape(value if isinstance(value, str) else json.dumps(value, sort_keys=True)))
     return table
 
 

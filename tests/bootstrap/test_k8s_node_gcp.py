@@ -455,7 +455,7 @@ def test_helper_reports_a_denied_secret_without_a_value(
     ({"api_server_addresses": ("8.8.8.8",)}, "api_server_addresses"),
     ({"api_server_addresses": ("10.1.16.10", "10.1.16.10")}, "api_server_addresses"),
     ({"gpu": K8sGpuWorker(driver_version="575.1-0ubuntu1")}, "gpu"),
-    ({"gpu": K8sGpuWorker(model="Tesla T4")}, "gpu"),
+    ({"gpu": K8sGpuWorker(model="GeForce RTX 4090")}, "gpu"),
     ({"gpu": K8sGpuWorker(), "node_labels": {"nvidia.com/gpu.present": "false"}}, "gpu"),
 ])
 def test_invalid_gcp_input_names_the_field(change: dict[str, Any], field: str) -> None:

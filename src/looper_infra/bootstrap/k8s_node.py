@@ -185,7 +185,8 @@ _SECRET_ID = re.compile(
 # GCP Secret Manager secret resource name (project id or number).
 _GCP_SECRET_NAME = re.compile(r"^projects/[a-z0-9-]{1,30}/secrets/[A-Za-z0-9_-]{1,255}$")
 _GPU_ACCELERATOR = re.compile(r"^nvidia-[a-z0-9-]{1,40}$")
-_GPU_MODEL = re.compile(r"^NVIDIA [A-Za-z0-9 .-]{1,60}$")
+#: nvidia-smi names data-centre GPUs "NVIDIA L4", "NVIDIA A10G", but older ones "Tesla T4"
+_GPU_MODEL = re.compile(r"^(NVIDIA|Tesla) [A-Za-z0-9 .-]{1,60}$")
 _DRIVER_BRANCH = re.compile(r"^[0-9]{3}$")
 _ISSUER = re.compile(r"^https://[a-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*[A-Za-z0-9._~-])?$")
 _SEMVER = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")

@@ -24,12 +24,13 @@ from looper_infra.config.errors import ConfigError, ConfigIssue
 from looper_infra.config.v1 import V1Config, V2Config
 from looper_infra.config.v3 import V3Config
 from looper_infra.config.v4 import V4Config
+from looper_infra.config.v4_platform import V4PlatformConfig
 
 NAMESPACE = "looper"
 
 #: Config model of every implemented stage.
 STAGE_MODELS: dict[str, type[BaseModel]] = {
-    "v1": V1Config, "v2": V2Config, "v3": V3Config, "v4": V4Config}
+    "v1": V1Config, "v2": V2Config, "v3": V3Config, "v4": V4Config, "v4-platform": V4PlatformConfig}
 
 #: Top-level keys Pulumi itself writes into a stack file.
 _PULUMI_STACK_KEYS = {"config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment"}

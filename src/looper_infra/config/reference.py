@@ -60,7 +60,7 @@ def _default(field: FieldInfo) -> str:
         value = field.default_factory()  # type: ignore[call-arg]
         if isinstance(value, BaseModel):
             return "(section defaults)"
-        return f"`{json.dumps(value)}`"
+        return f"`{json.dumps(value, default=str)}`"
     if field.default is PydanticUndefined:
         return "**required**"
     if field.default is None:

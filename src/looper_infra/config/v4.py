@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 from ipaddress import IPv4Network
-from itertools import combinations
+from itertools import combinations, islice
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
-from looper_infra import rds_windows
+from looper_infra import rds_windows, vpn_rules
 from looper_infra.config.base import Cidr, Fqdn, Strict
-from looper_infra.config.gcp import check_labels
+from looper_infra.config.gcp import GcpSettings, check_labels
+from looper_infra.config.gpu import G2_GPU_COUNTS, L4_ZONES, L4_ZONES_AS_OF
 
 Env = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{1,11}$")]
 
@@ -32,6 +33,27 @@ NODE_PORT_RANGE = (30000, 32767)
 #: Largest Calico VXLAN MTU that fits through the AWS<->GCP VPN (AWS VPN MTU <= 1446, minus
 #: VXLAN's 50 bytes, with margin for IPsec overhead variation): DESIGN.md says <= 1350.
 VPN_SAFE_MTU = 1350
+
+
+CW_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
+                     2557, 2922, 3288, 3653)
+
+
+def _cw_retention(v: int) -> int:
+    if v not in CW_RETENTION_DAYS:
+        raise ValueError(f"CloudWatch Logs accepts only {CW_RETENTION_DAYS}")
+    return v
+
+
+def _ordered_sizes(v: int, info: ValidationInfo) -> int:
+    low = info.data.get("min_size")
+    if low is not None and v < low:
+        raise ValueError(f"{info.field_name} {v} is below min_size {low}")
+    if info.field_name == "max_size":
+        desired = info.data.get("desired")
+        if desired is not None and v < desired:
+            raise ValueError(f"max_size {v} is below desired {desired}")
+    return v
 
 
 def _instance_type(v: str) -> str:
@@ -88,14 +110,7 @@ class AwsNetwork(Strict):
     flow_log_retention_days: int = Field(
         90, description="Days VPC flow logs are kept in CloudWatch Logs.")
 
-    @field_validator("flow_log_retention_days")
-    @classmethod
-    def _cw_retention(cls, v: int) -> int:
-        allowed = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
-                   2557, 2922, 3288, 3653)
-        if v not in allowed:
-            raise ValueError(f"CloudWatch Logs accepts only {allowed}")
-        return v
+    _retention = field_validator("flow_log_retention_days")(_cw_retention)
 
 
 class Cluster(Strict):
@@ -145,17 +160,7 @@ class Workers(Strict):
     desired: int = Field(2, ge=1, le=100, description="ASG desired capacity (min <= desired <= max).")
     max_size: int = Field(6, ge=1, le=200, description="ASG maximum.")
 
-    @field_validator("desired", "max_size")
-    @classmethod
-    def _ordered(cls, v: int, info: ValidationInfo) -> int:
-        low = info.data.get("min_size")
-        if low is not None and v < low:
-            raise ValueError(f"{info.field_name} {v} is below min_size {low}")
-        if info.field_name == "max_size":
-            desired = info.data.get("desired")
-            if desired is not None and v < desired:
-                raise ValueError(f"max_size {v} is below desired {desired}")
-        return v
+    _ordered = field_validator("desired", "max_size")(_ordered_sizes)
 
 
 class KafkaNode(Strict):
@@ -271,15 +276,188 @@ class Ingress(Strict):
         return v
 
 
-class AwsAccess(Strict):
-    """Networks outside the K8s VPC that reach the cluster privately."""
+class OpenVpn(Strict):
+    """The OpenVPN access VPC: how operators reach the private cluster (API server, SSH)."""
 
-    vpn_vpc_cidr: Cidr | None = Field(
-        IPv4Network("10.2.0.0/16"),
-        description="OpenVPN access VPC: reaches the API server (6443) and SSH (22). Null: none.")
-    gcp_vpc_cidr: Cidr | None = Field(
-        IPv4Network("10.0.0.0/16"),
-        description="GCP VPC of the GPU node (over the HA VPN): API server, kubelet, VXLAN. Null: none.")
+    vpc_cidr: Cidr = Field(IPv4Network("10.2.0.0/16"), description="Access VPC CIDR (its own VPC).")
+    public_cidrs: list[Cidr] | None = Field(
+        None, description="Public subnets of the access VPC, one per AZ in aws.azs order; unset: the "
+        "first /24s of vpc_cidr.")
+    users: list[str] = Field(
+        default_factory=list,
+        description="VPN users: one client certificate and .ovpn profile each (`looper vpn-profile USER`). "
+        "Removing a user locks them out (ccd-exclusive).")
+    client_cidrs: list[Cidr] = Field(
+        default_factory=lambda: [IPv4Network("0.0.0.0/0")],
+        description="Who may reach UDP 1194 (road-warrior clients: the internet by default; the policy "
+        "pack allows 1194 on the VPN server only).")
+    admin_ssh_cidrs: dict[str, Cidr] = Field(
+        default_factory=dict,
+        description="SSH to the VPN server, by name -> CIDR (at most a /16 each). None by default: use "
+        "AWS Systems Manager Session Manager.")
+    pool_cidr: Cidr = Field(IPv4Network("10.8.0.0/24"), description="VPN client address pool (SNATed to the "
+                            "server's address, so the cluster sees the access VPC).")
+    instance_type: InstanceType = Field("t3.small", description="VPN server EC2 type.")
+    log_retention_days: int = Field(
+        365, description="Days the connection/status logs (who connected when, from where) are kept in "
+        "CloudWatch Logs.")
+
+    @field_validator("users")
+    @classmethod
+    def _users(cls, v: list[str]) -> list[str]:
+        from looper_infra.bootstrap.openvpn import user_problem
+
+        bad = [p for u in v if (p := user_problem(u))]
+        if bad:
+            raise ValueError("; ".join(bad))
+        dupes = sorted({u for u in v if v.count(u) > 1})
+        if dupes:
+            raise ValueError(f"duplicate users: {', '.join(dupes)}")
+        return v
+
+    @field_validator("admin_ssh_cidrs")
+    @classmethod
+    def _ssh(cls, v: dict[str, IPv4Network]) -> dict[str, IPv4Network]:
+        bad = [f"{k}: {c} is too broad for SSH (at most a /16)" for k, c in v.items() if c.prefixlen < 16]
+        bad += [f"key {k!r}: lowercase letters, digits, '-'" for k in v
+                if not re.match(r"^[a-z0-9][a-z0-9-]{0,30}$", k)]
+        if bad:
+            raise ValueError("; ".join(bad))
+        return v
+
+    _retention = field_validator("log_retention_days")(_cw_retention)
+
+    def effective_public_cidrs(self, azs: int) -> list[IPv4Network]:
+        """The configured subnets, or the first /24s of vpc_cidr (fewer when it is too small)."""
+        if self.public_cidrs is not None:
+            return list(self.public_cidrs)
+        return list(islice(self.vpc_cidr.subnets(new_prefix=max(24, self.vpc_cidr.prefixlen)), azs))
+
+
+class Connectivity(Strict):
+    """How the access VPC, the K8s VPC and GCP are joined."""
+
+    mode: Literal["peering", "transit-gateway"] = Field(
+        "peering",
+        description="`peering`: access VPC <-> K8s VPC peering, and the HA VPN ends on a virtual private "
+        "gateway of the K8s VPC; VPN clients reach the K8s VPC only (peering is non-transitive, so no "
+        "route to GCP is created from the access VPC). `transit-gateway`: a TGW attaches both VPCs and the "
+        "GCP VPN (ECMP over the 4 tunnels); VPN clients reach GCP too.")
+
+
+class HybridVpn(Strict):
+    """The AWS <-> GCP HA VPN (4 IKEv2 tunnels with BGP, 99.99% topology)."""
+
+    cloud_router_asn: int = Field(
+        vpn_rules.DEFAULT_CLOUD_ROUTER_ASN,
+        description="GCP Cloud Router ASN (= the AWS customer gateways' ASN), private 64512-65534.")
+    aws_asn: int = Field(
+        vpn_rules.DEFAULT_AWS_ASN,
+        description="Amazon-side ASN of the VGW or transit gateway, private and != cloud_router_asn.")
+    inside_cidrs: dict[str, str] = Field(
+        default_factory=vpn_rules.default_inside_cidrs,
+        description="Tunnel inside /30 per tunnel key (a1, a2, b1, b2), in 169.254.0.0/16, not AWS-reserved "
+        "(169.254.0-5.0/30, 169.254.169.252/30), unique.")
+    cipher_suite: Literal["aes-cbc-256", "aes-gcm-256"] = Field(
+        "aes-cbc-256",
+        description="One cipher set pinned on both ends (IKEv2, AES-256, SHA2-256, DH group 14).")
+
+    @field_validator("cloud_router_asn", "aws_asn")
+    @classmethod
+    def _private(cls, v: int) -> int:
+        if not vpn_rules.is_private_asn(v):
+            raise ValueError(f"{v} is not a 16-bit private ASN ({vpn_rules.PRIVATE_ASN_MIN}-"
+                             f"{vpn_rules.PRIVATE_ASN_MAX})")
+        return v
+
+    @field_validator("inside_cidrs")
+    @classmethod
+    def _inside(cls, v: dict[str, str]) -> dict[str, str]:
+        errors = []
+        if set(v) != set(vpn_rules.TUNNELS):
+            errors.append(f"one /30 per tunnel {sorted(vpn_rules.TUNNELS)}, got {sorted(v)}")
+        errors += [e.removeprefix("inside_cidrs.") for e in vpn_rules.inside_cidr_problems(v)]
+        if errors:
+            raise ValueError("; ".join(errors))
+        return v
+
+
+class GcpGpuNodeConfig(Strict):
+    """The L4 GPU worker on GCP that joins the AWS cluster over the VPN."""
+
+    machine_type: str = Field("g2-standard-4", description="G2 machine type with one L4 (g2-standard-4..32).")
+    boot_disk_gb: int = Field(200, ge=100, le=4000, description="Boot disk (pd-balanced): driver, images.")
+
+    @field_validator("machine_type")
+    @classmethod
+    def _g2(cls, v: str) -> str:
+        count = G2_GPU_COUNTS.get(v)
+        if count is None:
+            raise ValueError(f"{v!r} is not a G2 machine type (L4 is G2 only)")
+        if count != 1:
+            raise ValueError(f"{v} has {count} L4 GPUs; a node has one")
+        return v
+
+
+class GcpSide(GcpSettings):
+    """The GCP side: a VPC with Cloud NAT, the HA VPN to AWS and the L4 GPU node."""
+
+    vpc_cidr: Cidr = Field(IPv4Network("10.0.0.0/16"), description="GCP VPC range (advertised over BGP).")
+    subnet_cidr: Cidr = Field(IPv4Network("10.0.0.0/20"),
+                              description="Subnet of the GPU node(s), inside vpc_cidr.")
+    vpn: HybridVpn = Field(default_factory=HybridVpn)
+    gpu_node: GcpGpuNodeConfig | None = Field(
+        default_factory=GcpGpuNodeConfig, description="The L4 GPU worker; null: none (VPN only).")
+
+
+#: EC2 NVIDIA GPU families a worker may use -> (looper/accelerator label, the GPU's name as
+#: nvidia-smi prints it: the node joins once that many of them answer). AWS "Accelerated
+#: computing instances" specifications.
+AWS_GPU_FAMILIES: dict[str, tuple[str, str]] = {
+    "g4dn": ("nvidia-t4", "Tesla T4"),
+    "g5": ("nvidia-a10g", "NVIDIA A10G"),
+    "g6": ("nvidia-l4", "NVIDIA L4"),
+    "g6e": ("nvidia-l40s", "NVIDIA L40S"),
+    "p3": ("nvidia-v100", "Tesla V100-SXM2-16GB"),
+}
+#: Sizes with more than one GPU (every other size of these families has one).
+AWS_MULTI_GPU: dict[str, int] = {
+    "g4dn.12xlarge": 4, "g4dn.metal": 8, "g5.12xlarge": 4, "g5.24xlarge": 4, "g5.48xlarge": 8,
+    "g6.12xlarge": 4, "g6.24xlarge": 4, "g6.48xlarge": 8, "g6e.12xlarge": 4, "g6e.24xlarge": 4,
+    "g6e.48xlarge": 8, "p3.8xlarge": 4, "p3.16xlarge": 8,
+}
+
+
+class AwsGpuWorkers(Strict):
+    """Optional AWS GPU node group: an ASG joining like the workers, GPU-labelled and tainted."""
+
+    instance_type: InstanceType = Field(
+        "g4dn.xlarge", description=f"EC2 NVIDIA GPU type ({', '.join(AWS_GPU_FAMILIES)} families).")
+    volume_gb: int = Field(200, ge=100, le=4000, description="Root volume (gp3).")
+    min_size: int = Field(1, ge=0, le=20, description="ASG minimum.")
+    desired: int = Field(1, ge=0, le=20, description="ASG desired capacity.")
+    max_size: int = Field(2, ge=1, le=50, description="ASG maximum.")
+
+    @field_validator("instance_type")
+    @classmethod
+    def _family(cls, v: str) -> str:
+        if v.split(".")[0] not in AWS_GPU_FAMILIES:
+            raise ValueError(f"{v} is not an NVIDIA GPU instance type ({', '.join(AWS_GPU_FAMILIES)})")
+        return v
+
+    @property
+    def accelerator(self) -> str:
+        return AWS_GPU_FAMILIES[self.instance_type.split(".")[0]][0]
+
+    @property
+    def gpu_model(self) -> str:
+        return AWS_GPU_FAMILIES[self.instance_type.split(".")[0]][1]
+
+    @property
+    def gpus_per_node(self) -> int:
+        return AWS_MULTI_GPU.get(self.instance_type, 1)
+
+    _ordered = field_validator("desired", "max_size")(_ordered_sizes)
 
 
 class V4Config(Strict):
@@ -298,7 +476,29 @@ class V4Config(Strict):
     kafka_node: KafkaNode
     database: Database = Field(default_factory=Database)
     ingress: Ingress
-    access: AwsAccess = Field(default_factory=AwsAccess)
+    openvpn: OpenVpn | None = Field(
+        default_factory=OpenVpn, description="OpenVPN access VPC; null: none (no private operator access).")
+    connectivity: Connectivity = Field(default_factory=Connectivity)
+    gcp: GcpSide | None = Field(
+        None, description="GCP side (HA VPN with BGP, GPU node); null: AWS only.")
+    gpu_workers: AwsGpuWorkers | None = Field(None, description="AWS GPU node group; null: none.")
+
+    @property
+    def vpn_cidrs(self) -> tuple[str, ...]:
+        return (str(self.openvpn.vpc_cidr),) if self.openvpn else ()
+
+    @property
+    def gcp_cidrs(self) -> tuple[str, ...]:
+        return (str(self.gcp.vpc_cidr),) if self.gcp else ()
+
+    def api_server_addresses(self) -> tuple[str, ...]:
+        """Fixed private IPs of the internal API NLB, one per private subnet (AZ order).
+
+        Pinned so that a GCP node can reach the API through the VPN without resolving an AWS
+        internal name: the 6th address from the top of each subnet (AWS reserves the first 4
+        and the last; instances get addresses from the bottom first).
+        """
+        return tuple(str(c.broadcast_address - 6) for c in self.network.private_cidrs)
 
     def cross_issues(self) -> list[tuple[str, str]]:
         issues: list[tuple[str, str]] = []
@@ -320,17 +520,19 @@ class V4Config(Strict):
                 issues.append((pb, f"{b} overlaps {pa} ({a})"))
         networks = [("network.vpc_cidr", net.vpc_cidr), ("cluster.pod_cidr", self.cluster.pod_cidr),
                     ("cluster.service_cidr", self.cluster.service_cidr)]
-        if self.access.vpn_vpc_cidr:
-            networks.append(("access.vpn_vpc_cidr", self.access.vpn_vpc_cidr))
-        if self.access.gcp_vpc_cidr:
-            networks.append(("access.gcp_vpc_cidr", self.access.gcp_vpc_cidr))
+        if self.openvpn:
+            networks.append(("openvpn.vpc_cidr", self.openvpn.vpc_cidr))
+            networks.append(("openvpn.pool_cidr", self.openvpn.pool_cidr))
+        if self.gcp:
+            networks.append(("gcp.vpc_cidr", self.gcp.vpc_cidr))
         for (pa, a), (pb, b) in combinations(networks, 2):
             if a.overlaps(b):
                 issues.append((pb, f"{b} overlaps {pa} ({a})"))
         if self.kafka_node.az not in azs:
             issues.append(("kafka_node.az",
                            f"{self.kafka_node.az!r} is not one of aws.azs ({', '.join(azs)})"))
-        if self.access.gcp_vpc_cidr and self.cluster.calico_mtu > VPN_SAFE_MTU:
+        issues += self._access_issues()
+        if self.gcp and self.cluster.calico_mtu > VPN_SAFE_MTU:
             issues.append(("cluster.calico_mtu", f"{self.cluster.calico_mtu} does not fit through the "
                                                  f"AWS<->GCP VPN with VXLAN: at most {VPN_SAFE_MTU}"))
         arn = self.ingress.certificate_arn
@@ -341,4 +543,36 @@ class V4Config(Strict):
                                                           f"one in {self.aws.region}"))
         if self.database.windows_overlap():
             issues.append(("database.maintenance_window", "overlaps the backup window"))
+        return issues
+
+    def _access_issues(self) -> list[tuple[str, str]]:
+        issues: list[tuple[str, str]] = []
+        azs = self.aws.azs
+        if self.openvpn:
+            o = self.openvpn
+            publics = o.effective_public_cidrs(len(azs))
+            if len(publics) != len(azs):
+                where = "" if o.public_cidrs is not None else f" (the /24s of {o.vpc_cidr})"
+                issues.append(("openvpn.public_cidrs", f"{len(publics)} subnet(s) for {len(azs)} AZs{where}"))
+            for i, c in enumerate(publics):
+                if not c.subnet_of(o.vpc_cidr):
+                    issues.append((f"openvpn.public_cidrs[{i}]", f"{c} is not inside vpc_cidr {o.vpc_cidr}"))
+            if not 16 <= o.vpc_cidr.prefixlen <= 24 or not o.vpc_cidr.is_private:
+                issues.append(("openvpn.vpc_cidr", f"{o.vpc_cidr} must be a private /16-/24"))
+        if self.connectivity.mode == "transit-gateway" and not self.openvpn and not self.gcp:
+            issues.append(("connectivity.mode", "a transit gateway joins the access VPC and GCP: neither is "
+                                                "configured"))
+        if self.gcp:
+            g = self.gcp
+            if not g.subnet_cidr.subnet_of(g.vpc_cidr):
+                issues.append(("gcp.subnet_cidr", f"{g.subnet_cidr} is not inside vpc_cidr {g.vpc_cidr}"))
+            if g.vpn.cloud_router_asn == g.vpn.aws_asn:
+                issues.append(("gcp.vpn.aws_asn",
+                               f"must differ from cloud_router_asn {g.vpn.cloud_router_asn}"))
+            if g.gpu_node is not None:
+                zones = L4_ZONES.get(g.region, ())
+                if g.zone not in zones:
+                    known = ", ".join(zones) or f"none in {g.region}"
+                    issues.append(("gcp.zone", f"{g.zone!r} has no NVIDIA L4 GPUs (zones as of "
+                                               f"{L4_ZONES_AS_OF}: {known})"))
         return issues

@@ -21,7 +21,7 @@ DEFAULT_BACKEND_DIR = "~/.looper/state"
 SECRETS_PROVIDER = "passphrase"
 #: The cloud each stage needs credentials for.
 STAGE_CLOUDS: dict[str, tuple[str, ...]] = {
-    "v1": ("gcp",), "v2": ("gcp",), "v3": ("gcp",), "v4": ("aws", "gcp"),
+    "v1": ("gcp",), "v2": ("gcp",), "v3": ("gcp",), "v4": ("aws", "gcp"), "v4-platform": ("aws",),
 }
 
 
@@ -163,3 +163,127 @@ def run(
         return dict(getattr(result, "outputs", {}) or {})
     stack.destroy(on_output=on_output, show_secrets=False)
     return {}
+
+
+# --- reading a deployed stack ----------------------------------------------------------------
+
+def _select_existing_stack(stack: str, project_dir: Path, env: Mapping[str, str]) -> Any:
+    from pulumi import automation as auto
+
+    opts = auto.LocalWorkspaceOptions(work_dir=str(project_dir), env_vars=dict(env),
+                                      secrets_provider=SECRETS_PROVIDER)
+    try:
+        return auto.select_stack(stack_name=stack, work_dir=str(project_dir), opts=opts)
+    except auto.StackNotFoundError:
+        raise DeployError(f"no stack {stack!r} in the backend {env.get('PULUMI_BACKEND_URL')}: "
+                          "deploy it first (`looper up v4 --stack ...`) or pass --backend") from None
+
+
+def stack_outputs(
+    stack: str,
+    project_dir: Path,
+    *,
+    backend_url: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    which: Callable[[str], str | None] = shutil.which,
+    select_stack: Callable[[str, Path, Mapping[str, str]], Any] = _select_existing_stack,
+) -> dict[str, Any]:
+    """The outputs of a deployed stack, secrets decrypted (`{name: value}`).
+
+    Needs the Pulumi CLI and the stack's passphrase, not cloud credentials.
+    """
+    env = dict(os.environ if environ is None else environ)
+    problems = [p for p in check_prerequisites(
+        DeployRequest(action="preview", stage="", stack=stack, project_dir=project_dir), env, which)]
+    if problems:
+        raise DeployError("cannot read the stack:\n" + "\n".join(f"  - {p}" for p in problems))
+    url = backend_url or resolve_backend(
+        DeployRequest(action="preview", stage="", stack=stack, project_dir=project_dir), env)
+    selected = select_stack(stack, project_dir, {**env, "PULUMI_BACKEND_URL": url,
+                                                 "PULUMI_SKIP_UPDATE_CHECK": "true"})
+    return {k: getattr(v, "value", v) for k, v in dict(selected.outputs()).items()}
+
+
+def vpn_profile(outputs: Mapping[str, Any], user: str, stack: str) -> str:
+    """`user`'s .ovpn profile from the `vpn_profiles` output of a v4 stack."""
+    profiles = outputs.get("vpn_profiles")
+    if not isinstance(profiles, Mapping) or not profiles:
+        raise DeployError(f"stack {stack!r} exports no VPN profiles: it is not a v4 stack with "
+                          "looper:openvpn users, or it was not deployed with `looper up v4`")
+    if user not in profiles:
+        raise DeployError(f"no VPN user {user!r} in stack {stack!r} (users: {', '.join(sorted(profiles))}); "
+                          "add them to looper:openvpn.users and run `looper up v4`")
+    profile = profiles[user]
+    if not isinstance(profile, str) or "<cert>" not in profile:
+        raise DeployError(f"the profile of {user!r} in stack {stack!r} is not an OpenVPN profile")
+    return profile
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write `text` readable by the owner only (a profile holds the user's private key)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_TRUNC
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+# --- `looper up v4`: the cluster, then the platform inside it ------------------------------------
+
+def platform_stack_for(cluster_stack: str, project_dir: Path) -> str | None:
+    """The platform stack that goes with a v4 stack (`v4-dev` -> `v4-platform-dev`), if it has a file."""
+    if not cluster_stack.startswith("v4-") or cluster_stack.startswith("v4-platform-"):
+        return None
+    name = "v4-platform-" + cluster_stack.removeprefix("v4-")
+    return name if (project_dir / f"Pulumi.{name}.yaml").is_file() else None
+
+
+def api_ready(kubeconfig: str, timeout: float = 5.0) -> bool:
+    """Whether the API server in `kubeconfig` answers `/readyz` with 200 (mutual TLS, its CA pinned)."""
+    import base64
+    import ssl
+    import tempfile
+    import urllib.error
+    import urllib.request
+
+    import yaml
+
+    doc = yaml.safe_load(kubeconfig)
+    cluster, user = doc["clusters"][0]["cluster"], doc["users"][0]["user"]
+    context = ssl.create_default_context(
+        cadata=base64.b64decode(cluster["certificate-authority-data"]).decode())
+    with tempfile.TemporaryDirectory(prefix="looper-kube-") as tmp:
+        cert, key = Path(tmp) / "client.crt", Path(tmp) / "client.key"
+        write_private(cert, base64.b64decode(user["client-certificate-data"]).decode())
+        write_private(key, base64.b64decode(user["client-key-data"]).decode())
+        context.load_cert_chain(cert, key)
+    handler = urllib.request.HTTPSHandler(context=context)
+    try:
+        with urllib.request.build_opener(handler).open(cluster["server"].rstrip("/") + "/readyz",
+                                                       timeout=timeout) as response:
+            return int(response.status) == 200
+    except (OSError, urllib.error.URLError, ssl.SSLError):
+        return False
+
+
+def wait_for_api(
+    kubeconfig: str,
+    *,
+    timeout: float,
+    interval: float = 15.0,
+    probe: Callable[[str], bool] = api_ready,
+    sleep: Callable[[float], None] | None = None,
+    clock: Callable[[], float] | None = None,
+) -> bool:
+    """Poll the API server until it is ready or `timeout` seconds have passed."""
+    import time
+
+    sleep, clock = sleep or time.sleep, clock or time.monotonic
+    deadline = clock() + timeout
+    while True:
+        if probe(kubeconfig):
+            return True
+        if clock() + interval > deadline:
+            return False
+        sleep(interval)

@@ -25,6 +25,8 @@ import re
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+import yaml
+
 FORMAT_VERSION = "1.2"
 TERRAFORM_VERSION = "1.9.8"
 
@@ -32,8 +34,11 @@ GOOGLE = "registry.terraform.io/hashicorp/google"
 RANDOM = "registry.terraform.io/hashicorp/random"
 AWS = "registry.terraform.io/hashicorp/aws"
 TLS = "registry.terraform.io/hashicorp/tls"
+KUBERNETES = "registry.terraform.io/hashicorp/kubernetes"
+HELM = "registry.terraform.io/hashicorp/helm"
 #: Terraform type prefix -> provider (anything else is google)
-PROVIDERS: dict[str, str] = {"aws_": AWS, "random_": RANDOM, "tls_": TLS}
+PROVIDERS: dict[str, str] = {"aws_": AWS, "random_": RANDOM, "tls_": TLS, "kubernetes_": KUBERNETES,
+                             "helm_": HELM}
 
 #: Pulumi type token -> Terraform resource type, for every custom resource the stages create
 #: (tests/test_export.py fails when a stage starts using a type missing here).
@@ -145,11 +150,25 @@ TYPE_MAP: dict[str, str] = {
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration":
         "aws_s3_bucket_server_side_encryption_configuration",
     "aws:s3/bucketVersioning:BucketVersioning": "aws_s3_bucket_versioning",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration":
+        "aws_s3_bucket_lifecycle_configuration",
     "aws:secretsmanager/secret:Secret": "aws_secretsmanager_secret",
     "aws:secretsmanager/secretVersion:SecretVersion": "aws_secretsmanager_secret_version",
     "aws:ssm/parameter:Parameter": "aws_ssm_parameter",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "aws_vpc_security_group_egress_rule",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "aws_vpc_security_group_ingress_rule",
+    # stage v4-platform: in-cluster objects (hashicorp/kubernetes, hashicorp/helm); custom
+    # resources (CRDs, e.g. External Secrets) are `kubernetes_manifest` (see terraform_type)
+    "kubernetes:core/v1:Namespace": "kubernetes_namespace_v1",
+    "kubernetes:core/v1:Secret": "kubernetes_secret_v1",
+    "kubernetes:core/v1:ConfigMap": "kubernetes_config_map_v1",
+    "kubernetes:core/v1:Service": "kubernetes_service_v1",
+    "kubernetes:apps/v1:StatefulSet": "kubernetes_stateful_set_v1",
+    "kubernetes:batch/v1:Job": "kubernetes_job_v1",
+    "kubernetes:policy/v1:PodDisruptionBudget": "kubernetes_pod_disruption_budget_v1",
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy": "kubernetes_network_policy_v1",
+    "kubernetes:storage.k8s.io/v1:StorageClass": "kubernetes_storage_class_v1",
+    "kubernetes:helm.sh/v3:Release": "helm_release",
     # random / tls (Terraform's hashicorp/random and hashicorp/tls)
     "random:index/randomBytes:RandomBytes": "random_bytes",
     "random:index/randomId:RandomId": "random_id",
@@ -291,12 +310,74 @@ def terraform_values(inputs: dict[str, Any], tf_type: str | None = None) -> dict
     return out
 
 
+#: map-typed arguments of the Terraform kubernetes provider (kept as dicts, keys untouched)
+_K8S_MAPS = frozenset({"labels", "annotations", "data", "string_data", "binary_data", "parameters",
+                       "match_labels", "node_selector", "selector"})
+
+
+def _k8s_value(key: str, value: Any) -> Any:
+    if isinstance(value, dict):
+        if key in _K8S_MAPS and all(not isinstance(v, (dict, list)) for v in value.values()):
+            return dict(value)
+        return [_k8s_values(value)]
+    if isinstance(value, list):
+        return [_k8s_values(v) if isinstance(v, dict) else v for v in value]
+    return value
+
+
+def _k8s_values(inputs: dict[str, Any]) -> dict[str, Any]:
+    return {snake_case(k): _k8s_value(snake_case(k), v) for k, v in inputs.items()}
+
+
+def kubernetes_values(inputs: dict[str, Any], tf_type: str) -> dict[str, Any]:
+    """Inputs of a kubernetes-provider resource in the Terraform kubernetes/helm providers' shape.
+
+    `helm_release` takes `values` as YAML documents and the repository as one URL;
+    `kubernetes_manifest` takes the whole object as `manifest`; the typed `kubernetes_*_v1`
+    resources take `metadata`/`spec` blocks whose labels, selectors and data are maps.
+    """
+    if tf_type == "helm_release":
+        out = {k: v for k, v in _k8s_values(inputs).items()
+               if k not in ("values", "repository_opts", "compat")}
+        out["repository"] = (inputs.get("repositoryOpts") or {}).get("repo")
+        out["values"] = [yaml.safe_dump(inputs.get("values") or {}, sort_keys=True)]
+        return out
+    body = {k: v for k, v in inputs.items() if k not in ("apiVersion", "kind")}
+    if tf_type == "kubernetes_manifest":
+        return {"manifest": dict(inputs)}
+    values = _k8s_values(body)
+    # the provider's name; a bare `provisioner` would read as a Terraform provisioner block
+    if tf_type == "kubernetes_storage_class_v1" and "provisioner" in values:
+        values["storage_provisioner"] = values.pop("provisioner")
+    return values
+
+
 def is_exported(resource: _Resource) -> bool:
     """Custom resources other than providers are exported."""
     return resource.custom and not resource.type.startswith(_PROVIDER_PREFIX)
 
 
+#: Terraform's one resource for any custom resource (hashicorp/kubernetes `kubernetes_manifest`)
+K8S_CUSTOM_RESOURCE = "kubernetes_manifest"
+_K8S_TOKEN = re.compile(r"^kubernetes:(?P<group>[^:/]+)/[^:]+:[A-Za-z0-9]+$")
+
+
+def is_custom_resource(type_: str) -> bool:
+    """A kubernetes CustomResource token (`kubernetes:<group with a dot>/<version>:<Kind>`).
+
+    Built-in API groups are `core` or contain no dot, or end in `.k8s.io`; the SDK has no type
+    for a CRD's kind, so such tokens come from `apiextensions.CustomResource`.
+    """
+    m = _K8S_TOKEN.match(type_)
+    if m is None or type_ in TYPE_MAP:
+        return False
+    group = m.group("group")
+    return "." in group and not group.endswith(".k8s.io") and group != "helm.sh"
+
+
 def terraform_type(type_: str, name: str | None = None) -> str:
+    if is_custom_resource(type_):
+        return K8S_CUSTOM_RESOURCE
     try:
         return TYPE_MAP[type_]
     except KeyError:
@@ -343,7 +424,8 @@ def _expressions(resource: Any, addresses: dict[str, tuple[str, str, str]],
 
 def unmapped_types(types: Iterable[str]) -> list[str]:
     """The custom (non-provider) types among `types` that TYPE_MAP lacks, sorted."""
-    return sorted({t for t in types if not t.startswith(_PROVIDER_PREFIX) and t not in TYPE_MAP})
+    return sorted({t for t in types if not t.startswith(_PROVIDER_PREFIX) and t not in TYPE_MAP
+                   and not is_custom_resource(t)})
 
 
 def to_terraform_plan(plan: _Plan) -> dict[str, Any]:
@@ -361,7 +443,8 @@ def to_terraform_plan(plan: _Plan) -> dict[str, Any]:
         addresses[str(getattr(resource, "urn", id(resource)))] = (tf_type, name, f"{tf_type}.{name}")
     for resource in exported:
         tf_type, name, address = addresses[str(getattr(resource, "urn", id(resource)))]
-        values = terraform_values(resource.inputs, tf_type)
+        values = (kubernetes_values(resource.inputs, tf_type) if resource.type.startswith("kubernetes:")
+                  else terraform_values(resource.inputs, tf_type))
         provider = provider_name(tf_type)
         provider_key = provider.rsplit("/", 1)[-1]
         providers.add(provider)

@@ -101,6 +101,8 @@ FREE_TYPES: dict[str, str] = {
         "bucket settings are free (SSE-S3; SSE-KMS requests are billed on the key as usage)",
     "aws:s3/bucketVersioning:BucketVersioning": "bucket settings are free (old versions are storage)",
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": "bucket settings are free",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration":
+        "bucket settings are free (transitions and expirations are usage)",
     "aws:s3/bucketObjectv2:BucketObjectv2": "objects are storage, priced on the bucket line",
     "aws:cloudfront/originAccessControl:OriginAccessControl": "origin access controls are free",
     "aws:ec2/vpnGateway:VpnGateway": "a virtual private gateway has no charge of its own (connections do)",
@@ -108,6 +110,13 @@ FREE_TYPES: dict[str, str] = {
     "aws:ec2/vpcPeeringConnection:VpcPeeringConnection": "peering is free (cross-AZ/region transfer is "
                                                           "usage)",
     "aws:ec2/vpnGatewayRoutePropagation:VpnGatewayRoutePropagation": "route propagation is free",
+    "aws:ec2transitgateway/transitGateway:TransitGateway": "a transit gateway has no charge of its own "
+                                                           "(attachments and data are billed)",
+    "aws:ec2/eipAssociation:EipAssociation": "associations are free (the address is priced on the EIP)",
+    "gcp:compute/haVpnGateway:HaVpnGateway": "the HA VPN gateway has no charge of its own (tunnels do)",
+    "gcp:compute/externalVpnGateway:ExternalVpnGateway": "external VPN gateways are free",
+    "gcp:compute/routerInterface:RouterInterface": "Cloud Router interfaces are free",
+    "gcp:compute/routerPeer:RouterPeer": "Cloud Router BGP sessions for Cloud VPN are free",
 }
 
 AWS_PROVIDER = "pulumi:providers:aws"
@@ -116,6 +125,8 @@ AWS_ASG = "aws:autoscaling/group:Group"
 AWS_LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 AWS_NAT = "aws:ec2/natGateway:NatGateway"
 AWS_DB = "aws:rds/instance:Instance"
+K8S_PREFIX = "kubernetes:"
+K8S_STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
 
 
 @dataclass
@@ -304,6 +315,28 @@ class _AwsPricer:
     def usage(self, r: RecordedResource, what: str, unit: str, key: str) -> None:
         self.est.usage.append(UsageCharge(r.urn, r.type, what, unit, self.pr.price(key), key))
 
+    def volume_claims(self, r: RecordedResource) -> None:
+        """A StatefulSet's claim templates: the EBS gp3 volumes the CSI driver creates, per replica.
+
+        The stack's StorageClasses are gp3 (stage v4-platform); the region is the aws provider's.
+        """
+        spec = r.inputs.get("spec") or {}
+        claims = spec.get("volumeClaimTemplates") or []
+        if not claims:
+            self.est.free.append((r.urn, r.type, "in-cluster object: runs on the v4 cluster's nodes"))
+            return
+        replicas = int(spec.get("replicas", 1))
+        region = self.region(r)
+        for claim in claims:
+            size_text = str(((claim.get("spec") or {}).get("resources") or {}).get("requests", {})
+                            .get("storage", ""))
+            if not size_text.endswith(("Gi", "Ti")) or not size_text[:-2].isdigit():
+                raise _Unpriced(f"volume claim size {size_text!r} is not in Gi/Ti")
+            gib = int(size_text[:-2]) * (1024 if size_text.endswith("Ti") else 1)
+            name = (claim.get("metadata") or {}).get("name", "?")
+            self.add(r, f"{replicas} x EBS gp3 {gib:g} GiB (claim {name})", replicas * gib, "GB-month",
+                     f"{region}/ebs/gp3")
+
     def instance_key(self, region: str, instance_type: str, model: str) -> str:
         key = f"{region}/ec2/{instance_type}/{model}"
         if key not in self.pr.prices:
@@ -402,6 +435,19 @@ class _AwsPricer:
             region = self.region(r)
             self.add(r, "NAT gateway", self.h, "hour", f"{region}/nat/hour")
             self.usage(r, "NAT gateway data processing", "GB", f"{region}/nat/gb")
+        elif typ == "aws:ec2/vpnConnection:VpnConnection":
+            region = self.region(r)
+            self.add(r, "Site-to-Site VPN connection (2 tunnels)", self.h, "connection-hour",
+                     f"{region}/vpn/connection-hour")
+            if inp.get("transitGatewayId"):
+                self.add(r, "transit gateway VPN attachment", self.h, "attachment-hour",
+                         f"{region}/tgw/attachment-hour")
+                self.usage(r, "transit gateway data processing", "GB", f"{region}/tgw/gb")
+        elif typ == "aws:ec2transitgateway/vpcAttachment:VpcAttachment":
+            region = self.region(r)
+            self.add(r, "transit gateway VPC attachment", self.h, "attachment-hour",
+                     f"{region}/tgw/attachment-hour")
+            self.usage(r, "transit gateway data processing", "GB", f"{region}/tgw/gb")
         elif typ == "aws:ec2/eip:Eip":
             self.add(r, "public IPv4 address (Elastic IP)", self.h, "hour",
                      f"{self.region(r)}/ip/public-ipv4")
@@ -644,6 +690,12 @@ def estimate(plan: Any, *, assumptions: Assumptions | None = None,
             else:
                 key = "global/lb/forwarding-rule/additional"
                 add(r, f"forwarding rule #{fwd_rules}", h, "hour", pr.price(key), key)
+        elif typ == "gcp:compute/vPNTunnel:VPNTunnel":
+            region = inp.get("region") or region
+            if region is None:
+                raise _Unpriced("no region")
+            key = f"{region}/vpn/tunnel-hour"
+            add(r, "Cloud VPN tunnel (HA VPN)", h, "tunnel-hour", pr.price(key), key)
         elif typ == "gcp:compute/routerNat:RouterNat":
             if region is None:
                 raise _Unpriced("no region")
@@ -712,6 +764,12 @@ def estimate(plan: Any, *, assumptions: Assumptions | None = None,
                 est.free.append((r.urn, r.type, FREE_TYPES[r.type]))
             elif r.type.startswith("aws:"):
                 aws.price(r)
+            elif r.type == K8S_STATEFUL_SET:
+                aws.volume_claims(r)
+            elif r.type.startswith(K8S_PREFIX):
+                # Kubernetes objects and Helm releases run on the nodes and volumes stage v4
+                # prices; an object costs nothing by itself
+                est.free.append((r.urn, r.type, "in-cluster object: runs on the v4 cluster's nodes"))
             else:
                 price_other(r)
         except _Unpriced as exc:

@@ -38,6 +38,9 @@ STAGES: dict[str, StageInfo] = {
         StageInfo("v4", "AWS + GCP", "kubeadm Kubernetes on EC2 across 2 AZs, RDS Multi-AZ, "
                   "NLB + TLS, IRSA (cluster part; OpenVPN, AWS-GCP HA VPN and GPU nodes next)",
                   "looper_infra.stages.v4"),
+        StageInfo("v4-platform", "AWS (in-cluster)", "the platform inside the v4 cluster: ingress-nginx, "
+                  "EBS CSI + gp3 classes, External Secrets (IRSA), NVIDIA GPU operator, Redis, ChromaDB, "
+                  "Kafka (KRaft), NetworkPolicies, observability", "looper_infra.stages.v4_platform"),
     )
 }
 

@@ -19,7 +19,7 @@ from typing import Any
 import pulumi
 
 from looper_infra import naming
-from looper_infra.bootstrap.k8s_node import K8sNodeBootstrap, render_k8s_node_cloud_config
+from looper_infra.bootstrap.k8s_node import K8sGpuWorker, K8sNodeBootstrap, render_k8s_node_cloud_config
 from looper_infra.components.aws.compute import (
     ControlPlaneNodes,
     ControlPlaneNodesArgs,
@@ -44,6 +44,7 @@ from looper_infra.components.aws.security_groups import SecurityGroups, Security
 from looper_infra.components.aws.vpc import Vpc, VpcArgs
 from looper_infra.components.k8s.pki import ClusterPki, ClusterPkiArgs
 from looper_infra.config.v4 import V4Config
+from looper_infra.stages.v4_access import ClusterFacts, gcp_side, operator_access
 
 #: Ubuntu 24.04 LTS (amd64, gp3), resolved by EC2 at launch from Canonical's public SSM parameter:
 #: a replaced node always boots the current patched image, with no AMI id to maintain.
@@ -90,8 +91,7 @@ def program(cfg: V4Config) -> None:
             lambda v: [*v[0], v[1]])), opts)
     sgs = SecurityGroups("sg", SecurityGroupsArgs(
         name_prefix=nm("sg"), vpc_id=vpc.vpc_id,
-        vpn_cidrs=tuple(str(c) for c in (cfg.access.vpn_vpc_cidr,) if c),
-        gcp_cidrs=tuple(str(c) for c in (cfg.access.gcp_vpc_cidr,) if c),
+        vpn_cidrs=cfg.vpn_cidrs, gcp_cidrs=cfg.gcp_cidrs,
         node_ports=(cfg.ingress.http_node_port, cfg.ingress.redirect_node_port)), opts)
 
     # --- trust material ---------------------------------------------------------------------
@@ -121,7 +121,8 @@ def program(cfg: V4Config) -> None:
     # --- load balancers ---------------------------------------------------------------------
     api_lb = ApiLoadBalancer("api-lb", ApiLoadBalancerArgs(
         name=nm("api"), vpc_id=vpc.vpc_id, subnet_ids=vpc.private_subnet_ids,
-        security_group_id=sgs.ids["api-nlb"], deletion_protection=cl.termination_protection), opts)
+        security_group_id=sgs.ids["api-nlb"], private_ips=cfg.api_server_addresses(),
+        deletion_protection=cl.termination_protection), opts)
     app_lb = AppLoadBalancer("app-lb", AppLoadBalancerArgs(
         name=nm("app"), vpc_id=vpc.vpc_id, subnet_ids=vpc.public_subnet_ids,
         security_group_id=sgs.ids["app-nlb"], domain=cfg.ingress.domain,
@@ -131,7 +132,7 @@ def program(cfg: V4Config) -> None:
 
     # --- nodes ------------------------------------------------------------------------------
     def user_data(*, role: str, init: bool = False, labels: dict[str, str] | None = None,
-                  taints: tuple[str, ...] = ()) -> pulumi.Output[str]:
+                  taints: tuple[str, ...] = (), gpu: K8sGpuWorker | None = None) -> pulumi.Output[str]:
         return pulumi.Output.all(api_lb.dns_name, pki.ca_cert_hash, issuer.issuer).apply(
             lambda v: render_k8s_node_cloud_config(K8sNodeBootstrap(
                 role=role,  # type: ignore[arg-type]
@@ -143,7 +144,8 @@ def program(cfg: V4Config) -> None:
                 control_plane_secret_id=cp_secret_name if role == "control-plane" else None,
                 service_account_issuer=v[2] if role == "control-plane" else None,
                 init_node=init, control_plane_count=cl.control_plane_count,
-                node_labels=labels or {}, node_taints=taints)))
+                node_labels=labels or {}, node_taints=taints, gpu=gpu,
+                api_server_addresses=cfg.api_server_addresses())))
 
     control_planes = ControlPlaneNodes("control-plane", ControlPlaneNodesArgs(
         name_prefix=nm("cp"), count=cl.control_plane_count, image_id=UBUNTU_AMI,
@@ -177,6 +179,27 @@ def program(cfg: V4Config) -> None:
         subnet_ids=kafka_subnet, min_size=1, max_size=1, desired=1, target_group_arns=[],
         node_role="kafka", tags={KAFKA_SINGLE_AZ_TAG: KAFKA_SINGLE_AZ_REASON}), opts)
 
+    gpu_group = None
+    if cfg.gpu_workers is not None:
+        gw = cfg.gpu_workers
+        gpu_lt = NodeLaunchTemplate("gpu-lt", NodeLaunchTemplateArgs(
+            name_prefix=nm("gpu"), image_id=UBUNTU_AMI, instance_type=gw.instance_type,
+            instance_profile=worker_role.instance_profile_name, security_group_ids=(sgs.ids["worker"],),
+            user_data=user_data(role="worker", gpu=K8sGpuWorker(
+                accelerator=gw.accelerator, count=gw.gpus_per_node, model=gw.gpu_model)),
+            volume_gb=gw.volume_gb, node_role="gpu", gzip_user_data=True), opts)
+        gpu_group = NodeGroup("gpu-workers", NodeGroupArgs(
+            name=nm("gpu"), launch_template_id=gpu_lt.id, launch_template_version=gpu_lt.latest_version,
+            subnet_ids=vpc.private_subnet_ids, min_size=gw.min_size, max_size=gw.max_size,
+            desired=gw.desired, target_group_arns=[], node_role="gpu"), opts)
+
+    # --- private access and GCP (stages/v4_access.py) -----------------------------------------
+    facts = ClusterFacts(nm=nm, vpc=vpc, aws_provider=provider, image_id=UBUNTU_AMI,
+                         cluster_name=cluster_name, api_endpoint=api_lb.dns_name,
+                         ca_cert_hash=pki.ca_cert_hash, join_token=pki.bootstrap_token)
+    access = operator_access(cfg, facts)
+    hybrid = gcp_side(cfg, facts, access) if cfg.gcp is not None else {}
+
     # --- database ---------------------------------------------------------------------------
     d = cfg.database
     db = PostgresDatabase("db", PostgresDatabaseArgs(
@@ -204,13 +227,23 @@ def program(cfg: V4Config) -> None:
         "api_endpoint": server,
         "ca_cert_hash": pki.ca_cert_hash,
         "oidc_issuer": issuer.issuer,
+        "oidc_issuer_host": issuer.issuer_host,
+        "oidc_provider_arn": issuer.provider_arn,
         "app_nlb_dns_name": app_lb.dns_name,
         "url": f"https://{cfg.ingress.domain}",
         "rds_endpoint": db.endpoint,
         "rds_secret_arn": db.master_user_secret_arn,
+        "ingress_node_ports": {"http": cfg.ingress.http_node_port,
+                               "redirect": cfg.ingress.redirect_node_port},
+        "region": a.region,
+        "env": env,
         "eso_role_arn": eso.arn,
         "control_plane_instance_ids": control_planes.instance_ids,
-        "node_asg_names": {"workers": workers.name, "kafka": kafka.name},
+        "node_asg_names": {"workers": workers.name, "kafka": kafka.name,
+                           **({"gpu": gpu_group.name} if gpu_group is not None else {})},
+        "api_server_addresses": list(cfg.api_server_addresses()),
+        **(access.outputs or {}),
+        **hybrid,
         "vpc_id": vpc.vpc_id,
         "private_route_table_ids": vpc.private_route_table_ids,
     }

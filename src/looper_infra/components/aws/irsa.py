@@ -36,6 +36,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from looper_infra.components.aws.s3 import private_bucket
 from looper_infra.k8s.pki import DISCOVERY_PATH, JWKS_PATH, issuer_url, jwks_document, oidc_discovery_document
 
 #: the audience kube-apiserver puts in projected tokens for AWS SDKs (`eks.amazonaws.com/...` style
@@ -119,22 +120,10 @@ class IrsaIssuer(pulumi.ComponentResource):
             raise pulumi.RunError(f"{name}: " + "; ".join(errors))
         child = pulumi.ResourceOptions(parent=self)
         tags = {"Name": args.bucket_name, **args.tags}
-        bucket = aws.s3.Bucket(f"{name}-bucket", bucket=args.bucket_name, tags=tags, opts=child)
-        block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access-block", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
-            ignore_public_acls=True, restrict_public_buckets=True, opts=child)
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership", bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"), opts=child)
         # SSE-S3: CloudFront's OAC could read SSE-KMS objects only with a key policy naming it,
         # and these documents are public keys by design
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption", bucket=bucket.id,
-            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                apply_server_side_encryption_by_default=aws.s3
-                .BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                    sse_algorithm="AES256"))],
-            opts=child)
+        bucket, block = private_bucket(f"{name}-bucket", prefix=name, bucket_name=args.bucket_name, tags=tags,
+                                       opts=child)
         aws.s3.BucketVersioning(
             f"{name}-versioning", bucket=bucket.id,
             versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),

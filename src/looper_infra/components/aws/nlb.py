@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -56,6 +57,9 @@ class ApiLoadBalancerArgs:
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     #: the API NLB's own security group (set at creation: an NLB cannot gain one later)
     security_group_id: pulumi.Input[str]
+    #: fixed private IPs, one per subnet in subnet_ids order (a GCP node pins them in /etc/hosts);
+    #: empty: AWS picks them
+    private_ips: tuple[str, ...] = ()
     #: seconds a removed control plane keeps draining
     deregistration_delay_sec: int = 30
     #: refuse deletion (production); `pulumi destroy` needs it turned off first
@@ -80,9 +84,15 @@ class ApiLoadBalancer(pulumi.ComponentResource):
             raise pulumi.RunError(f"{name}: " + "; ".join(errors))
         child = pulumi.ResourceOptions(parent=self)
         tags = {"Name": args.name, **args.tags}
+        placement: dict[str, Any] = {"subnets": args.subnet_ids}
+        if args.private_ips:
+            ips = args.private_ips
+            placement = {"subnet_mappings": pulumi.Output.from_input(args.subnet_ids).apply(
+                lambda ids: [aws.lb.LoadBalancerSubnetMappingArgs(subnet_id=s, private_ipv4_address=ip)
+                             for s, ip in zip(ids, ips, strict=True)])}
         self.lb = aws.lb.LoadBalancer(
             f"{name}-nlb", name=args.name, load_balancer_type="network", internal=True,
-            subnets=args.subnet_ids, security_groups=[args.security_group_id],
+            **placement, security_groups=[args.security_group_id],
             enable_cross_zone_load_balancing=True, ip_address_type="ipv4", tags=tags,
             enable_deletion_protection=args.deletion_protection, opts=child)
         self.target_group = aws.lb.TargetGroup(

@@ -361,7 +361,7 @@ class OpenVpnServer(pulumi.ComponentResource):
             subnet_id=args.subnet_id, vpc_security_group_ids=[sg.id],
             # the Elastic IP below is its public address (kept across replacements)
             associate_public_ip_address=False,
-            iam_instance_profile=role.instance_profile_name, monitoring=True,
+            iam_instance_profile=role.instance_profile_name, monitoring=True, ebs_optimized=True,
             metadata_options=aws.ec2.InstanceMetadataOptionsArgs(
                 http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1,
                 instance_metadata_tags="disabled"),

@@ -140,6 +140,8 @@ class Vpc(pulumi.ComponentResource):
     public_route_table_id: pulumi.Output[str]
     #: aligned with azs (VPN route propagation and peering routes go here)
     private_route_table_ids: pulumi.Output[list[str]]
+    #: AZ -> private route table id (stable keys for routes other components add per table)
+    private_route_tables: dict[str, pulumi.Output[str]]
     data_route_table_id: pulumi.Output[str]
     #: one per AZ, or one (in the first AZ) when nat="single"
     nat_gateway_ids: pulumi.Output[list[str]]
@@ -219,6 +221,7 @@ class Vpc(pulumi.ComponentResource):
         self.data_subnet_ids = _ids(self.subnets["data"].values())
         self.public_route_table_id = public_rt.id
         self.private_route_table_ids = _ids(private_rts.values())
+        self.private_route_tables = {az: rt.id for az, rt in private_rts.items()}
         self.data_route_table_id = data_rt.id
 
         # --- nothing may use the default security group --------------------------------------

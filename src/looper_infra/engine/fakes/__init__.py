@@ -25,6 +25,8 @@ class _LazyFakes(dict[str, Fake]):
     _lazy: ClassVar[dict[str, tuple[str, bool]]] = {
         "tls:": ("tls", False), "random:": ("random", False),
         "aws:": ("aws", True), "pulumi:providers:aws": ("aws", True),
+        "kubernetes:": ("k8s", True), "pulumi:providers:kubernetes": ("k8s", True),
+        "pulumi:pulumi:StackReference": ("k8s", True),
     }
 
     def __init__(self, *args: Any) -> None:

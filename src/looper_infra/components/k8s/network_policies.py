@@ -1,0 +1,35 @@
+"""The platform's NetworkPolicies (k8s/netpol.py holds them as data)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pulumi_kubernetes.networking.v1 import NetworkPolicy
+
+from looper_infra.k8s.netpol import PolicyInputs, policies
+from looper_infra.k8s.pods import metadata
+
+
+@dataclass(frozen=True)
+class NetworkPoliciesArgs:
+    inputs: PolicyInputs
+    #: namespace name -> its output (policies wait for their namespace)
+    namespace_refs: dict[str, pulumi.Input[str]]
+
+
+class NetworkPolicies(pulumi.ComponentResource):
+    names: list[str]
+
+    def __init__(self, name: str, args: NetworkPoliciesArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("looper:k8s:NetworkPolicies", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.names = []
+        for (ns, policy), spec in policies(args.inputs).items():
+            meta: Any = metadata(policy, args.namespace_refs.get(ns, ns))
+            body: Any = spec
+            NetworkPolicy(f"{name}-{ns}-{policy}", metadata=meta, spec=body, opts=child)
+            self.names.append(f"{ns}/{policy}")
+        self.register_outputs({"names": self.names})

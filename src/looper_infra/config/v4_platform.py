@@ -1,0 +1,319 @@
+"""Stack config of stage v4-platform: what runs inside the v4 cluster (everything but observability).
+
+The cluster itself is another stack (stage v4): `cluster_stack` names it, and its outputs
+(kubeconfig, IRSA role, RDS secret, ingress NodePorts) are read through a StackReference.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
+
+from looper_infra.config.base import Cidr, Strict
+from looper_infra.config.v4 import AwsSettings as _AwsSettings
+from looper_infra.config.v4 import Env
+from looper_infra.config.v4_observability import ObservabilityConfig
+from looper_infra.k8s.pods import Resources
+
+# --- Kubernetes quantities ------------------------------------------------------------------
+
+_QUANTITY = re.compile(r"^(?P<num>[0-9]+(\.[0-9]+)?)(?P<unit>Ki|Mi|Gi|Ti|Pi|m|k|M|G|T)?$")
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50}
+_DECIMAL = {"m": Decimal("0.001"), "": Decimal(1), "k": Decimal(10**3), "M": Decimal(10**6),
+            "G": Decimal(10**9), "T": Decimal(10**12)}
+_DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+#: Kafka topic names: legal characters, and no '.'/'_' mix (Kafka warns: they collide in metrics).
+_TOPIC = re.compile(r"^[a-zA-Z0-9._-]{1,249}$")
+_SECRET_KEY = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,200}$")
+_DURATION = re.compile(r"^([0-9]+(s|m|h))+$")
+GIB = 2**30
+
+
+def quantity_value(text: str) -> Decimal:
+    """A Kubernetes quantity as a number (bytes or cores): `20Gi` -> 21474836480, `500m` -> 0.5."""
+    m = _QUANTITY.match(text)
+    if not m:
+        raise ValueError(f"{text!r} is not a Kubernetes quantity (e.g. 500m, 2, 512Mi, 20Gi)")
+    try:
+        num = Decimal(m.group("num"))
+    except InvalidOperation:  # pragma: no cover - the regex admits only decimals
+        raise ValueError(f"{text!r} is not a number") from None
+    unit = m.group("unit") or ""
+    return num * (_BINARY[unit] if unit in _BINARY else _DECIMAL[unit])
+
+
+def check_storage_size(text: str) -> str:
+    """A volume size: binary units (Gi/Ti), 1Gi to 16Ti (the gp3 range)."""
+    if not re.match(r"^[0-9]+(Gi|Ti)$", text):
+        raise ValueError(f"{text!r} is not a volume size in Gi or Ti (e.g. 20Gi)")
+    value = quantity_value(text)
+    if value < GIB or value > 16 * 2**40:
+        raise ValueError(f"{text} is outside the gp3 volume range 1Gi-16Ti")
+    return text
+
+
+def check_cpu(text: str) -> str:
+    if not re.match(r"^([0-9]+m|[0-9]+(\.[0-9]{1,3})?)$", text):
+        raise ValueError(f"{text!r} is not a CPU quantity (e.g. 250m, 1, 1.5)")
+    if quantity_value(text) <= 0:
+        raise ValueError("a CPU quantity must be positive")
+    return text
+
+
+def check_memory(text: str) -> str:
+    if not re.match(r"^[0-9]+(Mi|Gi)$", text):
+        raise ValueError(f"{text!r} is not a memory quantity in Mi or Gi (e.g. 512Mi)")
+    if quantity_value(text) < 16 * 2**20:
+        raise ValueError(f"{text} is below 16Mi")
+    return text
+
+
+StorageSize = Annotated[str, AfterValidator(check_storage_size)]
+Cpu = Annotated[str, AfterValidator(check_cpu)]
+Memory = Annotated[str, AfterValidator(check_memory)]
+
+
+class ResourceSpec(Strict):
+    """Container requests and limits (limits at least the requests)."""
+
+    cpu_request: Cpu = Field(description="CPU request (e.g. 250m).")
+    memory_request: Memory = Field(description="Memory request (e.g. 256Mi).")
+    cpu_limit: Cpu = Field(description="CPU limit (>= request).")
+    memory_limit: Memory = Field(description="Memory limit (>= request).")
+
+    @field_validator("cpu_limit", "memory_limit")
+    @classmethod
+    def _limit_at_least_request(cls, v: str, info: ValidationInfo) -> str:
+        request = info.data.get(str(info.field_name).replace("limit", "request"))
+        if request is not None and quantity_value(v) < quantity_value(request):
+            raise ValueError(f"{v} is below the request {request}")
+        return v
+
+    def resources(self) -> Resources:
+        return Resources(self.cpu_request, self.memory_request, self.cpu_limit, self.memory_limit)
+
+
+def _res(cpu: str, mem: str, cpu_limit: str, mem_limit: str) -> ResourceSpec:
+    return ResourceSpec(cpu_request=cpu, memory_request=mem, cpu_limit=cpu_limit, memory_limit=mem_limit)
+
+
+def _dns_name(v: str) -> str:
+    if not _DNS1123.match(v):
+        raise ValueError(f"{v!r} is not a DNS-1123 label (lowercase letters, digits, '-')")
+    return v
+
+
+DnsName = Annotated[str, AfterValidator(_dns_name)]
+
+
+# --- sections ---------------------------------------------------------------------------------
+
+
+class PlatformAws(_AwsSettings):
+    """The AWS account and region of the cluster stack (availability zones are the cluster's)."""
+
+    azs: list[str] = Field(
+        default_factory=list, max_length=6,
+        description="Unused here (the cluster stack owns the zones); leave empty.")
+
+
+class Namespaces(Strict):
+    """Application namespaces: default-deny NetworkPolicies apply to each."""
+
+    app: DnsName = Field("looper", description="Namespace of the Looper application workloads.")
+    data: DnsName = Field("looper-data", description="Namespace of Redis, ChromaDB and Kafka.")
+
+    @field_validator("data")
+    @classmethod
+    def _distinct(cls, v: str, info: ValidationInfo) -> str:
+        if v == info.data.get("app"):
+            raise ValueError("must differ from the app namespace")
+        return v
+
+
+class IngressSettings(Strict):
+    """ingress-nginx behind the application NLB (TLS ends at the NLB; plain HTTP to the NodePort)."""
+
+    replicas: int = Field(2, ge=2, le=10, description="Controller replicas (>= 2, spread across zones).")
+    resources: ResourceSpec = Field(
+        default_factory=lambda: _res("100m", "256Mi", "1", "512Mi"),
+        description="Controller container requests/limits.")
+    app_port: int = Field(8080, ge=1, le=65535,
+                          description="Port of the app pods that ingress-nginx forwards to.")
+
+
+class StorageSettings(Strict):
+    """The EBS CSI driver and its StorageClasses (`gp3` default, `gp3-retain` for data)."""
+
+    kms_key_arn: str | None = Field(
+        None, pattern=r"^arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$",
+        description="Customer-managed KMS key for the volumes; unset: the account's aws/ebs key.")
+    iops: int = Field(3000, ge=3000, le=16000, description="gp3 IOPS per volume (3000 is free).")
+    throughput: int = Field(125, ge=125, le=1000, description="gp3 throughput MiB/s (125 is free).")
+
+
+class SecretsSettings(Strict):
+    """External Secrets Operator: AWS Secrets Manager -> Kubernetes Secrets in the app namespace."""
+
+    refresh_interval: str = Field("1h", description="How often ESO re-reads each secret (e.g. 30m, 1h).")
+    app_secrets: dict[DnsName, str] = Field(
+        default_factory=dict,
+        description="Kubernetes Secret name -> Secrets Manager key under looper/<env>/ (a JSON secret; "
+        "every property becomes a key of the Kubernetes Secret).")
+
+    @field_validator("refresh_interval")
+    @classmethod
+    def _duration(cls, v: str) -> str:
+        if not _DURATION.match(v):
+            raise ValueError(f"{v!r} is not a duration like 30m or 1h")
+        return v
+
+    @field_validator("app_secrets")
+    @classmethod
+    def _keys(cls, v: dict[str, str]) -> dict[str, str]:
+        bad = [f"{k}: {key!r}" for k, key in v.items()
+               if not _SECRET_KEY.match(key) or key.startswith("/") or ".." in key]
+        if bad:
+            raise ValueError(f"not a Secrets Manager key below looper/<env>/: {', '.join(bad)}")
+        if "rds" in v:
+            raise ValueError("'rds' is reserved for the RDS credentials")
+        return v
+
+
+class GpuSettings(Strict):
+    """The NVIDIA GPU operator (host driver from Ubuntu, toolkit for CRI-O, DCGM exporter)."""
+
+    enabled: bool = Field(True, description="Install the GPU operator (no effect until GPU nodes join).")
+    dcgm_exporter: bool = Field(True, description="DCGM exporter with a ServiceMonitor for Prometheus.")
+
+
+class RedisSettings(Strict):
+    """Redis (official image), one replica with AOF persistence on a retained gp3 volume."""
+
+    storage: StorageSize = Field("8Gi", description="Persistent volume size.")
+    maxmemory: Memory = Field("768Mi", description="Redis maxmemory (below the memory limit).")
+    resources: ResourceSpec = Field(default_factory=lambda: _res("100m", "512Mi", "1", "1Gi"),
+                                    description="Requests/limits.")
+
+    @field_validator("resources")
+    @classmethod
+    def _fits(cls, v: ResourceSpec, info: ValidationInfo) -> ResourceSpec:
+        mm = info.data.get("maxmemory")
+        if mm is not None and quantity_value(mm) >= quantity_value(v.memory_limit):
+            raise ValueError(f"memory_limit {v.memory_limit} must exceed maxmemory {mm}")
+        return v
+
+
+class ChromaSettings(Strict):
+    """ChromaDB (official image) behind a token-checking Envoy sidecar, on a retained gp3 volume."""
+
+    storage: StorageSize = Field("20Gi", description="Persistent volume size.")
+    resources: ResourceSpec = Field(default_factory=lambda: _res("250m", "1Gi", "2", "4Gi"),
+                                    description="ChromaDB container requests/limits.")
+
+
+class KafkaTopic(Strict):
+    """One topic, created idempotently by a Job."""
+
+    partitions: int = Field(3, ge=1, le=1000, description="Partition count.")
+    replication_factor: int = Field(1, ge=1, le=3, description="Replicas (<= kafka.brokers).")
+    retention_ms: int = Field(
+        7 * 24 * 3600 * 1000, description="Retention in ms (>= 60000), or -1 for unlimited.")
+    cleanup_policy: Literal["delete", "compact"] = Field("delete", description="delete or compact.")
+
+    @field_validator("retention_ms")
+    @classmethod
+    def _retention(cls, v: int) -> int:
+        if v != -1 and v < 60_000:
+            raise ValueError(f"{v} ms: retention must be at least 60000 ms (1 minute), or -1")
+        return v
+
+
+class KafkaSettings(Strict):
+    """Kafka in KRaft combined mode (apache/kafka image) on the dedicated Kafka node(s)."""
+
+    brokers: Literal[1, 3] = Field(
+        1, description="Brokers (combined broker+controller): 1 (the one dedicated node) or 3.")
+    storage: StorageSize = Field("50Gi", description="Log volume per broker.")
+    heap: Memory = Field("1Gi", description="JVM heap (-Xmx/-Xms); below the memory limit.")
+    resources: ResourceSpec = Field(default_factory=lambda: _res("500m", "2Gi", "2", "3Gi"),
+                                    description="Broker requests/limits.")
+    topics: dict[str, KafkaTopic] = Field(default_factory=dict, description="Topics keyed by name.")
+
+    @field_validator("resources")
+    @classmethod
+    def _heap_fits(cls, v: ResourceSpec, info: ValidationInfo) -> ResourceSpec:
+        heap = info.data.get("heap")
+        if heap is not None and quantity_value(heap) >= quantity_value(v.memory_limit):
+            raise ValueError(f"memory_limit {v.memory_limit} must exceed the heap {heap}")
+        return v
+
+    @field_validator("topics")
+    @classmethod
+    def _topics(cls, v: dict[str, KafkaTopic], info: ValidationInfo) -> dict[str, KafkaTopic]:
+        errors = []
+        for name, t in v.items():
+            if not _TOPIC.match(name) or name in (".", ".."):
+                errors.append(f"{name!r} is not a valid topic name")
+            elif "." in name and "_" in name:
+                errors.append(f"{name!r} mixes '.' and '_' (they collide in Kafka metric names)")
+            brokers = info.data.get("brokers")
+            if brokers is not None and t.replication_factor > brokers:
+                errors.append(f"{name}: replication_factor {t.replication_factor} exceeds brokers {brokers}")
+        if errors:
+            raise ValueError("; ".join(errors))
+        return v
+
+
+class NetworkPolicySettings(Strict):
+    """Default-deny per application namespace plus the allows each workload needs."""
+
+    rds_cidrs: list[Cidr] = Field(
+        min_length=1, description="Data subnets of RDS (the cluster stack's network.data_cidrs): the app "
+        "may reach PostgreSQL 5432 there.")
+    https_egress_cidrs: list[Cidr] = Field(
+        default_factory=list,
+        description="Where the app may call HTTPS 443 (external APIs); empty: nowhere outside the cluster.")
+
+
+class V4PlatformConfig(Strict):
+    """Stage v4-platform: ingress, storage, secrets, GPU operator, Redis, ChromaDB, Kafka in the cluster."""
+
+    stage: Literal["v4-platform"] = Field(description="Architecture stage this stack builds.")
+    env: Env = Field(description="Environment name (must equal the cluster stack's env).")
+    name_prefix: Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{1,15}$")] = Field(
+        "looper", description="Prefix of every name.")
+    cluster_stack: str = Field(
+        pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$",
+        description="The v4 cluster stack read through a StackReference (org/project/stack, e.g. "
+        "organization/looper/v4-dev).")
+    aws: PlatformAws
+    namespaces: Namespaces = Field(default_factory=Namespaces)
+    ingress: IngressSettings = Field(default_factory=IngressSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    secrets: SecretsSettings = Field(default_factory=SecretsSettings)
+    gpu: GpuSettings = Field(default_factory=GpuSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    chromadb: ChromaSettings = Field(default_factory=ChromaSettings)
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    network_policies: NetworkPolicySettings
+    observability: ObservabilityConfig = Field(
+        default_factory=ObservabilityConfig, description="Metrics, logs and traces (see its own section).")
+
+    def cross_issues(self) -> list[tuple[str, str]]:
+        issues: list[tuple[str, str]] = []
+        stack = self.cluster_stack.rsplit("/", 1)[-1]
+        if not stack.endswith(f"-{self.env}"):
+            issues.append(("cluster_stack", f"stack {stack!r} is not the {self.env!r} cluster "
+                                            f"(expected a name ending in -{self.env})"))
+        if self.aws.azs:
+            issues.append(("aws.azs", "the cluster stack owns the zones: leave empty"))
+        taken = {self.namespaces.app, self.namespaces.data}
+        reserved = taken & {"default", "kube-system", "kube-public", "ingress-nginx", "external-secrets",
+                            "gpu-operator", "monitoring"}
+        for ns in sorted(reserved):
+            issues.append(("namespaces", f"{ns!r} is a platform namespace"))
+        return issues

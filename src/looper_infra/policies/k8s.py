@@ -1,0 +1,136 @@
+"""Kubernetes validators (stage v4-platform). Same model as policies/aws.py.
+
+They read the objects as the kubernetes provider receives them (camelCase inputs):
+
+* helm Releases name an exact chart version (semver, no range, no `latest`);
+* every container of a workload (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job,
+  CronJob) has CPU and memory limits, runs as non-root, cannot escalate privileges and is not
+  privileged; long-running ones also have liveness and readiness probes (a Job's pod runs to
+  completion: a probe would only restart it);
+* every image is pinned by an exact tag or a digest (no `latest`, no missing tag).
+
+A property the plan does not know (absent, or "[unknown]") counts as a violation: secure by
+default, as in the AWS validators.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+from looper_infra.policies.model import Resource, ResourcePolicy, StackPolicy
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+POD = "kubernetes:core/v1:Pod"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
+DAEMON_SET = "kubernetes:apps/v1:DaemonSet"
+REPLICA_SET = "kubernetes:apps/v1:ReplicaSet"
+JOB = "kubernetes:batch/v1:Job"
+CRON_JOB = "kubernetes:batch/v1:CronJob"
+WORKLOADS = (POD, DEPLOYMENT, STATEFUL_SET, DAEMON_SET, REPLICA_SET, JOB, CRON_JOB)
+RUN_TO_COMPLETION = (JOB, CRON_JOB)
+
+#: an exact chart version: semver with an optional leading `v` (NVIDIA's charts use one)
+_EXACT_SEMVER = re.compile(r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+                           r"(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$")
+_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+
+
+def chart_version_pinned(r: Resource) -> Iterator[str]:
+    version = r.props.get("version")
+    if not isinstance(version, str) or not version or version == "[unknown]":
+        yield "helm release without an exact chart version (Helm would install the newest)"
+    elif not _EXACT_SEMVER.match(version):
+        yield f"helm release chart version {version!r} is not an exact version (no ranges, no wildcards)"
+
+
+def pod_spec(r: Resource) -> Mapping[str, Any] | None:
+    """The pod spec of a workload object, or None when the plan does not carry one."""
+    spec = r.props.get("spec")
+    if not isinstance(spec, Mapping):
+        return None
+    if r.type == POD:
+        return spec
+    if r.type == CRON_JOB:
+        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    template = spec.get("template") if isinstance(spec, Mapping) else None
+    inner = template.get("spec") if isinstance(template, Mapping) else None
+    return inner if isinstance(inner, Mapping) else None
+
+
+def _containers(spec: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    for key in ("initContainers", "containers"):
+        for c in spec.get(key) or []:
+            if isinstance(c, Mapping):
+                yield key, c
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def container_hardening(r: Resource) -> Iterator[str]:
+    spec = pod_spec(r)
+    if spec is None:
+        yield "workload without a pod spec in the plan: its containers cannot be checked"
+        return
+    if not spec.get("containers"):
+        yield "pod spec without containers"
+    pod_ctx = _mapping(spec.get("securityContext"))
+    for key, c in _containers(spec):
+        name = c.get("name", "?")
+        ctx = _mapping(c.get("securityContext"))
+        limits = (c.get("resources") or {}).get("limits") or {}
+        missing = [x for x in ("cpu", "memory") if x not in limits]
+        if missing:
+            yield f"container {name}: no {' and '.join(missing)} limit"
+        non_root = ctx.get("runAsNonRoot", pod_ctx.get("runAsNonRoot"))
+        if non_root is not True:
+            yield f"container {name}: runAsNonRoot is not true (container or pod securityContext)"
+        if ctx.get("allowPrivilegeEscalation") is not False:
+            yield f"container {name}: allowPrivilegeEscalation is not false"
+        if ctx.get("privileged") is True:
+            yield f"container {name}: privileged"
+        long_running = key == "containers" and r.type not in RUN_TO_COMPLETION
+        if long_running:
+            absent = [p for p in ("livenessProbe", "readinessProbe") if not c.get(p)]
+            if absent:
+                yield f"container {name}: no {' and no '.join(absent)}"
+
+
+def image_pinned(r: Resource) -> Iterator[str]:
+    spec = pod_spec(r)
+    if spec is None:
+        yield "workload without a pod spec in the plan: its images cannot be checked"
+        return
+    for _, c in _containers(spec):
+        name, image = c.get("name", "?"), c.get("image")
+        if not isinstance(image, str) or not image or image == "[unknown]":
+            yield f"container {name}: no image"
+            continue
+        if _DIGEST.search(image):
+            continue
+        last = image.rsplit("/", 1)[-1]
+        if ":" not in last:
+            yield f"container {name}: image {image!r} has no tag (means latest)"
+        elif last.rsplit(":", 1)[1] in ("latest", "stable", "main", "master"):
+            yield f"container {name}: image {image!r} uses a floating tag"
+
+
+def _resource_policy(name: str, description: str, types: tuple[str, ...],
+                     check: Callable[[Resource], Iterable[str]]) -> ResourcePolicy:
+    return ResourcePolicy(name, description, "mandatory", types, check)
+
+
+RESOURCE_POLICIES = (
+    _resource_policy("k8s-helm-chart-pinned", "Helm releases install an exact chart version",
+                     (RELEASE,), chart_version_pinned),
+    _resource_policy("k8s-container-hardening", "Workload containers: CPU/memory limits, non-root, no "
+                     "privilege escalation, not privileged; probes on long-running containers",
+                     WORKLOADS, container_hardening),
+    _resource_policy("k8s-image-pinned", "Container images pinned by exact tag or digest",
+                     WORKLOADS, image_pinned),
+)
+STACK_POLICIES: tuple[StackPolicy, ...] = ()

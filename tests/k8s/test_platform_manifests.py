@@ -1,0 +1,128 @@
+"""Stage v4-platform manifests, rendered from the offline plan, checked by the real tools.
+
+Every Kubernetes object the program applies is validated against the pinned Kubernetes
+minor's schemas (kubernetes-validate, strict: unknown fields are errors), and checkov's
+kubernetes framework scans them with the waivers of k8s-waivers.yaml. Helm releases are not
+objects and cannot be rendered offline (no chart archives): their values are tested in
+tests/test_stage_v4_platform.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from conftest import ROOT, example_values, plan_values
+from looper_infra.bootstrap.k8s_versions import KUBERNETES_MINOR
+from looper_infra.engine.plan import Plan
+from looper_infra.export import checkov
+from looper_infra.k8s.manifests import (
+    MASKED_ANNOTATION,
+    api_version_kind,
+    manifests_from_plan,
+    write_manifests,
+)
+
+STACKS = ("v4-platform-dev", "v4-platform-prod")
+#: custom resources: kubernetes-validate ships only the built-in API schemas
+NOT_VALIDATABLE = {"ClusterSecretStore": "External Secrets CRD (external-secrets.io/v1), not built in",
+                   "ExternalSecret": "External Secrets CRD (external-secrets.io/v1), not built in"}
+WAIVERS = ROOT / "k8s-waivers.yaml"
+
+
+@pytest.fixture(scope="module")
+def plans() -> dict[str, Plan]:
+    return {s: plan_values(example_values(s), stack=s) for s in STACKS}
+
+
+def test_type_tokens_map_to_api_versions() -> None:
+    assert api_version_kind("kubernetes:apps/v1:StatefulSet") == ("apps/v1", "StatefulSet")
+    assert api_version_kind("kubernetes:core/v1:Service") == ("v1", "Service")
+    assert api_version_kind("kubernetes:networking.k8s.io/v1:NetworkPolicy") == (
+        "networking.k8s.io/v1", "NetworkPolicy")
+    with pytest.raises(ValueError, match="not a kubernetes resource type"):
+        api_version_kind("aws:s3/bucket:Bucket")
+
+
+def test_manifests_are_the_objects_not_releases_nor_the_provider(plans: dict[str, Plan]) -> None:
+    plan = plans["v4-platform-dev"]
+    objs = manifests_from_plan(plan)
+    expected = [r for r in plan.resources if r.type.startswith("kubernetes:") and r.custom
+                and r.type != "kubernetes:helm.sh/v3:Release"]
+    assert len(objs) == len(expected) > 40
+    kinds = Counter(o["kind"] for o in objs)
+    assert kinds["StatefulSet"] == 3 and kinds["ClusterSecretStore"] == 1 and "Release" not in kinds
+    store = next(o for o in objs if o["kind"] == "ClusterSecretStore")
+    assert store["apiVersion"] == "external-secrets.io/v1"
+    secrets = [o for o in objs if o["kind"] == "Secret"]
+    assert secrets and all(o["stringData"] == {} for o in secrets)  # values never leave the plan
+    assert all(o["metadata"]["annotations"][MASKED_ANNOTATION] == "stringData" for o in secrets)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_object_validates_against_the_pinned_kubernetes(plans: dict[str, Plan],
+                                                              stack: str) -> None:
+    checked, skipped = 0, Counter[str]()
+    for obj in manifests_from_plan(plans[stack]):
+        if obj["kind"] in NOT_VALIDATABLE:
+            skipped[obj["kind"]] += 1
+            continue
+        kubernetes_validate.validate(obj, KUBERNETES_MINOR, strict=True)
+        checked += 1
+    assert checked > 40
+    assert set(skipped) == set(NOT_VALIDATABLE)  # only custom resources are skipped
+
+
+def test_strict_validation_rejects_an_unknown_field() -> None:
+    obj: dict[str, Any] = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"},
+                           "data": {}, "surprise": 1}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(obj, KUBERNETES_MINOR, strict=True)
+
+
+def checkov_exe() -> str:
+    try:
+        return checkov.find_checkov(ROOT)
+    except checkov.CheckovMissing as exc:
+        if os.environ.get("CI", "").strip().lower() == "true":
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+
+
+def test_checkov_finds_nothing_unwaived(plans: dict[str, Plan], tmp_path: Path) -> None:
+    for stack, plan in plans.items():
+        paths = write_manifests(plan, tmp_path / stack)
+        assert all(yaml.safe_load(p.read_text()) for p in paths)
+    proc = subprocess.run(
+        [checkov_exe(), "-d", str(tmp_path), "--framework", "kubernetes", "--skip-download",
+         "--output", "json", "--quiet"],
+        capture_output=True, text=True, timeout=600, check=False, cwd=tmp_path)
+    assert proc.returncode in (0, 1), proc.stderr[-2000:]
+    report = json.loads(proc.stdout)
+    if isinstance(report, list):
+        (report,) = [r for r in report if r.get("check_type") == "kubernetes"]
+    assert report["summary"]["parsing_errors"] == 0
+    assert report["summary"]["passed"] > 300  # it really scanned the workloads
+    waivers = checkov.load_waivers(WAIVERS)
+    used: set[tuple[int, str]] = set()
+    unwaived = []
+    for c in report["results"]["failed_checks"]:
+        stack = next((p for p in Path(c["file_path"]).parts if p in STACKS), None)
+        assert stack is not None, c["file_path"]
+        hit = next((i for i, w in enumerate(waivers) if w.covers(c["check_id"], c["resource"], stack)),
+                   None)
+        if hit is None:
+            unwaived.append(f"{stack}: {c['check_id']} {c['resource']}")
+            continue
+        used |= {(hit, p) for p in waivers[hit].resources if checkov.fnmatch.fnmatchcase(c["resource"], p)}
+    assert unwaived == [], "fix these or waive them in k8s-waivers.yaml"
+    stale = [f"{w.check} {p}" for i, w in enumerate(waivers) for p in w.resources if (i, p) not in used]
+    assert stale == [], "these waivers match nothing any more: remove them"

@@ -1,0 +1,277 @@
+"""Stage v4-platform planned offline with the shipped example stacks: what would be applied."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from conftest import example_values, plan_values
+from looper_infra.engine.fakes.k8s import cluster_outputs
+from looper_infra.engine.mocks import SECRET_MASK, MockContext, RecordedResource
+from looper_infra.engine.plan import Plan
+from looper_infra.k8s.charts import CHARTS, IMAGES
+from looper_infra.policies.evaluate import evaluate, resources_of
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+STS = "kubernetes:apps/v1:StatefulSet"
+JOB = "kubernetes:batch/v1:Job"
+SECRET = "kubernetes:core/v1:Secret"
+NETPOL = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+SC = "kubernetes:storage.k8s.io/v1:StorageClass"
+STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"
+EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+PDB = "kubernetes:policy/v1:PodDisruptionBudget"
+GPU_TAINT = {"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"}
+
+
+@pytest.fixture(scope="module", params=["dev", "prod"])
+def plan(request: pytest.FixtureRequest) -> Plan:
+    stack = f"v4-platform-{request.param}"
+    return plan_values(example_values(stack), stack=stack)
+
+
+def cluster(plan: Plan) -> dict[str, Any]:
+    """The outputs the mocked v4 stack answered with (what the program must have used)."""
+    env = plan.stack.rsplit("-", 1)[-1]
+    return cluster_outputs(f"organization/looper/v4-{env}", MockContext())
+
+
+def release(plan: Plan, chart: str) -> RecordedResource:
+    (r,) = [r for r in plan.of_type(RELEASE) if r.inputs["chart"] == chart]
+    return r
+
+
+def named(plan: Plan, type_: str, name: str) -> RecordedResource:
+    (r,) = [r for r in plan.of_type(type_) if r.inputs["metadata"]["name"] == name]
+    return r
+
+
+def pod_spec(r: RecordedResource) -> dict[str, Any]:
+    spec: dict[str, Any] = r.inputs["spec"]["template"]["spec"]
+    return spec
+
+
+def test_every_chart_is_the_pinned_one_installed_atomically(plan: Plan) -> None:
+    from looper_infra.k8s.observability_charts import CHARTS as OBSERVABILITY_CHARTS
+
+    tables: dict[str, tuple[str, str]] = {c.chart: (c.repo, c.version) for c in CHARTS.values()}
+    obs_table = {c.chart: (c.repo, c.version) for c in OBSERVABILITY_CHARTS.values()}
+    ours = {r.inputs["chart"] for r in plan.of_type(RELEASE)} - set(obs_table)
+    assert ours == {"ingress-nginx", "aws-ebs-csi-driver", "external-secrets", "gpu-operator"}
+    for r in plan.of_type(RELEASE):
+        repo, version = tables.get(r.inputs["chart"]) or obs_table[r.inputs["chart"]]
+        assert (r.inputs["repositoryOpts"]["repo"], r.inputs["version"]) == (repo, version), r.name
+        assert r.inputs["atomic"] is True and r.inputs["timeout"] >= 300, r.name
+    for r in (release(plan, c) for c in ours):
+        assert r.inputs["createNamespace"] is False, r.name  # namespaces are ours, with PSS labels
+
+
+def test_everything_goes_through_the_cluster_stacks_kubeconfig(plan: Plan) -> None:
+    (provider,) = plan.of_type("pulumi:providers:kubernetes")
+    assert provider.inputs["kubeconfig"] == SECRET_MASK
+    assert provider.inputs["enableServerSideApply"] == "true"
+    k8s = [r for r in plan.resources if r.type.startswith("kubernetes:")]
+    assert len(k8s) > 40
+    assert {r.provider for r in k8s} == {provider.urn}
+
+
+def test_our_containers_are_hardened(plan: Plan) -> None:
+    workloads = plan.of_type(STS) + plan.of_type(JOB)
+    assert {r.inputs["metadata"]["name"] for r in plan.of_type(STS)} == {"redis", "chromadb", "kafka"}
+    for r in workloads:
+        spec = pod_spec(r)
+        assert spec["automountServiceAccountToken"] is False, r.name
+        assert spec["securityContext"]["runAsNonRoot"] is True, r.name
+        assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        for c in spec["containers"]:
+            where = f"{r.name}/{c['name']}"
+            assert set(c["resources"]["limits"]) == {"cpu", "memory"}, where
+            assert set(c["resources"]["requests"]) == {"cpu", "memory"}, where
+            ctx = c["securityContext"]
+            assert ctx["runAsNonRoot"] is True and ctx["allowPrivilegeEscalation"] is False, where
+            assert ctx["capabilities"] == {"drop": ["ALL"]}, where
+            # read-only root everywhere but the Kafka broker (its launcher writes its config)
+            assert ctx["readOnlyRootFilesystem"] is (where != "kafka-statefulset/kafka"), where
+            assert c["image"] in IMAGES.values(), where
+            if r.type == STS:
+                assert c["livenessProbe"] and c["readinessProbe"], where
+
+
+def test_data_services_keep_their_volumes_and_have_pdbs(plan: Plan) -> None:
+    for r in plan.of_type(STS):
+        claims = r.inputs["spec"]["volumeClaimTemplates"]
+        assert [c["spec"]["storageClassName"] for c in claims] == ["gp3-retain"], r.name
+        assert r.inputs["spec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"] == "Retain"
+    pdbs = {p.inputs["metadata"]["name"]: p.inputs["spec"] for p in plan.of_type(PDB)}
+    assert set(pdbs) == {"redis", "chromadb", "kafka"}
+    # one replica each: a drain waits for an operator instead of taking the service down
+    assert all(p["maxUnavailable"] == 0 for p in pdbs.values())
+
+
+def test_kafka_runs_only_on_the_dedicated_node(plan: Plan) -> None:
+    spec = pod_spec(named(plan, STS, "kafka"))
+    toleration = {"key": "dedicated", "operator": "Equal", "value": "kafka", "effect": "NoSchedule"}
+    assert toleration in spec["tolerations"]
+    required = spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    terms = required["nodeSelectorTerms"]
+    assert terms == [{"matchExpressions": [{"key": "dedicated", "operator": "In", "values": ["kafka"]}]}]
+    env = {e["name"]: e["value"] for e in spec["containers"][0]["env"]}
+    assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == "0@kafka-0.kafka-headless.looper-data.svc:9093"
+    assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+
+
+def test_topics_job_creates_every_configured_topic_idempotently(plan: Plan) -> None:
+    cfg = example_values(plan.stack)["kafka"]["topics"]
+    (job,) = plan.of_type(JOB)
+    script = pod_spec(job)["containers"][0]["command"][2]
+    for name, t in cfg.items():
+        create = (f"--create --if-not-exists --topic {name} --partitions {t['partitions']} "
+                  f"--replication-factor {t['replication_factor']} --config retention.ms={t['retention_ms']}")
+        assert create in script
+        alter = (f"--alter --entity-type topics --entity-name {name} "
+                 f"--add-config retention.ms={t['retention_ms']}")
+        assert alter in script
+    assert script.count("--create") == len(cfg)
+
+
+def test_gpu_operator_uses_the_host_driver_crio_and_only_gpu_nodes(plan: Plan) -> None:
+    values = release(plan, "gpu-operator").inputs["values"]
+    assert values["driver"] == {"enabled": False}
+    assert values["operator"]["defaultRuntime"] == "crio"
+    assert values["toolkit"]["enabled"] is True and values["cdi"]["enabled"] is True
+    assert values["dcgmExporter"] == {"enabled": True, "serviceMonitor": {"enabled": True}}
+    # operands go where the operator's deploy labels are (GPU nodes only) and tolerate exactly
+    # the GPU taint: no wildcard toleration that would also land them on the Kafka node
+    ds = values["daemonsets"]
+    assert ds["tolerations"] == [GPU_TAINT]
+    assert values["node-feature-discovery"]["worker"]["tolerations"] == [GPU_TAINT]
+    assert "nodeSelector" not in values["operator"]  # the operator itself runs on workers
+
+
+def test_secret_store_uses_the_service_account_jwt_and_the_irsa_role(plan: Plan) -> None:
+    out = cluster(plan)
+    (store,) = plan.of_type(STORE)
+    aws = store.inputs["spec"]["provider"]["aws"]
+    assert aws["service"] == "SecretsManager" and aws["region"] == "ap-northeast-2"
+    assert aws["auth"] == {"jwt": {"serviceAccountRef": {"name": "external-secrets",
+                                                         "namespace": "external-secrets"}}}
+    assert "role" not in aws  # the role comes from the account's annotation (no role chaining)
+    sa = release(plan, "external-secrets").inputs["values"]["serviceAccount"]
+    assert sa["name"] == "external-secrets"
+    assert sa["annotations"] == {"eks.amazonaws.com/role-arn": out["eso_role_arn"]}
+    assert "secretRef" not in json.dumps(store.inputs)  # no static keys
+    rds = named(plan, EXTERNAL_SECRET, "rds").inputs
+    assert rds["metadata"]["namespace"] == "looper"
+    assert {(d["secretKey"], d["remoteRef"]["key"]) for d in rds["spec"]["data"]} == {
+        ("username", out["rds_secret_arn"]), ("password", out["rds_secret_arn"])}
+    env = plan.stack.rsplit("-", 1)[-1]
+    app = named(plan, EXTERNAL_SECRET, "openai").inputs["spec"]
+    assert app["dataFrom"] == [{"extract": {"key": f"looper/{env}/openai"}}]
+
+
+def test_storage_classes_are_encrypted_gp3_bound_at_scheduling(plan: Plan) -> None:
+    classes = {r.inputs["metadata"]["name"]: r.inputs for r in plan.of_type(SC)}
+    assert set(classes) == {"gp3", "gp3-retain"}
+    for name, c in classes.items():
+        assert c["provisioner"] == "ebs.csi.aws.com"
+        assert c["parameters"]["type"] == "gp3" and c["parameters"]["encrypted"] == "true"
+        assert c["volumeBindingMode"] == "WaitForFirstConsumer" and c["allowVolumeExpansion"] is True
+        default = c["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"]
+        assert (name, c["reclaimPolicy"], default) in {("gp3", "Delete", "true"),
+                                                       ("gp3-retain", "Retain", "false")}
+
+
+def test_namespaces_enforce_pod_security(plan: Plan) -> None:
+    key = "pod-security.kubernetes.io/enforce"
+    levels = {r.inputs["metadata"]["name"]: r.inputs["metadata"]["labels"][key]
+              for r in plan.of_type(NAMESPACE)}
+    assert levels["looper"] == levels["looper-data"] == levels["external-secrets"] == "restricted"
+    assert levels["gpu-operator"] == "privileged"  # the toolkit and device plugin need the host
+
+
+def test_network_policies_deny_by_default_and_allow_what_each_workload_needs(plan: Plan) -> None:
+    pols = {(r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"]): r.inputs["spec"]
+            for r in plan.of_type(NETPOL)}
+    for ns in ("looper", "looper-data"):
+        assert pols[(ns, "default-deny")] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+        (dns,) = pols[(ns, "allow-dns")]["egress"]
+        assert {(p["protocol"], p["port"]) for p in dns["ports"]} == {("UDP", 53), ("TCP", 53)}
+    rds = pols[("looper", "allow-to-rds")]["egress"][0]
+    cidrs = example_values(plan.stack)["network_policies"]["rds_cidrs"]
+    assert [t["ipBlock"]["cidr"] for t in rds["to"]] == cidrs
+    assert rds["ports"] == [{"protocol": "TCP", "port": 5432}]
+    web = pols[("looper", "allow-from-ingress-nginx")]["ingress"][0]
+    ingress_ns = {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}
+    assert web["from"][0]["namespaceSelector"] == ingress_ns
+    assert web["ports"] == [{"protocol": "TCP", "port": 8080}]
+    otlp = pols[("looper", "allow-otlp")]["egress"][0]
+    assert {p["port"] for p in otlp["ports"]} == {4317, 4318}
+    scrape = pols[("looper-data", "allow-prometheus-scrape")]["ingress"][0]["from"][0]
+    assert scrape["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "monitoring"}
+    for app, port in (("redis", 6379), ("chromadb", 8000), ("kafka", 9092)):
+        rule = pols[("looper-data", f"allow-app-to-{app}")]
+        assert rule["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": app}}
+        assert rule["ingress"][0]["ports"] == [{"protocol": "TCP", "port": port}]
+    assert ("looper", "allow-https-egress") not in pols  # nothing configured: no internet egress
+
+
+def test_ingress_nginx_listens_on_the_nodeports_the_nlb_targets(plan: Plan) -> None:
+    ports = cluster(plan)["ingress_node_ports"]
+    c = release(plan, "ingress-nginx").inputs["values"]["controller"]
+    svc = c["service"]
+    assert svc["type"] == "NodePort"
+    # NLB TLS 443 (decrypted) -> https NodePort -> plain HTTP; NLB TCP 80 -> http NodePort -> redirect
+    assert svc["nodePorts"] == {"https": ports["http"], "http": ports["redirect"]}
+    assert svc["targetPorts"] == {"https": "http", "http": "tohttps"}
+    assert "return 308 https://" in c["config"]["http-snippet"]
+    assert c["config"]["use-proxy-protocol"] == "false" and c["config"]["use-forwarded-headers"] == "false"
+    assert c["replicaCount"] == example_values(plan.stack)["ingress"]["replicas"] >= 2
+    assert c["topologySpreadConstraints"][0]["topologyKey"] == "topology.kubernetes.io/zone"
+    assert c["minAvailable"] == 1
+
+
+def test_redis_and_chroma_credentials_are_pulumi_secrets(plan: Plan) -> None:
+    secrets = {r.name: r for r in plan.of_type(SECRET)}
+    for name in ("redis-auth", "redis-client-secret", "chromadb-auth", "chromadb-client-secret"):
+        assert secrets[name].inputs["stringData"] == SECRET_MASK, name
+    passwords = {r.name: r.state["result"]
+                 for r in plan.of_type("random:index/randomPassword:RandomPassword")}
+    # the real values reach the right places: Redis' included auth file, Envoy's token check
+    auth = secrets["redis-auth"].state["stringData"]["auth.conf"]
+    assert auth == f"requirepass {passwords['redis-password']}\n"
+    envoy = json.loads(secrets["chromadb-auth"].state["stringData"]["envoy.json"])
+    rbac = envoy["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"][
+        "http_filters"][0]["typed_config"]["rules"]["policies"]["token"]["permissions"][0]["header"]
+    assert rbac == {"name": "x-chroma-token", "string_match": {"exact": passwords["chromadb-token"]}}
+    doc = json.dumps([r.inputs for r in plan.resources])
+    assert passwords["redis-password"] not in doc and passwords["chromadb-token"] not in doc
+
+
+def test_chroma_is_reachable_only_through_envoy(plan: Plan) -> None:
+    containers = {c["name"]: c for c in pod_spec(named(plan, STS, "chromadb"))["containers"]}
+    args = containers["chromadb"]["args"]
+    assert args[args.index("--host") + 1] == "127.0.0.1" and args[args.index("--port") + 1] == "8001"
+    assert "ports" not in containers["chromadb"]
+    assert containers["envoy"]["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
+
+
+def test_policy_pack_finds_nothing_mandatory(plan: Plan) -> None:
+    found = [v for v in evaluate(resources_of(plan)) if v.level == "mandatory"]
+    assert found == []
+
+
+def test_a_cluster_stack_of_another_env_or_region_is_refused() -> None:
+    from looper_infra.config import validate_mapping
+    from looper_infra.config.v4_platform import V4PlatformConfig
+    from looper_infra.stages.v4_platform import _same_cluster
+
+    cfg = validate_mapping(example_values("v4-platform-dev"), "test")
+    assert isinstance(cfg, V4PlatformConfig)
+    assert _same_cluster(cfg, "dev", "ap-northeast-2", "kubeconfig") == "kubeconfig"
+    for env, region in (("prod", "ap-northeast-2"), ("dev", "us-east-1")):
+        with pytest.raises(ValueError, match="refusing to apply"):
+            _same_cluster(cfg, env, region, "kubeconfig")
