@@ -275,3 +275,20 @@ def test_a_cluster_stack_of_another_env_or_region_is_refused() -> None:
     for env, region in (("prod", "ap-northeast-2"), ("dev", "us-east-1")):
         with pytest.raises(ValueError, match="refusing to apply"):
             _same_cluster(cfg, env, region, "kubeconfig")
+
+
+def test_custom_resources_wait_for_the_secret_store_by_data(plan: Plan) -> None:
+    """Every ExternalSecret (ours and Alertmanager's SMTP one) depends on the ClusterSecretStore,
+    which depends on the ESO release that installs the CRDs: a first `up` never applies a kind
+    the API server does not know yet."""
+    (store,) = plan.of_type("kubernetes:external-secrets.io/v1:ClusterSecretStore")
+    (eso,) = [r for r in plan.of_type(RELEASE) if r.inputs["chart"] == "external-secrets"]
+    assert eso.urn in store.dependencies
+    externals = plan.of_type("kubernetes:external-secrets.io/v1:ExternalSecret")
+    names = {r.inputs["metadata"]["name"] for r in externals}
+    if plan.stack.endswith("prod"):  # prod mails alerts: the SMTP password comes through ESO
+        assert "alertmanager-smtp" in names or any("smtp" in n for n in names)
+    for r in externals:
+        assert store.urn in r.dependencies, r.name
+        assert r.inputs["spec"]["secretStoreRef"] == {"kind": "ClusterSecretStore",
+                                                      "name": store.inputs["metadata"]["name"]}

@@ -65,12 +65,21 @@ def program(cfg: V4PlatformConfig) -> None:
         GPU_NS: "privileged"}), opts)
     nsref = namespaces.names
 
+    secrets = {"rds": SyncedSecret(remote_key=cluster.require_output("rds_secret_arn"),
+                                   properties={"username": "username", "password": "password"})}
+    secrets |= {name: SyncedSecret(remote_key=f"looper/{env}/{key}")
+                for name, key in cfg.secrets.app_secrets.items()}
+    eso = ExternalSecrets("eso", ExternalSecretsArgs(
+        namespace=nsref[ESO_NS], service_account=ESO_SERVICE_ACCOUNT,
+        role_arn=cluster.require_output("eso_role_arn"), region=cfg.aws.region,
+        target_namespace=nsref[ns.app], secrets=secrets, refresh_interval=cfg.secrets.refresh_interval), opts)
+
     obs = Observability("observability", ObservabilityArgs(
         cfg=cfg.observability, name_prefix=f"{cfg.name_prefix}-{env}",
         region=cfg.aws.region, account_id=cfg.aws.account_id,
         oidc_provider_arn=cluster.require_output("oidc_provider_arn"),
         oidc_issuer_host=cluster.require_output("oidc_issuer_host"), namespace=MONITORING_NS,
-        app_namespaces=(ns.app, ns.data)), opts)
+        app_namespaces=(ns.app, ns.data), secret_store=eso.store_name), opts)
 
     st = cfg.storage
     storage = BlockStorage("storage", BlockStorageArgs(
@@ -83,15 +92,6 @@ def program(cfg: V4PlatformConfig) -> None:
         replicas=cfg.ingress.replicas, resources=cfg.ingress.resources.resources(),
         # ServiceMonitor CRDs come with kube-prometheus-stack: wait for it by data
         service_monitor=True, prometheus_release=obs.prometheus_release)), opts)
-
-    secrets = {"rds": SyncedSecret(remote_key=cluster.require_output("rds_secret_arn"),
-                                   properties={"username": "username", "password": "password"})}
-    secrets |= {name: SyncedSecret(remote_key=f"looper/{env}/{key}")
-                for name, key in cfg.secrets.app_secrets.items()}
-    eso = ExternalSecrets("eso", ExternalSecretsArgs(
-        namespace=nsref[ESO_NS], service_account=ESO_SERVICE_ACCOUNT,
-        role_arn=cluster.require_output("eso_role_arn"), region=cfg.aws.region,
-        target_namespace=nsref[ns.app], secrets=secrets, refresh_interval=cfg.secrets.refresh_interval), opts)
 
     if cfg.gpu.enabled:
         GpuOperator("gpu", GpuOperatorArgs(namespace=nsref[GPU_NS], values=GpuOperatorValues(

@@ -125,5 +125,6 @@ class ExternalSecrets(pulumi.ComponentResource):
                 f"{name}-{key}", api_version=API_VERSION, kind="ExternalSecret",
                 metadata=metadata(key, args.target_namespace),
                 spec=external_secret_spec(key, secret, args.refresh_interval), opts=after_store)
-        self.store_name = pulumi.Output.from_input(STORE_NAME)
+        # from the store itself: a custom resource naming it waits for the store (and its CRDs)
+        self.store_name = store.metadata.apply(lambda m: str((m or {}).get("name") or STORE_NAME))
         self.register_outputs({"store_name": self.store_name})

@@ -73,6 +73,9 @@ class ObservabilityArgs:
     namespace: str = "monitoring"
     #: namespaces whose pods export OTLP / get scraped (for NetworkPolicies they create in monitoring)
     app_namespaces: tuple[str, ...] = ()
+    #: the ClusterSecretStore the SMTP ExternalSecret reads through; pass the ESO component's
+    #: `store_name` so the ExternalSecret waits for the store (and the CRDs) by data
+    secret_store: pulumi.Input[str] = CLUSTER_SECRET_STORE
 
     def problems(self) -> list[str]:
         errors = []
@@ -175,7 +178,7 @@ class Observability(pulumi.ComponentResource):
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=SMTP_SECRET, namespace=namespace),
                 spec={
                     "refreshInterval": "1h",
-                    "secretStoreRef": {"kind": "ClusterSecretStore", "name": CLUSTER_SECRET_STORE},
+                    "secretStoreRef": {"kind": "ClusterSecretStore", "name": self._args.secret_store},
                     "target": {"name": SMTP_SECRET, "creationPolicy": "Owner"},
                     "data": [{"secretKey": v.SMTP_PASSWORD_KEY,
                               "remoteRef": {"key": cfg.alertmanager.smtp.password_secret_key}}],
