@@ -126,3 +126,15 @@ def test_checkov_finds_nothing_unwaived(plans: dict[str, Plan], tmp_path: Path) 
     assert unwaived == [], "fix these or waive them in k8s-waivers.yaml"
     stale = [f"{w.check} {p}" for i, w in enumerate(waivers) for p in w.resources if (i, p) not in used]
     assert stale == [], "these waivers match nothing any more: remove them"
+
+
+def test_looper_check_scans_the_manifests_too(plans: dict[str, Plan]) -> None:
+    """`looper check v4-platform --scanner checkov` = the export and the rendered manifests."""
+    checkov_exe()
+    result = checkov.scan(plans["v4-platform-prod"], "v4-platform-prod", ROOT)
+    k8s = [f for f in result.findings if f.check.startswith("CKV_K8S_")]
+    assert k8s, "the kubernetes framework ran on the manifests"
+    assert all(f.waiver is not None and f.waiver in checkov.load_waivers(WAIVERS) for f in k8s)
+    assert result.unwaived == []
+    kinds = {f.address.split(".", 1)[0] for f in k8s}
+    assert "StatefulSet" in kinds

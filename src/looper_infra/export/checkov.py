@@ -22,6 +22,8 @@ from looper_infra.export.terraform_plan import to_terraform_plan
 
 CHECKOV_VERSION = "3.3.30"
 WAIVERS_FILE = "checkov-waivers.yaml"
+#: waivers of checkov's kubernetes framework on the manifests a plan renders (stage v4-platform)
+K8S_WAIVERS_FILE = "k8s-waivers.yaml"
 WAIVER_STATUSES = ("accepted", "fix-pending")
 
 
@@ -103,9 +105,17 @@ def run_checkov(doc: dict[str, Any], executable: str, workdir: Path) -> dict[str
     """checkov's terraform_plan report on the document (written to `workdir`)."""
     path = workdir / "export.json"
     path.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+    return _run(executable, ["-f", str(path)], "terraform_plan", workdir)
+
+
+def run_checkov_kubernetes(manifest_dir: Path, executable: str, workdir: Path) -> dict[str, Any]:
+    """checkov's kubernetes report on the manifests under `manifest_dir`."""
+    return _run(executable, ["-d", str(manifest_dir)], "kubernetes", workdir)
+
+
+def _run(executable: str, target: list[str], framework: str, workdir: Path) -> dict[str, Any]:
     proc = subprocess.run(
-        [executable, "-f", str(path), "--framework", "terraform_plan", "--skip-download",
-         "--output", "json", "--quiet"],
+        [executable, *target, "--framework", framework, "--skip-download", "--output", "json", "--quiet"],
         capture_output=True, text=True, timeout=600, check=False, cwd=workdir,
     )
     if proc.returncode not in (0, 1):  # 1 only means "a check failed"
@@ -115,9 +125,9 @@ def run_checkov(doc: dict[str, Any], executable: str, workdir: Path) -> dict[str
     except json.JSONDecodeError as exc:
         raise CheckovFailed(f"checkov printed no JSON report: {proc.stdout[-500:]!r}") from exc
     if isinstance(report, list):  # one report per framework
-        report = next((r for r in report if r.get("check_type") == "terraform_plan"), {})
+        report = next((r for r in report if r.get("check_type") == framework), {})
     if not isinstance(report, dict) or "summary" not in report:
-        raise CheckovFailed("checkov report has no terraform_plan summary")
+        raise CheckovFailed(f"checkov report has no {framework} summary")
     return report
 
 
@@ -147,12 +157,27 @@ class ScanResult:
 
 
 def scan(plan: Any, stack: str, project_dir: Path | None) -> ScanResult:
-    """Export the plan, run checkov on it, and match failures against the waivers file."""
+    """Export the plan, run checkov on it (and on its Kubernetes manifests when it has any), and
+    match failures against the waivers files (checkov-waivers.yaml, k8s-waivers.yaml)."""
+    from looper_infra.k8s.manifests import write_manifests
+
     executable = find_checkov(project_dir)
     waivers = load_waivers(project_dir / WAIVERS_FILE) if project_dir else []
+    k8s_waivers = (load_waivers(project_dir / K8S_WAIVERS_FILE)
+                   if project_dir and (project_dir / K8S_WAIVERS_FILE).is_file() else [])
     with tempfile.TemporaryDirectory(prefix="looper-checkov-") as tmp:
         report = run_checkov(to_terraform_plan(plan), executable, Path(tmp))
+        manifests = write_manifests(plan, Path(tmp) / "manifests")
+        k8s_report = (run_checkov_kubernetes(Path(tmp) / "manifests", executable, Path(tmp))
+                      if manifests else None)
     if evaluated(report) == 0:
         raise CheckovFailed("checkov evaluated 0 resources of the export (it did not read it)")
-    return ScanResult(resources=evaluated(report), passed=int(report["summary"].get("passed", 0)),
-                      findings=findings(report, stack, waivers))
+    resources, passed = evaluated(report), int(report["summary"].get("passed", 0))
+    found = findings(report, stack, waivers)
+    if k8s_report is not None:
+        if evaluated(k8s_report) == 0:
+            raise CheckovFailed(f"checkov evaluated none of the {len(manifests)} Kubernetes manifests")
+        resources += evaluated(k8s_report)
+        passed += int(k8s_report["summary"].get("passed", 0))
+        found += findings(k8s_report, stack, k8s_waivers)
+    return ScanResult(resources=resources, passed=passed, findings=found)
