@@ -126,5 +126,5 @@ class ExternalSecrets(pulumi.ComponentResource):
                 metadata=metadata(key, args.target_namespace),
                 spec=external_secret_spec(key, secret, args.refresh_interval), opts=after_store)
         # from the store itself: a custom resource naming it waits for the store (and its CRDs)
-        self.store_name = store.metadata.apply(lambda m: str((m or {}).get("name") or STORE_NAME))
+        self.store_name = store.id.apply(lambda _: STORE_NAME)
         self.register_outputs({"store_name": self.store_name})
