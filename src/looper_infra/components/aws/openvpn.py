@@ -27,7 +27,6 @@ the pool).
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -52,6 +51,7 @@ from looper_infra.components.aws.compute import (
     _volume_problems,
     encode_user_data,
 )
+from looper_infra.components.aws.flow_logs import vpc_flow_logs
 from looper_infra.components.aws.iam import NodeRole, NodeRoleArgs
 from looper_infra.components.aws.provider import partition
 from looper_infra.components.aws.secrets import JsonSecret, JsonSecretArgs
@@ -174,47 +174,9 @@ class AccessVpc(pulumi.ComponentResource):
 
 def _flow_logs(name: str, args: AccessVpcArgs, vpc_id: pulumi.Output[str],
                child: pulumi.ResourceOptions) -> pulumi.Output[str]:
-    """Flow logs to a CloudWatch group, as components/aws/vpc.py does for the K8s VPC."""
-    part, region, account, p = partition(args.region), args.region, args.account_id, args.name_prefix
-    group = aws.cloudwatch.LogGroup(
-        f"{name}-flow-logs", name=f"/looper/vpc-flow-logs/{p}",
-        retention_in_days=args.flow_log_retention_days,
-        tags={"Name": f"{p}-vpc-flow-logs"}, opts=child)
-    group_arn = group.name.apply(lambda n: f"arn:{part}:logs:{region}:{account}:log-group:{n}")
-    role = aws.iam.Role(
-        f"{name}-flow-logs", name=f"{p}-vpc-flow-logs",
-        description=f"VPC flow-log delivery for {p} into its CloudWatch log group",
-        assume_role_policy=json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-                "Condition": {
-                    "StringEquals": {"aws:SourceAccount": account},
-                    "ArnLike": {"aws:SourceArn": f"arn:{part}:ec2:{region}:{account}:vpc-flow-log/*"},
-                },
-            }],
-        }),
-        tags={"Name": f"{p}-vpc-flow-logs"}, opts=child)
-    aws.iam.RolePolicy(
-        f"{name}-flow-logs", role=role.id,
-        policy=group_arn.apply(lambda arn: json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Sid": "WriteThisGroupOnly", "Effect": "Allow",
-                 "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                 "Resource": [arn, f"{arn}:*"]},
-                {"Sid": "FindTheGroup", "Effect": "Allow", "Action": "logs:DescribeLogGroups",
-                 "Resource": f"arn:{part}:logs:{region}:{account}:log-group:*"},
-            ],
-        })),
-        opts=child)
-    aws.ec2.FlowLog(
-        f"{name}-flow-log", vpc_id=vpc_id, traffic_type="ALL", log_destination_type="cloud-watch-logs",
-        log_destination=group_arn,
-        iam_role_arn=role.name.apply(lambda n: f"arn:{part}:iam::{account}:role/{n}"),
-        max_aggregation_interval=60, tags={"Name": f"{p}-vpc"}, opts=child)
-    return group.name
+    """Flow logs to a CloudWatch group, as the K8s VPC has them."""
+    return vpc_flow_logs(name, vpc_id=vpc_id, name_prefix=args.name_prefix, region=args.region,
+                         account_id=args.account_id, retention_days=args.flow_log_retention_days, opts=child)
 
 
 # --- the server -------------------------------------------------------------------------------

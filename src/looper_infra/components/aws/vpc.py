@@ -19,7 +19,6 @@ flow-logs service of this account and region may assume it.
 from __future__ import annotations
 
 import ipaddress
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -28,7 +27,7 @@ import pulumi
 import pulumi_aws as aws
 
 from looper_infra.cidr import is_private, overlaps
-from looper_infra.components.aws.provider import partition
+from looper_infra.components.aws.flow_logs import vpc_flow_logs
 
 #: What CloudWatch Logs accepts as a retention (0 = never expire).
 LOG_RETENTION_DAYS = frozenset({0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
@@ -254,50 +253,6 @@ class Vpc(pulumi.ComponentResource):
                 subnet_id=self.subnets[tier][az].id, opts=child)
 
     def _flow_logs(self, name: str, args: VpcArgs, child: pulumi.ResourceOptions) -> pulumi.Output[str]:
-        part, region, account = partition(args.region), args.region, args.account_id
-        group = aws.cloudwatch.LogGroup(
-            f"{name}-flow-logs", name=f"/looper/vpc-flow-logs/{args.name_prefix}",
-            retention_in_days=args.flow_log_retention_days,
-            tags={"Name": f"{args.name_prefix}-vpc-flow-logs"}, opts=child)
-        # The ARN from the group's name (known at plan time, so the policy is visible in a plan);
-        # deriving it from the output keeps the dependency on the group.
-        group_arn = group.name.apply(lambda n: f"arn:{part}:logs:{region}:{account}:log-group:{n}")
-        role = aws.iam.Role(
-            f"{name}-flow-logs", name=f"{args.name_prefix}-vpc-flow-logs",
-            description=f"VPC flow-log delivery for {args.name_prefix} into its CloudWatch log group",
-            assume_role_policy=json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    # confused deputy: only flow logs of this account and region
-                    "Condition": {
-                        "StringEquals": {"aws:SourceAccount": account},
-                        "ArnLike": {"aws:SourceArn": f"arn:{part}:ec2:{region}:{account}:vpc-flow-log/*"},
-                    },
-                }],
-            }),
-            tags={"Name": f"{args.name_prefix}-vpc-flow-logs"}, opts=child)
-        aws.iam.RolePolicy(
-            f"{name}-flow-logs", role=role.id,
-            policy=group_arn.apply(lambda arn: json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [
-                    {"Sid": "WriteThisGroupOnly", "Effect": "Allow",
-                     "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                     "Resource": [arn, f"{arn}:*"]},
-                    # listed by AWS's documented minimum; read-only, and it cannot name one group
-                    {"Sid": "FindTheGroup", "Effect": "Allow", "Action": "logs:DescribeLogGroups",
-                     "Resource": f"arn:{part}:logs:{region}:{account}:log-group:*"},
-                ],
-            })),
-            opts=child)
-        aws.ec2.FlowLog(
-            f"{name}-flow-log", vpc_id=self.vpc.id, traffic_type=args.flow_log_traffic,
-            log_destination_type="cloud-watch-logs", log_destination=group_arn,
-            # from the role's name like the group's ARN: known at plan time, dependency kept
-            iam_role_arn=role.name.apply(lambda n: f"arn:{part}:iam::{account}:role/{n}"),
-            max_aggregation_interval=60,
-            tags={"Name": f"{args.name_prefix}-vpc"}, opts=child)
-        return group.name
+        return vpc_flow_logs(name, vpc_id=self.vpc.id, name_prefix=args.name_prefix, region=args.region,
+                             account_id=args.account_id, retention_days=args.flow_log_retention_days,
+                             traffic=args.flow_log_traffic, opts=child)
