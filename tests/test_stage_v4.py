@@ -326,6 +326,20 @@ def test_irsa_trust_and_permissions(dev: Plan) -> None:
     assert provider.inputs["clientIdLists"] == ["sts.amazonaws.com"]
 
 
+def test_ebs_csi_controller_gets_ebs_rights_through_irsa_not_the_nodes(dev: Plan) -> None:
+    ebs_policy = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+    roles = by_name(dev, "aws:iam/role:Role")
+    (statement,) = json.loads(roles["ebs-csi-role-role"].inputs["assumeRolePolicy"])["Statement"]
+    host = dev.outputs["oidc_issuer"].removeprefix("https://")
+    assert statement["Condition"]["StringEquals"] == {
+        f"{host}:sub": "system:serviceaccount:kube-system:ebs-csi-controller-sa",
+        f"{host}:aud": "sts.amazonaws.com"}
+    attached = {(a.parent.rsplit("::", 1)[-1], a.inputs["policyArn"])
+                for a in dev.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")}
+    assert [p for p, arn in attached if arn == ebs_policy] == ["ebs-csi-role"]
+    assert dev.outputs["ebs_csi_role_arn"].endswith(":role/looper-dev-ebs-csi")
+
+
 def test_irsa_documents_match_the_sa_key(dev: Plan) -> None:
     objects = {o.inputs["key"]: o.state for o in dev.of_type("aws:s3/bucketObjectv2:BucketObjectv2")}
     sa = next(r for r in dev.of_type("tls:index/privateKey:PrivateKey") if r.name == "pki-sa-key")

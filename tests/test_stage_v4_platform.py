@@ -185,6 +185,24 @@ def test_storage_classes_are_encrypted_gp3_bound_at_scheduling(plan: Plan) -> No
                                                        ("gp3-retain", "Retain", "false")}
 
 
+def test_ebs_csi_controller_assumes_its_irsa_role_with_a_projected_token(plan: Plan) -> None:
+    values = release(plan, "aws-ebs-csi-driver").inputs["values"]
+    controller = values["controller"]
+    role = cluster(plan)["ebs_csi_role_arn"]
+    assert controller["serviceAccount"]["name"] == "ebs-csi-controller-sa"  # the role trusts this one
+    env = {e["name"]: e["value"] for e in controller["env"]}
+    assert env["AWS_ROLE_ARN"] == role
+    (volume,) = controller["volumes"]
+    (source,) = volume["projected"]["sources"]
+    assert source["serviceAccountToken"]["audience"] == "sts.amazonaws.com"
+    (mount,) = controller["volumeMounts"]
+    assert mount["name"] == volume["name"]
+    token = source["serviceAccountToken"]["path"]
+    assert env["AWS_WEB_IDENTITY_TOKEN_FILE"] == f"{mount['mountPath']}/{token}"
+    # the node plugin reads the instance id / zone from IMDS (hop limit 1: host network only)
+    assert values["node"]["hostNetwork"] is True
+
+
 def test_namespaces_enforce_pod_security(plan: Plan) -> None:
     key = "pod-security.kubernetes.io/enforce"
     levels = {r.inputs["metadata"]["name"]: r.inputs["metadata"]["labels"][key]

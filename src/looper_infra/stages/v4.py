@@ -54,6 +54,9 @@ SSM_CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 EBS_CSI = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
 #: The External Secrets Operator's service account (issue 7 installs the chart with this name).
 ESO_NAMESPACE, ESO_SERVICE_ACCOUNT = "external-secrets", "external-secrets"
+#: The EBS CSI controller's (v4-platform installs aws-ebs-csi-driver with this name). It calls EC2
+#: through IRSA: pods cannot reach the node role (IMDS hop limit 1), so nodes need no EBS rights.
+EBS_CSI_NAMESPACE, EBS_CSI_SERVICE_ACCOUNT = "kube-system", "ebs-csi-controller-sa"
 KAFKA_TAINT = "dedicated=kafka:NoSchedule"
 #: The Kafka node is one broker in one AZ by design (its volume lives there); declared, so the
 #: policy pack reports it as advisory instead of failing the >= 2 AZ rule.
@@ -116,7 +119,7 @@ def program(cfg: V4Config) -> None:
         managed_policy_arns=(ECR_READ, SSM_CORE)), opts)
     worker_role = NodeRole("worker-role", NodeRoleArgs(
         name=nm("worker"), secret_arns=(join_secret.arn,),
-        managed_policy_arns=(ECR_READ, SSM_CORE, EBS_CSI)), opts)
+        managed_policy_arns=(ECR_READ, SSM_CORE)), opts)
 
     # --- load balancers ---------------------------------------------------------------------
     api_lb = ApiLoadBalancer("api-lb", ApiLoadBalancerArgs(
@@ -221,6 +224,11 @@ def program(cfg: V4Config) -> None:
                      "Resource": f"arn:aws:secretsmanager:{a.region}:{a.account_id}:secret:looper/{env}/*"}]),
         opts)
 
+    ebs_csi = IrsaRole("ebs-csi-role", IrsaRoleArgs(
+        name=nm("ebs-csi"), provider_arn=issuer.provider_arn, issuer_host=issuer.issuer_host,
+        namespace=EBS_CSI_NAMESPACE, service_account=EBS_CSI_SERVICE_ACCOUNT,
+        managed_policy_arns=(EBS_CSI,)), opts)
+
     server = api_lb.dns_name.apply(lambda h: f"https://{h}:6443")
     outputs: dict[str, Any] = {
         "kubeconfig": pki.kubeconfig(cluster_name=cluster_name, server=server),
@@ -238,6 +246,7 @@ def program(cfg: V4Config) -> None:
         "region": a.region,
         "env": env,
         "eso_role_arn": eso.arn,
+        "ebs_csi_role_arn": ebs_csi.arn,
         "control_plane_instance_ids": control_planes.instance_ids,
         "node_asg_names": {"workers": workers.name, "kafka": kafka.name,
                            **({"gpu": gpu_group.name} if gpu_group is not None else {})},

@@ -83,7 +83,8 @@ def program(cfg: V4PlatformConfig) -> None:
 
     st = cfg.storage
     storage = BlockStorage("storage", BlockStorageArgs(
-        region=cfg.aws.region, kms_key_arn=st.kms_key_arn, iops=st.iops, throughput=st.throughput), opts)
+        region=cfg.aws.region, controller_role_arn=cluster.require_output("ebs_csi_role_arn"),
+        kms_key_arn=st.kms_key_arn, iops=st.iops, throughput=st.throughput), opts)
 
     ports: Any = cluster.require_output("ingress_node_ports")
     IngressNginx("ingress", IngressNginxArgs(namespace=nsref[INGRESS_NS], values=IngressNginxValues(

@@ -47,6 +47,7 @@ CACHE_DEFAULT_TTL = 300
 CACHE_MAX_TTL = 3600
 _BUCKET = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(aws|\d{12}):policy/[\w+=,.@/-]+$")
 _ROLE_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
 
 
@@ -205,8 +206,10 @@ class IrsaRoleArgs:
     issuer_host: pulumi.Input[str]
     namespace: str
     service_account: str
-    #: the role's permissions: IAM statements (plain JSON-able dicts)
-    statements: Sequence[Mapping[str, Any]]
+    #: the role's permissions: IAM statements (plain JSON-able dicts) ...
+    statements: Sequence[Mapping[str, Any]] = ()
+    #: ... and/or AWS managed policies (e.g. the EBS CSI driver's, which AWS keeps current)
+    managed_policy_arns: Sequence[str] = ()
     max_session_duration_sec: int = 3600
     tags: Mapping[str, str] = field(default_factory=dict)
 
@@ -218,8 +221,10 @@ class IrsaRoleArgs:
             value = getattr(self, what)
             if not _K8S_NAME.match(value):
                 errors.append(f"{what}: {value!r} is not a Kubernetes name")
-        if not self.statements:
-            errors.append("statements: at least one")
+        if not self.statements and not self.managed_policy_arns:
+            errors.append("statements / managed_policy_arns: at least one permission")
+        errors += [f"managed_policy_arns[{i}]: {a!r} is not an IAM policy ARN"
+                   for i, a in enumerate(self.managed_policy_arns) if not _POLICY_ARN.match(a)]
         for i, st in enumerate(self.statements):
             if st.get("Effect") not in ("Allow", "Deny") or "Action" not in st or "Resource" not in st:
                 errors.append(f"statements[{i}]: needs Effect (Allow/Deny), Action and Resource")
@@ -244,11 +249,16 @@ class IrsaRole(pulumi.ComponentResource):
             f"{name}-role", name=args.name, assume_role_policy=trust,
             description=f"IRSA: {args.namespace}/{args.service_account}",
             max_session_duration=args.max_session_duration_sec, tags=dict(args.tags) or None, opts=child)
-        policy = aws.iam.RolePolicy(
-            f"{name}-policy", role=role.name, name=f"{args.name}-inline",
-            policy=json.dumps({"Version": "2012-10-17", "Statement": [dict(s) for s in args.statements]}),
-            opts=child)
+        granted: list[pulumi.Output[str]] = []
+        if args.statements:
+            granted.append(aws.iam.RolePolicy(
+                f"{name}-policy", role=role.name, name=f"{args.name}-inline",
+                policy=json.dumps({"Version": "2012-10-17", "Statement": [dict(s) for s in args.statements]}),
+                opts=child).id)
+        for arn in args.managed_policy_arns:
+            granted.append(aws.iam.RolePolicyAttachment(
+                f"{name}-{arn.rsplit('/', 1)[-1]}", role=role.name, policy_arn=arn, opts=child).id)
         # the ARN is handed out with the permissions in place
-        self.arn = pulumi.Output.all(role.arn, policy.id).apply(lambda v: str(v[0]))
+        self.arn = pulumi.Output.all(role.arn, *granted).apply(lambda v: str(v[0]))
         self.name = role.name
         self.register_outputs({"arn": self.arn, "name": self.name})

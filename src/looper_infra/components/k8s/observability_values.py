@@ -11,12 +11,19 @@ collector, Alloy and Grafana point at exactly the Services the releases create.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from looper_infra.config.v4_observability import ObservabilityConfig
 from looper_infra.k8s.observability_charts import OTEL_COLLECTOR_IMAGE_REPOSITORY
+from looper_infra.k8s.web_identity import (  # noqa: F401 (re-exported for the component)
+    AWS_TOKEN_DIR,
+    AWS_TOKEN_EXPIRATION_SEC,
+    AWS_TOKEN_VOLUME,
+    IRSA_ROLE_ANNOTATION,
+    WebIdentity,
+)
 
 #: Helm release name per chart; the Services below follow from them (fullname = release name
 #: for loki/tempo, fullnameOverride for the others)
@@ -56,13 +63,6 @@ KUBE_PROXY_METRICS_PORT = 10249
 #: Loki's schema: tsdb + v13 from a fixed date in the past. Never edit an entry: add one with a
 #: future `from` date to change schema.
 LOKI_SCHEMA_FROM = "2026-01-01"
-
-#: Projected service-account token for AWS STS (no pod identity webhook on this cluster: the pod
-#: spec mounts the token itself and the AWS SDKs find it through these variables)
-AWS_TOKEN_VOLUME = "aws-iam-token"  # noqa: S105 (a volume name)
-AWS_TOKEN_DIR = "/var/run/secrets/sts.amazonaws.com/serviceaccount"  # noqa: S105 (a path)
-AWS_TOKEN_EXPIRATION_SEC = 86400
-IRSA_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
 
 #: where Alertmanager finds the mounted SMTP password (`alertmanagerSpec.secrets` mounts each
 #: Secret under /etc/alertmanager/secrets/<name>/)
@@ -162,39 +162,6 @@ class Endpoints:
     @property
     def otlp_http(self) -> str:
         return f"http://{self._svc(OTEL_FULLNAME)}:{OTLP_HTTP_PORT}"
-
-
-@dataclass(frozen=True)
-class WebIdentity:
-    """The pod-spec half of IRSA without a webhook: token volume, its mount and the SDK variables."""
-
-    role_arn: Any  # str or pulumi Output[str]; kept opaque here
-    region: str
-    token_dir: str = AWS_TOKEN_DIR
-    extra_env: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
-
-    def volumes(self) -> list[dict[str, Any]]:
-        return [{"name": AWS_TOKEN_VOLUME, "projected": {"sources": [{"serviceAccountToken": {
-            "audience": "sts.amazonaws.com", "expirationSeconds": AWS_TOKEN_EXPIRATION_SEC,
-            "path": "token"}}]}}]
-
-    def mounts(self) -> list[dict[str, Any]]:
-        return [{"name": AWS_TOKEN_VOLUME, "mountPath": self.token_dir, "readOnly": True}]
-
-    def env(self) -> list[dict[str, Any]]:
-        return [
-            {"name": "AWS_ROLE_ARN", "value": self.role_arn},
-            {"name": "AWS_WEB_IDENTITY_TOKEN_FILE", "value": f"{self.token_dir}/token"},
-            {"name": "AWS_REGION", "value": self.region},
-            {"name": "AWS_DEFAULT_REGION", "value": self.region},
-            {"name": "AWS_STS_REGIONAL_ENDPOINTS", "value": "regional"},
-            *[dict(e) for e in self.extra_env],
-        ]
-
-    def service_account(self, name: str) -> dict[str, Any]:
-        # the annotation documents the role (no webhook acts on it); the token comes from the
-        # projected volume above
-        return {"create": True, "name": name, "annotations": {IRSA_ROLE_ANNOTATION: self.role_arn}}
 
 
 # -- kube-prometheus-stack -------------------------------------------------------------------------

@@ -15,24 +15,43 @@ from pulumi_kubernetes.storage.v1 import StorageClass
 
 from looper_infra.components.k8s.helm import pinned_release
 from looper_infra.k8s.pods import metadata
+from looper_infra.k8s.web_identity import WebIdentity
 
 PROVISIONER = "ebs.csi.aws.com"
 DEFAULT_CLASS = "gp3"
 RETAIN_CLASS = "gp3-retain"
 
 
+#: The controller's service account: the v4 stack's IRSA role trusts exactly this one
+#: (stages/v4.py EBS_CSI_SERVICE_ACCOUNT).
+CONTROLLER_SERVICE_ACCOUNT = "ebs-csi-controller-sa"
+
+
 @dataclass(frozen=True)
 class EbsCsiValues:
-    """Values of the aws-ebs-csi-driver chart."""
+    """Values of the aws-ebs-csi-driver chart.
+
+    Credentials: the controller assumes the v4 stack's EBS CSI role with a projected
+    service-account token (no pod identity webhook, and pods cannot reach the node role: IMDS hop
+    limit 1). The node plugin needs no credentials, only the instance id and zone from IMDS, so
+    it runs on the host network, where the hop limit does not stop it.
+    """
 
     region: str
+    #: the IRSA role of the controller (str or Output)
+    role_arn: Any
     controller_replicas: int = 2
 
     def values(self) -> dict[str, Any]:
+        identity = WebIdentity(role_arn=self.role_arn, region=self.region)
         return {
             "controller": {
                 "region": self.region,
                 "replicaCount": self.controller_replicas,
+                "serviceAccount": identity.service_account(CONTROLLER_SERVICE_ACCOUNT),
+                "env": identity.env(),
+                "volumes": identity.volumes(),
+                "volumeMounts": identity.mounts(),
                 "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
                                                "whenUnsatisfiable": "ScheduleAnyway"}],
                 "resources": {"requests": {"cpu": "10m", "memory": "40Mi"},
@@ -41,6 +60,8 @@ class EbsCsiValues:
             "node": {
                 # every node gets the node plugin, the tainted Kafka and GPU nodes included
                 "tolerateAllTaints": True,
+                # instance id and zone from IMDS (hop limit 1 admits only the host's network)
+                "hostNetwork": True,
                 "resources": {"requests": {"cpu": "10m", "memory": "40Mi"},
                               "limits": {"cpu": "200m", "memory": "256Mi"}},
             },
@@ -52,6 +73,8 @@ class EbsCsiValues:
 @dataclass(frozen=True)
 class BlockStorageArgs:
     region: str
+    #: the controller's IRSA role (the v4 stack's `ebs_csi_role_arn` output)
+    controller_role_arn: pulumi.Input[str]
     kms_key_arn: str | None = None
     iops: int = 3000
     throughput: int = 125
@@ -66,7 +89,9 @@ class BlockStorage(pulumi.ComponentResource):
         super().__init__("looper:k8s:BlockStorage", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         driver = pinned_release(f"{name}-ebs-csi", "aws-ebs-csi-driver", namespace=args.namespace,
-                                values=EbsCsiValues(region=args.region).values(), opts=child)
+                                values=EbsCsiValues(region=args.region,
+                                                    role_arn=args.controller_role_arn).values(),
+                                opts=child)
         params = {"type": "gp3", "encrypted": "true", "iops": str(args.iops),
                   "throughput": str(args.throughput), "csi.storage.k8s.io/fstype": "ext4"}
         if args.kms_key_arn:

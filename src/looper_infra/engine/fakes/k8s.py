@@ -57,6 +57,7 @@ def cluster_outputs(stack_name: str, ctx: MockContext) -> dict[str, Any]:
         "oidc_issuer_host": cf,
         "oidc_provider_arn": f"arn:aws:iam::{account}:oidc-provider/{cf}",
         "eso_role_arn": f"arn:aws:iam::{account}:role/{prefix}-external-secrets",
+        "ebs_csi_role_arn": f"arn:aws:iam::{account}:role/{prefix}-ebs-csi",
         "rds_endpoint": f"{db}.{cluster}.{region}.rds.amazonaws.com:5432",
         "rds_secret_arn": arn("secretsmanager", region, account, f"secret:{secret_name}-{suffix}"),
         "ingress_node_ports": {"http": 30080, "redirect": 30081},
