@@ -8,6 +8,7 @@ trivial mocks), then waits for the engine like any program. Usage:
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import sys
@@ -16,6 +17,9 @@ import pulumi
 from pulumi.runtime.mocks import MockEngine, MockMonitor, Mocks, MockSettings
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
+
+#: cli.CLI_GC_THRESHOLD (not imported: the floor loads nothing of looper_infra)
+CLI_GC_THRESHOLD = 20_000
 
 
 class _Echo(Mocks):
@@ -26,21 +30,32 @@ class _Echo(Mocks):
         return {}, None
 
 
-def _module_of(token: str) -> str | None:
+def _module_of(token: str) -> tuple[str, str] | None:
+    """(module, class) of a token's typed class in its provider SDK."""
     package, _, rest = token.partition(":")
     if package in ("pulumi", "looper"):
         return None
+    cls = token.rsplit(":", 1)[-1]
+    if package == "kubernetes":  # kubernetes:<group>/<version>:<Kind> -> pulumi_kubernetes.<group>.<version>
+        api_group, version = rest.rsplit(":", 1)[0].split("/")
+        if "." in api_group and not api_group.endswith(".k8s.io") and api_group != "helm.sh":
+            # a CRD's kind (external-secrets.io/v1:ExternalSecret): a CustomResource
+            return "pulumi_kubernetes.apiextensions", "CustomResource"
+        return f"pulumi_kubernetes.{api_group.split('.')[0]}.{version}", cls
     module = rest.split("/")[0].split(":")[0]
-    return f"pulumi_{package}" + ("" if module == "index" else f".{module}")
+    return f"pulumi_{package}" + ("" if module == "index" else f".{module}"), cls
 
 
 def main() -> None:
+    # the same garbage-collector settings as the `looper` process (cli.main): the ratio then
+    # measures looper's own work, not GC tuning the floor could have too
+    gc.set_threshold(CLI_GC_THRESHOLD, *gc.get_threshold()[1:])
     counts: dict[str, int] = json.loads(sys.argv[1])
     for token in counts:
-        name = _module_of(token)
-        if name:
+        found = _module_of(token)
+        if found:
             # touch the typed class, as a stage does: provider packages load lazily
-            getattr(importlib.import_module(name), token.rsplit(":", 1)[-1])
+            getattr(importlib.import_module(found[0]), found[1])
     monitor = MockMonitor(_Echo())
     pulumi.runtime.settings.reset_options(project="looper", stack="bare", preview=False)
     pulumi.runtime.settings.configure(MockSettings(
@@ -62,6 +77,7 @@ def main() -> None:
 
     _sync_await(run_in_stack(program))
     print(len(monitor.resources))
+    gc.freeze()  # as cli.main: no full collection at exit
 
 
 if __name__ == "__main__":

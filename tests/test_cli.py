@@ -143,3 +143,20 @@ def test_diagram_mermaid_matches_the_committed_docs() -> None:
     assert result.stdout == (ROOT / "docs" / "diagrams" / "v3.mmd").read_text(encoding="utf-8")
     needs_output = CliRunner().invoke(cli.app, ["diagram", "v1", "--format", "png"])
     assert needs_output.exit_code == 2 and "--output" in needs_output.output
+
+
+def test_main_collects_garbage_in_batches_and_skips_the_exit_collection(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import gc
+
+    saved = gc.get_threshold()
+    try:
+        with pytest.raises(SystemExit) as done:
+            cli.main(["stages"])
+        assert done.value.code == 0
+        assert "v4-platform" in capsys.readouterr().out
+        assert gc.get_threshold()[0] == cli.CLI_GC_THRESHOLD
+        assert gc.get_freeze_count() > 0  # frozen: no full collection at interpreter exit
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*saved)

@@ -113,6 +113,24 @@ def test_instance_addresses_come_from_its_subnet_never_reserved_never_twice() ->
         fake_aws.instance("vm11", {"subnetId": subnets["tiny"]["id"]}, c)
 
 
+def test_addresses_of_a_large_subnet_are_those_of_the_full_candidate_list() -> None:
+    """The allocator probes a lazy range; it must pick what probing the listed hosts picked
+    (cidr.usable_hosts after AWS's 4 reserved addresses, plus the one before the broadcast),
+    so addresses stay stable between versions."""
+    from looper_infra import cidr
+
+    c = ctx()
+    _, subnets = network(c, subnets={"big": ("10.1.0.0/17", "ap-northeast-2a")})
+    net = IPv4Network("10.1.0.0/17")
+    listed = [str(h) for h in cidr.usable_hosts(net, reserved_first=fake_aws.AWS_RESERVED_FIRST)]
+    listed.append(str(net[-2]))
+    assert len(fake_aws._Hosts(int(net.network_address) + 4, int(net.broadcast_address) - 1)) == len(listed)
+    used: set[str] = set()
+    for i in range(20):
+        vm = fake_aws.instance(f"node{i}", {"subnetId": subnets["big"]["id"]}, c)
+        assert vm["privateIp"] == fake_aws._probe(listed, used, "private", f"node{i}")
+
+
 def test_fixed_private_ip_is_checked_like_the_api() -> None:
     c = ctx()
     _, subnets = network(c)

@@ -303,6 +303,37 @@ def test_every_key_usage_maps_to_its_bit(ca_key: dict[str, Any]) -> None:
                 usage.encipher_only, usage.decipher_only))
 
 
+# -- parsed keys are remembered -----------------------------------------------------------------
+
+def test_a_key_written_by_the_fakes_is_not_parsed_again(
+        leaf_key: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plan signs with keys it generated: their PEM texts map back to the key object
+    (parsing validates an RSA key, about 50 ms), in either PEM format."""
+    def refuse(text: str) -> Any:
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(tls, "_parse_private_key_pem", refuse)
+    for pem in (leaf_key["privateKeyPem"], leaf_key["privateKeyPemPkcs8"]):
+        key, algorithm = tls.load_private_key_pem(pem)
+        assert algorithm == "RSA" and isinstance(key, rsa.RSAPrivateKey)
+        assert tls.public_key_outputs(key.public_key())["publicKeyPem"] == leaf_key["publicKeyPem"]
+
+
+def test_the_key_cache_holds_only_keys_that_parsed_and_stays_bounded() -> None:
+    state = tls.private_key("k", {"algorithm": "ED25519"})
+    # one byte changed in the base64 body: not a cached text, so it is parsed (and refused)
+    lines = state["privateKeyPemPkcs8"].splitlines()
+    lines[1] = ("B" if lines[1][0] != "B" else "C") + lines[1][1:]
+    with pytest.raises(ValueError, match="failed to parse private key"):
+        tls.load_private_key_pem("\n".join(lines) + "\n")
+    cache = tls._KeyCache(2)
+    keys = [ed25519.Ed25519PrivateKey.generate() for _ in range(3)]
+    for i, key in enumerate(keys):
+        cache.put(f"pem{i}", key, "ED25519")
+    assert cache.get("pem0") is None  # least recently used, evicted
+    assert cache.get("pem1") == (keys[1], "ED25519") and cache.get("pem2") == (keys[2], "ED25519")
+
+
 # -- errors -------------------------------------------------------------------------------------
 
 def _self_signed(ca_key: dict[str, Any], **changes: Any) -> Callable[[], Any]:

@@ -1,8 +1,21 @@
 """Typed, validated models of the stack config (read once per run)."""
 
+from typing import TYPE_CHECKING, Any
+
 from looper_infra.config.errors import ConfigError, ConfigIssue
 from looper_infra.config.loader import STAGE_MODELS, load_stack_file, validate_mapping
-from looper_infra.config.v1 import V1Config, V2Config
+
+if TYPE_CHECKING:
+    from looper_infra.config.v1 import V1Config, V2Config
+
+
+def __getattr__(name: str) -> Any:
+    """V1Config / V2Config on first use (a run loads only its own stage's model)."""
+    if name in ("V1Config", "V2Config"):
+        from looper_infra.config import v1
+
+        return getattr(v1, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "STAGE_MODELS",

@@ -12,25 +12,47 @@ from `looper:gcp` / `looper:aws` by the stage itself, never ambiently.
 
 from __future__ import annotations
 
+import importlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from looper_infra.config.errors import ConfigError, ConfigIssue
-from looper_infra.config.v1 import V1Config, V2Config
-from looper_infra.config.v3 import V3Config
-from looper_infra.config.v4 import V4Config
-from looper_infra.config.v4_platform import V4PlatformConfig
 
 NAMESPACE = "looper"
 
+
+class _StageModels(Mapping[str, type[BaseModel]]):
+    """Stage -> config model, each imported when first asked for.
+
+    A run validates one stage: importing every model (and what they import) would cost every
+    `looper` command a few hundred milliseconds. Iterating the keys imports nothing.
+    """
+
+    _where: ClassVar[dict[str, tuple[str, str]]] = {
+        "v1": ("looper_infra.config.v1", "V1Config"), "v2": ("looper_infra.config.v1", "V2Config"),
+        "v3": ("looper_infra.config.v3", "V3Config"), "v4": ("looper_infra.config.v4", "V4Config"),
+        "v4-platform": ("looper_infra.config.v4_platform", "V4PlatformConfig"),
+    }
+
+    def __getitem__(self, stage: str) -> type[BaseModel]:
+        module, name = self._where[stage]
+        model: type[BaseModel] = getattr(importlib.import_module(module), name)
+        return model
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+
 #: Config model of every implemented stage.
-STAGE_MODELS: dict[str, type[BaseModel]] = {
-    "v1": V1Config, "v2": V2Config, "v3": V3Config, "v4": V4Config, "v4-platform": V4PlatformConfig}
+STAGE_MODELS: Mapping[str, type[BaseModel]] = _StageModels()
 
 #: Top-level keys Pulumi itself writes into a stack file.
 _PULUMI_STACK_KEYS = {"config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment"}

@@ -32,11 +32,10 @@ import string
 import threading
 import uuid
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from ipaddress import IPv4Address, IPv4Network
-from typing import Any
+from typing import Any, overload
 
-from looper_infra import cidr
 from looper_infra.engine.fakes._inputs import fail, int_input
 from looper_infra.engine.mocks import Fake, MockContext
 
@@ -183,7 +182,29 @@ def _registry(ctx: MockContext, kind: str) -> dict[str, Any]:
     return ctx.state.setdefault(f"aws_{kind}", {})  # type: ignore[no-any-return]
 
 
-def _probe(candidates: list[str], used: set[str], *seed: str) -> str | None:
+class _Hosts(Sequence[str]):
+    """The addresses `first`..`last` of a subnet as strings, without building the list (a /16
+    has 65k): `allocate_private` probes only a few of them."""
+
+    def __init__(self, first: int, last: int) -> None:
+        self._first, self._len = first, max(0, last - first + 1)
+
+    def __len__(self) -> int:
+        return self._len
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._len))]
+        if not -self._len <= index < self._len:
+            raise IndexError(index)
+        return str(IPv4Address(self._first + index % self._len))
+
+
+def _probe(candidates: Sequence[str], used: set[str], *seed: str) -> str | None:
     """The first free candidate from a start derived from the seed (order-independent)."""
     if not candidates:
         return None
@@ -217,9 +238,9 @@ def allocate_private(ctx: MockContext, subnet: dict[str, Any], name: str, kind: 
                 raise fail("aws", kind, name, f"address {wanted} is already in use in subnet {net}")
             used.add(wanted)
             return wanted
-        hosts = [str(h) for h in cidr.usable_hosts(net, reserved_first=AWS_RESERVED_FIRST)]
-        # usable_hosts stops before the broadcast address; AWS also hands out the one before it
-        hosts.append(str(net[-2]))
+        # cidr.usable_hosts (the first AWS_RESERVED_FIRST reserved) stops before the broadcast
+        # address; AWS also hands out the one before it
+        hosts = _Hosts(int(net.network_address) + AWS_RESERVED_FIRST, int(net.broadcast_address) - 1)
         found = _probe(hosts, used, "private", name)
     if found is None:
         raise fail("aws", kind, name, f"subnet {net} has no free address left")

@@ -35,6 +35,8 @@ import hashlib
 import ipaddress
 import re
 import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeAlias
@@ -258,8 +260,50 @@ def generate_private_key(algorithm: str, *, rsa_bits: int = DEFAULT_RSA_BITS,
                      + ", ".join(ALGORITHMS))
 
 
+class _KeyCache:
+    """Private keys by the exact PEM text they were written as or parsed from.
+
+    Parsing an RSA key validates it (about 50 ms for 2048 bits), and a plan parses its
+    CA key once per certificate it signs: keys this process generated, or already
+    parsed, are looked up instead. Only a text that parsed (or was written by
+    `private_key_outputs`) is stored, so what fails to parse still fails; bounded (LRU),
+    and locked (fakes run on the engine's executor threads).
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._keys: OrderedDict[str, tuple[PrivateKey, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, text: str) -> tuple[PrivateKey, str] | None:
+        with self._lock:
+            found = self._keys.get(text)
+            if found is not None:
+                self._keys.move_to_end(text)
+            return found
+
+    def put(self, text: str, key: PrivateKey, algorithm: str) -> None:
+        with self._lock:
+            self._keys[text] = (key, algorithm)
+            self._keys.move_to_end(text)
+            while len(self._keys) > self._size:
+                self._keys.popitem(last=False)
+
+
+_KEYS = _KeyCache(256)
+
+
 def load_private_key_pem(text: str) -> tuple[PrivateKey, str]:
     """Parse a private key PEM as the provider does: PKCS#1, SEC 1 or PKCS#8; (key, algorithm)."""
+    known = _KEYS.get(text)
+    if known is not None:
+        return known
+    key, algorithm = _parse_private_key_pem(text)
+    _KEYS.put(text, key, algorithm)
+    return key, algorithm
+
+
+def _parse_private_key_pem(text: str) -> tuple[PrivateKey, str]:
     label, der = pem_decode(text)
     expected: dict[str, tuple[type, ...]] = {
         "RSA PRIVATE KEY": (rsa.RSAPrivateKey,),
@@ -340,6 +384,10 @@ def private_key_outputs(key: PrivateKey) -> dict[str, str]:
         _, raw = pem_decode(key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, none).decode("ascii"))
         openssh = pem_encode("OPENSSH PRIVATE KEY", raw)
+    # certificates and requests signed with this key parse these texts again: skip that
+    algorithm = key_algorithm(key)
+    _KEYS.put(pem, key, algorithm)
+    _KEYS.put(pkcs8, key, algorithm)
     return {"privateKeyPem": pem, "privateKeyPemPkcs8": pkcs8, "privateKeyOpenssh": openssh,
             **public_key_outputs(key.public_key())}
 
