@@ -270,3 +270,24 @@ def test_up_v4_applies_the_platform_stack_once_the_api_answers(monkeypatch: pyte
     assert result.exit_code == 1
     assert calls == [("up", "v4", "v4-dev")]
     assert "looper up v4-platform --stack v4-platform-dev" in result.output
+
+
+def test_a_v4_stack_without_gcp_needs_no_gcp_credentials(tmp_path: Path) -> None:
+    from conftest import example_values
+    from looper_infra.config import validate_mapping
+
+    env = {"HOME": str(tmp_path), "PULUMI_CONFIG_PASSPHRASE": "pw", "AWS_PROFILE": "looper"}
+    with_gcp = validate_mapping(example_values("v4-dev"), "test")
+    values = example_values("v4-dev")
+    values["gcp"] = None
+    aws_only = validate_mapping(values, "test")
+    assert deploy.stack_clouds("v4", with_gcp) == ("aws", "gcp")
+    assert deploy.stack_clouds("v4", aws_only) == ("aws",)
+
+    def problems(cfg: Any) -> list[str]:
+        req = DeployRequest(action="up", stage="v4", stack="v4-dev", project_dir=Path("/proj"),
+                            clouds=deploy.stack_clouds("v4", cfg))
+        return deploy.check_prerequisites(req, env, which=lambda _: "/usr/bin/pulumi")
+
+    assert problems(aws_only) == []
+    assert [p for p in problems(with_gcp) if "GCP" in p]

@@ -338,10 +338,11 @@ def _deploy(action: str, stage: str, stack: str | None, project_dir: Path | None
     stack_name, config_path, pdir = _resolve(stage, stack, None, project_dir)
     assert pdir is not None
     with _internal_errors():
-        load_stack_file(config_path, stage=stage)  # invalid config: exit 2 before any resource
+        cfg = load_stack_file(config_path, stage=stage)  # invalid config: exit 2 before any resource
         try:
             request = deploy.DeployRequest(action=action, stage=stage, stack=stack_name,
-                                           project_dir=pdir, backend_url=backend, yes=yes)
+                                           project_dir=pdir, backend_url=backend, yes=yes,
+                                           clouds=deploy.stack_clouds(stage, cfg))
             outputs = deploy.run(
                 request,
                 on_output=lambda line: _console().print(line, markup=False, highlight=False,

@@ -25,6 +25,14 @@ STAGE_CLOUDS: dict[str, tuple[str, ...]] = {
 }
 
 
+def stack_clouds(stage: str, cfg: object) -> tuple[str, ...]:
+    """The clouds a validated stack config uses: a v4 stack without `looper:gcp` is AWS only."""
+    clouds = STAGE_CLOUDS.get(stage, ())
+    if stage == "v4" and getattr(cfg, "gcp", None) is None:
+        clouds = tuple(c for c in clouds if c != "gcp")
+    return clouds
+
+
 class DeployError(Exception):
     """A deployment cannot start or failed; the message says what to do."""
 
@@ -37,6 +45,8 @@ class DeployRequest:
     project_dir: Path
     backend_url: str | None = None
     yes: bool = False
+    #: the clouds this stack really uses (from its config); None: every cloud the stage can use
+    clouds: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:
@@ -89,7 +99,7 @@ def check_prerequisites(
             "no secrets passphrase: export PULUMI_CONFIG_PASSPHRASE (or "
             "PULUMI_CONFIG_PASSPHRASE_FILE); it encrypts this stack's secrets in the state"
         )
-    clouds = STAGE_CLOUDS.get(request.stage, ())
+    clouds = request.clouds if request.clouds is not None else STAGE_CLOUDS.get(request.stage, ())
     if "gcp" in clouds and not _has_gcp_credentials(environ):
         problems.append(
             "no GCP credentials: run `gcloud auth application-default login` or set "
