@@ -336,3 +336,23 @@ def test_access_config_errors_name_their_field(mutate: Any, path: str, fragment:
     issues = issues_of(values)
     assert path in issues, issues
     assert fragment in issues[path]
+
+
+def test_gcp_gpu_node_can_run_on_spot_capacity() -> None:
+    from conftest import plan_values
+    from looper_infra.pricing import estimate
+
+    values = example_values("v4-dev")
+    values["gcp"]["gpu_node"]["scheduling"] = {"provisioning_model": "SPOT", "automatic_restart": False,
+                                               "termination_action": "STOP"}
+    plan = plan_values(values, stack="v4-dev")
+    (vm,) = plan.of_type(GCE)
+    sched = vm.inputs["scheduling"]
+    assert (sched["provisioningModel"], sched["automaticRestart"], sched["instanceTerminationAction"],
+            sched["onHostMaintenance"]) == ("SPOT", False, "STOP", "TERMINATE")
+    # the spot cost lever now reads as applied (nothing more to save)
+    (lever,) = [lv for lv in estimate(plan).levers if lv.name == "spot GPU"]
+    assert lever.applied and lever.monthly_saving == 0
+
+    values["gcp"]["gpu_node"]["scheduling"] = {"provisioning_model": "SPOT", "automatic_restart": False}
+    assert "looper:gcp.gpu_node.scheduling.termination_action" in issues_of(values)

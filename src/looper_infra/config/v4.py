@@ -12,7 +12,7 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 from looper_infra import rds_windows, vpn_rules
 from looper_infra.config.base import Cidr, Fqdn, Strict
 from looper_infra.config.gcp import GcpSettings, check_labels
-from looper_infra.config.gpu import G2_GPU_COUNTS, L4_ZONES, L4_ZONES_AS_OF
+from looper_infra.config.gpu import G2_GPU_COUNTS, L4_ZONES, L4_ZONES_AS_OF, Scheduling
 
 Env = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{1,11}$")]
 
@@ -387,6 +387,9 @@ class GcpGpuNodeConfig(Strict):
 
     machine_type: str = Field("g2-standard-4", description="G2 machine type with one L4 (g2-standard-4..32).")
     boot_disk_gb: int = Field(200, ge=100, le=4000, description="Boot disk (pd-balanced): driver, images.")
+    scheduling: Scheduling = Field(
+        default_factory=Scheduling, description="STANDARD (default) or SPOT capacity (a named cost "
+        "option: a preempted node leaves the cluster until it is started again).")
 
     @field_validator("machine_type")
     @classmethod

@@ -191,6 +191,8 @@ def gcp_side(cfg: V4Config, facts: ClusterFacts, access: Access) -> dict[str, An
                 api_server_addresses=cfg.api_server_addresses(), ca_cert_hash=facts.ca_cert_hash,
                 join_token=facts.join_token, pod_cidr=str(cl.pod_cidr), service_cidr=str(cl.service_cidr),
                 calico_mtu=cl.calico_mtu, control_plane_count=cl.control_plane_count),
-            machine_type=g.gpu_node.machine_type, boot_disk_gb=g.gpu_node.boot_disk_gb), gopts)
+            machine_type=g.gpu_node.machine_type, boot_disk_gb=g.gpu_node.boot_disk_gb,
+            provisioning_model=g.gpu_node.scheduling.provisioning_model,
+            termination_action=g.gpu_node.scheduling.termination_action), gopts)
         outputs["gcp_gpu_node"] = node.instance_name
     return outputs

@@ -101,6 +101,10 @@ class GcpGpuNodeArgs:
     account_id: str | None = None
     #: a node is cattle: replaced when its user data changes, so no deletion protection
     deletion_protection: bool = False
+    #: STANDARD, or SPOT (much cheaper, preemptible at any time; cannot restart by itself)
+    provisioning_model: str = "STANDARD"
+    #: SPOT only: what GCP does to a preempted node (STOP keeps the boot disk, DELETE removes it)
+    termination_action: str | None = None
 
     @property
     def effective_secret_id(self) -> str:
@@ -133,6 +137,12 @@ class GcpGpuNodeArgs:
         if self.boot_disk_type not in ("pd-balanced", "pd-ssd"):
             found.append("boot_disk_type: pd-balanced or pd-ssd (G2 has no pd-standard)")
         bad_tags = [t for t in self.network_tags if not _TAG.match(t)]
+        if self.provisioning_model not in ("STANDARD", "SPOT"):
+            found.append(f"provisioning_model: {self.provisioning_model!r} is not STANDARD or SPOT")
+        elif (self.provisioning_model == "SPOT") != (self.termination_action is not None):
+            found.append("termination_action: required with SPOT (STOP or DELETE), not allowed with STANDARD")
+        elif self.termination_action not in (None, "STOP", "DELETE"):
+            found.append(f"termination_action: {self.termination_action!r} is not STOP or DELETE")
         if not self.network_tags or bad_tags:
             found.append(f"network_tags: at least one, each a GCE tag ({bad_tags!r})")
         return found
@@ -195,7 +205,10 @@ class GcpGpuNode(pulumi.ComponentResource):
             # Secret Manager has no narrower OAuth scope; the account's grants are the limit
             scopes=IAM_LIMITED_SCOPES,
             # GPUs cannot live-migrate; a standard VM restarts after maintenance and rejoins
-            scheduling=Scheduling(on_host_maintenance="TERMINATE", automatic_restart=True),
+            scheduling=Scheduling(
+                provisioning_model=args.provisioning_model, on_host_maintenance="TERMINATE",
+                automatic_restart=args.provisioning_model == "STANDARD",
+                instance_termination_action=args.termination_action),
             accelerators=(Accelerator(type=gpu.accelerator, count=gpu.count),),
             secure_boot=True, deletion_protection=args.deletion_protection), child)
 
