@@ -67,6 +67,17 @@ def test_firewall_sources_explicit() -> None:
                     res(gcp.FIREWALL, direction="EGRESS")) == []
 
 
+def test_spot_capacity_is_reported_as_advisory() -> None:
+    instance, vm_spot_capacity = gcp.INSTANCE, gcp.vm_spot_capacity
+    spot = res(instance, scheduling={"provisioningModel": "SPOT", "instanceTerminationAction": "DELETE"})
+    (message,) = vm_spot_capacity(spot)
+    assert "SPOT" in message and "DELETEs" in message
+    assert list(vm_spot_capacity(res(instance, scheduling={"provisioningModel": "STANDARD"}))) == []
+    assert list(vm_spot_capacity(res(instance))) == []  # no scheduling: standard capacity
+    (policy,) = [p for p in gcp.RESOURCE_POLICIES if p.name == "gcp-spot-capacity"]
+    assert policy.level == "advisory"
+
+
 def test_vm_hardening_and_identity() -> None:
     good = res(gcp.INSTANCE, **HARDENED)
     assert messages(gcp.vm_hardening, good) == [] and messages(gcp.vm_identity, good) == []
@@ -113,7 +124,8 @@ def test_bucket_tls_roles_and_zones() -> None:
 
 
 #: single NAT and unprotected RDS (cost options), the Kafka node in one AZ (declared)
-EXPECTED_DEV_ADVISORIES: dict[str, set[str]] = {"v4": {"aws-cost-options", "aws-declared-single-az"}}
+EXPECTED_DEV_ADVISORIES: dict[str, set[str]] = {"v4": {"aws-cost-options", "aws-declared-single-az"},
+                                                 "v2": {"gcp-spot-capacity"}}
 
 
 @pytest.mark.parametrize("path", EXAMPLE_STACKS, ids=lambda p: p.name)

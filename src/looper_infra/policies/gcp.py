@@ -124,6 +124,14 @@ def ha_zones(resources: Sequence[Resource]) -> Iterable[tuple[str, str]]:
             yield r.urn, "a highly available group spans at least 2 zones"
 
 
+def vm_spot_capacity(r: Resource) -> Iterable[str]:
+    """SPOT is a named cost option (v2 `vm.scheduling`, v4 `gcp.gpu_node.scheduling`): reported."""
+    scheduling = r.props.get("scheduling") or {}
+    if str(scheduling.get("provisioningModel", "")).upper() == "SPOT":
+        yield (f"runs on SPOT capacity: GCP can preempt it at any time "
+               f"(then {scheduling.get('instanceTerminationAction') or 'STOP'}s it); a named cost option")
+
+
 RESOURCE_POLICIES = (
     ResourcePolicy("gcp-firewall-explicit-sources", "GCP ingress rules always state sources",
                    "mandatory", (FIREWALL,), firewall_explicit_sources),
@@ -142,6 +150,8 @@ RESOURCE_POLICIES = (
                    "access", "mandatory", (BUCKET,), bucket_private),
     ResourcePolicy("gcp-ssl-policy-tls12", "SSL policies require TLS 1.2 or newer", "mandatory",
                    (SSL_POLICY,), ssl_policy_tls),
+    ResourcePolicy("gcp-spot-capacity", "SPOT (preemptible) VMs are reported as a cost option",
+                   "advisory", (INSTANCE, TEMPLATE), vm_spot_capacity),
 )
 STACK_POLICIES = (
     StackPolicy("gcp-ha-zones", "Managed instance groups span at least 2 zones", "mandatory",
