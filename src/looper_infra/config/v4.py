@@ -308,11 +308,11 @@ class OpenVpn(Strict):
         from looper_infra.bootstrap.openvpn import user_problem
 
         bad = [p for u in v if (p := user_problem(u))]
-        if bad:
-            raise ValueError("; ".join(bad))
         dupes = sorted({u for u in v if v.count(u) > 1})
         if dupes:
-            raise ValueError(f"duplicate users: {', '.join(dupes)}")
+            bad.append(f"duplicate users: {', '.join(dupes)}")
+        if bad:
+            raise ValueError("; ".join(bad))
         return v
 
     @field_validator("admin_ssh_cidrs")
@@ -364,10 +364,12 @@ class HybridVpn(Strict):
 
     @field_validator("cloud_router_asn", "aws_asn")
     @classmethod
-    def _private(cls, v: int) -> int:
+    def _private(cls, v: int, info: ValidationInfo) -> int:
         if not vpn_rules.is_private_asn(v):
             raise ValueError(f"{v} is not a 16-bit private ASN ({vpn_rules.PRIVATE_ASN_MIN}-"
                              f"{vpn_rules.PRIVATE_ASN_MAX})")
+        if info.field_name == "aws_asn" and v == info.data.get("cloud_router_asn"):
+            raise ValueError(f"must differ from cloud_router_asn {v} (BGP needs two autonomous systems)")
         return v
 
     @field_validator("inside_cidrs")
@@ -569,9 +571,6 @@ class V4Config(Strict):
             g = self.gcp
             if not g.subnet_cidr.subnet_of(g.vpc_cidr):
                 issues.append(("gcp.subnet_cidr", f"{g.subnet_cidr} is not inside vpc_cidr {g.vpc_cidr}"))
-            if g.vpn.cloud_router_asn == g.vpn.aws_asn:
-                issues.append(("gcp.vpn.aws_asn",
-                               f"must differ from cloud_router_asn {g.vpn.cloud_router_asn}"))
             if g.gpu_node is not None:
                 zones = L4_ZONES.get(g.region, ())
                 if g.zone not in zones:
