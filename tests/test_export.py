@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +14,7 @@ from looper_infra.engine.mocks import RecordedResource
 from looper_infra.engine.plan import Plan
 from looper_infra.export import TYPE_MAP, UnmappedType, checkov, to_terraform_plan
 from looper_infra.export.terraform_plan import terraform_values, unmapped_types
+from tools import checkov_exe
 
 FIXTURES = Path(__file__).parent / "fixtures" / "checkov"
 WAIVERS = ROOT / "checkov-waivers.yaml"
@@ -159,16 +158,6 @@ def test_references_come_from_property_dependencies() -> None:
 
 # --- checkov -----------------------------------------------------------------------------------------
 
-def checkov_exe() -> str:
-    """The checkov executable; a missing checkov fails on CI, else skips."""
-    try:
-        return checkov.find_checkov(ROOT)
-    except checkov.CheckovMissing as exc:
-        if os.environ.get("CI", "").strip().lower() == "true":
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
-
-
 def run_checkov(doc: dict[str, Any], workdir: Path) -> dict[str, Any]:
     return checkov.run_checkov(doc, checkov_exe(), workdir)
 
@@ -203,14 +192,7 @@ def test_example_stacks_have_no_unwaived_checkov_failures(tmp_path: Path) -> Non
     for stack in STACKS:
         (tmp_path / f"{stack}.json").write_text(json.dumps(to_terraform_plan(stack_plan(stack))),
                                                 encoding="utf-8")
-    proc = subprocess.run(
-        [checkov_exe(), "-d", str(tmp_path), "--framework", "terraform_plan", "--skip-download",
-         "--output", "json", "--quiet"],
-        capture_output=True, text=True, timeout=600, check=False, cwd=tmp_path)
-    assert proc.returncode in (0, 1), proc.stderr[-2000:]
-    report = json.loads(proc.stdout)
-    if isinstance(report, list):
-        (report,) = [r for r in report if r.get("check_type") == "terraform_plan"]
+    report = checkov.run_checkov_dir(tmp_path, "terraform_plan", checkov_exe(), tmp_path)
     assert report["summary"]["parsing_errors"] == 0
     assert evaluated(report) == sum(len(exported(stack_plan(s))) for s in STACKS)
     used: set[int] = set()

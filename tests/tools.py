@@ -67,3 +67,15 @@ def assert_shellcheck_clean(*scripts: Path) -> None:
         capture_output=True, text=True, timeout=60, check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def checkov_exe() -> str:
+    """The checkov executable (.venv-checkov or PATH); a missing checkov fails on CI, else skips."""
+    from looper_infra.export import checkov
+
+    try:
+        return checkov.find_checkov(Path(__file__).resolve().parents[1])
+    except checkov.CheckovMissing as exc:
+        if os.environ.get("CI", "").strip().lower() == "true":
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))

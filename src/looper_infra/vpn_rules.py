@@ -47,6 +47,10 @@ PSK_ALPHABET = frozenset(string.ascii_letters + string.digits + "._")
 PSK_MIN, PSK_MAX = 8, 64
 _PSK = re.compile(r"[A-Za-z0-9._]+")
 
+#: Largest Calico VXLAN MTU that fits through the AWS<->GCP VPN (DESIGN.md: Cloud VPN 1460,
+#: AWS VPN <= 1446, IPsec overhead, VXLAN 50 bytes). The config and the node bootstrap check it.
+CALICO_MTU_MAX: int = 1350
+
 #: GCP Cloud Router ASN ("A") and AWS gateway ASN ("B") defaults; they must differ.
 DEFAULT_CLOUD_ROUTER_ASN = 65010
 DEFAULT_AWS_ASN = 64512

@@ -9,9 +9,6 @@ tests/test_stage_v4_platform.py.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -30,6 +27,7 @@ from looper_infra.k8s.manifests import (
     manifests_from_plan,
     write_manifests,
 )
+from tools import checkov_exe
 
 STACKS = ("v4-platform-dev", "v4-platform-prod")
 #: custom resources: kubernetes-validate ships only the built-in API schemas
@@ -88,27 +86,11 @@ def test_strict_validation_rejects_an_unknown_field() -> None:
         kubernetes_validate.validate(obj, KUBERNETES_MINOR, strict=True)
 
 
-def checkov_exe() -> str:
-    try:
-        return checkov.find_checkov(ROOT)
-    except checkov.CheckovMissing as exc:
-        if os.environ.get("CI", "").strip().lower() == "true":
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
-
-
 def test_checkov_finds_nothing_unwaived(plans: dict[str, Plan], tmp_path: Path) -> None:
     for stack, plan in plans.items():
         paths = write_manifests(plan, tmp_path / stack)
         assert all(yaml.safe_load(p.read_text()) for p in paths)
-    proc = subprocess.run(
-        [checkov_exe(), "-d", str(tmp_path), "--framework", "kubernetes", "--skip-download",
-         "--output", "json", "--quiet"],
-        capture_output=True, text=True, timeout=600, check=False, cwd=tmp_path)
-    assert proc.returncode in (0, 1), proc.stderr[-2000:]
-    report = json.loads(proc.stdout)
-    if isinstance(report, list):
-        (report,) = [r for r in report if r.get("check_type") == "kubernetes"]
+    report = checkov.run_checkov_dir(tmp_path, "kubernetes", checkov_exe(), tmp_path)
     assert report["summary"]["parsing_errors"] == 0
     assert report["summary"]["passed"] > 300  # it really scanned the workloads
     waivers = checkov.load_waivers(WAIVERS)

@@ -30,9 +30,8 @@ _MAINT = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-"
                     r"(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 NODE_PORT_RANGE = (30000, 32767)
-#: Largest Calico VXLAN MTU that fits through the AWS<->GCP VPN (AWS VPN MTU <= 1446, minus
-#: VXLAN's 50 bytes, with margin for IPsec overhead variation): DESIGN.md says <= 1350.
-VPN_SAFE_MTU = 1350
+#: Largest Calico VXLAN MTU across the AWS<->GCP VPN (one fact, in vpn_rules).
+VPN_SAFE_MTU = vpn_rules.CALICO_MTU_MAX
 
 
 CW_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,

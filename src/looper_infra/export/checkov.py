@@ -110,7 +110,12 @@ def run_checkov(doc: dict[str, Any], executable: str, workdir: Path) -> dict[str
 
 def run_checkov_kubernetes(manifest_dir: Path, executable: str, workdir: Path) -> dict[str, Any]:
     """checkov's kubernetes report on the manifests under `manifest_dir`."""
-    return _run(executable, ["-d", str(manifest_dir)], "kubernetes", workdir)
+    return run_checkov_dir(manifest_dir, "kubernetes", executable, workdir)
+
+
+def run_checkov_dir(directory: Path, framework: str, executable: str, workdir: Path) -> dict[str, Any]:
+    """checkov's `framework` report on every file under `directory` (one run, one start-up)."""
+    return _run(executable, ["-d", str(directory)], framework, workdir)
 
 
 def _run(executable: str, target: list[str], framework: str, workdir: Path) -> dict[str, Any]:
