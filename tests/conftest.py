@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import copy
+import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +17,10 @@ import yaml
 from looper_infra.config import validate_mapping
 from looper_infra.config.loader import values_from_stack_document
 from looper_infra.engine.plan import Plan, plan_stage
+
+# the suite's own cache (compiled templates), never the user's ~/.cache; CLI subprocesses inherit it
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="looper-tests-cache-")
+atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], ignore_errors=True)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_STACKS = sorted(ROOT.glob("Pulumi.*-*.yaml"))

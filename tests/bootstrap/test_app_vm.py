@@ -531,3 +531,52 @@ def test_spec_is_frozen_against_later_mutation() -> None:
     assert spec.app_env == {"A": "1"}
     assert isinstance(spec.app_env, Mapping)
     hash(spec)
+
+
+# -- compiled templates kept between runs ------------------------------------------------------
+
+def test_bytecode_cache_dir_is_private_and_refused_when_others_can_write(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from looper_infra.bootstrap import app_vm
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    directory = app_vm.bytecode_cache_dir()
+    assert directory == tmp_path / "looper" / "jinja2"
+    assert directory.stat().st_mode & 0o777 == 0o700
+    for loose in (0o770, 0o707, 0o777):  # Jinja executes what it loads from there
+        directory.chmod(loose)
+        assert app_vm.bytecode_cache_dir() is None, oct(loose)
+    directory.chmod(0o700)
+    (tmp_path / "file").write_text("x")  # a cache home that is not a directory: no cache
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))
+    assert app_vm.bytecode_cache_dir() is None
+
+
+def test_compiled_templates_are_reused_and_render_the_same(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import jinja2
+
+    from looper_infra.bootstrap import app_vm
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    compiled: list[str | None] = []
+    original = jinja2.Environment.compile
+
+    def spy(self: jinja2.Environment, source: Any, name: str | None = None,
+            *args: Any, **kwargs: Any) -> Any:
+        compiled.append(name)
+        return original(self, source, name, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", spy)
+    app_vm._environment.cache_clear()
+    try:
+        first = render_app_vm_cloud_config(DEFAULT_SPEC)
+        assert "app-vm.cloud-config.yaml.j2" in compiled
+        stored = list((tmp_path / "looper" / "jinja2").iterdir())
+        assert len(stored) >= len(set(compiled)) > 0
+        compiled.clear()
+        app_vm._environment.cache_clear()  # a new process, as far as jinja2 can tell
+        assert render_app_vm_cloud_config(DEFAULT_SPEC) == first
+        assert compiled == []
+    finally:
+        app_vm._environment.cache_clear()

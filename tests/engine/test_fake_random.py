@@ -24,7 +24,7 @@ FEW = settings(max_examples=30, deadline=None)
 SPECIAL = set(fake_random.DEFAULT_SPECIAL)
 CLASSES = {"minUpper": set(string.ascii_uppercase), "minLower": set(string.ascii_lowercase),
            "minNumeric": set(string.digits)}
-BCRYPT = re.compile(r"^\$2a\$10\$[./A-Za-z0-9]{53}$")
+BCRYPT = re.compile(r"^\$2a\$(04|10)\$[./A-Za-z0-9]{53}$")
 
 
 @st.composite
@@ -107,6 +107,9 @@ def test_real_bcrypt_hash_verifies() -> None:
 
     state = fake_random.random_password("pw", {"length": 80})
     assert bcrypt.checkpw(state["result"].encode()[:72], state["bcryptHash"].encode())
+    # a real hash at bcrypt's minimum cost (the provider's 10 costs ~80 ms per password)
+    assert state["bcryptHash"].startswith(f"$2a${fake_random.FAKE_BCRYPT_COST:02d}$")
+    assert not bcrypt.checkpw(b"not the password", state["bcryptHash"].encode())
 
 
 def test_minimum_of_a_disabled_class_is_still_honoured_like_the_provider() -> None:

@@ -10,18 +10,11 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from looper_infra import rds_windows, vpn_rules
+from looper_infra.config.aws import AwsSettings, Env
 from looper_infra.config.base import Cidr, Fqdn, Strict
 from looper_infra.config.gcp import GcpSettings, check_labels
 from looper_infra.config.gpu import G2_GPU_COUNTS, L4_ZONES, L4_ZONES_AS_OF, Scheduling
 
-Env = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{1,11}$")]
-
-#: AWS regions the stage is written and priced for; others are errors, not guesses.
-AWS_REGIONS = (
-    "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2",
-    "ap-south-1", "ca-central-1", "eu-central-1", "eu-north-1", "eu-west-1", "eu-west-2",
-    "eu-west-3", "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2",
-)
 _INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
 _DB_CLASS = re.compile(r"^db\.[a-z0-9-]+\.[a-z0-9]+$")
 _CERT_ARN = re.compile(r"^arn:aws:acm:([a-z0-9-]+):(\d{12}):certificate/[0-9a-f-]{36}$")
@@ -62,38 +55,6 @@ def _instance_type(v: str) -> str:
 
 
 InstanceType = Annotated[str, AfterValidator(_instance_type)]
-
-
-class AwsSettings(Strict):
-    """Where the stage is built."""
-
-    region: str = Field(description="AWS region (e.g. ap-northeast-2).")
-    account_id: str = Field(
-        pattern=r"^\d{12}$",
-        description="AWS account ID; the provider refuses credentials of any other account.")
-    azs: list[str] = Field(
-        min_length=2, max_length=6,
-        description="Availability zones (at least 2, in the region), e.g. [ap-northeast-2a, "
-        "ap-northeast-2c].")
-
-    @field_validator("region")
-    @classmethod
-    def _known_region(cls, v: str) -> str:
-        if v not in AWS_REGIONS:
-            raise ValueError(f"unsupported AWS region {v!r} (one of {', '.join(AWS_REGIONS)})")
-        return v
-
-    @field_validator("azs")
-    @classmethod
-    def _azs_in_region(cls, v: list[str], info: ValidationInfo) -> list[str]:
-        if len(set(v)) != len(v):
-            raise ValueError("availability zones must be distinct")
-        region = info.data.get("region")
-        if region:
-            bad = [z for z in v if not re.fullmatch(re.escape(region) + r"[a-z]", z)]
-            if bad:
-                raise ValueError(f"{', '.join(bad)} not in region {region} (expected e.g. {region}a)")
-        return v
 
 
 class AwsNetwork(Strict):

@@ -12,9 +12,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
+from looper_infra.config.aws import AwsSettings as _AwsSettings
+from looper_infra.config.aws import Env
 from looper_infra.config.base import Cidr, Strict
-from looper_infra.config.v4 import AwsSettings as _AwsSettings
-from looper_infra.config.v4 import Env
 from looper_infra.config.v4_observability import ObservabilityConfig
 from looper_infra.k8s.pods import Resources
 

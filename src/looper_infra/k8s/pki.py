@@ -15,11 +15,16 @@ import base64
 import hashlib
 import json
 import re
+from typing import TYPE_CHECKING
 
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+# `cryptography` is imported by the functions that parse keys and certificates: stage
+# v4-platform imports this module (through components.aws.irsa) for its paths only, and
+# loading cryptography.x509 costs ~50 ms of each `looper plan v4-platform`.
 
 DISCOVERY_PATH = ".well-known/openid-configuration"
 JWKS_PATH = "openid/v1/jwks"
@@ -29,12 +34,16 @@ CA_HASH = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
 def _spki_der(public_key: object) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
     return public_key.public_bytes(  # type: ignore[attr-defined, no-any-return]
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def ca_cert_hash(ca_cert_pem: str) -> str:
     """`sha256:<hex>` of the CA certificate's public key (kubeadm discovery pinning)."""
+    from cryptography import x509
+
     cert = x509.load_pem_x509_certificate(ca_cert_pem.encode())
     return "sha256:" + hashlib.sha256(_spki_der(cert.public_key())).hexdigest()
 
@@ -48,6 +57,9 @@ def _uint(n: int) -> bytes:
 
 
 def _rsa_public_key(pem: str) -> rsa.RSAPublicKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     data = pem.encode()
     key: object
     if b"PRIVATE KEY" in data:
