@@ -3,7 +3,17 @@
 It imports the same provider modules a stage's plan touches and registers the
 same number of resources of the same types (no config, no components' logic,
 trivial mocks), then waits for the engine like any program. Usage:
-    python bare_program.py '{"gcp:compute/instance:Instance": 1, ...}'
+    python bare_program.py [--untyped] '{"gcp:compute/instance:Instance": 1, ...}'
+
+By default each resource is an instance of its typed provider class (the class a
+stage uses: `pulumi_gcp.compute.Instance`, `pulumi_kubernetes.core.v1.Service`)
+given only its required inputs, each set to a placeholder string: the SDK then does
+for the floor what it does for any typed program (resolve the class's output type
+hints, track an Output per declared property), which is "the Pulumi SDK itself" of
+DESIGN.md's budget. `--untyped` registers `pulumi.CustomResource(token, name,
+{"name": name})` instead, the floor used before 2026-11-27 (afternoon): it skips the
+SDK's typed-class work, so looper's ratio against it also counts SDK cost looper cannot
+remove; plan_bench.py reports it beside the typed one.
 """
 
 from __future__ import annotations
@@ -11,7 +21,9 @@ from __future__ import annotations
 import gc
 import importlib
 import json
+import re
 import sys
+from typing import Any
 
 import pulumi
 from pulumi.runtime.mocks import MockEngine, MockMonitor, Mocks, MockSettings
@@ -33,6 +45,8 @@ class _Echo(Mocks):
 def _module_of(token: str) -> tuple[str, str] | None:
     """(module, class) of a token's typed class in its provider SDK."""
     package, _, rest = token.partition(":")
+    if token.startswith("pulumi:providers:"):  # pulumi:providers:aws -> pulumi_aws.Provider
+        return f"pulumi_{token.rsplit(':', 1)[-1]}", "Provider"
     if package in ("pulumi", "looper"):
         return None
     cls = token.rsplit(":", 1)[-1]
@@ -46,16 +60,47 @@ def _module_of(token: str) -> tuple[str, str] | None:
     return f"pulumi_{package}" + ("" if module == "index" else f".{module}"), cls
 
 
+#: the typed classes' message for a required input left out (`_internal_init`)
+_MISSING = re.compile(r"Missing required property '(\w+)'")
+
+
+class _Typed:
+    """Registers resources through their typed classes, with placeholder required inputs."""
+
+    def __init__(self) -> None:
+        self._required: dict[type, dict[str, str]] = {}
+
+    def register(self, cls: Any, token: str, name: str) -> None:
+        if cls.__name__ == "CustomResource":  # a CRD's kind: apiVersion and kind are its inputs
+            api_version, kind = token.split(":", 1)[1].rsplit(":", 1)
+            cls(name, api_version=api_version, kind=kind)
+            return
+        kwargs = self._required.setdefault(cls, {})
+        while True:  # learn the required inputs once per class, from the class itself
+            try:
+                cls(name, **kwargs)
+                return
+            except TypeError as exc:
+                missing = _MISSING.search(str(exc))
+                if not missing or missing.group(1) in kwargs:
+                    raise
+                kwargs[missing.group(1)] = "placeholder"
+
+
 def main() -> None:
     # the same garbage-collector settings as the `looper` process (cli.main): the ratio then
     # measures looper's own work, not GC tuning the floor could have too
     gc.set_threshold(CLI_GC_THRESHOLD, *gc.get_threshold()[1:])
-    counts: dict[str, int] = json.loads(sys.argv[1])
+    args = sys.argv[1:]
+    untyped = "--untyped" in args
+    counts: dict[str, int] = json.loads(next(a for a in args if a != "--untyped"))
+    classes: dict[str, Any] = {}
     for token in counts:
         found = _module_of(token)
         if found:
             # touch the typed class, as a stage does: provider packages load lazily
-            getattr(importlib.import_module(found[0]), found[1])
+            classes[token] = getattr(importlib.import_module(found[0]), found[1])
+    typed = _Typed()
     monitor = MockMonitor(_Echo())
     pulumi.runtime.settings.reset_options(project="looper", stack="bare", preview=False)
     pulumi.runtime.settings.configure(MockSettings(
@@ -68,12 +113,14 @@ def main() -> None:
         for token, n in counts.items():
             for i in range(n):
                 name = f"{token.rsplit(':', 1)[-1].lower()}-{i}"
-                if token.startswith("pulumi:providers:"):
+                if token.startswith("pulumi:providers:") and untyped:
                     pulumi.ProviderResource(token.split(":")[-1], name, {})
                 elif token.startswith("looper:"):
                     pulumi.ComponentResource(token, name)
-                else:
+                elif untyped:
                     pulumi.CustomResource(token, name, {"name": name})
+                else:
+                    typed.register(classes[token], token, name)
 
     _sync_await(run_in_stack(program))
     print(len(monitor.resources))

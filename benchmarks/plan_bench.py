@@ -3,8 +3,10 @@
 For each implemented stage:
   * `looper plan STAGE --json` in a fresh process (median of --runs), peak RSS;
   * the bare mocked program (bare_program.py) with the same provider modules and
-    the same resources by type, in a fresh process (median of --runs);
-  * overhead = looper / bare (target <= 1.3), peak RSS (target <= 500 MB);
+    the same resources by type, registered through their typed classes, in a fresh
+    process (median of --runs); also its --untyped variant, reported for comparison;
+  * overhead = looper / bare (target <= 1.3, against the typed floor), peak RSS
+    (target <= 500 MB);
   * the longest dependency chain of the planned graph.
 And once: the engine's cost per extra resource (target <= 15 ms), from two
 in-process plans of a synthetic program with 50 and 250 resources.
@@ -64,32 +66,39 @@ def bench_stage(stage: str, runs: int) -> dict[str, Any]:
     looper_cmd = [sys.executable, "-m", "looper_infra", "plan", stage, "--json"]
     first = _timed(looper_cmd)  # also gives the resources by type for the bare program
     doc = json.loads(first[2])
-    by_type = doc["summary"]["by_type"]
-    bare_cmd = [sys.executable, str(ROOT / "benchmarks" / "bare_program.py"), json.dumps(by_type)]
-    # interleaved (bare, looper, bare, looper...): a burst of load elsewhere on the machine
-    # then slows both alike instead of only whichever ran during it; the first looper run
+    by_type = json.dumps(doc["summary"]["by_type"])
+    floors = {"typed": [sys.executable, str(ROOT / "benchmarks" / "bare_program.py"), by_type],
+              "untyped": [sys.executable, str(ROOT / "benchmarks" / "bare_program.py"), "--untyped",
+                          by_type]}
+    # interleaved (floors, looper, floors, looper...): a burst of load elsewhere on the machine
+    # then slows all alike instead of only whichever ran during it; the first looper run
     # (cold file cache) only serves the resource counts
-    looper_runs, bare_runs = [], []
+    looper_runs: list[tuple[float, float, str, float]] = []
+    floor_runs: dict[str, list[tuple[float, float, str, float]]] = {k: [] for k in floors}
     for _ in range(runs):
-        bare_runs.append(_timed(bare_cmd))
+        for kind, cmd in floors.items():
+            floor_runs[kind].append(_timed(cmd))
         looper_runs.append(_timed(looper_cmd))
     looper_s = statistics.median(r[0] for r in looper_runs)
-    bare_s = statistics.median(r[0] for r in bare_runs)
     looper_cpu = statistics.median(r[3] for r in looper_runs)
-    bare_cpu = statistics.median(r[3] for r in bare_runs)
-    return {
+    result: dict[str, Any] = {
         "stage": stage,
         "resources": doc["summary"]["resources"],
         "looper_plan_s": round(looper_s, 3),
-        "bare_program_s": round(bare_s, 3),
-        "overhead_ratio": round(looper_s / bare_s, 3),
-        # CPU seconds (user + system) suffer less from other load than wall time: a second opinion
         "looper_plan_cpu_s": round(looper_cpu, 3),
-        "bare_program_cpu_s": round(bare_cpu, 3),
-        "cpu_ratio": round(looper_cpu / bare_cpu, 3),
-        "peak_rss_mb": round(max(r[1] for r in [first, *looper_runs]), 1),
-        "longest_dependency_chain": longest_chain(doc),
     }
+    for kind, timed in floor_runs.items():
+        prefix = "" if kind == "typed" else "untyped_"
+        bare_s = statistics.median(r[0] for r in timed)
+        bare_cpu = statistics.median(r[3] for r in timed)
+        result[f"{prefix}bare_program_s"] = round(bare_s, 3)
+        result[f"{prefix}overhead_ratio"] = round(looper_s / bare_s, 3)
+        # CPU seconds (user + system) suffer less from other load than wall time: a second opinion
+        result[f"{prefix}bare_program_cpu_s"] = round(bare_cpu, 3)
+        result[f"{prefix}cpu_ratio"] = round(looper_cpu / bare_cpu, 3)
+    result["peak_rss_mb"] = round(max(r[1] for r in [first, *looper_runs]), 1)
+    result["longest_dependency_chain"] = longest_chain(doc)
+    return result
 
 
 def depends_on_uses() -> list[str]:
@@ -183,7 +192,8 @@ def main() -> int:
         print(f"{r['stage']}: {r['resources']} resources, looper plan {r['looper_plan_s']} s, "
               f"bare {r['bare_program_s']} s, overhead x{r['overhead_ratio']} "
               f"(target <= {TARGET_RATIO}; CPU {r['looper_plan_cpu_s']} / {r['bare_program_cpu_s']} s "
-              f"= x{r['cpu_ratio']}), peak RSS {r['peak_rss_mb']} MB "
+              f"= x{r['cpu_ratio']}; untyped floor {r['untyped_bare_program_s']} s, "
+              f"x{r['untyped_overhead_ratio']}), peak RSS {r['peak_rss_mb']} MB "
               f"(target <= {TARGET_RSS_MB}), longest dependency chain "
               f"{r['longest_dependency_chain']}")
         if r["overhead_ratio"] > TARGET_RATIO:
