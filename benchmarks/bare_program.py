@@ -26,6 +26,7 @@ import sys
 from typing import Any
 
 import pulumi
+from pulumi.runtime import resource as pulumi_resource
 from pulumi.runtime.mocks import MockEngine, MockMonitor, Mocks, MockSettings
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
@@ -122,6 +123,12 @@ def main() -> None:
                 else:
                     typed.register(classes[token], token, name)
 
+    # the same mocked engine as `looper plan` (engine/plan._no_source_positions): it records no
+    # source positions, so neither program has the SDK compute them
+    if hasattr(pulumi_resource, "_get_stack_trace"):
+        from pulumi.runtime.proto import source_pb2
+
+        pulumi_resource._get_stack_trace = source_pb2.StackTrace
     _sync_await(run_in_stack(program))
     print(len(monitor.resources))
     gc.freeze()  # as cli.main: no full collection at exit

@@ -20,6 +20,7 @@ recorded; compare figures taken at similar load, and prefer --runs 5.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import statistics
@@ -179,6 +180,10 @@ def main() -> int:
     sys.path.insert(0, str(ROOT / "src"))
     from looper_infra.stages import STAGES
 
+    # as scripts/install leaves the tree: pip byte-compiled the floor's modules (site-packages)
+    # at install time; with PYTHONDONTWRITEBYTECODE set, an uncompiled source tree would make
+    # every looper run compile its own modules again, a cost no installed looper pays
+    compileall.compile_dir(ROOT / "src" / "looper_infra", quiet=1)
     stages = args.stages or [s.name for s in STAGES.values() if s.implemented]
     load_before = os.getloadavg()
     results: dict[str, Any] = {"stages": [bench_stage(s, args.runs) for s in stages],
