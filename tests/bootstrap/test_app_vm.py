@@ -535,23 +535,6 @@ def test_spec_is_frozen_against_later_mutation() -> None:
 
 # -- compiled templates kept between runs ------------------------------------------------------
 
-def test_bytecode_cache_dir_is_private_and_refused_when_others_can_write(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from looper_infra.bootstrap import app_vm
-
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    directory = app_vm.bytecode_cache_dir()
-    assert directory == tmp_path / "looper" / "jinja2"
-    assert directory.stat().st_mode & 0o777 == 0o700
-    for loose in (0o770, 0o707, 0o777):  # Jinja executes what it loads from there
-        directory.chmod(loose)
-        assert app_vm.bytecode_cache_dir() is None, oct(loose)
-    directory.chmod(0o700)
-    (tmp_path / "file").write_text("x")  # a cache home that is not a directory: no cache
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))
-    assert app_vm.bytecode_cache_dir() is None
-
-
 def test_compiled_templates_are_reused_and_render_the_same(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import jinja2

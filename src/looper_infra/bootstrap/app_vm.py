@@ -36,7 +36,6 @@ that a later stage's template fills by ``{% extends %}``; empty, they render not
 from __future__ import annotations
 
 import functools
-import os
 import re
 import shlex
 from collections.abc import Mapping
@@ -50,6 +49,7 @@ import jinja2
 import yaml
 
 from looper_infra.bootstrap import versions
+from looper_infra.cache import private_cache_dir
 
 # --- where things live on the VM ---------------------------------------------------------
 
@@ -452,25 +452,13 @@ def _shq(value: object) -> str:
 
 
 def bytecode_cache_dir() -> Path | None:
-    """Where compiled templates are kept between runs, or None when that is not safe.
+    """Where compiled templates are kept between runs (see looper_infra.cache), or None.
 
-    `$XDG_CACHE_HOME/looper/jinja2` (default `~/.cache/looper/jinja2`): a directory of our
-    own, mode 0700 and owned by us, since Jinja executes what it loads from there. Compiling
-    the k8s node templates costs about 0.1 s per `looper plan`; jinja2 stores each template
-    under a hash of its name with the checksum of its source and the Python version, so an
-    edited template or another interpreter compiles afresh. Unusable (read-only home, someone
-    else's or a group/world-writable directory): no cache, templates compile as before.
+    Compiling the k8s node templates costs about 0.1 s per `looper plan`; jinja2 stores each
+    template under a hash of its name with the checksum of its source and the Python version,
+    so an edited template or another interpreter compiles afresh.
     """
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    directory = Path(base) / "looper" / "jinja2"
-    try:
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        info = directory.stat()
-    except OSError:
-        return None
-    if info.st_uid != os.getuid() or info.st_mode & 0o077:
-        return None
-    return directory
+    return private_cache_dir("jinja2")
 
 
 @cache

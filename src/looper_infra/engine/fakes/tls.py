@@ -22,6 +22,14 @@ verifies a chain gets values that behave exactly like the provider's:
   as Go does (so a subject e-mail address in the CSR is dropped) and refuses a
   CA key that does not match the CA certificate.
 
+RSA keys are the one slow part (generating three 2048-bit keys is ~1.8 billion
+instructions, a tenth of `looper plan v4`): the n-th RSA key of a size a process asks for
+is kept in the user's cache (`looper/plan-keys/rsa-<bits>-<n>.pem`, mode 0600 in a 0700
+directory, see looper_infra.cache) and reused by the next process. Keys in one process are
+always distinct; a plan of the same stack gets the same keys run after run. They sign
+only the plan's stand-in certificates: a deployment's keys come from the real provider.
+Without a usable cache directory every key is generated as before.
+
 Write-only inputs (`privateKeyPemWo`, `caPrivateKeyPemWo`) are accepted as the
 key source but, as in the provider, never appear in the returned state.
 Missing required inputs, unknown algorithms, curves or allowed uses, and keys
@@ -46,6 +54,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtensionOID, NameOID, ObjectIdentifier
 
+from looper_infra.cache import private_cache_dir, store_private
 from looper_infra.engine.fakes._inputs import bool_input, fail, int_input
 
 #: `(logical name, inputs) -> output state`
@@ -240,12 +249,49 @@ def key_algorithm(key: PrivateKey | PublicKey) -> str:
     raise ValueError(f"unsupported key type {type(key).__name__}")
 
 
+class RsaKeyPool:
+    """RSA keys by (size, n-th asked for in this process), kept in the user's cache (see above)."""
+
+    def __init__(self) -> None:
+        self._next: dict[int, int] = {}
+        self._lock = threading.Lock()  # fakes run on the engine's executor threads
+
+    def take(self, bits: int) -> rsa.RSAPrivateKey:
+        with self._lock:
+            slot = self._next.get(bits, 0)
+            self._next[bits] = slot + 1
+        directory = private_cache_dir("plan-keys")
+        path = directory / f"rsa-{bits}-{slot}.pem" if directory else None
+        if path is not None:
+            try:
+                # written by us into a directory only we can write: skip the ~50 ms validation
+                key = serialization.load_pem_private_key(path.read_bytes(), password=None,
+                                                         unsafe_skip_rsa_key_validation=True)
+            except (OSError, ValueError, TypeError):
+                key = None  # absent or damaged: made again
+            if (isinstance(key, rsa.RSAPrivateKey) and key.key_size == bits
+                    and key.public_key().public_numbers().e == 65537):
+                return key
+        key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+        if path is not None:
+            store_private(path, key.private_bytes(serialization.Encoding.PEM,
+                                                  serialization.PrivateFormat.TraditionalOpenSSL,
+                                                  serialization.NoEncryption()))
+        return key
+
+
+_RSA_POOL = RsaKeyPool()
+
+
 def generate_private_key(algorithm: str, *, rsa_bits: int = DEFAULT_RSA_BITS,
                          ecdsa_curve: str = DEFAULT_ECDSA_CURVE) -> PrivateKey:
-    """A new key as the provider's key generators make it; ValueError for what they reject."""
+    """A key as the provider's key generators make it; ValueError for what they reject.
+
+    RSA keys come from the process's RsaKeyPool (distinct in a process, reused across runs).
+    """
     if algorithm == "RSA":
         try:
-            return rsa.generate_private_key(public_exponent=65537, key_size=rsa_bits)
+            return _RSA_POOL.take(rsa_bits)
         except ValueError as exc:
             raise ValueError(f"cannot generate a {rsa_bits}-bit RSA key: {exc}") from exc
     if algorithm == "ECDSA":
