@@ -123,15 +123,17 @@ def main() -> None:
                 else:
                     typed.register(classes[token], token, name)
 
-    # the same mocked engine as `looper plan` (engine/plan._no_source_positions): it records no
-    # source positions, so neither program has the SDK compute them
+    # the same mocked engine as `looper plan` (engine/plan.run_program): it records no source
+    # positions, so neither program has the SDK compute them, and what exists before the
+    # program runs is frozen (never traversed by the collector while it runs)
     if hasattr(pulumi_resource, "_get_stack_trace"):
         from pulumi.runtime.proto import source_pb2
 
         pulumi_resource._get_stack_trace = source_pb2.StackTrace
+    gc.freeze()
     _sync_await(run_in_stack(program))
     print(len(monitor.resources))
-    gc.freeze()  # as cli.main: no full collection at exit
+    gc.freeze()  # as cli.main: no full collection at exit (what the program made is frozen too)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,10 @@ in-process plans of a synthetic program with 50 and 250 resources.
     .venv/bin/python benchmarks/plan_bench.py [--stage v4 ...] [--runs 5] [--json results.json]
 Exits 1 when a target is missed. Other work on the machine skews the ratio (the two
 programs do not suffer alike): the load averages before and after are printed and
-recorded; compare figures taken at similar load, and prefer --runs 5.
+recorded; compare figures taken at similar load, and prefer --runs 5. On a VM whose
+CPU speed varies run to run (one deterministic program: 3.6-5.2 s of CPU here), use
+--instructions: it counts instructions under valgrind instead (one run of each, minutes
+per stage), a ratio that does not move with the machine's load or speed.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import argparse
 import compileall
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -102,6 +107,32 @@ def bench_stage(stage: str, runs: int) -> dict[str, Any]:
     return result
 
 
+def instructions(cmd: list[str]) -> int:
+    """Instructions one run of `cmd` executes (valgrind's callgrind, "I refs"): unlike time, the
+    same on a busy or an idle machine, and on a fast or a slow one. About 50x slower than a run."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
+    proc = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd],
+                          cwd=ROOT, capture_output=True, text=True)
+    found = re.search(r"I\s+refs:\s+([\d,]+)", proc.stderr)
+    if proc.returncode != 0 or not found:
+        raise SystemExit(f"{' '.join(cmd)} failed under valgrind:\n{proc.stderr[-2000:]}")
+    return int(found.group(1).replace(",", ""))
+
+
+def instruction_ratio(stage: str) -> dict[str, Any]:
+    """Instructions of `looper plan STAGE` over those of the typed floor (both runs in parallel)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    looper_cmd = [sys.executable, "-m", "looper_infra", "plan", stage, "--json"]
+    by_type = json.dumps(json.loads(_timed(looper_cmd)[2])["summary"]["by_type"])
+    floor_cmd = [sys.executable, str(ROOT / "benchmarks" / "bare_program.py"), by_type]
+    with ThreadPoolExecutor(2) as pool:
+        looper_ir, floor_ir = pool.map(instructions, [looper_cmd, floor_cmd])
+    return {"stage": stage, "looper_instructions": looper_ir, "bare_program_instructions": floor_ir,
+            "instruction_ratio": round(looper_ir / floor_ir, 3)}
+
+
 def depends_on_uses() -> list[str]:
     """`depends_on` naming a whole component, seen while planning every example stack.
 
@@ -176,6 +207,9 @@ def main() -> int:
     parser.add_argument("--stage", action="append", dest="stages", metavar="STAGE",
                         help="only this stage (repeatable; default: every implemented stage)")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--instructions", action="store_true",
+                        help="instead: count the instructions of looper and of the typed floor under "
+                             "valgrind, one run each (slow: minutes per stage), and their ratio")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
     from looper_infra.stages import STAGES
@@ -185,6 +219,15 @@ def main() -> int:
     # every looper run compile its own modules again, a cost no installed looper pays
     compileall.compile_dir(ROOT / "src" / "looper_infra", quiet=1)
     stages = args.stages or [s.name for s in STAGES.values() if s.implemented]
+    if args.instructions:
+        counted = [instruction_ratio(s) for s in stages]
+        for r in counted:
+            print(f"{r['stage']}: looper plan {r['looper_instructions']:,} instructions, bare "
+                  f"{r['bare_program_instructions']:,}, ratio x{r['instruction_ratio']} "
+                  f"(target <= {TARGET_RATIO})")
+        if args.json:
+            args.json.write_text(json.dumps({"instructions": counted}, indent=2) + "\n")
+        return 1 if any(r["instruction_ratio"] > TARGET_RATIO for r in counted) else 0
     load_before = os.getloadavg()
     results: dict[str, Any] = {"stages": [bench_stage(s, args.runs) for s in stages],
                                "engine_ms_per_resource": round(per_resource_ms(), 2)}
