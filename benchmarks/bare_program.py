@@ -18,6 +18,7 @@ remove; plan_bench.py reports it beside the typed one.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import importlib
 import json
@@ -110,6 +111,11 @@ def main() -> None:
         engine=MockEngine(None), project="looper", stack="bare", dry_run=False,
         organization="organization", callbacks=None))
 
+    async def settled() -> None:  # engine/plan._settle_outputs: waits a round at a time
+        program()
+        while pending := [t for t in pulumi.runtime.settings.SETTINGS.outputs if not t.done()]:
+            await asyncio.wait(pending)
+
     def program() -> None:
         for token, n in counts.items():
             for i in range(n):
@@ -124,14 +130,15 @@ def main() -> None:
                     typed.register(classes[token], token, name)
 
     # the same mocked engine as `looper plan` (engine/plan.run_program): it records no source
-    # positions, so neither program has the SDK compute them, and what exists before the
-    # program runs is frozen (never traversed by the collector while it runs)
+    # positions, so neither program has the SDK compute them, what exists before the program
+    # runs is frozen (never traversed by the collector while it runs), and the program's
+    # Outputs are awaited a round at a time before the SDK's own wait
     if hasattr(pulumi_resource, "_get_stack_trace"):
         from pulumi.runtime.proto import source_pb2
 
         pulumi_resource._get_stack_trace = source_pb2.StackTrace
     gc.freeze()
-    _sync_await(run_in_stack(program))
+    _sync_await(run_in_stack(settled))
     print(len(monitor.resources))
     gc.freeze()  # as cli.main: no full collection at exit (what the program made is frozen too)
 
