@@ -15,14 +15,16 @@ from looper_infra.engine.mocks import Fake, MockContext
 
 
 class _LazyFakes(dict[str, Fake]):
-    """GCP fakes up front; the others on the first token of theirs a plan registers.
+    """Each provider's fakes on the first token of theirs a plan registers.
 
-    tls/random fakes import cryptography (costly); AWS fakes are only needed by
-    stages with AWS resources, so a GCP-only plan never imports them.
+    tls/random fakes import cryptography (costly); AWS fakes are only needed by stages
+    with AWS resources and GCP fakes by stages with GCP resources, so a GCP-only plan
+    never imports the AWS ones and v4-platform (AWS and Kubernetes) never the GCP ones.
     """
 
     #: token prefix (ending in ":") or exact token -> (module, whether its fakes take the context)
     _lazy: ClassVar[dict[str, tuple[str, bool]]] = {
+        "gcp:": ("gcp", True), "pulumi:providers:gcp": ("gcp", True),
         "tls:": ("tls", False), "random:": ("random", False),
         "aws:": ("aws", True), "pulumi:providers:aws": ("aws", True),
         "kubernetes:": ("k8s", True), "pulumi:providers:kubernetes": ("k8s", True),
@@ -55,9 +57,7 @@ class _LazyFakes(dict[str, Fake]):
 
 
 def all_fakes() -> dict[str, Fake]:
-    from looper_infra.engine.fakes import gcp
-
-    return _LazyFakes(gcp.FAKES)
+    return _LazyFakes()
 
 
 def _ignore_context(fn: Callable[[str, Any], dict[str, Any]]) -> Fake:
