@@ -68,8 +68,12 @@ def longest_chain(doc: dict[str, Any]) -> int:
     return max((depth(u) for u in deps), default=0)
 
 
+def _looper_cmd(stage: str) -> list[str]:
+    return [sys.executable, "-m", "looper_infra", "plan", stage, "--json"]
+
+
 def bench_stage(stage: str, runs: int) -> dict[str, Any]:
-    looper_cmd = [sys.executable, "-m", "looper_infra", "plan", stage, "--json"]
+    looper_cmd = _looper_cmd(stage)
     first = _timed(looper_cmd)  # also gives the resources by type for the bare program
     doc = json.loads(first[2])
     by_type = json.dumps(doc["summary"]["by_type"])
@@ -124,7 +128,7 @@ def instruction_ratio(stage: str) -> dict[str, Any]:
     """Instructions of `looper plan STAGE` over those of the typed floor (both runs in parallel)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    looper_cmd = [sys.executable, "-m", "looper_infra", "plan", stage, "--json"]
+    looper_cmd = _looper_cmd(stage)
     by_type = json.dumps(json.loads(_timed(looper_cmd)[2])["summary"]["by_type"])
     floor_cmd = [sys.executable, str(ROOT / "benchmarks" / "bare_program.py"), by_type]
     with ThreadPoolExecutor(2) as pool:

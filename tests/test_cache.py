@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from looper_infra.cache import private_cache_dir, store_private
+from looper_infra.cache import private_cache_dir
 from looper_infra.engine.fakes import tls
+from looper_infra.files import write_private
 
 
 @pytest.fixture
@@ -37,13 +38,16 @@ def test_cache_dir_is_private_and_refused_when_others_can_write(cache_home: Path
     assert private_cache_dir("jinja2") is None
 
 
-def test_store_private_is_owner_only_and_leaves_no_temporary_file(cache_home: Path) -> None:
+def test_write_private_is_owner_only_and_leaves_no_temporary_file(cache_home: Path) -> None:
     target = cache_home / "secret.pem"
-    assert store_private(target, b"one")
-    assert store_private(target, b"two")  # replaced whole
+    target.write_text("old")
+    target.chmod(0o644)
+    write_private(target, b"one")
+    write_private(target, "two")  # replaced whole, text or bytes
     assert target.read_bytes() == b"two" and _mode(target) == 0o600
     assert sorted(p.name for p in cache_home.iterdir()) == ["secret.pem"]
-    assert not store_private(cache_home / "missing" / "x.pem", b"x")
+    with pytest.raises(OSError):
+        write_private(cache_home / "missing" / "x.pem", b"x")
 
 
 def _numbers(key: rsa.RSAPrivateKey) -> tuple[int, int]:

@@ -9,7 +9,6 @@ bootstrap/app_vm.py) and the RSA keys the offline plan signs its stand-in certif
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 
@@ -30,23 +29,3 @@ def private_cache_dir(name: str) -> Path | None:
     if info.st_uid != os.getuid() or info.st_mode & 0o077:
         return None
     return directory
-
-
-def store_private(path: Path, data: bytes) -> bool:
-    """Write `data` to `path` atomically, mode 0600 from the start; False if it could not be.
-
-    Concurrent writers (parallel test workers) each replace the file whole: a reader sees
-    one complete version or the other, never a mix.
-    """
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    except OSError:
-        return False
-    return True

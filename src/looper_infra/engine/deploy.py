@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from looper_infra.files import write_private
+
 Action = Literal["preview", "up", "destroy"]
 ACTIONS: tuple[Action, ...] = ("preview", "up", "destroy")
 DEFAULT_BACKEND_DIR = "~/.looper/state"
@@ -227,16 +229,6 @@ def vpn_profile(outputs: Mapping[str, Any], user: str, stack: str) -> str:
     if not isinstance(profile, str) or "<cert>" not in profile:
         raise DeployError(f"the profile of {user!r} in stack {stack!r} is not an OpenVPN profile")
     return profile
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write `text` readable by the owner only (a profile holds the user's private key)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_TRUNC
-        os.write(fd, text.encode())
-    finally:
-        os.close(fd)
 
 
 # --- `looper up v4`: the cluster, then the platform inside it ------------------------------------

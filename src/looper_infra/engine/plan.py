@@ -183,6 +183,7 @@ def run_program(
         callbacks=None,
     )
     pulumi_settings.configure(settings)
+
     async def settled() -> None:
         program()
         await _settle_outputs()

@@ -39,6 +39,7 @@ the provider could not parse raise `ValueError`.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import ipaddress
 import re
@@ -54,8 +55,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtensionOID, NameOID, ObjectIdentifier
 
-from looper_infra.cache import private_cache_dir, store_private
+from looper_infra.cache import private_cache_dir
 from looper_infra.engine.fakes._inputs import bool_input, fail, int_input
+from looper_infra.files import write_private
 
 #: `(logical name, inputs) -> output state`
 PureFake: TypeAlias = Callable[[str, Mapping[str, Any]], dict[str, Any]]
@@ -274,9 +276,10 @@ class RsaKeyPool:
                 return key
         key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
         if path is not None:
-            store_private(path, key.private_bytes(serialization.Encoding.PEM,
-                                                  serialization.PrivateFormat.TraditionalOpenSSL,
-                                                  serialization.NoEncryption()))
+            with contextlib.suppress(OSError):  # not kept: made again next time
+                write_private(path, key.private_bytes(serialization.Encoding.PEM,
+                                                      serialization.PrivateFormat.TraditionalOpenSSL,
+                                                      serialization.NoEncryption()))
         return key
 
 
