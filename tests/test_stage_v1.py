@@ -186,7 +186,10 @@ def test_plan_document_matches_the_contract(v1_dev_plan: Plan) -> None:
     urns = {r["urn"] for r in doc["resources"]}
     for r in doc["resources"]:
         assert set(r) == {"urn", "type", "name", "parent", "provider", "custom", "inputs",
-                          "dependencies"}
+                          "dependencies", "aliases"}
+        # nothing in v1 has moved: the only aliases are the provider SDK's old type tokens
+        assert all(a.endswith("::" + r["name"]) and a.split("::")[2] != r["urn"].split("::")[2]
+                   for a in r["aliases"])
         assert r["urn"].startswith("urn:pulumi:v1-dev::looper::")
         assert r["urn"].endswith("::" + r["name"])
         assert set(r["dependencies"]) <= urns

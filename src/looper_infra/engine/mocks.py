@@ -18,6 +18,8 @@ from google.protobuf import json_format
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 from pulumi.runtime.settings import get_project, get_stack
 
+from looper_infra.engine.aliases import AliasSpec, make_urn
+
 SECRET_MASK = "[secret]"  # noqa: S105 (the mask, not a secret)
 UNKNOWN_MASK = "[unknown]"
 _SIG_KEY = "4dabf18193072939515e22adb298388d"
@@ -78,6 +80,8 @@ class RecordedResource:
     protect: bool = False
     replace_on_changes: list[str] = field(default_factory=list)
     delete_before_replace: bool = False
+    #: the aliases the program declared (resolved to URNs by `engine.aliases`)
+    alias_specs: list[AliasSpec] = field(default_factory=list)
     id: str | None = None
     #: state the mocks computed, in clear (it may hold key material): for tests
     #: only, never serialized into a plan
@@ -90,6 +94,15 @@ def _provider_urn(ref: str) -> str | None:
         return None
     urn, _, _ = ref.rpartition("::")
     return urn or ref
+
+
+def _alias_spec(alias: Any) -> AliasSpec:
+    """An `alias_pb2.Alias` (a URN or a spec) as plain data."""
+    if alias.HasField("spec"):
+        spec = alias.spec
+        return AliasSpec(name=spec.name, type=spec.type, stack=spec.stack, project=spec.project,
+                         parent_urn=spec.parentUrn, no_parent=spec.noParent)
+    return AliasSpec(urn=alias.urn)
 
 
 class DuplicateUrn(Exception):
@@ -114,12 +127,7 @@ class RecordingMonitor(MockMonitor):
 
         (The SDK's mock keeps only the parent's last type segment and includes the stack.)
         """
-        qualified = type_
-        if parent:
-            parent_type = parent.split("::")[2]
-            if parent_type != "pulumi:pulumi:Stack":
-                qualified = f"{parent_type}${type_}"
-        return "urn:pulumi:" + "::".join([get_stack(), get_project(), qualified, name])
+        return make_urn(get_stack(), get_project(), parent or None, type_, name)
 
     def RegisterResource(self, request: Any) -> Any:
         urn = self.make_urn(request.parent, request.type, request.name)
@@ -154,6 +162,7 @@ class RecordingMonitor(MockMonitor):
                 protect=bool(request.protect),
                 replace_on_changes=list(request.replaceOnChanges),
                 delete_before_replace=bool(request.deleteBeforeReplace),
+                alias_specs=[_alias_spec(a) for a in request.aliases],
                 id=response.id or None,
                 state=dict(state.state) if state else {},
             )

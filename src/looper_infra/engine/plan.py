@@ -6,7 +6,7 @@ import asyncio
 import gc
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +18,7 @@ from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
+from looper_infra.engine.aliases import Registration, resolve_aliases
 from looper_infra.engine.fakes import all_calls, all_fakes
 from looper_infra.engine.mocks import (
     DuplicateUrn,
@@ -54,8 +55,14 @@ class Plan:
             raise LookupError(f"expected exactly one {type_}, found {len(found)}")
         return found[0]
 
+    def aliases(self) -> Mapping[str, list[str]]:
+        """{urn: the old URNs it answers to}: declared aliases and those inherited from parents."""
+        return resolve_aliases([Registration(r.urn, r.type, r.name, r.parent, r.alias_specs)
+                                for r in self.resources])
+
     def to_document(self) -> dict[str, Any]:
-        """The `looper-plan/1` JSON document (see DESIGN.md)."""
+        """The `looper-plan/1` JSON document (docs/architecture.md)."""
+        aliases = self.aliases()
         return {
             "format": PLAN_FORMAT,
             "stage": self.stage,
@@ -71,6 +78,7 @@ class Plan:
                     "custom": r.custom,
                     "inputs": r.inputs,
                     "dependencies": r.dependencies,
+                    "aliases": aliases.get(r.urn, []),
                 }
                 for r in self.resources
             ],

@@ -1,0 +1,1 @@
+"""Harnesses shared by the tests (imported as `helpers.<module>`; never a test module)."""

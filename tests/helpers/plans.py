@@ -1,0 +1,132 @@
+"""Plans of the example stacks, and the comparison that proves a refactor replaces nothing."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import gzip
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from looper_infra.config import validate_mapping
+from looper_infra.config.loader import values_from_stack_document
+from looper_infra.engine.plan import Plan, plan_stage
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"
+#: the ten example stacks shipped at the repository root
+EXAMPLE_STACKS = tuple(sorted(p.name[len("Pulumi."):-len(".yaml")] for p in ROOT.glob("Pulumi.*-*.yaml")))
+
+
+def example_values(stack: str = "v1-dev") -> dict[str, Any]:
+    """The `looper:` values of a shipped example stack (a fresh deep copy)."""
+    path = ROOT / f"Pulumi.{stack}.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return copy.deepcopy(values_from_stack_document(doc, str(path)))
+
+
+def plan_values(values: dict[str, Any], stack: str = "test") -> Plan:
+    return plan_stage(validate_mapping(values, "test"), stack=stack)
+
+
+@cache
+def example_plan(stack: str) -> Plan:
+    """The offline plan of an example stack, planned once per test process."""
+    return plan_values(example_values(stack), stack=stack)
+
+
+# --- values that differ from run to run of the same program --------------------------------------
+# Offline keys and certificates are real but not the same in every run: a PEM block, a CA hash
+# (sha256 of a key), a JWKS key id and modulus. Everything else in a plan is the program's own.
+_PEM = re.compile(r"-----BEGIN ([A-Z ]+)-----[A-Za-z0-9+/=\s]+?-----END \1-----")
+_SHA256 = re.compile(r"sha256:[0-9a-f]{64}")
+_JWK_FIELD = re.compile(r'"(kid|n)": "[A-Za-z0-9_-]+"')
+
+
+def _decoded(text: str) -> str | None:
+    """User data is base64 (gzipped or not): compare the text, where the differences can be read."""
+    if len(text) < 40 or not re.fullmatch(r"[A-Za-z0-9+/]+=*", text):
+        return None
+    try:
+        raw = base64.b64decode(text, validate=True)
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+        decoded = raw.decode("utf-8")
+    except (binascii.Error, OSError, UnicodeDecodeError):
+        return None
+    return decoded if decoded.startswith(("#cloud-config", "#!", "Content-Type")) else None
+
+
+def normalize(value: Any) -> Any:
+    """A plan value with run-to-run key material masked and user data decoded."""
+    if isinstance(value, dict):
+        return {k: normalize(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [normalize(v) for v in value]
+    if isinstance(value, str):
+        value = _decoded(value) or value
+        value = _PEM.sub(lambda m: f"<{m.group(1)}>", value)
+        value = _SHA256.sub("sha256:<hash>", value)
+        return _JWK_FIELD.sub(lambda m: f'"{m.group(1)}": "<jwk>"', value)
+    return value
+
+
+# --- the plans of the example stacks before issue 13 (the architecture step) ---------------------
+BASELINE = FIXTURES / "plans" / "before-issue-13"
+
+
+@dataclass(frozen=True)
+class Planned:
+    urn: str
+    type: str
+    name: str
+    inputs: Mapping[str, Any]
+
+
+def baseline(stack: str) -> tuple[dict[str, Planned], dict[str, Any]]:
+    """The committed plan of `stack` from before the change: ({urn: resource}, outputs)."""
+    doc = json.loads(gzip.decompress((BASELINE / f"{stack}.json.gz").read_bytes()))
+    resources = {r["urn"]: Planned(r["urn"], r["type"], r["name"], r["inputs"]) for r in doc["resources"]}
+    return resources, doc["outputs"]
+
+
+@dataclass
+class Match:
+    """How the current plan of a stack lines up with the baseline."""
+
+    #: old URN -> current URN (the same, or one whose aliases include the old URN)
+    found: dict[str, str]
+    #: baseline URNs no current resource is or answers to
+    lost: list[str]
+    #: current URNs that match no baseline resource
+    new: list[str]
+    #: old URNs that more than one current resource answers to
+    ambiguous: list[str]
+
+
+def match(old: Mapping[str, Planned], plan: Plan) -> Match:
+    aliases = plan.aliases()
+    answers: dict[str, list[str]] = {}
+    for r in plan.resources:
+        for urn in (r.urn, *aliases.get(r.urn, [])):
+            answers.setdefault(urn, []).append(r.urn)
+    found, lost, ambiguous = {}, [], []
+    for urn in old:
+        current = answers.get(urn, [])
+        if not current:
+            lost.append(urn)
+        elif len(current) > 1:
+            ambiguous.append(urn)
+        else:
+            found[urn] = current[0]
+    matched = set(found.values())
+    new = [r.urn for r in plan.resources if r.urn not in matched]
+    return Match(found, sorted(lost), sorted(new), sorted(ambiguous))
