@@ -42,7 +42,7 @@ from looper_infra.components.aws.rds import PostgresDatabase, PostgresDatabaseAr
 from looper_infra.components.aws.secrets import JsonSecret, JsonSecretArgs, secret_json
 from looper_infra.engine.mocks import SECRET_MASK, MockContext, RecordedResource
 from looper_infra.engine.plan import Plan, run_program
-from looper_infra.k8s.pki import DISCOVERY_PATH, JWKS_PATH, jwks_document
+from looper_infra.manifests.pki import DISCOVERY_PATH, JWKS_PATH, jwks_document
 
 REGION, ACCOUNT, ENV = "ap-northeast-2", "123456789012", "dev"
 AZS = ("ap-northeast-2a", "ap-northeast-2c")

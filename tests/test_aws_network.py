@@ -15,9 +15,9 @@ from typing import Any
 import pulumi
 import pytest
 
-from looper_infra import aws_rules
 from looper_infra.engine.mocks import MockContext, RecordedResource
 from looper_infra.engine.plan import Plan, run_program
+from looper_infra.rules import aws_security_groups
 
 REGION, ACCOUNT = "ap-northeast-2", "123456789012"
 AZS = ("ap-northeast-2a", "ap-northeast-2b", "ap-northeast-2c")
@@ -269,11 +269,11 @@ def test_every_security_group_rule_is_the_table(per_az: Plan) -> None:
     groups = {g.id: g for g in per_az.of_type(SG)}
     role_of = {str(i): g.inputs["tags"]["looper/role"] for i, g in groups.items()
                if "looper/role" in g.inputs["tags"]}
-    assert sorted(role_of.values()) == sorted(aws_rules.ROLES)
+    assert sorted(role_of.values()) == sorted(aws_security_groups.ROLES)
     assert all("ingress" not in g.inputs and "egress" not in g.inputs for g in groups.values())
     # the one group with internet ingress is declared a public entry point (the policy pack checks)
     assert {g.inputs["tags"].get("looper/role") for g in groups.values()
-            if g.inputs["tags"].get(aws_rules.PUBLIC_ENTRY_TAG) == "true"} == {"app-nlb"}
+            if g.inputs["tags"].get(aws_security_groups.PUBLIC_ENTRY_TAG) == "true"} == {"app-nlb"}
     planned: dict[str, set[tuple[str, int, int, str]]] = defaultdict(set)
     for rule in per_az.of_type(INGRESS):
         i = rule.inputs
@@ -285,10 +285,10 @@ def test_every_security_group_rule_is_the_table(per_az: Plan) -> None:
         if "cidrIpv4" in i and not IPv4Network(source).is_private:
             assert role == "app-nlb" and i["fromPort"] in (80, 443) and i["fromPort"] == i["toPort"]
     expected = {role: {(r.protocol, r.from_port, r.to_port, str(r.source))
-                       for r in aws_rules.rules_for(role, vpn_cidrs=VPN, gcp_cidrs=GCP,
-                                                    node_ports=NODE_PORTS)}
-                for role in aws_rules.ROLES if aws_rules.rules_for(role, vpn_cidrs=VPN, gcp_cidrs=GCP,
-                                                                   node_ports=NODE_PORTS)}
+                       for r in aws_security_groups.rules_for(role, vpn_cidrs=VPN, gcp_cidrs=GCP,
+                                                              node_ports=NODE_PORTS)}
+                for role in aws_security_groups.ROLES
+                if aws_security_groups.rules_for(role, vpn_cidrs=VPN, gcp_cidrs=GCP, node_ports=NODE_PORTS)}
     assert planned == expected
     out: dict[str, set[tuple[str, Any, Any, str]]] = defaultdict(set)
     for rule in per_az.of_type(EGRESS):

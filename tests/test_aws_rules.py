@@ -6,8 +6,14 @@ from ipaddress import IPv4Network
 
 import pytest
 
-from looper_infra import aws_rules
-from looper_infra.aws_rules import ROLES, SgEgressRule, SgRule, check_internet_exposure, rules_for
+from looper_infra.rules import aws_security_groups
+from looper_infra.rules.aws_security_groups import (
+    ROLES,
+    SgEgressRule,
+    SgRule,
+    check_internet_exposure,
+    rules_for,
+)
 
 VPN_VPC, VPN_CLIENTS, GCP = "10.2.0.0/16", "10.8.0.0/24", "10.0.2.0/24"
 NODE_PORTS = (30080, 30081)
@@ -125,7 +131,7 @@ def test_vxlan_and_typha_from_the_gcp_node_range_both_node_roles() -> None:
 
 
 def test_node_port_range_is_closed_except_the_ingress_ports_from_the_app_nlb() -> None:
-    lo, hi = aws_rules.NODE_PORT_RANGE
+    lo, hi = aws_security_groups.NODE_PORT_RANGE
     for role, rules in TABLE.items():
         for rule in rules:
             if rule.to_port >= lo and rule.from_port <= hi:
@@ -218,7 +224,7 @@ def test_keys_are_stable_and_unique_per_role() -> None:
 def test_egress() -> None:
     def out(role: str) -> set[tuple[str, int, int, str]]:
         return {(r.protocol, r.from_port, r.to_port, str(r.dest))
-                for r in aws_rules.egress_for(role, node_ports=NODE_PORTS)}  # type: ignore[arg-type]
+                for r in aws_security_groups.egress_for(role, node_ports=NODE_PORTS)}  # type: ignore[arg-type]
 
     for node in NODES:
         assert out(node) == {("-1", 0, 65535, ANY)}
@@ -226,13 +232,13 @@ def test_egress() -> None:
     assert out(APP_NLB) == {("tcp", 30080, 30080, WORKER), ("tcp", 30081, 30081, WORKER)}
     assert out(RDS) == set()
     with pytest.raises(ValueError, match="node_ports"):
-        aws_rules.egress_for(APP_NLB, node_ports=(80,))
+        aws_security_groups.egress_for(APP_NLB, node_ports=(80,))
     with pytest.raises(ValueError, match="exactly one peer"):
         SgEgressRule("x", "tcp", 1, 1)
 
 
 def test_endpoint_rules_https_from_the_vpc_only() -> None:
-    (rule,) = aws_rules.endpoint_rules("10.1.0.0/16")
+    (rule,) = aws_security_groups.endpoint_rules("10.1.0.0/16")
     assert (rule.protocol, rule.from_port, rule.to_port, str(rule.source)) == ("tcp", 443, 443, "10.1.0.0/16")
     with pytest.raises(ValueError, match="RFC 1918"):
-        aws_rules.endpoint_rules(ANY)
+        aws_security_groups.endpoint_rules(ANY)

@@ -1,4 +1,4 @@
-"""The user's cache (looper_infra.cache) and what is kept there: the plan's RSA keys."""
+"""The user's cache (looper_infra.core.cache) and what is kept there: the plan's RSA keys."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from looper_infra.cache import private_cache_dir
+from looper_infra.core.cache import private_cache_dir
+from looper_infra.core.files import write_private
 from looper_infra.engine.fakes import tls
-from looper_infra.files import write_private
 
 
 @pytest.fixture

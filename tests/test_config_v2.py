@@ -76,7 +76,7 @@ def test_every_g2_machine_accepts_its_own_gpu_count(machine: str) -> None:
 
 
 def test_l4_table_zones_belong_to_their_regions() -> None:
-    from looper_infra.config.gcp_zones import zones_of
+    from looper_infra.facts.gcp_zones import zones_of
 
     for region, zones in L4_ZONES.items():
         assert set(zones) <= set(zones_of(region)), region

@@ -199,7 +199,7 @@ def test_api_ready_speaks_mutual_tls_to_a_real_loopback_server(tmp_path: Path) -
     import threading
     from http.server import BaseHTTPRequestHandler, HTTPServer
 
-    from looper_infra.k8s.pki import kubeconfig
+    from looper_infra.manifests.pki import kubeconfig
 
     pki = _pki()
     files = {}

@@ -1,4 +1,4 @@
-"""Architecture diagrams (looper_infra.diagram): freshness, Mermaid/DOT syntax, semantics."""
+"""Architecture diagrams (looper_infra.reports.diagram): freshness, Mermaid/DOT syntax, semantics."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, example_values, plan_values
-from looper_infra import diagram
-from looper_infra.diagram import (
+from looper_infra.engine.plan import Plan
+from looper_infra.reports import diagram
+from looper_infra.reports.diagram import (
     INTERNET_ID,
     Diagram,
     GraphvizMissing,
@@ -19,7 +20,6 @@ from looper_infra.diagram import (
     to_dot,
     to_mermaid,
 )
-from looper_infra.engine.plan import Plan
 from looper_infra.stages import STAGES
 from tools import require_tool
 
@@ -96,7 +96,7 @@ def test_committed_diagrams_are_current() -> None:
         assert committed.exists(), f"{committed} is missing"
         assert committed.read_text(encoding="utf-8") == text, (
             f"docs/diagrams/{name} is stale: regenerate with "
-            "`python -m looper_infra.diagram --write docs/diagrams`"
+            "`python -m looper_infra.reports.diagram --write docs/diagrams`"
         )
 
 

@@ -1,4 +1,4 @@
-"""Terraform plan JSON export (looper_infra.export) and the checkov scan of it."""
+"""Terraform plan JSON export (looper_infra.reports.export) and the checkov scan of it."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import yaml
 from conftest import EXAMPLE_STACKS, ROOT, example_values, plan_values
 from looper_infra.engine.mocks import RecordedResource
 from looper_infra.engine.plan import Plan
-from looper_infra.export import TYPE_MAP, UnmappedType, checkov, to_terraform_plan
-from looper_infra.export.terraform_plan import terraform_values, unmapped_types
+from looper_infra.reports.export import TYPE_MAP, UnmappedType, checkov, to_terraform_plan
+from looper_infra.reports.export.terraform_plan import terraform_values, unmapped_types
 from tools import checkov_exe
 
 FIXTURES = Path(__file__).parent / "fixtures" / "checkov"

@@ -11,9 +11,16 @@ from typing import Any
 import pytest
 
 from looper_infra.engine.mocks import RecordedResource
-from looper_infra.export import TYPE_MAP, to_terraform_plan
-from looper_infra.export.terraform_plan import AWS, GOOGLE, RANDOM, TLS, provider_name, terraform_values
 from looper_infra.policies.evaluate import evaluate, resources_of
+from looper_infra.reports.export import TYPE_MAP, to_terraform_plan
+from looper_infra.reports.export.terraform_plan import (
+    AWS,
+    GOOGLE,
+    RANDOM,
+    TLS,
+    provider_name,
+    terraform_values,
+)
 from test_export import FIXTURES, failures, resource, run_checkov, tiny_plan
 
 #: The types stage v4 and the VPN/peering issues create (DESIGN.md v4; the brief's inventory).

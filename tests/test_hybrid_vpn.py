@@ -17,10 +17,10 @@ import pulumi_aws as aws
 import pytest
 from pulumi_gcp import compute
 
-from looper_infra import vpn_rules
 from looper_infra.engine.mocks import MockContext, RecordedResource
 from looper_infra.engine.plan import Plan, run_program
-from looper_infra.vpn_rules import TUNNELS
+from looper_infra.rules import ha_vpn
+from looper_infra.rules.ha_vpn import TUNNELS
 
 REGION, ACCOUNT = "ap-northeast-2", "123456789012"
 GCP_PROJECT, GCP_REGION = "looper-dev", "asia-northeast3"
@@ -106,8 +106,8 @@ def hybrid(mode: str) -> Plan:
             aws_provider=provider))
         Firewall("fw-aws", FirewallArgs(
             project=GCP_PROJECT, network=network.id, name_prefix="looper-dev",
-            rules=vpn_rules.gcp_from_aws_rules(
-                aws_cidrs=vpn_rules.parse_cidrs({"k8s-vpc": K8S_CIDR, "pods": POD_CIDR}),
+            rules=ha_vpn.gcp_from_aws_rules(
+                aws_cidrs=ha_vpn.parse_cidrs({"k8s-vpc": K8S_CIDR, "pods": POD_CIDR}),
                 target_tags=("k8s-node",), app_ports=(30080, 30443))))
         pulumi.export("ready", vpn.ready)
         pulumi.export("bgp_peer_ips", vpn.bgp_peer_ips)
@@ -211,18 +211,18 @@ def test_router_interfaces_and_peers_use_the_aws_inside_addresses(mode: str, req
     plan: Plan = request.getfixturevalue(mode)
     interfaces = by_suffix(plan, ROUTER_IF)
     peers = by_suffix(plan, PEER)
-    defaults = vpn_rules.default_inside_cidrs()
+    defaults = ha_vpn.default_inside_cidrs()
     for key in TUNNELS:
         aws_side = aws_tunnel_state(plan, key)
         assert aws_side["inside"] == defaults[key]
         assert interfaces[key].inputs["ipRange"] == f"{aws_side['customer_ip']}/30"
-        assert aws_side["customer_ip"] == str(vpn_rules.customer_inside_address(defaults[key]))
+        assert aws_side["customer_ip"] == str(ha_vpn.customer_inside_address(defaults[key]))
         assert peers[key].inputs["ipAddress"] == aws_side["customer_ip"]
         assert peers[key].inputs["peerIpAddress"] == aws_side["aws_ip"]
-        assert aws_side["aws_ip"] == str(vpn_rules.aws_inside_address(defaults[key]))
+        assert aws_side["aws_ip"] == str(ha_vpn.aws_inside_address(defaults[key]))
         assert peers[key].inputs["peerAsn"] == ASN_B
     assert json.loads(json.dumps(plan.outputs["bgp_peer_ips"])) == {
-        k: str(vpn_rules.aws_inside_address(c)) for k, c in defaults.items()}
+        k: str(ha_vpn.aws_inside_address(c)) for k, c in defaults.items()}
     assert len(plan.outputs["ready"]) == 4
 
 
@@ -237,7 +237,7 @@ def test_asns_differ_and_each_side_names_the_other(vgw: Plan) -> None:
 def test_cipher_options_identical_on_both_sides(mode: str, request: Any) -> None:
     plan: Plan = request.getfixturevalue(mode)
     tunnels = by_suffix(plan, TUNNEL)
-    translate = vpn_rules.GCP_TO_AWS
+    translate = ha_vpn.GCP_TO_AWS
     for key in TUNNELS:
         aws_opts = aws_tunnel_state(plan, key)["options"]
         suite = tunnels[key].inputs["cipherSuite"]
@@ -256,7 +256,7 @@ def test_cipher_options_identical_on_both_sides(mode: str, request: Any) -> None
         assert [str(g) for g in aws_opts["Phase2DhGroupNumbers"]] == gcp(p2["pfs"]) == ["14"]
         assert aws_opts["StartupAction"] == "start"
         assert aws_opts["DpdTimeoutAction"] == "restart"
-        assert aws_opts["InsideCidr"] == vpn_rules.default_inside_cidrs()[key]
+        assert aws_opts["InsideCidr"] == ha_vpn.default_inside_cidrs()[key]
 
 
 @pytest.mark.parametrize("mode", ["vgw", "transit"])
@@ -271,7 +271,7 @@ def test_psks_are_secret_in_the_plan_and_agree_on_both_ends(mode: str, request: 
     for key in TUNNELS:
         assert tunnels[key].inputs["sharedSecret"] == "[secret]"
         psk = aws_tunnel_state(plan, key)["psk"]
-        assert vpn_rules.psk_problem(psk) is None
+        assert ha_vpn.psk_problem(psk) is None
         assert psk[0].isalpha()
         # the GCP tunnel got the same key (the fake hashes what it received)
         assert tunnels[key].state["sharedSecret"] == psk
@@ -409,9 +409,9 @@ def test_valid_args_have_no_problems() -> None:
 
 
 @pytest.mark.parametrize(("overrides", "expected"), [
-    ({"inside_cidrs": {**vpn_rules.default_inside_cidrs(), "b2": "169.254.5.0/30"}},
+    ({"inside_cidrs": {**ha_vpn.default_inside_cidrs(), "b2": "169.254.5.0/30"}},
      "inside_cidrs.b2: 169.254.5.0/30 is reserved by AWS"),
-    ({"inside_cidrs": {**vpn_rules.default_inside_cidrs(), "b2": "169.254.21.0/30"}},
+    ({"inside_cidrs": {**ha_vpn.default_inside_cidrs(), "b2": "169.254.21.0/30"}},
      "inside_cidrs.b2: 169.254.21.0/30 is also used by inside_cidrs.a1"),
     ({"inside_cidrs": {"a1": "169.254.21.0/30"}}, "inside_cidrs: one /30 per tunnel"),
     ({"cloud_router_asn": ASN_B}, "aws.amazon_side_asn: equals cloud_router_asn (64512)"),

@@ -19,7 +19,7 @@ from looper_infra.components.k8s.observability import NONCURRENT_DAYS, Observabi
 from looper_infra.config.v4_observability import ObservabilityConfig
 from looper_infra.engine.mocks import SECRET_MASK, MockContext, RecordedResource
 from looper_infra.engine.plan import Plan, run_program
-from looper_infra.k8s.observability_charts import CHARTS
+from looper_infra.facts.observability_charts import CHARTS
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 BUCKET = "aws:s3/bucket:Bucket"

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import EXAMPLE_STACKS, example_values, plan_values
 from looper_infra.engine.plan import Plan
-from looper_infra.pricing import SNAPSHOT_PATH, estimate, format_table, to_json
+from looper_infra.reports.pricing import SNAPSHOT_PATH, estimate, format_table, to_json
 
 SNAP = json.loads(SNAPSHOT_PATH.read_text(encoding="utf-8"))
 PRICES = SNAP["prices"]

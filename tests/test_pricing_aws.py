@@ -12,7 +12,7 @@ import pytest
 
 from looper_infra.engine.mocks import RecordedResource
 from looper_infra.engine.plan import Plan
-from looper_infra.pricing import SNAPSHOT_PATH, Assumptions, estimate, format_table, to_json
+from looper_infra.reports.pricing import SNAPSHOT_PATH, Assumptions, estimate, format_table, to_json
 
 SNAP = json.loads(SNAPSHOT_PATH.read_text(encoding="utf-8"))
 PRICES = SNAP["prices"]

@@ -16,11 +16,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from conftest import example_values
-from looper_infra import aws_rules
 from looper_infra.engine.mocks import RecordedResource
 from looper_infra.engine.plan import Plan
-from looper_infra.k8s import pki
+from looper_infra.manifests import pki
 from looper_infra.policies.evaluate import evaluate, resources_of
+from looper_infra.rules import aws_security_groups
 
 SUBNET = "aws:ec2/subnet:Subnet"
 ROUTE = "aws:ec2/route:Route"
@@ -120,8 +120,8 @@ def test_every_ingress_rule_comes_from_the_role_table(dev: Plan) -> None:
         got.add((target, r.inputs["ipProtocol"], int(r.inputs.get("fromPort", -1)),
                  int(r.inputs.get("toPort", -1)), source))
     expected: set[tuple[str, str, int, int, str]] = set()
-    for role in aws_rules.ROLES:
-        for rule in aws_rules.rules_for(role, vpn_cidrs=(values["openvpn"]["vpc_cidr"],),
+    for role in aws_security_groups.ROLES:
+        for rule in aws_security_groups.rules_for(role, vpn_cidrs=(values["openvpn"]["vpc_cidr"],),
                                         gcp_cidrs=(values["gcp"]["vpc_cidr"],),
                                         node_ports=(30080, 30081)):
             expected.add((role, rule.protocol, rule.from_port, rule.to_port,

@@ -17,12 +17,13 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import ROOT, example_values, issues_of
-from looper_infra import topology, vpn_rules
 from looper_infra.bootstrap.k8s_node import GPU_TAINT
 from looper_infra.cli import app
 from looper_infra.engine import deploy
 from looper_infra.engine.mocks import RecordedResource
 from looper_infra.engine.plan import Plan
+from looper_infra.reports import topology
+from looper_infra.rules import ha_vpn
 
 TUNNEL = "gcp:compute/vPNTunnel:VPNTunnel"
 PEER = "gcp:compute/routerPeer:RouterPeer"
@@ -94,7 +95,7 @@ def test_four_tunnels_each_with_interface_and_bgp_peer(stack: tuple[Plan, dict[s
         # the external gateway's interface is this AWS tunnel's outside address
         assert outside[ext_if] == c.state[f"tunnel{n}Address"]
         inside = ipaddress.ip_network(c.inputs[f"tunnel{n}InsideCidr"])
-        assert str(inside) == vpn_rules.default_inside_cidrs()[key]
+        assert str(inside) == ha_vpn.default_inside_cidrs()[key]
         iface = ifaces[t.inputs["name"]]
         peer = peers[iface.inputs["name"]]
         assert iface.inputs["ipRange"] == f"{c.state[f'tunnel{n}CgwInsideAddress']}/30"
@@ -104,7 +105,7 @@ def test_four_tunnels_each_with_interface_and_bgp_peer(stack: tuple[Plan, dict[s
         # one pre-shared key per tunnel: the same on both ends, secret in the plan, AWS-valid
         assert t.inputs["sharedSecret"] == "[secret]" == c.inputs[f"tunnel{n}PresharedKey"]
         assert t.state["sharedSecret"] == c.state[f"tunnel{n}PresharedKey"]
-        assert vpn_rules.psk_problem(t.state["sharedSecret"]) is None
+        assert ha_vpn.psk_problem(t.state["sharedSecret"]) is None
     assert len({t.state["sharedSecret"] for t in tunnels.values()}) == 4
     for cgw in plan.of_type(CGW):
         assert int(cgw.inputs["bgpAsn"]) == vpn["cloud_router_asn"]
@@ -112,7 +113,7 @@ def test_four_tunnels_each_with_interface_and_bgp_peer(stack: tuple[Plan, dict[s
 
 def test_cipher_options_identical_on_both_ends(stack: tuple[Plan, dict[str, Any]]) -> None:
     plan, values = stack
-    suite = vpn_rules.CIPHER_SUITES[values["gcp"]["vpn"]["cipher_suite"]]
+    suite = ha_vpn.CIPHER_SUITES[values["gcp"]["vpn"]["cipher_suite"]]
     conns = {c.name.rsplit("-", 1)[1]: c for c in plan.of_type(CONNECTION)}
     for t in plan.of_type(TUNNEL):
         conn, n, _, _ = WIRING[t.name.rsplit("-", 1)[1]]
@@ -120,12 +121,12 @@ def test_cipher_options_identical_on_both_ends(stack: tuple[Plan, dict[str, Any]
         cs = t.inputs["cipherSuite"]
         for phase in (1, 2):
             gcp = cs[f"phase{phase}"]
-            assert [vpn_rules.GCP_TO_AWS[e] for e in gcp["encryptions"]] == \
+            assert [ha_vpn.GCP_TO_AWS[e] for e in gcp["encryptions"]] == \
                 aws[f"tunnel{n}Phase{phase}EncryptionAlgorithms"] == [suite.aws_encryption]
-            assert [vpn_rules.GCP_TO_AWS[i] for i in gcp["integrities"]] == \
+            assert [ha_vpn.GCP_TO_AWS[i] for i in gcp["integrities"]] == \
                 aws[f"tunnel{n}Phase{phase}IntegrityAlgorithms"]
             dh = gcp["dhs"] if phase == 1 else gcp["pfs"]
-            assert [int(vpn_rules.GCP_TO_AWS[g]) for g in dh] == aws[f"tunnel{n}Phase{phase}DhGroupNumbers"] \
+            assert [int(ha_vpn.GCP_TO_AWS[g]) for g in dh] == aws[f"tunnel{n}Phase{phase}DhGroupNumbers"] \
                 == [suite.dh_group]
         assert aws[f"tunnel{n}IkeVersions"] == ["ikev2"]
 
@@ -246,7 +247,8 @@ def test_readme_topology_sections_match_the_plans(v4_dev_plan: Plan, v4_prod_pla
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     for plan in (v4_dev_plan, v4_prod_plan):
         assert topology.replace_section(text, plan.stack, topology.topology_markdown(plan)) == text, (
-            "README topology is stale: run `.venv/bin/python -m looper_infra.topology --write README.md`")
+            "README topology is stale: run "
+            "`.venv/bin/python -m looper_infra.reports.topology --write README.md`")
 
 
 PROFILE = "client\nremote 3.3.3.3 1194 udp\n<cert>\n...\n</cert>\n"
@@ -340,7 +342,7 @@ def test_access_config_errors_name_their_field(mutate: Any, path: str, fragment:
 
 def test_gcp_gpu_node_can_run_on_spot_capacity() -> None:
     from conftest import plan_values
-    from looper_infra.pricing import estimate
+    from looper_infra.reports.pricing import estimate
 
     values = example_values("v4-dev")
     values["gcp"]["gpu_node"]["scheduling"] = {"provisioning_model": "SPOT", "automatic_restart": False,

@@ -11,7 +11,7 @@ from conftest import example_values, plan_values
 from looper_infra.engine.fakes.k8s import cluster_outputs
 from looper_infra.engine.mocks import SECRET_MASK, MockContext, RecordedResource
 from looper_infra.engine.plan import Plan
-from looper_infra.k8s.charts import CHARTS, IMAGES
+from looper_infra.facts.charts import CHARTS, IMAGES
 from looper_infra.policies.evaluate import evaluate, resources_of
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -55,7 +55,7 @@ def pod_spec(r: RecordedResource) -> dict[str, Any]:
 
 
 def test_every_chart_is_the_pinned_one_installed_atomically(plan: Plan) -> None:
-    from looper_infra.k8s.observability_charts import CHARTS as OBSERVABILITY_CHARTS
+    from looper_infra.facts.observability_charts import CHARTS as OBSERVABILITY_CHARTS
 
     tables: dict[str, tuple[str, str]] = {c.chart: (c.repo, c.version) for c in CHARTS.values()}
     obs_table = {c.chart: (c.repo, c.version) for c in OBSERVABILITY_CHARTS.values()}

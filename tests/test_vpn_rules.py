@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from looper_infra import vpn_rules
-from looper_infra.vpn_rules import AWS_RESERVED_INSIDE_CIDRS, LINK_LOCAL, TUNNELS
+from looper_infra.rules import ha_vpn
+from looper_infra.rules.ha_vpn import AWS_RESERVED_INSIDE_CIDRS, LINK_LOCAL, TUNNELS
 
 # AWS's list (EC2 API VpnTunnelOptionsSpecification.TunnelInsideCidr), written out independently
 AWS_RESERVED = ["169.254.0.0/30", "169.254.1.0/30", "169.254.2.0/30", "169.254.3.0/30", "169.254.4.0/30",
@@ -39,7 +39,7 @@ def test_reserved_list_is_awss() -> None:
     ("not-a-cidr", "is not an IPv4 network"),
 ])
 def test_inside_cidr_table(cidr: str, problem: str | None) -> None:
-    found = vpn_rules.inside_cidr_problem(cidr)
+    found = ha_vpn.inside_cidr_problem(cidr)
     if problem is None:
         assert found is None
     else:
@@ -47,7 +47,7 @@ def test_inside_cidr_table(cidr: str, problem: str | None) -> None:
 
 
 def test_inside_cidrs_must_be_unique_and_every_error_has_its_path() -> None:
-    problems = vpn_rules.inside_cidr_problems({
+    problems = ha_vpn.inside_cidr_problems({
         "a1": "169.254.21.0/30", "a2": "169.254.21.0/30", "b1": "169.254.1.0/30", "b2": "169.254.21.8/29"})
     assert problems == [
         "inside_cidrs.b1: 169.254.1.0/30 is reserved by AWS (169.254.0.0/30-169.254.5.0/30 and "
@@ -62,7 +62,7 @@ def test_inside_cidrs_must_be_unique_and_every_error_has_its_path() -> None:
 @given(st.integers(min_value=0, max_value=LINK_LOCAL.num_addresses // 4 - 1))
 def test_every_link_local_slash30_is_valid_unless_reserved(index: int) -> None:
     net = IPv4Network((int(LINK_LOCAL.network_address) + 4 * index, 30))
-    assert (vpn_rules.inside_cidr_problem(str(net)) is None) == (str(net) not in AWS_RESERVED)
+    assert (ha_vpn.inside_cidr_problem(str(net)) is None) == (str(net) not in AWS_RESERVED)
 
 
 @settings(max_examples=200, deadline=None)
@@ -71,29 +71,29 @@ def test_anything_but_a_link_local_slash30_is_refused(address: int, prefix: int)
     net = IPv4Network((address, prefix), strict=False)
     if prefix == 30 and net.subnet_of(LINK_LOCAL):
         return
-    assert vpn_rules.inside_cidr_problem(str(net)) is not None
+    assert ha_vpn.inside_cidr_problem(str(net)) is not None
 
 
 def test_default_allocation_is_four_consecutive_valid_slash30s() -> None:
-    defaults = vpn_rules.default_inside_cidrs()
+    defaults = ha_vpn.default_inside_cidrs()
     assert defaults == {"a1": "169.254.21.0/30", "a2": "169.254.21.4/30", "b1": "169.254.21.8/30",
                         "b2": "169.254.21.12/30"}
-    assert vpn_rules.inside_cidr_problems(defaults) == []
-    assert str(vpn_rules.aws_inside_address(defaults["a1"])) == "169.254.21.1"
-    assert str(vpn_rules.customer_inside_address(defaults["a1"])) == "169.254.21.2"
+    assert ha_vpn.inside_cidr_problems(defaults) == []
+    assert str(ha_vpn.aws_inside_address(defaults["a1"])) == "169.254.21.1"
+    assert str(ha_vpn.customer_inside_address(defaults["a1"])) == "169.254.21.2"
 
 
 def test_allocation_skips_reserved_and_taken_blocks() -> None:
-    got = vpn_rules.allocate_inside_cidrs(["x", "y", "z"], start=IPv4Network("169.254.4.0/30"),
+    got = ha_vpn.allocate_inside_cidrs(["x", "y", "z"], start=IPv4Network("169.254.4.0/30"),
                                           taken=["169.254.4.4/30"])
     # 169.254.4.0/30 is reserved (a start there is skipped, not refused), .4.4 is taken
     assert got == {"x": "169.254.4.8/30", "y": "169.254.4.12/30", "z": "169.254.4.16/30"}
-    got = vpn_rules.allocate_inside_cidrs(["x"], start=IPv4Network("169.254.5.0/30"))
+    got = ha_vpn.allocate_inside_cidrs(["x"], start=IPv4Network("169.254.5.0/30"))
     assert got == {"x": "169.254.5.4/30"}
     with pytest.raises(ValueError, match=r"start: 10\.0\.0\.0/30 is outside"):
-        vpn_rules.allocate_inside_cidrs(["x"], start=IPv4Network("10.0.0.0/30"))
+        ha_vpn.allocate_inside_cidrs(["x"], start=IPv4Network("10.0.0.0/30"))
     with pytest.raises(ValueError, match="no free /30 left"):
-        vpn_rules.allocate_inside_cidrs(["x", "y"], start=IPv4Network("169.254.255.252/30"))
+        ha_vpn.allocate_inside_cidrs(["x", "y"], start=IPv4Network("169.254.255.252/30"))
 
 
 @settings(max_examples=100, deadline=None)
@@ -107,9 +107,9 @@ def test_allocation_always_gives_valid_unique_untaken_cidrs(start: int, taken_id
 
     taken = [str(slash30(i)) for i in taken_idx]
     keys = [f"t{i}" for i in range(count)]
-    got = vpn_rules.allocate_inside_cidrs(keys, start=slash30(start), taken=taken)
+    got = ha_vpn.allocate_inside_cidrs(keys, start=slash30(start), taken=taken)
     assert list(got) == keys
-    assert vpn_rules.inside_cidr_problems(got) == []
+    assert ha_vpn.inside_cidr_problems(got) == []
     assert not set(got.values()) & set(taken)
     assert all(IPv4Network(c).network_address >= slash30(start).network_address for c in got.values())
 
@@ -129,13 +129,13 @@ def test_allocation_always_gives_valid_unique_untaken_cidrs(start: int, taken_id
                   "different ASNs for eBGP"]),
 ])
 def test_asn_table(router: int, aws: int, expected: list[str]) -> None:
-    assert vpn_rules.asn_problems(router, aws) == expected
+    assert ha_vpn.asn_problems(router, aws) == expected
 
 
 @given(st.integers(min_value=0, max_value=2**32 - 1), st.integers(min_value=0, max_value=2**32 - 1))
 def test_asns_are_accepted_exactly_when_private_and_different(router: int, aws: int) -> None:
     ok = 64512 <= router <= 65534 and 64512 <= aws <= 65534 and router != aws
-    assert (vpn_rules.asn_problems(router, aws) == []) == ok
+    assert (ha_vpn.asn_problems(router, aws) == []) == ok
 
 
 # --- pre-shared keys --------------------------------------------------------------------------------
@@ -157,7 +157,7 @@ PSK_CHARS = string.ascii_letters + string.digits + "._"
     ("abcdefgh\n", "may only contain"),
 ])
 def test_psk_table(psk: str, problem: str | None) -> None:
-    found = vpn_rules.psk_problem(psk)
+    found = ha_vpn.psk_problem(psk)
     if problem is None:
         assert found is None
     else:
@@ -169,45 +169,45 @@ def test_psk_table(psk: str, problem: str | None) -> None:
 @given(st.text(alphabet=st.sampled_from(PSK_CHARS + "-!@ é0\t"), max_size=70))
 def test_psk_rule_matches_awss_wording(psk: str) -> None:
     ok = 8 <= len(psk) <= 64 and all(c in PSK_CHARS for c in psk) and not psk.startswith("0")
-    assert (vpn_rules.psk_problem(psk) is None) == ok
+    assert (ha_vpn.psk_problem(psk) is None) == ok
     if not ok:
         with pytest.raises(ValueError, match=r"^psk\.a1: "):
-            vpn_rules.check_psk(psk, "psk.a1")
+            ha_vpn.check_psk(psk, "psk.a1")
 
 
 @settings(max_examples=300)
 @given(st.text(alphabet=string.ascii_letters + string.digits, min_size=8, max_size=64)
        .filter(lambda s: any(c.isalpha() for c in s)))
 def test_psk_from_random_output_is_a_valid_rotation(value: str) -> None:
-    psk = vpn_rules.psk_from_random(value)
-    assert vpn_rules.psk_problem(psk) is None
+    psk = ha_vpn.psk_from_random(value)
+    assert ha_vpn.psk_problem(psk) is None
     assert psk[0].isalpha()
     assert Counter(psk) == Counter(value) and psk in value + value  # same characters, rotated
 
 
 def test_psk_from_random_refuses_digits_only() -> None:
     with pytest.raises(ValueError, match="no letter"):
-        vpn_rules.psk_from_random("0123456789")
+        ha_vpn.psk_from_random("0123456789")
 
 
 # --- ciphers and wiring ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", sorted(vpn_rules.CIPHER_SUITES))
+@pytest.mark.parametrize("name", sorted(ha_vpn.CIPHER_SUITES))
 def test_each_cipher_suite_names_the_same_algorithms_on_both_clouds(name: str) -> None:
-    suite = vpn_rules.CIPHER_SUITES[name]
-    assert vpn_rules.GCP_TO_AWS[suite.gcp_encryption] == suite.aws_encryption
+    suite = ha_vpn.CIPHER_SUITES[name]
+    assert ha_vpn.GCP_TO_AWS[suite.gcp_encryption] == suite.aws_encryption
     assert "256" in suite.aws_encryption
     if suite.gcp_integrity is not None:
-        assert vpn_rules.GCP_TO_AWS[suite.gcp_integrity] == suite.aws_integrity
+        assert ha_vpn.GCP_TO_AWS[suite.gcp_integrity] == suite.aws_integrity
     else:
         assert "GCM" in suite.aws_encryption  # only AEAD ciphers drop integrity
-    assert vpn_rules.GCP_TO_AWS[suite.gcp_prf] == suite.aws_integrity == "SHA2-256"
-    assert vpn_rules.GCP_TO_AWS[suite.gcp_dh] == str(suite.dh_group)
+    assert ha_vpn.GCP_TO_AWS[suite.gcp_prf] == suite.aws_integrity == "SHA2-256"
+    assert ha_vpn.GCP_TO_AWS[suite.gcp_dh] == str(suite.dh_group)
 
 
 def test_unknown_cipher_suite_is_refused() -> None:
-    assert vpn_rules.cipher_problems("aes-cbc-256") == []
-    assert vpn_rules.cipher_problems("3des") == ["cipher_suite: '3des' is not one of ['aes-cbc-256', "
+    assert ha_vpn.cipher_problems("aes-cbc-256") == []
+    assert ha_vpn.cipher_problems("3des") == ["cipher_suite: '3des' is not one of ['aes-cbc-256', "
                                                  "'aes-gcm-256']"]
 
 
@@ -215,17 +215,17 @@ def test_wiring_is_the_9999_topology() -> None:
     rows = {(t.key, t.gcp_interface, t.connection, t.aws_tunnel, t.external_interface)
             for t in TUNNELS.values()}
     assert rows == {("a1", 0, "a", 1, 0), ("a2", 0, "a", 2, 1), ("b1", 1, "b", 1, 2), ("b2", 1, "b", 2, 3)}
-    assert vpn_rules.CONNECTIONS == {"a": 0, "b": 1}
+    assert ha_vpn.CONNECTIONS == {"a": 0, "b": 1}
     # every connection's tunnels leave from its own GCP interface
     for t in TUNNELS.values():
-        assert t.gcp_interface == vpn_rules.CONNECTIONS[t.connection]
+        assert t.gcp_interface == ha_vpn.CONNECTIONS[t.connection]
 
 
 # --- GCP firewall rules ---------------------------------------------------------------------------
 
 def test_firewall_rules_allow_only_kubelet_vxlan_and_app_ports_from_aws() -> None:
     sources = {"k8s-vpc": IPv4Network("10.1.0.0/16"), "pods": IPv4Network("192.168.0.0/16")}
-    rules = vpn_rules.gcp_from_aws_rules(aws_cidrs=sources, target_tags=("k8s-node",),
+    rules = ha_vpn.gcp_from_aws_rules(aws_cidrs=sources, target_tags=("k8s-node",),
                                          app_ports=(30443, 30080, 30080))
     assert {k: dict(r.allows) for k, r in rules.items()} == {
         "allow-aws-kubelet": {"tcp": (10250,)},
@@ -235,7 +235,7 @@ def test_firewall_rules_allow_only_kubelet_vxlan_and_app_ports_from_aws() -> Non
     for rule in rules.values():
         assert set(rule.source_ranges) == set(sources.values())
         assert rule.target_tags == ("k8s-node",) and rule.source_tags == ()
-    assert "allow-aws-app" not in vpn_rules.gcp_from_aws_rules(aws_cidrs=sources, target_tags=("n",))
+    assert "allow-aws-app" not in ha_vpn.gcp_from_aws_rules(aws_cidrs=sources, target_tags=("n",))
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
@@ -245,10 +245,10 @@ def test_firewall_rules_allow_only_kubelet_vxlan_and_app_ports_from_aws() -> Non
 ])
 def test_firewall_rules_refuse_open_or_missing_sources(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        vpn_rules.gcp_from_aws_rules(target_tags=("n",), **kwargs)  # type: ignore[arg-type]
+        ha_vpn.gcp_from_aws_rules(target_tags=("n",), **kwargs)  # type: ignore[arg-type]
 
 
 def test_parse_cidrs_names_the_bad_key() -> None:
-    assert vpn_rules.parse_cidrs({"a": "10.0.0.0/8"}) == {"a": IPv4Network("10.0.0.0/8")}
+    assert ha_vpn.parse_cidrs({"a": "10.0.0.0/8"}) == {"a": IPv4Network("10.0.0.0/8")}
     with pytest.raises(ValueError, match=r"^pods: 'x' is not"):
-        vpn_rules.parse_cidrs({"pods": "x"})
+        ha_vpn.parse_cidrs({"pods": "x"})

@@ -71,7 +71,7 @@ def assert_shellcheck_clean(*scripts: Path) -> None:
 
 def checkov_exe() -> str:
     """The checkov executable (.venv-checkov or PATH); a missing checkov fails on CI, else skips."""
-    from looper_infra.export import checkov
+    from looper_infra.reports.export import checkov
 
     try:
         return checkov.find_checkov(Path(__file__).resolve().parents[1])

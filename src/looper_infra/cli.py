@@ -82,7 +82,7 @@ def _internal_errors() -> Iterator[None]:
 
 def _resolve(stage: str, stack: str | None, config: Path | None,
              project_dir: Path | None) -> tuple[str, Path, Path | None]:
-    from looper_infra import project
+    from looper_infra.core import project
 
     try:
         info = get_stage(stage)
@@ -131,7 +131,7 @@ def plan_cmd(
         if as_json:
             sys.stdout.write(json.dumps(plan.to_document(), indent=2) + "\n")
         else:
-            from looper_infra.render import print_plan
+            from looper_infra.reports.plan_view import print_plan
 
             print_plan(_console(), plan, show_inputs=inputs)
 
@@ -191,8 +191,8 @@ def check_cmd(
             v["scanner"] = "policy"
         summary: dict[str, Any] = {"policies": len(RESOURCE_POLICIES) + len(STACK_POLICIES)}
         if Scanner.checkov in (scanners or []):
-            from looper_infra import project
-            from looper_infra.export import checkov
+            from looper_infra.core import project
+            from looper_infra.reports.export import checkov
 
             try:
                 result = checkov.scan(plan, stack_name, project_dir or project.find_project_dir())
@@ -246,7 +246,7 @@ def export_cmd(
     project_dir: ProjectDirOpt = None,
 ) -> None:
     """Export STAGE's offline plan for other tools (Terraform plan JSON for checkov & co)."""
-    from looper_infra.export import to_terraform_plan
+    from looper_infra.reports.export import to_terraform_plan
 
     with _internal_errors():
         _, plan = _offline_plan(stage, stack, config, project_dir)
@@ -267,7 +267,7 @@ def cost_cmd(
     project_dir: ProjectDirOpt = None,
 ) -> None:
     """Estimate STAGE's monthly cost from its offline plan and the shipped price snapshot."""
-    from looper_infra.pricing import estimate, format_table, load_snapshot, to_json
+    from looper_infra.reports.pricing import estimate, format_table, load_snapshot, to_json
 
     with _internal_errors():
         result = estimate(_offline_plan(stage, stack, config, project_dir)[1])
@@ -301,7 +301,7 @@ def diagram_cmd(
     project_dir: ProjectDirOpt = None,
 ) -> None:
     """Draw STAGE's architecture from its offline plan (components and their dependencies)."""
-    from looper_infra import diagram
+    from looper_infra.reports import diagram
 
     if fmt in (DiagramFormat.png, DiagramFormat.svg) and output is None:
         _fail(EXIT_CONFIG, f"--format {fmt.value} needs --output FILE")
@@ -397,7 +397,7 @@ def vpn_profile_cmd(
     backend: BackendOpt = None,
 ) -> None:
     """Write USER's OpenVPN profile (.ovpn, mode 0600) from a deployed v4 stack."""
-    from looper_infra import project
+    from looper_infra.core import project
     from looper_infra.engine import deploy
 
     pdir = project_dir or project.find_project_dir()

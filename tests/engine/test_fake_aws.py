@@ -117,7 +117,7 @@ def test_addresses_of_a_large_subnet_are_those_of_the_full_candidate_list() -> N
     """The allocator probes a lazy range; it must pick what probing the listed hosts picked
     (cidr.usable_hosts after AWS's 4 reserved addresses, plus the one before the broadcast),
     so addresses stay stable between versions."""
-    from looper_infra import cidr
+    from looper_infra.core import cidr
 
     c = ctx()
     _, subnets = network(c, subnets={"big": ("10.1.0.0/17", "ap-northeast-2a")})

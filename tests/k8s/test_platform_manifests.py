@@ -20,8 +20,8 @@ import yaml
 from conftest import ROOT, example_values, plan_values
 from looper_infra.bootstrap.k8s_versions import KUBERNETES_MINOR
 from looper_infra.engine.plan import Plan
-from looper_infra.export import checkov
-from looper_infra.k8s.manifests import (
+from looper_infra.reports.export import checkov
+from looper_infra.reports.export.k8s_manifests import (
     MASKED_ANNOTATION,
     api_version_kind,
     manifests_from_plan,

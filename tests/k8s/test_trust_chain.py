@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from looper_infra.components.k8s.pki import ADMIN_GROUP, ClusterPki, ClusterPkiArgs
 from looper_infra.engine.mocks import MockContext
 from looper_infra.engine.plan import Plan, run_program
-from looper_infra.k8s import pki
+from looper_infra.manifests import pki
 
 SERVER = "https://internal-looper-dev-api-0123456789abcdef.elb.ap-northeast-2.amazonaws.com:6443"
 

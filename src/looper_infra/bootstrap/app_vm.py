@@ -49,7 +49,7 @@ import jinja2
 import yaml
 
 from looper_infra.bootstrap import versions
-from looper_infra.cache import private_cache_dir
+from looper_infra.core.cache import private_cache_dir
 
 # --- where things live on the VM ---------------------------------------------------------
 
@@ -452,7 +452,7 @@ def _shq(value: object) -> str:
 
 
 def bytecode_cache_dir() -> Path | None:
-    """Where compiled templates are kept between runs (see looper_infra.cache), or None.
+    """Where compiled templates are kept between runs (see looper_infra.core.cache), or None.
 
     Compiling the k8s node templates costs about 0.1 s per `looper plan`; jinja2 stores each
     template under a hash of its name with the checksum of its source and the Python version,

@@ -75,10 +75,10 @@ from typing import Any, Final, Literal
 
 import yaml
 
-from looper_infra import vpn_rules
 from looper_infra.bootstrap import k8s_versions, versions
 from looper_infra.bootstrap.app_vm import _environment
 from looper_infra.bootstrap.db_vm import _SHELL_FUNCTION, _SHELL_READONLY, _app_vm_shell
+from looper_infra.rules import ha_vpn
 
 # --- constants -----------------------------------------------------------------------------
 
@@ -97,7 +97,7 @@ K8S_GCP_HELPER_PATH: Final = "/usr/local/sbin/looper-k8s-gcp"
 #: GCE limit of one metadata value (``user-data``), in bytes.
 GCE_METADATA_VALUE_LIMIT: Final = 256 * 1024
 #: Largest Calico MTU across the AWS-GCP VPN (one fact, in vpn_rules).
-VPN_CALICO_MTU_MAX: Final = vpn_rules.CALICO_MTU_MAX
+VPN_CALICO_MTU_MAX: Final = ha_vpn.CALICO_MTU_MAX
 #: VXLAN encapsulation overhead (the NIC must carry the Calico MTU plus this).
 VXLAN_OVERHEAD: Final = 50
 #: Taint of GPU workers: only pods that tolerate it (and ask for nvidia.com/gpu) land there.

@@ -11,7 +11,7 @@
 
 Everything that must agree on both ends comes from one place: the wiring and the inside CIDRs
 from `vpn_rules`, the pre-shared keys from one `RandomPassword` per tunnel (secret end to end),
-the cipher suite from `vpn_rules.CIPHER_SUITES` (one algorithm per role on both sides, so the
+the cipher suite from `ha_vpn.CIPHER_SUITES` (one algorithm per role on both sides, so the
 selected cipher, and with it the tunnel MTU, never changes on rekey). The GCP side reads the
 AWS tunnel addresses from the connections' outputs, so a wrong wiring cannot be expressed.
 
@@ -34,9 +34,9 @@ import pulumi_aws as aws
 import pulumi_random as random
 from pulumi_gcp import compute
 
-from looper_infra import vpn_rules
-from looper_infra.naming import is_rfc1035
-from looper_infra.vpn_rules import CONNECTIONS, TUNNELS
+from looper_infra.core.naming import is_rfc1035
+from looper_infra.rules import ha_vpn
+from looper_infra.rules.ha_vpn import CONNECTIONS, TUNNELS
 
 #: AWS's maximums for the IKE lifetimes (phase 1 <= 28800 s, phase 2 <= 3600 s); Cloud VPN's
 #: own are longer, so these are the ones that decide when the tunnel rekeys.
@@ -51,7 +51,7 @@ class VgwSide:
     vpc_id: pulumi.Input[str]
     #: stable key (e.g. the AZ) -> route table that gets GCP's BGP routes propagated
     route_table_ids: Mapping[str, pulumi.Input[str]]
-    amazon_side_asn: int = vpn_rules.DEFAULT_AWS_ASN
+    amazon_side_asn: int = ha_vpn.DEFAULT_AWS_ASN
 
 
 @dataclass(frozen=True)
@@ -75,10 +75,10 @@ class HaVpnArgs:
     gcp_cidrs: tuple[str, ...]
     aws: VgwSide | TransitSide
     #: ASN "A": the Cloud Router's, and so the customer gateways'
-    cloud_router_asn: int = vpn_rules.DEFAULT_CLOUD_ROUTER_ASN
+    cloud_router_asn: int = ha_vpn.DEFAULT_CLOUD_ROUTER_ASN
     #: tunnel key (a1, a2, b1, b2) -> its /30
-    inside_cidrs: Mapping[str, str] = field(default_factory=vpn_rules.default_inside_cidrs)
-    cipher_suite: str = vpn_rules.DEFAULT_CIPHER_SUITE
+    inside_cidrs: Mapping[str, str] = field(default_factory=ha_vpn.default_inside_cidrs)
+    cipher_suite: str = ha_vpn.DEFAULT_CIPHER_SUITE
     psk_length: int = 32
     #: explicit providers (the component spans two clouds); None: inherited from the parent
     aws_provider: pulumi.ProviderResource | None = None
@@ -90,16 +90,16 @@ class HaVpnArgs:
         if set(self.inside_cidrs) != set(TUNNELS):
             errors.append(f"inside_cidrs: one /30 per tunnel {sorted(TUNNELS)}, "
                           f"got {sorted(self.inside_cidrs)}")
-        errors += vpn_rules.inside_cidr_problems(self.inside_cidrs)
-        errors += vpn_rules.asn_problems(self.cloud_router_asn, self.aws.amazon_side_asn,
+        errors += ha_vpn.inside_cidr_problems(self.inside_cidrs)
+        errors += ha_vpn.asn_problems(self.cloud_router_asn, self.aws.amazon_side_asn,
                                          aws_path="aws.amazon_side_asn")
-        errors += vpn_rules.cipher_problems(self.cipher_suite)
-        if not vpn_rules.PSK_MIN <= self.psk_length <= vpn_rules.PSK_MAX:
-            errors.append(f"psk_length: {self.psk_length} is outside {vpn_rules.PSK_MIN}-{vpn_rules.PSK_MAX}")
+        errors += ha_vpn.cipher_problems(self.cipher_suite)
+        if not ha_vpn.PSK_MIN <= self.psk_length <= ha_vpn.PSK_MAX:
+            errors.append(f"psk_length: {self.psk_length} is outside {ha_vpn.PSK_MIN}-{ha_vpn.PSK_MAX}")
         if not self.gcp_cidrs:
             errors.append("gcp_cidrs: at least one range to advertise is required")
         try:
-            vpn_rules.parse_cidrs({f"gcp_cidrs[{i}]": c for i, c in enumerate(self.gcp_cidrs)})
+            ha_vpn.parse_cidrs({f"gcp_cidrs[{i}]": c for i, c in enumerate(self.gcp_cidrs)})
         except ValueError as exc:
             errors.append(str(exc))
         longest = f"{self.name_prefix}-tunnel-a1"
@@ -159,7 +159,7 @@ class HaVpn(pulumi.ComponentResource):
         on_aws = pulumi.ResourceOptions(parent=self, provider=args.aws_provider)
         on_gcp = pulumi.ResourceOptions(parent=self, provider=args.gcp_provider)
         p, project, region = args.name_prefix, args.gcp_project, args.gcp_region
-        suite = vpn_rules.CIPHER_SUITES[args.cipher_suite]
+        suite = ha_vpn.CIPHER_SUITES[args.cipher_suite]
 
         # --- GCP: HA VPN gateway and Cloud Router -------------------------------------------
         self.ha_vpn_gateway = compute.HaVpnGateway(
@@ -206,7 +206,7 @@ class HaVpn(pulumi.ComponentResource):
                 f"{name}-psk-{key}", length=args.psk_length, special=False, upper=True, lower=True,
                 numeric=True, min_lower=1, min_upper=1, min_numeric=1,
                 opts=pulumi.ResourceOptions(parent=self)
-            ).result.apply(functools.partial(vpn_rules.psk_from_random, path=f"psk.{key}"))
+            ).result.apply(functools.partial(ha_vpn.psk_from_random, path=f"psk.{key}"))
             for key in TUNNELS
         }
 
@@ -247,7 +247,7 @@ class HaVpn(pulumi.ComponentResource):
                     opts=on_aws)
 
         # --- GCP: peer gateway, tunnels, router interfaces, BGP peers ------------------------
-        def outside(t: vpn_rules.Tunnel) -> pulumi.Output[str]:
+        def outside(t: ha_vpn.Tunnel) -> pulumi.Output[str]:
             c = self.connections[t.connection]
             return c.tunnel1_address if t.aws_tunnel == 1 else c.tunnel2_address
 
@@ -285,7 +285,7 @@ class HaVpn(pulumi.ComponentResource):
             self.router_interfaces[key] = compute.RouterInterface(
                 f"{name}-if-{key}", name=f"{p}-if-{key}", project=project, region=region,
                 router=self.router.name,
-                ip_range=customer_ip.apply(lambda ip: f"{ip}/{vpn_rules.INSIDE_PREFIX}"),
+                ip_range=customer_ip.apply(lambda ip: f"{ip}/{ha_vpn.INSIDE_PREFIX}"),
                 vpn_tunnel=self.tunnels[key].name, opts=on_gcp)
             self.bgp_peers[key] = compute.RouterPeer(
                 f"{name}-bgp-{key}", name=f"{p}-bgp-{key}", project=project, region=region,

@@ -9,11 +9,12 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
-from looper_infra import rds_windows, vpn_rules
 from looper_infra.config.aws import AwsSettings, Env
 from looper_infra.config.base import Cidr, Fqdn, Strict
 from looper_infra.config.gcp import GcpSettings, check_labels
 from looper_infra.config.gpu import G2_GPU_COUNTS, L4_ZONES, L4_ZONES_AS_OF, Scheduling
+from looper_infra.facts import rds_windows
+from looper_infra.rules import ha_vpn
 
 _INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
 _DB_CLASS = re.compile(r"^db\.[a-z0-9-]+\.[a-z0-9]+$")
@@ -24,7 +25,7 @@ _MAINT = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-"
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 NODE_PORT_RANGE = (30000, 32767)
 #: Largest Calico VXLAN MTU across the AWS<->GCP VPN (one fact, in vpn_rules).
-VPN_SAFE_MTU = vpn_rules.CALICO_MTU_MAX
+VPN_SAFE_MTU = ha_vpn.CALICO_MTU_MAX
 
 
 CW_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
@@ -309,13 +310,13 @@ class HybridVpn(Strict):
     """The AWS <-> GCP HA VPN (4 IKEv2 tunnels with BGP, 99.99% topology)."""
 
     cloud_router_asn: int = Field(
-        vpn_rules.DEFAULT_CLOUD_ROUTER_ASN,
+        ha_vpn.DEFAULT_CLOUD_ROUTER_ASN,
         description="GCP Cloud Router ASN (= the AWS customer gateways' ASN), private 64512-65534.")
     aws_asn: int = Field(
-        vpn_rules.DEFAULT_AWS_ASN,
+        ha_vpn.DEFAULT_AWS_ASN,
         description="Amazon-side ASN of the VGW or transit gateway, private and != cloud_router_asn.")
     inside_cidrs: dict[str, str] = Field(
-        default_factory=vpn_rules.default_inside_cidrs,
+        default_factory=ha_vpn.default_inside_cidrs,
         description="Tunnel inside /30 per tunnel key (a1, a2, b1, b2), in 169.254.0.0/16, not AWS-reserved "
         "(169.254.0-5.0/30, 169.254.169.252/30), unique.")
     cipher_suite: Literal["aes-cbc-256", "aes-gcm-256"] = Field(
@@ -325,9 +326,9 @@ class HybridVpn(Strict):
     @field_validator("cloud_router_asn", "aws_asn")
     @classmethod
     def _private(cls, v: int, info: ValidationInfo) -> int:
-        if not vpn_rules.is_private_asn(v):
-            raise ValueError(f"{v} is not a 16-bit private ASN ({vpn_rules.PRIVATE_ASN_MIN}-"
-                             f"{vpn_rules.PRIVATE_ASN_MAX})")
+        if not ha_vpn.is_private_asn(v):
+            raise ValueError(f"{v} is not a 16-bit private ASN ({ha_vpn.PRIVATE_ASN_MIN}-"
+                             f"{ha_vpn.PRIVATE_ASN_MAX})")
         if info.field_name == "aws_asn" and v == info.data.get("cloud_router_asn"):
             raise ValueError(f"must differ from cloud_router_asn {v} (BGP needs two autonomous systems)")
         return v
@@ -336,9 +337,9 @@ class HybridVpn(Strict):
     @classmethod
     def _inside(cls, v: dict[str, str]) -> dict[str, str]:
         errors = []
-        if set(v) != set(vpn_rules.TUNNELS):
-            errors.append(f"one /30 per tunnel {sorted(vpn_rules.TUNNELS)}, got {sorted(v)}")
-        errors += [e.removeprefix("inside_cidrs.") for e in vpn_rules.inside_cidr_problems(v)]
+        if set(v) != set(ha_vpn.TUNNELS):
+            errors.append(f"one /30 per tunnel {sorted(ha_vpn.TUNNELS)}, got {sorted(v)}")
+        errors += [e.removeprefix("inside_cidrs.") for e in ha_vpn.inside_cidr_problems(v)]
         if errors:
             raise ValueError("; ".join(errors))
         return v

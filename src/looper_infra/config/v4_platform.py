@@ -16,7 +16,7 @@ from looper_infra.config.aws import AwsSettings as _AwsSettings
 from looper_infra.config.aws import Env
 from looper_infra.config.base import Cidr, Strict
 from looper_infra.config.v4_observability import ObservabilityConfig
-from looper_infra.k8s.pods import Resources
+from looper_infra.manifests.pods import Resources
 
 # --- Kubernetes quantities ------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from looper_infra.files import write_private
+from looper_infra.core.files import write_private
 
 Action = Literal["preview", "up", "destroy"]
 ACTIONS: tuple[Action, ...] = ("preview", "up", "destroy")

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 import pulumi
 
-from looper_infra import naming
 from looper_infra.components.gcp.network import FlowLogSpec, Network, NetworkArgs
 from looper_infra.components.gcp.provider import gcp_provider
 from looper_infra.config.gcp import Network as NetworkConfig
 from looper_infra.config.v1 import StageBase
-from looper_infra.labels import gcp_labels
+from looper_infra.core import naming
+from looper_infra.core.tags import gcp_labels
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import pulumi
 
-from looper_infra import rules
 from looper_infra.bootstrap import AppVmStartup, render_app_vm_cloud_config
 from looper_infra.bootstrap.app_vm import GpuSetup
 from looper_infra.components.gcp.dns_record import DnsRecord, DnsRecordArgs
@@ -19,6 +18,7 @@ from looper_infra.components.gcp.service_account import ServiceAccount, ServiceA
 from looper_infra.components.gcp.static_ip import StaticIp, StaticIpArgs
 from looper_infra.components.gcp.vm import Accelerator, BootDisk, Scheduling, Vm, VmArgs
 from looper_infra.config.v1 import SingleVmStage
+from looper_infra.rules import gcp_firewall
 from looper_infra.stages.foundation import gcp_foundation
 
 #: The only project roles the VM's identity gets: write logs and metrics.
@@ -53,7 +53,7 @@ def build(cfg: SingleVmStage, gpu: GpuOptions | None = None) -> SingleVm:
     web_tag, ssh_tag = nm("web"), nm("ssh")
     Firewall("firewall", FirewallArgs(
         project=g.project, network=network.self_link, name_prefix=nm("fw"),
-        rules=rules.app_vm_rules(web_tag=web_tag, ssh_tag=ssh_tag,
+        rules=gcp_firewall.app_vm_rules(web_tag=web_tag, ssh_tag=ssh_tag,
                                  admin_ssh_cidrs=cfg.access.admin_ssh_cidrs),
     ), opts)
 

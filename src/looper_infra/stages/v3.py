@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import pulumi
 
-from looper_infra import rules
 from looper_infra.bootstrap import AppVmStartup, render_app_vm_cloud_config
 from looper_infra.bootstrap.app_vm import GpuSetup
 from looper_infra.bootstrap.db_vm import DbVmStartup, render_db_vm_cloud_config
@@ -35,6 +34,7 @@ from looper_infra.components.gcp.vm import (
     VmArgs,
 )
 from looper_infra.config.v3 import V3Config
+from looper_infra.rules import gcp_firewall
 from looper_infra.stages.foundation import gcp_foundation
 from looper_infra.stages.single_vm import VM_ROLES
 
@@ -52,7 +52,7 @@ def program(cfg: V3Config) -> None:
     app_tag, db_tag = nm("app"), nm("db")
     Firewall("firewall", FirewallArgs(
         project=g.project, network=network.self_link, name_prefix=nm("fw"),
-        rules=rules.three_tier_rules(app_tag=app_tag, db_tag=db_tag, app_port=cfg.app.port,
+        rules=gcp_firewall.three_tier_rules(app_tag=app_tag, db_tag=db_tag, app_port=cfg.app.port,
                                      db_ports=(5432, db_cfg.chroma_port)),
     ), opts)
 

@@ -18,7 +18,6 @@ from typing import Any
 
 import pulumi
 
-from looper_infra import naming
 from looper_infra.bootstrap.k8s_node import K8sGpuWorker, K8sNodeBootstrap, render_k8s_node_cloud_config
 from looper_infra.components.aws.compute import (
     ControlPlaneNodes,
@@ -44,6 +43,7 @@ from looper_infra.components.aws.security_groups import SecurityGroups, Security
 from looper_infra.components.aws.vpc import Vpc, VpcArgs
 from looper_infra.components.k8s.pki import ClusterPki, ClusterPkiArgs
 from looper_infra.config.v4 import V4Config
+from looper_infra.core import naming
 from looper_infra.stages.v4_access import ClusterFacts, gcp_side, operator_access
 
 #: Ubuntu 24.04 LTS (amd64, gp3), resolved by EC2 at launch from Canonical's public SSM parameter:

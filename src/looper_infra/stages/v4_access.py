@@ -21,7 +21,6 @@ from typing import Any
 
 import pulumi
 
-from looper_infra import vpn_rules
 from looper_infra.bootstrap.openvpn import client_profile, reachable_cidrs
 from looper_infra.components.aws.openvpn import AccessVpc, AccessVpcArgs, OpenVpnServer, OpenVpnServerArgs
 from looper_infra.components.aws.peering import PeerSide, VpcPeering, VpcPeeringArgs
@@ -29,7 +28,8 @@ from looper_infra.components.aws.transit import TransitHub, TransitHubArgs, Tran
 from looper_infra.components.aws.vpc import Vpc
 from looper_infra.components.vpn_pki import VpnPki, VpnPkiArgs
 from looper_infra.config.v4 import V4Config
-from looper_infra.rules import FirewallRule
+from looper_infra.rules import ha_vpn
+from looper_infra.rules.gcp_firewall import FirewallRule
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ def operator_access(cfg: V4Config, facts: ClusterFacts) -> Access:
                                         route_table_ids={"public": built.access_vpc.public_route_table_id})
         built.transit = TransitHub("transit", TransitHubArgs(
             name_prefix=nm("hub"), vpcs=vpcs, remote_cidrs=cfg.gcp_cidrs,
-            amazon_side_asn=cfg.gcp.vpn.aws_asn if cfg.gcp else vpn_rules.DEFAULT_AWS_ASN), opts)
+            amazon_side_asn=cfg.gcp.vpn.aws_asn if cfg.gcp else ha_vpn.DEFAULT_AWS_ASN), opts)
     elif built.access_vpc is not None:
         VpcPeering("access-peering", VpcPeeringArgs(
             name_prefix=nm("access"),
@@ -139,7 +139,7 @@ def gcp_side(cfg: V4Config, facts: ClusterFacts, access: Access) -> dict[str, An
     from looper_infra.components.gcp.network import Network, NetworkArgs
     from looper_infra.components.gcp.provider import gcp_provider
     from looper_infra.components.hybrid_vpn import HaVpn, HaVpnArgs, VgwSide
-    from looper_infra.labels import gcp_labels
+    from looper_infra.core.tags import gcp_labels
 
     g = cfg.gcp
     assert g is not None
@@ -151,7 +151,7 @@ def gcp_side(cfg: V4Config, facts: ClusterFacts, access: Access) -> dict[str, An
                                              subnets={"nodes": str(g.subnet_cidr)}), gopts)
     CloudNat("gcp-nat", CloudNatArgs(project=g.project, region=g.region, network=network.self_link,
                                      cloud_name=nm("gcp")), gopts)
-    rules: dict[str, FirewallRule] = vpn_rules.gcp_from_aws_rules(
+    rules: dict[str, FirewallRule] = ha_vpn.gcp_from_aws_rules(
         aws_cidrs={"k8s-vpc": cfg.network.vpc_cidr, "pods": cfg.cluster.pod_cidr},
         target_tags=DEFAULT_NETWORK_TAGS)
     if access.transit is not None and cfg.openvpn is not None:

@@ -20,7 +20,6 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from looper_infra import naming
 from looper_infra.components.aws.provider import aws_provider
 from looper_infra.components.k8s.chromadb import ChromaDb, ChromaDbArgs
 from looper_infra.components.k8s.external_secrets import ExternalSecrets, ExternalSecretsArgs, SyncedSecret
@@ -33,7 +32,8 @@ from looper_infra.components.k8s.observability import Observability, Observabili
 from looper_infra.components.k8s.redis import Redis, RedisArgs
 from looper_infra.components.k8s.storage import BlockStorage, BlockStorageArgs
 from looper_infra.config.v4_platform import V4PlatformConfig, quantity_value
-from looper_infra.k8s import netpol
+from looper_infra.core import naming
+from looper_infra.rules import network_policies
 
 INGRESS_NS, ESO_NS, GPU_NS, MONITORING_NS = "ingress-nginx", "external-secrets", "gpu-operator", "monitoring"
 #: the service account the v4 stack's IRSA role trusts (stages/v4.py ESO_SERVICE_ACCOUNT)
@@ -117,8 +117,9 @@ def program(cfg: V4PlatformConfig) -> None:
 
     np = cfg.network_policies
     NetworkPolicies("netpol", NetworkPoliciesArgs(
-        inputs=netpol.PolicyInputs(
-            ns=netpol.Namespaces(app=ns.app, data=ns.data, ingress=INGRESS_NS, monitoring=MONITORING_NS),
+        inputs=network_policies.PolicyInputs(
+            ns=network_policies.Namespaces(app=ns.app, data=ns.data, ingress=INGRESS_NS,
+                                           monitoring=MONITORING_NS),
             app_port=cfg.ingress.app_port, rds_cidrs=tuple(str(x) for x in np.rds_cidrs),
             https_egress_cidrs=tuple(str(x) for x in np.https_egress_cidrs)),
         namespace_refs=dict(nsref)), opts)

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from looper_infra import aws_rules
 from looper_infra.components.aws.security_groups import rule_resource
+from looper_infra.rules import aws_security_groups
 
 DEFAULT_INTERFACE_SERVICES = ("sts", "secretsmanager", "ec2", "ecr.api", "ecr.dkr", "ssm",
                               "ssmmessages", "ec2messages", "logs")
@@ -60,7 +60,7 @@ class VpcEndpointsArgs:
             errors.append(f"interface_services and gateway_services both list {sorted(both)}")
         # (subnet and route-table lists are usually outputs: the API rejects them when empty)
         try:
-            aws_rules.endpoint_rules(self.vpc_cidr)
+            aws_security_groups.endpoint_rules(self.vpc_cidr)
         except ValueError as exc:
             errors.append(str(exc))
         return errors
@@ -84,7 +84,7 @@ class VpcEndpoints(pulumi.ComponentResource):
             description="Looper interface VPC endpoints: HTTPS from the VPC only",
             tags={"Name": f"{p}-endpoints", **args.tags}, opts=child)
         self.security_group_id = sg.id
-        for rule in aws_rules.endpoint_rules(args.vpc_cidr):
+        for rule in aws_security_groups.endpoint_rules(args.vpc_cidr):
             rule_resource(f"{name}-sg-in-{rule.key}", rule, security_group_id=sg.id, role_ids={},
                           opts=child)
         self.interface_endpoint_ids = {

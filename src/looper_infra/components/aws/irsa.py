@@ -3,7 +3,7 @@
 kube-apiserver signs service-account tokens with the key Pulumi generated (`--service-account-
 issuer` = the issuer below). STS, asked to `AssumeRoleWithWebIdentity`, fetches
 `<issuer>/.well-known/openid-configuration` and the JWKS it names and checks the token with them.
-Those two documents are rendered here from the public key (`looper_infra.k8s.pki`) and stored
+Those two documents are rendered here from the public key (`looper_infra.manifests.pki`) and stored
 in a bucket nobody can read directly:
 
 - the bucket blocks every form of public access, enforces bucket-owner object ownership (no
@@ -37,7 +37,13 @@ import pulumi
 import pulumi_aws as aws
 
 from looper_infra.components.aws.s3 import private_bucket
-from looper_infra.k8s.pki import DISCOVERY_PATH, JWKS_PATH, issuer_url, jwks_document, oidc_discovery_document
+from looper_infra.manifests.pki import (
+    DISCOVERY_PATH,
+    JWKS_PATH,
+    issuer_url,
+    jwks_document,
+    oidc_discovery_document,
+)
 
 #: the audience kube-apiserver puts in projected tokens for AWS SDKs (`eks.amazonaws.com/...` style
 #: webhooks are not used: the pod spec mounts a token with this audience)

@@ -19,7 +19,7 @@ from ipaddress import IPv4Network
 import pulumi
 import pulumi_aws as aws
 
-from looper_infra.cidr import is_private
+from looper_infra.core.cidr import is_private
 
 
 @dataclass(frozen=True)

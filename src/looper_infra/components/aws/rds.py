@@ -23,7 +23,7 @@ import pulumi
 import pulumi_aws as aws
 
 from looper_infra.components.aws.iam import assume_role_policy
-from looper_infra.rds_windows import BACKUP_WINDOW, MAINTENANCE_WINDOW, windows_overlap
+from looper_infra.facts.rds_windows import BACKUP_WINDOW, MAINTENANCE_WINDOW, windows_overlap
 
 ENHANCED_MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 #: PostgreSQL settings of the parameter group (family `postgres<major>`)

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from looper_infra import aws_rules
-from looper_infra.aws_rules import ROLES, Role, SgEgressRule, SgRule
+from looper_infra.rules import aws_security_groups
+from looper_infra.rules.aws_security_groups import ROLES, Role, SgEgressRule, SgRule
 
 
 def rule_resource(
@@ -71,9 +71,9 @@ class SecurityGroups(pulumi.ComponentResource):
         try:  # the whole table first: nothing is created from a table that does not validate
             table = {
                 role: (
-                    aws_rules.rules_for(role, vpn_cidrs=args.vpn_cidrs, gcp_cidrs=args.gcp_cidrs,
+                    aws_security_groups.rules_for(role, vpn_cidrs=args.vpn_cidrs, gcp_cidrs=args.gcp_cidrs,
                                         node_ports=args.node_ports, public_cidrs=args.public_cidrs),
-                    aws_rules.egress_for(role, node_ports=args.node_ports),
+                    aws_security_groups.egress_for(role, node_ports=args.node_ports),
                 )
                 for role in ROLES
             }
@@ -84,10 +84,10 @@ class SecurityGroups(pulumi.ComponentResource):
         self.groups = {
             role: aws.ec2.SecurityGroup(
                 f"{name}-{role}", vpc_id=args.vpc_id,
-                description=aws_rules.ROLE_DESCRIPTIONS[role],
+                description=aws_security_groups.ROLE_DESCRIPTIONS[role],
                 tags={"Name": f"{args.name_prefix}-{role}", "looper/role": role, **args.tags,
-                      **({aws_rules.PUBLIC_ENTRY_TAG: "true"} if aws_rules.faces_internet(table[role][0])
-                         else {})},
+                      **({aws_security_groups.PUBLIC_ENTRY_TAG: "true"}
+                         if aws_security_groups.faces_internet(table[role][0]) else {})},
                 opts=child)
             for role in ROLES
         }

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_aws as aws
 
-from looper_infra import vpn_rules
-from looper_infra.cidr import overlaps
+from looper_infra.core.cidr import overlaps
+from looper_infra.rules import ha_vpn
 
 if TYPE_CHECKING:  # hybrid_vpn imports pulumi_gcp: only a stage that builds the VPN pays for it
     from looper_infra.components.hybrid_vpn import TransitSide
@@ -51,7 +51,7 @@ class TransitHubArgs:
     #: ranges reached through the VPN attachments (the GCP VPC CIDR)
     remote_cidrs: tuple[str, ...]
     #: ASN "B": the HA VPN's BGP peers on GCP name it
-    amazon_side_asn: int = vpn_rules.DEFAULT_AWS_ASN
+    amazon_side_asn: int = ha_vpn.DEFAULT_AWS_ASN
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def problems(self) -> list[str]:
@@ -72,9 +72,9 @@ class TransitHubArgs:
             except ValueError as exc:
                 errors.append(f"remote_cidrs[{i}]: {c!r} is not an IPv4 network ({exc})")
         errors += [f"{a}: overlaps {b} ({nets[a]} / {nets[b]})" for a, b in overlaps(nets)]
-        if not vpn_rules.is_private_asn(self.amazon_side_asn):
+        if not ha_vpn.is_private_asn(self.amazon_side_asn):
             errors.append(f"amazon_side_asn: {self.amazon_side_asn} is not a private ASN "
-                          f"({vpn_rules.PRIVATE_ASN_MIN}-{vpn_rules.PRIVATE_ASN_MAX})")
+                          f"({ha_vpn.PRIVATE_ASN_MIN}-{ha_vpn.PRIVATE_ASN_MAX})")
         return errors
 
 

@@ -26,8 +26,8 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
-from looper_infra.cidr import is_private, overlaps
 from looper_infra.components.aws.flow_logs import vpc_flow_logs
+from looper_infra.core.cidr import is_private, overlaps
 
 #: What CloudWatch Logs accepts as a retention (0 = never expire).
 LOG_RETENTION_DAYS = frozenset({0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,

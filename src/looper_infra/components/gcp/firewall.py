@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_gcp import compute
 
-from looper_infra.rules import FirewallRule
+from looper_infra.rules.gcp_firewall import FirewallRule
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_gcp import compute
 
-from looper_infra.naming import is_rfc1035
+from looper_infra.core.naming import is_rfc1035
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import pulumi
 from pulumi_kubernetes.apiextensions import CustomResource
 
 from looper_infra.components.k8s.helm import pinned_release
-from looper_infra.k8s.pods import metadata
+from looper_infra.manifests.pods import metadata
 
 API_VERSION = "external-secrets.io/v1"
 ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"

@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 from pulumi_kubernetes.helm.v3 import Release, ReleaseArgs, RepositoryOptsArgs
 
-from looper_infra.k8s.charts import chart
+from looper_infra.facts.charts import chart
 
 #: Seconds Helm waits for the release's resources to become ready before rolling back (atomic).
 DEFAULT_TIMEOUT = 600

@@ -15,7 +15,7 @@ from typing import Any
 import pulumi
 
 from looper_infra.components.k8s.helm import pinned_release
-from looper_infra.k8s.pods import Resources
+from looper_infra.manifests.pods import Resources
 
 REDIRECT_PORT = 2443
 #: nginx `http` block snippet: the redirect listener (ConfigMap `http-snippet`, not an annotation).

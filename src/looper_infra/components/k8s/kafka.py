@@ -24,8 +24,8 @@ import pulumi
 from pulumi_kubernetes.batch.v1 import Job
 
 from looper_infra.components.k8s.stateful import StatefulPods, create_stateful
-from looper_infra.k8s.charts import IMAGES
-from looper_infra.k8s.pods import (
+from looper_infra.facts.charts import IMAGES
+from looper_infra.manifests.pods import (
     Resources,
     container_security,
     labels,

@@ -8,7 +8,7 @@ from typing import Any, Literal
 import pulumi
 from pulumi_kubernetes.core.v1 import Namespace
 
-from looper_infra.k8s.pods import metadata
+from looper_infra.manifests.pods import metadata
 
 PodSecurityLevel = Literal["restricted", "baseline", "privileged"]
 

@@ -8,8 +8,8 @@ from typing import Any
 import pulumi
 from pulumi_kubernetes.networking.v1 import NetworkPolicy
 
-from looper_infra.k8s.netpol import PolicyInputs, policies
-from looper_infra.k8s.pods import metadata
+from looper_infra.manifests.pods import metadata
+from looper_infra.rules.network_policies import PolicyInputs, policies
 
 
 @dataclass(frozen=True)

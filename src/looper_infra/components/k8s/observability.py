@@ -47,7 +47,7 @@ from looper_infra.components.k8s import observability_values as v
 from looper_infra.components.k8s.external_secrets import API_VERSION as EXTERNAL_SECRETS_API
 from looper_infra.components.k8s.external_secrets import STORE_NAME as CLUSTER_SECRET_STORE
 from looper_infra.config.v4_observability import ObservabilityConfig
-from looper_infra.k8s.observability_charts import CHARTS
+from looper_infra.facts.observability_charts import CHARTS
 
 INGRESS_NAMESPACE = "ingress-nginx"
 ARGOCD_NAMESPACE = "argocd"

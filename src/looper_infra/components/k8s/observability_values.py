@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from looper_infra.config.v4_observability import ObservabilityConfig
-from looper_infra.k8s.observability_charts import OTEL_COLLECTOR_IMAGE_REPOSITORY
-from looper_infra.k8s.web_identity import (  # noqa: F401 (re-exported for the component)
+from looper_infra.facts.observability_charts import OTEL_COLLECTOR_IMAGE_REPOSITORY
+from looper_infra.manifests.web_identity import (  # noqa: F401 (re-exported for the component)
     AWS_TOKEN_DIR,
     AWS_TOKEN_EXPIRATION_SEC,
     AWS_TOKEN_VOLUME,

@@ -15,7 +15,7 @@ import pulumi
 import pulumi_random as random
 import pulumi_tls as tls
 
-from looper_infra.k8s import pki
+from looper_infra.manifests import pki
 
 #: kubeadm's own CA lifetime (10 years).
 CA_VALIDITY_HOURS = 10 * 365 * 24

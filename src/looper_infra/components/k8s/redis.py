@@ -15,8 +15,15 @@ import pulumi_random as random
 from pulumi_kubernetes.core.v1 import ConfigMap, Secret
 
 from looper_infra.components.k8s.stateful import StatefulPods, create_stateful
-from looper_infra.k8s.charts import IMAGES
-from looper_infra.k8s.pods import Resources, container_security, exec_probe, metadata, pod_security, tcp_probe
+from looper_infra.facts.charts import IMAGES
+from looper_infra.manifests.pods import (
+    Resources,
+    container_security,
+    exec_probe,
+    metadata,
+    pod_security,
+    tcp_probe,
+)
 
 APP = "redis"
 PORT = 6379

@@ -15,7 +15,7 @@ from pulumi_kubernetes.apps.v1 import StatefulSet
 from pulumi_kubernetes.core.v1 import Service
 from pulumi_kubernetes.policy.v1 import PodDisruptionBudget
 
-from looper_infra.k8s.pods import anti_affinity, labels, metadata, pdb_spec, volume_claim
+from looper_infra.manifests.pods import anti_affinity, labels, metadata, pdb_spec, volume_claim
 
 
 @dataclass(frozen=True)

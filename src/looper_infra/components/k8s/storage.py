@@ -14,8 +14,8 @@ import pulumi
 from pulumi_kubernetes.storage.v1 import StorageClass
 
 from looper_infra.components.k8s.helm import pinned_release
-from looper_infra.k8s.pods import metadata
-from looper_infra.k8s.web_identity import WebIdentity
+from looper_infra.manifests.pods import metadata
+from looper_infra.manifests.web_identity import WebIdentity
 
 PROVISIONER = "ebs.csi.aws.com"
 DEFAULT_CLASS = "gp3"

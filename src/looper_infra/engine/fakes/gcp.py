@@ -14,7 +14,7 @@ import itertools
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
-from looper_infra import cidr
+from looper_infra.core import cidr
 from looper_infra.engine.mocks import Fake, MockContext
 
 API = "https://www.googleapis.com/compute/v1"

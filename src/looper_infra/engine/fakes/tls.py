@@ -25,7 +25,7 @@ verifies a chain gets values that behave exactly like the provider's:
 RSA keys are the one slow part (generating three 2048-bit keys is ~1.8 billion
 instructions, a tenth of `looper plan v4`): the n-th RSA key of a size a process asks for
 is kept in the user's cache (`looper/plan-keys/rsa-<bits>-<n>.pem`, mode 0600 in a 0700
-directory, see looper_infra.cache) and reused by the next process. Keys in one process are
+directory, see looper_infra.core.cache) and reused by the next process. Keys in one process are
 always distinct; a plan of the same stack gets the same keys run after run. They sign
 only the plan's stand-in certificates: a deployment's keys come from the real provider.
 Without a usable cache directory every key is generated as before.
@@ -55,9 +55,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtensionOID, NameOID, ObjectIdentifier
 
-from looper_infra.cache import private_cache_dir
+from looper_infra.core.cache import private_cache_dir
+from looper_infra.core.files import write_private
 from looper_infra.engine.fakes._inputs import bool_input, fail, int_input
-from looper_infra.files import write_private
 
 #: `(logical name, inputs) -> output state`
 PureFake: TypeAlias = Callable[[str, Mapping[str, Any]], dict[str, Any]]

@@ -2,7 +2,7 @@
 
 Lists the networks (VPCs, GCP subnets) with their CIDRs, every route between networks (not the
 default routes) with what carries it, the routes learnt over BGP, the networks pushed to VPN
-clients, and the HA VPN tunnels. `python -m looper_infra.topology --write README.md` rewrites
+clients, and the HA VPN tunnels. `python -m looper_infra.reports.topology --write README.md` rewrites
 the sections between `<!-- topology:STACK -->` and `<!-- /topology:STACK -->`.
 """
 

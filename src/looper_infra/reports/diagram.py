@@ -16,7 +16,7 @@ Everything is sorted and every id is derived from the resource's URN (plus its c
 name, because a child URN does not name its parent), so the output is deterministic and
 the committed diagrams under ``docs/diagrams`` can be checked for freshness.
 
-Regenerate them with ``python -m looper_infra.diagram --write docs/diagrams``.
+Regenerate them with ``python -m looper_infra.reports.diagram --write docs/diagrams``.
 """
 
 from __future__ import annotations
@@ -330,7 +330,7 @@ def to_mermaid(plan: Plan | Diagram) -> str:
     out = [
         "flowchart LR",
         f"  %% looper {mermaid_escape(d.stage)} architecture, generated from the offline plan of "
-        f"stack {mermaid_escape(d.stack)} by looper_infra.diagram; do not edit",
+        f"stack {mermaid_escape(d.stack)} by looper_infra.reports.diagram; do not edit",
         f'  {INTERNET_ID}(("{_mermaid_label("Internet")}"))',
     ]
     for g in d.groups:
@@ -423,8 +423,8 @@ def _implemented_stages() -> list[str]:
 def plan_example(stage: str, project_dir: Path) -> Plan:
     """Plan the `<stage>-dev` example stack of `project_dir` offline."""
     from looper_infra.config import load_stack_file
+    from looper_infra.core.project import default_stack, stack_file
     from looper_infra.engine.plan import plan_stage
-    from looper_infra.project import default_stack, stack_file
 
     stack = default_stack(stage)
     cfg = load_stack_file(stack_file(project_dir, stack), stage=stage)
@@ -436,7 +436,7 @@ def readme(mermaid: dict[str, str]) -> str:
         "# Architecture diagrams",
         "",
         "Generated from the offline plans of the `<stage>-dev` example stacks by",
-        "`python -m looper_infra.diagram --write docs/diagrams`; do not edit by hand",
+        "`python -m looper_infra.reports.diagram --write docs/diagrams`; do not edit by hand",
         "(`tests/test_diagram.py` fails when these files are stale).",
         "",
         "Boxes are the stage's components with the cloud resources they create. A solid arrow",
@@ -461,7 +461,7 @@ def generate_docs(project_dir: Path, stages: Iterable[str] | None = None) -> dic
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m looper_infra.diagram",
+        prog="python -m looper_infra.reports.diagram",
         description="Architecture diagrams of the example stacks, from their offline plans.")
     parser.add_argument("--write", type=Path, metavar="DIR",
                         help="write <stage>.mmd and README.md for every implemented stage to DIR")
@@ -470,7 +470,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--project-dir", type=Path, default=None)
     args = parser.parse_args(argv)
 
-    from looper_infra.project import find_project_dir
+    from looper_infra.core.project import find_project_dir
 
     project_dir = args.project_dir or find_project_dir()
     if project_dir is None:

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from looper_infra.export.terraform_plan import to_terraform_plan
+from looper_infra.reports.export.terraform_plan import to_terraform_plan
 
 CHECKOV_VERSION = "3.3.30"
 WAIVERS_FILE = "checkov-waivers.yaml"
@@ -164,7 +164,7 @@ class ScanResult:
 def scan(plan: Any, stack: str, project_dir: Path | None) -> ScanResult:
     """Export the plan, run checkov on it (and on its Kubernetes manifests when it has any), and
     match failures against the waivers files (checkov-waivers.yaml, k8s-waivers.yaml)."""
-    from looper_infra.k8s.manifests import write_manifests
+    from looper_infra.reports.export.k8s_manifests import write_manifests
 
     executable = find_checkov(project_dir)
     waivers = load_waivers(project_dir / WAIVERS_FILE) if project_dir else []

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Network
 
-from looper_infra.cidr import ANYWHERE
+from looper_infra.core.cidr import ANYWHERE
 
 #: Google's IAP TCP-forwarding range: SSH arrives from here when tunnelled through IAP.
 IAP_RANGE = IPv4Network("35.235.240.0/20")

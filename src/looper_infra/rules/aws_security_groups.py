@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from ipaddress import IPv4Network
 from typing import Literal, get_args
 
-from looper_infra.cidr import ANYWHERE, is_private
-from looper_infra.rules import PUBLIC_WEB_PORTS
+from looper_infra.core.cidr import ANYWHERE, is_private
+from looper_infra.rules.gcp_firewall import PUBLIC_WEB_PORTS
 
 Role = Literal["control-plane", "worker", "api-nlb", "app-nlb", "rds"]
 ROLES: tuple[Role, ...] = get_args(Role)

@@ -1,6 +1,6 @@
 """Offline monthly cost estimates of a plan, from a recorded price snapshot."""
 
-from looper_infra.pricing.estimate import (
+from looper_infra.reports.pricing.estimate import (
     SNAPSHOT_PATH,
     Assumptions,
     Estimate,

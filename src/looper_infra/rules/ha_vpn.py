@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 
-from looper_infra.rules import FirewallRule
+from looper_infra.rules.gcp_firewall import FirewallRule
 
 #: Where every tunnel inside CIDR lives, and its size.
 LINK_LOCAL = IPv4Network("169.254.0.0/16")
