@@ -12,7 +12,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from conftest import ROOT, example_values
+from helpers.plans import ROOT, example_values
 from looper_infra import cli
 
 runner = CliRunner()

@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 import yaml
 
-from conftest import EXAMPLE_STACKS, ROOT
+from helpers.plans import EXAMPLE_STACK_FILES, ROOT
 from looper_infra.config import reference
 from looper_infra.config.schema import stack_file_schema
 
@@ -32,13 +32,13 @@ def test_schema_file_is_current() -> None:
         "schema is stale: run `.venv/bin/looper schema > schema/stack-config.schema.json`")
 
 
-@pytest.mark.parametrize("path", EXAMPLE_STACKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", EXAMPLE_STACK_FILES, ids=lambda p: p.name)
 def test_examples_validate_against_the_schema(path: Path) -> None:
     jsonschema.validate(yaml.safe_load(path.read_text()), stack_file_schema())
 
 
 def test_schema_rejects_unknown_keys() -> None:
-    doc = yaml.safe_load(EXAMPLE_STACKS[0].read_text())
+    doc = yaml.safe_load(EXAMPLE_STACK_FILES[0].read_text())
     doc["config"]["looper:vm"]["surprise"] = 1
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(doc, stack_file_schema())

@@ -27,10 +27,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
-from test_db_vm import DEFAULT_SPEC  # tests/bootstrap is on sys.path (prepend mode)
 
+from helpers.db_vm import DEFAULT_SPEC
+from helpers.tools import require_tool
 from looper_infra.bootstrap.db_vm import render_db_backup_script, render_db_restore_script
-from tools import require_tool  # tests/ is on sys.path (tests/conftest.py, prepend mode)
 
 SPEC = replace(DEFAULT_SPEC, postgres_db="looper_app")
 DB = SPEC.postgres_db

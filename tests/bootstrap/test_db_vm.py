@@ -23,6 +23,13 @@ from typing import Any
 import pytest
 import yaml
 
+from helpers.db_vm import DEFAULT_SPEC, PASSWORD_SECRET, PROJECT, TOKEN_SECRET
+from helpers.tools import (
+    assert_matches_golden,
+    assert_shellcheck_clean,
+    assert_valid_cloud_config,
+    require_tool,
+)
 from looper_infra.bootstrap import db_vm, render_app_vm_setup_script, versions
 from looper_infra.bootstrap.db_vm import (
     DB_BACKUP_SCRIPT_PATH,
@@ -31,28 +38,8 @@ from looper_infra.bootstrap.db_vm import (
     DbVmStartup,
     render_db_vm_cloud_config,
 )
-from tools import (
-    assert_matches_golden,
-    assert_shellcheck_clean,
-    assert_valid_cloud_config,
-    require_tool,
-)  # tests/ is on sys.path (tests/conftest.py, prepend mode)
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
-PROJECT = "looper-dev-000000"
-PASSWORD_SECRET = f"projects/{PROJECT}/secrets/looper-dev-db-password"
-TOKEN_SECRET = f"projects/{PROJECT}/secrets/looper-dev-chroma-token"
-
-DEFAULT_SPEC = DbVmStartup(
-    project=PROJECT,
-    data_disk_device_name="looper-data",
-    postgres_db="looper",
-    postgres_user="looper",
-    postgres_password_secret=PASSWORD_SECRET,
-    chroma_token_secret=TOKEN_SECRET,
-    backup_bucket="looper-dev-000000-db-backups",
-    app_subnet_cidr="10.0.1.0/24",
-)
 CUSTOM_SPEC = DbVmStartup(
     project="acme-prod-123456",
     data_disk_device_name="pg-ssd-1",

@@ -18,18 +18,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import test_app_vm as v1  # the v1 tests (tests/bootstrap is on sys.path, prepend mode)
 import yaml
-from test_app_vm import (  # the v1 harness
+
+from helpers.app_vm import (  # the v1 harness
     STUB,
     STUBBED_COMMANDS,
     FakeRoot,
     Run,
+    check_golden,
+    check_shellcheck,
+    check_valid,
     compose_of,
     result_line,
     written_files,
 )
-
 from looper_infra.bootstrap import (
     APP_VM_GPU_GUEST_ATTRIBUTE,
     AppVmStartup,
@@ -192,26 +194,20 @@ def fake(tmp_path: Path, spec: AppVmStartup = GPU_SPEC) -> GpuFakeRoot:
 # --- 1. goldens, valid cloud-config, shellcheck: the v1 checks, run on the GPU specs ----------
 
 
-@pytest.fixture(params=sorted(SPECS))
-def gpu_spec_name(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A GPU spec's name, added to the v1 tests' SPECS for this test only."""
-    name: str = request.param
-    monkeypatch.setitem(v1.SPECS, name, SPECS[name])
-    return name
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_gpu_cloud_config_matches_golden(name: str) -> None:
+    check_golden(name, SPECS[name])  # golden/<name>.cloud-config.yaml
 
 
-def test_gpu_cloud_config_matches_golden(gpu_spec_name: str) -> None:
-    v1.test_cloud_config_matches_golden(gpu_spec_name)  # golden/<name>.cloud-config.yaml
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_gpu_cloud_config_is_valid(name: str, tmp_path: Path) -> None:
+    rendered = check_valid(SPECS[name], tmp_path)  # includes `cloud-init schema`
+    assert written_files(rendered)["/etc/looper/ops-agent.yaml"]["permissions"] == "0644"
 
 
-def test_gpu_cloud_config_is_valid(gpu_spec_name: str, tmp_path: Path) -> None:
-    v1.test_cloud_config_is_valid(gpu_spec_name, tmp_path)  # includes `cloud-init schema`
-    files = written_files(render_app_vm_cloud_config(SPECS[gpu_spec_name]))
-    assert files["/etc/looper/ops-agent.yaml"]["permissions"] == "0644"
-
-
-def test_gpu_setup_script_passes_shellcheck(gpu_spec_name: str, tmp_path: Path) -> None:
-    v1.test_setup_script_passes_shellcheck(gpu_spec_name, tmp_path)
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_gpu_setup_script_passes_shellcheck(name: str, tmp_path: Path) -> None:
+    check_shellcheck(SPECS[name], tmp_path)
 
 
 # --- 2. one render path ------------------------------------------------------------------------

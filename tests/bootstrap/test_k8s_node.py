@@ -41,6 +41,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
+from helpers.tools import (
+    assert_matches_golden,
+    assert_shellcheck_clean,
+    assert_valid_cloud_config,
+)
 from looper_infra.bootstrap import k8s_versions
 from looper_infra.bootstrap.k8s_node import (
     K8S_AWS_HELPER_PATH,
@@ -59,11 +64,6 @@ from looper_infra.bootstrap.k8s_node import (
     render_k8s_node_cloud_config,
     render_k8s_node_user_data,
 )
-from tools import (
-    assert_matches_golden,
-    assert_shellcheck_clean,
-    assert_valid_cloud_config,
-)  # tests/ is on sys.path (tests/conftest.py, prepend mode)
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 ENDPOINT = "internal-looper-dev-api-0123456789abcdef.elb.ap-northeast-2.amazonaws.com"

@@ -26,6 +26,12 @@ from typing import Any, ClassVar
 import pytest
 import yaml
 
+from helpers.tools import (
+    assert_matches_golden,
+    assert_shellcheck_clean,
+    assert_valid_cloud_config,
+    require_tool,
+)
 from looper_infra.bootstrap import versions
 from looper_infra.bootstrap.db_vm import _SHELL_FUNCTION
 from looper_infra.bootstrap.k8s_node import (
@@ -46,12 +52,6 @@ from looper_infra.bootstrap.k8s_node import (
     render_k8s_kubeadm_join_config,
     render_k8s_node_cloud_config,
     render_k8s_node_gce_user_data,
-)
-from tools import (
-    assert_matches_golden,
-    assert_shellcheck_clean,
-    assert_valid_cloud_config,
-    require_tool,
 )
 
 GOLDEN_DIR = Path(__file__).parent / "golden"

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from helpers.tools import assert_matches_golden, assert_shellcheck_clean, assert_valid_cloud_config
 from looper_infra.bootstrap.openvpn import (
     HELPER_PATH,
     OPENVPN_APT_VERSION,
@@ -34,7 +35,6 @@ from looper_infra.bootstrap.openvpn import (
     render_openvpn_server_conf,
     static_key_v1,
 )
-from tools import assert_matches_golden, assert_shellcheck_clean, assert_valid_cloud_config
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 BASE = {"region": "ap-northeast-2", "secret_id": "looper-vpn/dev/server",

@@ -32,6 +32,7 @@ from pathlib import Path
 import pulumi
 import pytest
 
+from helpers.tools import require_tool
 from looper_infra.bootstrap.openvpn import (
     SERVER_PATHS,
     OpenVpnServerSpec,
@@ -42,7 +43,6 @@ from looper_infra.bootstrap.openvpn import (
 from looper_infra.components.vpn_pki import VpnPki, VpnPkiArgs
 from looper_infra.engine.mocks import MockContext
 from looper_infra.engine.plan import run_program
-from tools import require_tool  # tests/ is on sys.path (tests/conftest.py)
 
 SERVER_ADDR, CLIENT_ADDR = "198.18.0.1", "198.18.0.2"
 #: transit-gateway mode: the K8s VPC and GCP are both reachable

@@ -9,7 +9,7 @@ import pulumi
 import pytest
 from pulumi.runtime import resource as pulumi_resource
 
-from conftest import example_values, plan_values
+from helpers.plans import example_values, plan_values
 from looper_infra.engine import plan as engine_plan
 from looper_infra.engine.mocks import MockContext
 from looper_infra.engine.plan import run_program

@@ -14,16 +14,19 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
-from looper_infra.config import validate_mapping
+from looper_infra.config import ConfigError, validate_mapping
 from looper_infra.config.loader import values_from_stack_document
 from looper_infra.engine.plan import Plan, plan_stage
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
-#: the ten example stacks shipped at the repository root
-EXAMPLE_STACKS = tuple(sorted(p.name[len("Pulumi."):-len(".yaml")] for p in ROOT.glob("Pulumi.*-*.yaml")))
+#: the stack files of the example stacks shipped at the repository root
+EXAMPLE_STACK_FILES = tuple(sorted(ROOT.glob("Pulumi.*-*.yaml")))
+#: their stack names (`v1-dev`, ..., `v4-platform-prod`)
+EXAMPLE_STACKS = tuple(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in EXAMPLE_STACK_FILES)
 
 
 def example_values(stack: str = "v1-dev") -> dict[str, Any]:
@@ -31,6 +34,13 @@ def example_values(stack: str = "v1-dev") -> dict[str, Any]:
     path = ROOT / f"Pulumi.{stack}.yaml"
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     return copy.deepcopy(values_from_stack_document(doc, str(path)))
+
+
+def issues_of(values: dict[str, Any]) -> dict[str, str]:
+    """{path: message} of the ConfigError the values raise (fails if they are valid)."""
+    with pytest.raises(ConfigError) as info:
+        validate_mapping(values, "test")
+    return {i.path: i.message for i in info.value.issues}
 
 
 def plan_values(values: dict[str, Any], stack: str = "test") -> Plan:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from conftest import example_values, issues_of
+from helpers.plans import example_values, issues_of
 from looper_infra.config import V2Config, validate_mapping
 from looper_infra.config.gpu import G2_GPU_COUNTS, L4_ZONES
 

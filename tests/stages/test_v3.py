@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 import yaml
 
-from conftest import example_values, plan_values
+from helpers.plans import example_values, plan_values
 from looper_infra.engine.plan import Plan
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from conftest import EXAMPLE_STACKS, example_values, plan_values
+from helpers.plans import EXAMPLE_STACK_FILES, example_values, plan_values
 from looper_infra import cli
 from looper_infra.engine.plan import Plan
 from looper_infra.policies import gcp
@@ -128,7 +128,7 @@ EXPECTED_DEV_ADVISORIES: dict[str, set[str]] = {"v4": {"aws-cost-options", "aws-
                                                  "v2": {"gcp-spot-capacity"}}
 
 
-@pytest.mark.parametrize("path", EXAMPLE_STACKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", EXAMPLE_STACK_FILES, ids=lambda p: p.name)
 def test_every_shipped_example_plans_and_passes_every_policy(path: Any) -> None:
     stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
     plan = plan_values(example_values(stack), stack=stack)

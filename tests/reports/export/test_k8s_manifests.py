@@ -17,7 +17,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from conftest import ROOT, example_values, plan_values
+from helpers.plans import ROOT, example_values, plan_values
+from helpers.tools import checkov_exe
 from looper_infra.bootstrap.k8s_versions import KUBERNETES_MINOR
 from looper_infra.engine.plan import Plan
 from looper_infra.reports.export import checkov
@@ -27,7 +28,6 @@ from looper_infra.reports.export.k8s_manifests import (
     manifests_from_plan,
     write_manifests,
 )
-from tools import checkov_exe
 
 STACKS = ("v4-platform-dev", "v4-platform-prod")
 #: custom resources: kubernetes-validate ships only the built-in API schemas

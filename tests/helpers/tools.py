@@ -1,4 +1,4 @@
-"""Helpers shared by tests; a plain module, imported as ``from tools import require_tool``."""
+"""Helpers shared by tests; a plain module, imported as ``from helpers.tools import require_tool``."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def checkov_exe() -> str:
     from looper_infra.reports.export import checkov
 
     try:
-        return checkov.find_checkov(Path(__file__).resolve().parents[1])
+        return checkov.find_checkov(Path(__file__).resolve().parents[2])
     except checkov.CheckovMissing as exc:
         if os.environ.get("CI", "").strip().lower() == "true":
             pytest.fail(str(exc))

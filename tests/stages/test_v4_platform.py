@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from conftest import example_values, plan_values
+from helpers.plans import example_values, plan_values
 from looper_infra.engine.fakes.k8s import cluster_outputs
 from looper_infra.engine.mocks import SECRET_MASK, MockContext, RecordedResource
 from looper_infra.engine.plan import Plan

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from conftest import example_values
+from helpers.plans import example_values
 from looper_infra.engine.plan import Plan
 
 INSTANCE = "gcp:compute/instance:Instance"
@@ -14,7 +14,7 @@ INSTANCE = "gcp:compute/instance:Instance"
 
 @pytest.fixture(scope="module")
 def dev() -> Plan:
-    from conftest import plan_values
+    from helpers.plans import plan_values
 
     return plan_values(example_values("v2-dev"), stack="v2-dev")
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from conftest import example_values
+from helpers.plans import example_values
 from looper_infra.engine.plan import Plan
 
 INSTANCE = "gcp:compute/instance:Instance"

@@ -15,7 +15,7 @@ import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from conftest import example_values
+from helpers.plans import example_values
 from looper_infra.engine.mocks import RecordedResource
 from looper_infra.engine.plan import Plan
 from looper_infra.manifests import pki

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from helpers.export import FIXTURES, failures, resource, run_checkov, tiny_plan
 from looper_infra.engine.mocks import RecordedResource
 from looper_infra.policies.evaluate import evaluate, resources_of
 from looper_infra.reports.export import TYPE_MAP, to_terraform_plan
@@ -21,7 +22,6 @@ from looper_infra.reports.export.terraform_plan import (
     provider_name,
     terraform_values,
 )
-from test_export import FIXTURES, failures, resource, run_checkov, tiny_plan
 
 #: The types stage v4 and the VPN/peering issues create (DESIGN.md v4; the brief's inventory).
 V4_TYPES = (

@@ -247,7 +247,7 @@ def test_api_ready_speaks_mutual_tls_to_a_real_loopback_server(tmp_path: Path) -
 def test_up_v4_applies_the_platform_stack_once_the_api_answers(monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
-    from conftest import ROOT
+    from helpers.plans import ROOT
     from looper_infra.cli import app
 
     calls: list[tuple[str, str, str]] = []
@@ -273,7 +273,7 @@ def test_up_v4_applies_the_platform_stack_once_the_api_answers(monkeypatch: pyte
 
 
 def test_a_v4_stack_without_gcp_needs_no_gcp_credentials(tmp_path: Path) -> None:
-    from conftest import example_values
+    from helpers.plans import example_values
     from looper_infra.config import validate_mapping
 
     env = {"HOME": str(tmp_path), "PULUMI_CONFIG_PASSPHRASE": "pw", "AWS_PROFILE": "looper"}

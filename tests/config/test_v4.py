@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import example_values, issues_of
+from helpers.plans import example_values, issues_of
 from looper_infra.config import validate_mapping
 from looper_infra.config.v4 import V4Config
 

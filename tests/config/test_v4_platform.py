@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from conftest import example_values, issues_of
+from helpers.plans import example_values, issues_of
 from looper_infra.config import validate_mapping
 from looper_infra.config.v4_platform import V4PlatformConfig, quantity_value
 

@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from conftest import EXAMPLE_STACKS, example_values, plan_values
+from helpers.plans import EXAMPLE_STACK_FILES, example_values, plan_values
 from looper_infra.engine.plan import Plan
 from looper_infra.reports.pricing import SNAPSHOT_PATH, estimate, format_table, to_json
 
@@ -149,7 +149,7 @@ def test_free_types_listed_as_free(v1_dev_plan: Plan) -> None:
             "gcp:dns/recordSet:RecordSet", "gcp:serviceaccount/account:Account"} <= free_types
 
 
-@pytest.mark.parametrize("path", EXAMPLE_STACKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", EXAMPLE_STACK_FILES, ids=lambda p: p.stem)
 def test_every_example_stack_is_fully_priced(path) -> None:  # type: ignore[no-untyped-def]
     stack = path.stem.removeprefix("Pulumi.")
     est = estimate(plan_of(stack))

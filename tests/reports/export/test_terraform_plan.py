@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
-from conftest import EXAMPLE_STACKS, ROOT, example_values, plan_values
+from helpers.export import FIXTURES, failures, resource, run_checkov, tiny_plan
+from helpers.plans import EXAMPLE_STACK_FILES, ROOT, example_values, plan_values
+from helpers.tools import checkov_exe
 from looper_infra.engine.mocks import RecordedResource
 from looper_infra.engine.plan import Plan
 from looper_infra.reports.export import TYPE_MAP, UnmappedType, checkov, to_terraform_plan
 from looper_infra.reports.export.terraform_plan import terraform_values, unmapped_types
-from tools import checkov_exe
 
-FIXTURES = Path(__file__).parent / "fixtures" / "checkov"
 WAIVERS = ROOT / "checkov-waivers.yaml"
-STACKS = [p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in EXAMPLE_STACKS]
+STACKS = [p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in EXAMPLE_STACK_FILES]
 
 _plans: dict[str, Plan] = {}
 
@@ -31,17 +30,6 @@ def stack_plan(stack: str) -> Plan:
 
 def exported(plan: Plan) -> list[RecordedResource]:
     return [r for r in plan.resources if r.custom and not r.type.startswith("pulumi:providers:")]
-
-
-def resource(type_: str, name: str, inputs: dict[str, Any], *, custom: bool = True) -> RecordedResource:
-    return RecordedResource(
-        urn=f"urn:pulumi:test::looper::{type_}::{name}", type=type_, name=name, parent=None,
-        provider=None, custom=custom, inputs=inputs, dependencies=[],
-    )
-
-
-def tiny_plan(*resources: RecordedResource) -> Plan:
-    return Plan(stage="test", stack="test", project="looper", resources=list(resources), outputs={})
 
 
 # --- the export ------------------------------------------------------------------------------------
@@ -157,14 +145,6 @@ def test_references_come_from_property_dependencies() -> None:
 
 
 # --- checkov -----------------------------------------------------------------------------------------
-
-def run_checkov(doc: dict[str, Any], workdir: Path) -> dict[str, Any]:
-    return checkov.run_checkov(doc, checkov_exe(), workdir)
-
-
-def failures(report: dict[str, Any]) -> set[tuple[str, str]]:
-    return {(c["check_id"], c["resource"]) for c in report.get("results", {}).get("failed_checks", [])}
-
 
 evaluated = checkov.evaluated
 

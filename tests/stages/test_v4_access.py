@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from conftest import ROOT, example_values, issues_of
+from helpers.plans import ROOT, example_values, issues_of
 from looper_infra.bootstrap.k8s_node import GPU_TAINT
 from looper_infra.cli import app
 from looper_infra.engine import deploy
@@ -341,7 +341,7 @@ def test_access_config_errors_name_their_field(mutate: Any, path: str, fragment:
 
 
 def test_gcp_gpu_node_can_run_on_spot_capacity() -> None:
-    from conftest import plan_values
+    from helpers.plans import plan_values
     from looper_infra.reports.pricing import estimate
 
     values = example_values("v4-dev")

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, example_values, plan_values
+from helpers.plans import ROOT, example_values, plan_values
+from helpers.tools import require_tool
 from looper_infra.engine.plan import Plan
 from looper_infra.reports import diagram
 from looper_infra.reports.diagram import (
@@ -21,7 +22,6 @@ from looper_infra.reports.diagram import (
     to_mermaid,
 )
 from looper_infra.stages import STAGES
-from tools import require_tool
 
 DOCS = ROOT / "docs" / "diagrams"
 IMPLEMENTED = [name for name, info in STAGES.items() if info.implemented]

@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
+from helpers.plans import ROOT
 from looper_infra.components.aws.provider import aws_provider
 from looper_infra.components.k8s.external_secrets import STORE_NAME
 from looper_infra.components.k8s.observability import NONCURRENT_DAYS, Observability, ObservabilityArgs
@@ -30,7 +30,7 @@ ACCOUNT, REGION, PREFIX = "123456789012", "ap-northeast-2", "looper-dev"
 PROVIDER_ARN = f"arn:aws:iam::{ACCOUNT}:oidc-provider/d1234abcd.cloudfront.net"
 ISSUER_HOST = "d1234abcd.cloudfront.net"
 APP_NAMESPACES = ("looper", "looper-data")
-KUBEADM_TEMPLATE = (Path(__file__).resolve().parents[1] / "src" / "looper_infra" / "bootstrap" / "templates"
+KUBEADM_TEMPLATE = (ROOT / "src" / "looper_infra" / "bootstrap" / "templates"
                     / "k8s-kubeadm.yaml.j2")
 SMTP = {"host": "email-smtp.ap-northeast-2.amazonaws.com", "from_address": "alerts@example.com",
         "to_address": "ops@example.com", "username": "AKIAEXAMPLEUSER",

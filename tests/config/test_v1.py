@@ -11,11 +11,11 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import EXAMPLE_STACKS, example_values, issues_of
+from helpers.plans import EXAMPLE_STACK_FILES, example_values, issues_of
 from looper_infra.config import ConfigError, V1Config, load_stack_file, validate_mapping
 
 
-@pytest.mark.parametrize("path", EXAMPLE_STACKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", EXAMPLE_STACK_FILES, ids=lambda p: p.name)
 def test_every_example_stack_loads(path: Path) -> None:
     cfg = load_stack_file(path)
     stage = path.name.split(".")[1].rsplit("-", 1)[0]  # v4-platform-dev -> v4-platform
