@@ -153,6 +153,7 @@ def depends_on_uses() -> list[str]:
 
     from looper_infra.config import load_stack_file
     from looper_infra.engine.plan import plan_stage
+    from looper_infra.stages import load_program
 
     found: set[str] = set()
     original = pulumi.ResourceOptions.__init__
@@ -171,7 +172,7 @@ def depends_on_uses() -> list[str]:
     try:
         for stack_file in sorted(ROOT.glob("Pulumi.*.yaml")):
             stack = stack_file.name.removeprefix("Pulumi.").removesuffix(".yaml")
-            plan_stage(load_stack_file(stack_file), stack=stack)
+            plan_stage(cfg := load_stack_file(stack_file), load_program(str(cfg.stage)), stack=stack)
     finally:
         pulumi.ResourceOptions.__init__ = original  # type: ignore[method-assign]
     return sorted(found)

@@ -59,11 +59,12 @@ def _child(stage: str, by_type: dict[str, int]) -> dict[str, Any]:
     import looper_infra.cli  # noqa: F401
     from looper_infra.config import load_stack_file
     from looper_infra.engine.plan import plan_stage
+    from looper_infra.stages import load_program
 
     marks.append(time.process_time())
     cfg = load_stack_file(ROOT / f"Pulumi.{stage}-dev.yaml", stage=stage)
     marks.append(time.process_time())
-    plan = plan_stage(cfg, stack=f"{stage}-dev")
+    plan = plan_stage(cfg, load_program(stage), stack=f"{stage}-dev")
     marks.append(time.process_time())
     json.dumps(plan.to_document(), indent=2)
     marks.append(time.process_time())

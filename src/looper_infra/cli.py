@@ -145,8 +145,9 @@ def _offline_plan(stage: str, stack: str | None, config: Path | None,
     cfg = load_stack_file(config_path, stage=stage)
     with _spinner(f"planning {stage} ({stack_name}) offline"):
         from looper_infra.engine.plan import plan_stage
+        from looper_infra.stages import load_program
 
-        return stack_name, plan_stage(cfg, stack=stack_name)
+        return stack_name, plan_stage(cfg, load_program(stage), stack=stack_name)
 
 
 @contextmanager

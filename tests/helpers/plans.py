@@ -20,6 +20,7 @@ import yaml
 from looper_infra.config import ConfigError, validate_mapping
 from looper_infra.config.loader import values_from_stack_document
 from looper_infra.engine.plan import Plan, plan_stage
+from looper_infra.stages import load_program
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -44,7 +45,8 @@ def issues_of(values: dict[str, Any]) -> dict[str, str]:
 
 
 def plan_values(values: dict[str, Any], stack: str = "test") -> Plan:
-    return plan_stage(validate_mapping(values, "test"), stack=stack)
+    cfg = validate_mapping(values, "test")
+    return plan_stage(cfg, load_program(str(cfg.stage)), stack=stack)
 
 
 @cache

@@ -211,12 +211,9 @@ def run_program(
     )
 
 
-def plan_stage(cfg: Any, *, stack: str, project: str = PROJECT) -> Plan:
-    """Plan a validated stage config offline."""
-    from looper_infra.stages import load_program
-
+def plan_stage(cfg: Any, program: Callable[[Any], None], *, stack: str, project: str = PROJECT) -> Plan:
+    """Plan a validated stage config offline with its stage program (`stages.load_program`)."""
     stage = str(cfg.stage)
-    program = load_program(stage)
     gcp = getattr(cfg, "gcp", None)
     context = (
         MockContext(project=gcp.project, region=gcp.region, zone=gcp.zone) if gcp else MockContext()

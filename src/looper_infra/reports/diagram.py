@@ -425,10 +425,11 @@ def plan_example(stage: str, project_dir: Path) -> Plan:
     from looper_infra.config import load_stack_file
     from looper_infra.core.project import default_stack, stack_file
     from looper_infra.engine.plan import plan_stage
+    from looper_infra.stages import load_program
 
     stack = default_stack(stage)
     cfg = load_stack_file(stack_file(project_dir, stack), stage=stage)
-    return plan_stage(cfg, stack=stack)
+    return plan_stage(cfg, load_program(str(cfg.stage)), stack=stack)
 
 
 def readme(mermaid: dict[str, str]) -> str:

@@ -117,8 +117,10 @@ def replace_section(text: str, stack: str, body: str) -> str:
 def _plan_example(stack: str, root: Path) -> Plan:
     from looper_infra.config import load_stack_file
     from looper_infra.engine.plan import plan_stage
+    from looper_infra.stages import load_program
 
-    return plan_stage(load_stack_file(root / f"Pulumi.{stack}.yaml", stage="v4"), stack=stack)
+    cfg = load_stack_file(root / f"Pulumi.{stack}.yaml", stage="v4")
+    return plan_stage(cfg, load_program("v4"), stack=stack)
 
 
 def main(argv: list[str] | None = None) -> int:
