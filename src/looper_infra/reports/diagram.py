@@ -429,7 +429,7 @@ def plan_example(stage: str, project_dir: Path) -> Plan:
 
     stack = default_stack(stage)
     cfg = load_stack_file(stack_file(project_dir, stack), stage=stage)
-    return plan_stage(cfg, load_program(str(cfg.stage)), stack=stack)
+    return plan_stage(cfg, load_program(stage), stack=stack)
 
 
 def readme(mermaid: dict[str, str]) -> str:
