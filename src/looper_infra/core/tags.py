@@ -1,4 +1,4 @@
-"""One label builder for every GCP resource (and, later, AWS tags)."""
+"""The one place labels (GCP) and tags (AWS) are built: common keys first, then extra ones."""
 
 from __future__ import annotations
 
@@ -42,3 +42,8 @@ def is_label_key(key: str) -> bool:
 
 def is_label_value(value: str) -> bool:
     return bool(_LABEL_VALUE.match(value))
+
+
+def aws_tags(*, app: str, env: str, stack: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Provider default tags of an AWS stack: app, env, stack, managed-by, then the stack's own."""
+    return {"app": app, "env": env, "stack": stack, "managed-by": "pulumi", **(extra or {})}

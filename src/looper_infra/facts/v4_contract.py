@@ -1,0 +1,42 @@
+"""What stage v4 (the cluster) and stage v4-platform (what runs in it) agree on.
+
+The platform stack reads the cluster stack's outputs through a StackReference and installs
+charts whose service accounts the cluster's IRSA roles trust; a name that differs on one side
+breaks IRSA or the StackReference only at deploy time. Both sides import these names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ServiceAccountRef:
+    namespace: str
+    name: str
+
+    @property
+    def subject(self) -> str:
+        """The `sub` claim of the account's projected token (what an IRSA trust policy names)."""
+        return f"system:serviceaccount:{self.namespace}:{self.name}"
+
+
+#: External Secrets Operator: reads `looper/<env>/*` from Secrets Manager through IRSA
+EXTERNAL_SECRETS = ServiceAccountRef("external-secrets", "external-secrets")
+#: the EBS CSI controller: calls EC2 through IRSA (pods cannot reach the node role)
+EBS_CSI_CONTROLLER = ServiceAccountRef("kube-system", "ebs-csi-controller-sa")
+
+#: cluster stack outputs the platform stack requires (StackReference.require_output)
+CLUSTER_OUTPUTS = ("env", "region", "kubeconfig", "rds_secret_arn", "eso_role_arn",
+                   "oidc_provider_arn", "oidc_issuer_host", "ebs_csi_role_arn", "ingress_node_ports")
+
+
+def app_secret_prefix(env: str) -> str:
+    """Secrets Manager names the platform syncs into the cluster: `looper/<env>/<key>`."""
+    return f"looper/{env}/"
+
+
+def cluster_secret_name(env: str, kind: str) -> str:
+    """The cluster's own bootstrap secrets (`control-plane`, `join`): outside the app prefix, so
+    External Secrets can never read them."""
+    return f"looper-cluster/{env}/{kind}"
