@@ -34,6 +34,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 from pulumi_gcp import compute
 
+from looper_infra.components.base import Component
 from looper_infra.core.naming import is_rfc1035
 from looper_infra.rules import ha_vpn
 from looper_infra.rules.ha_vpn import CONNECTIONS, TUNNELS
@@ -130,7 +131,7 @@ def _interface_ip(interfaces: Any, number: int) -> str:
     raise ValueError(f"HA VPN gateway has no interface {number}")
 
 
-class HaVpn(pulumi.ComponentResource):
+class HaVpn(Component):
     ha_vpn_gateway: compute.HaVpnGateway
     router: compute.Router
     external_gateway: compute.ExternalVpnGateway
@@ -152,10 +153,7 @@ class HaVpn(pulumi.ComponentResource):
     ready: pulumi.Output[list[str]]
 
     def __init__(self, name: str, args: HaVpnArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = args.problems()
-        if problems:
-            raise pulumi.RunError(f"{name}: " + "; ".join(problems))
-        super().__init__("looper:hybrid:HaVpn", name, None, opts)
+        super().__init__("looper:hybrid:HaVpn", name, args, opts)
         on_aws = pulumi.ResourceOptions(parent=self, provider=args.aws_provider)
         on_gcp = pulumi.ResourceOptions(parent=self, provider=args.gcp_provider)
         p, project, region = args.name_prefix, args.gcp_project, args.gcp_region

@@ -33,6 +33,7 @@ from looper_infra.bootstrap.openvpn import (
     static_key_v1,
     user_problem,
 )
+from looper_infra.components.base import Component
 
 KEY_ALGORITHM, KEY_CURVE = "ECDSA", "P256"
 #: The VPN CA: 10 years (rotating it means reissuing every profile).
@@ -74,7 +75,7 @@ class ClientCredentials:
     key_pem: pulumi.Output[str]
 
 
-class VpnPki(pulumi.ComponentResource):
+class VpnPki(Component):
     ca_cert_pem: pulumi.Output[str]
     server_cert_pem: pulumi.Output[str]
     #: secrets
@@ -84,11 +85,8 @@ class VpnPki(pulumi.ComponentResource):
     clients: dict[str, ClientCredentials]
 
     def __init__(self, name: str, args: VpnPkiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        errors = args.problems()
-        if errors:
-            raise pulumi.RunError(f"{name}: " + "; ".join(errors))
-        super().__init__("looper:vpn:VpnPki", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("looper:vpn:VpnPki", name, args, opts)
+        child = self.child_opts
 
         def key(suffix: str) -> tls.PrivateKey:
             return tls.PrivateKey(f"{name}-{suffix}-key", algorithm=KEY_ALGORITHM, ecdsa_curve=KEY_CURVE,

@@ -19,14 +19,7 @@ from typing import Any
 import pulumi
 
 from looper_infra.bootstrap.k8s_node import K8sGpuWorker, K8sNodeBootstrap, render_k8s_node_cloud_config
-from looper_infra.components.aws.compute import (
-    ControlPlaneNodes,
-    ControlPlaneNodesArgs,
-    NodeGroup,
-    NodeGroupArgs,
-    NodeLaunchTemplate,
-    NodeLaunchTemplateArgs,
-)
+from looper_infra.components.aws.control_planes import ControlPlaneNodes, ControlPlaneNodesArgs
 from looper_infra.components.aws.endpoints import VpcEndpoints, VpcEndpointsArgs
 from looper_infra.components.aws.iam import NodeRole, NodeRoleArgs
 from looper_infra.components.aws.irsa import IrsaIssuer, IrsaIssuerArgs, IrsaRole, IrsaRoleArgs
@@ -36,6 +29,8 @@ from looper_infra.components.aws.nlb import (
     AppLoadBalancer,
     AppLoadBalancerArgs,
 )
+from looper_infra.components.aws.node_group import NodeGroup, NodeGroupArgs
+from looper_infra.components.aws.node_launch_template import NodeLaunchTemplate, NodeLaunchTemplateArgs
 from looper_infra.components.aws.provider import aws_provider
 from looper_infra.components.aws.rds import PostgresDatabase, PostgresDatabaseArgs
 from looper_infra.components.aws.secrets import JsonSecret, JsonSecretArgs

@@ -20,15 +20,7 @@ import pulumi_aws as aws
 import pulumi_tls as tls
 import pytest
 
-from looper_infra.components.aws.compute import (
-    USER_DATA_LIMIT,
-    ControlPlaneNodes,
-    ControlPlaneNodesArgs,
-    NodeGroup,
-    NodeGroupArgs,
-    NodeLaunchTemplate,
-    NodeLaunchTemplateArgs,
-)
+from looper_infra.components.aws.control_planes import ControlPlaneNodes, ControlPlaneNodesArgs
 from looper_infra.components.aws.iam import NodeRole, NodeRoleArgs
 from looper_infra.components.aws.irsa import IrsaIssuer, IrsaIssuerArgs, IrsaRole, IrsaRoleArgs
 from looper_infra.components.aws.nlb import (
@@ -38,6 +30,9 @@ from looper_infra.components.aws.nlb import (
     AppLoadBalancer,
     AppLoadBalancerArgs,
 )
+from looper_infra.components.aws.node_group import NodeGroup, NodeGroupArgs
+from looper_infra.components.aws.node_hardening import USER_DATA_LIMIT
+from looper_infra.components.aws.node_launch_template import NodeLaunchTemplate, NodeLaunchTemplateArgs
 from looper_infra.components.aws.rds import PostgresDatabase, PostgresDatabaseArgs, windows_overlap
 from looper_infra.components.aws.secrets import JsonSecret, JsonSecretArgs, secret_json
 from looper_infra.engine.mocks import SECRET_MASK, MockContext, RecordedResource

@@ -19,6 +19,7 @@ import pulumi
 import pulumi_aws as aws
 
 from looper_infra.components.aws.security_groups import rule_resource
+from looper_infra.components.base import Component
 from looper_infra.rules import aws_security_groups
 
 DEFAULT_INTERFACE_SERVICES = ("sts", "secretsmanager", "ec2", "ecr.api", "ecr.dkr", "ssm",
@@ -66,18 +67,15 @@ class VpcEndpointsArgs:
         return errors
 
 
-class VpcEndpoints(pulumi.ComponentResource):
+class VpcEndpoints(Component):
     security_group_id: pulumi.Output[str]
     interface_endpoint_ids: dict[str, pulumi.Output[str]]
     gateway_endpoint_ids: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: VpcEndpointsArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = args.problems()
-        if problems:
-            raise pulumi.RunError(f"{name}: " + "; ".join(problems))
-        super().__init__("looper:aws:VpcEndpoints", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("looper:aws:VpcEndpoints", name, args, opts)
+        child = self.child_opts
         p = args.name_prefix
         sg = aws.ec2.SecurityGroup(
             f"{name}-sg", vpc_id=args.vpc_id,

@@ -20,6 +20,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from looper_infra.components.base import Component
+
 #: IAM role names: 1-64 of letters, digits and +=,.@_-
 _ROLE_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
 _MANAGED_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(aws|\d{12}):policy/[A-Za-z0-9+=,.@_/-]+$")
@@ -81,7 +83,7 @@ def _policy_key(arn: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", arn.rsplit("/", 1)[-1].lower()).strip("-")
 
 
-class NodeRole(pulumi.ComponentResource):
+class NodeRole(Component):
     role: aws.iam.Role
     role_arn: pulumi.Output[str]
     role_name: pulumi.Output[str]
@@ -89,11 +91,8 @@ class NodeRole(pulumi.ComponentResource):
     instance_profile_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: NodeRoleArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("looper:aws:NodeRole", name, None, opts)
-        errors = args.problems()
-        if errors:
-            raise pulumi.RunError(f"{name}: " + "; ".join(errors))
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("looper:aws:NodeRole", name, args, opts)
+        child = self.child_opts
         tags = dict(args.tags) or None
         self.role = aws.iam.Role(
             f"{name}-role", name=args.name, assume_role_policy=assume_role_policy("ec2.amazonaws.com"),

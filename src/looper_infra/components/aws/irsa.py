@@ -37,6 +37,7 @@ import pulumi
 import pulumi_aws as aws
 
 from looper_infra.components.aws.s3 import private_bucket
+from looper_infra.components.base import Component
 from looper_infra.manifests.pki import (
     DISCOVERY_PATH,
     JWKS_PATH,
@@ -110,7 +111,7 @@ class IrsaIssuerArgs:
         return errors
 
 
-class IrsaIssuer(pulumi.ComponentResource):
+class IrsaIssuer(Component):
     #: `https://<distribution domain>`, resolved once both documents and the bucket policy exist
     issuer: pulumi.Output[str]
     #: the issuer without scheme: the prefix of the IAM condition keys (`<host>:sub`)
@@ -121,11 +122,8 @@ class IrsaIssuer(pulumi.ComponentResource):
     distribution: aws.cloudfront.Distribution
 
     def __init__(self, name: str, args: IrsaIssuerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("looper:aws:IrsaIssuer", name, None, opts)
-        errors = args.problems()
-        if errors:
-            raise pulumi.RunError(f"{name}: " + "; ".join(errors))
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("looper:aws:IrsaIssuer", name, args, opts)
+        child = self.child_opts
         tags = {"Name": args.bucket_name, **args.tags}
         # SSE-S3: CloudFront's OAC could read SSE-KMS objects only with a key policy naming it,
         # and these documents are public keys by design
@@ -239,16 +237,13 @@ class IrsaRoleArgs:
         return errors
 
 
-class IrsaRole(pulumi.ComponentResource):
+class IrsaRole(Component):
     arn: pulumi.Output[str]
     name: pulumi.Output[str]
 
     def __init__(self, name: str, args: IrsaRoleArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("looper:aws:IrsaRole", name, None, opts)
-        errors = args.problems()
-        if errors:
-            raise pulumi.RunError(f"{name}: " + "; ".join(errors))
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("looper:aws:IrsaRole", name, args, opts)
+        child = self.child_opts
         trust = pulumi.Output.all(args.provider_arn, args.issuer_host).apply(
             lambda v: web_identity_trust_policy(str(v[0]), str(v[1]), args.namespace, args.service_account))
         role = aws.iam.Role(

@@ -27,6 +27,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from looper_infra.components.base import Component
+
 API_PORT = 6443
 #: marks a declared internet entry point for the policy pack (policies/aws.py)
 PUBLIC_ENTRY_TAG = "looper/public-entry"
@@ -66,8 +68,14 @@ class ApiLoadBalancerArgs:
     deletion_protection: bool = False
     tags: Mapping[str, str] = field(default_factory=dict)
 
+    def problems(self) -> list[str]:
+        errors = _lb_name_problems(self.name)
+        if not 0 <= self.deregistration_delay_sec <= 3600:
+            errors.append("deregistration_delay_sec: 0-3600")
+        return errors
 
-class ApiLoadBalancer(pulumi.ComponentResource):
+
+class ApiLoadBalancer(Component):
     lb: aws.lb.LoadBalancer
     target_group: aws.lb.TargetGroup
     arn: pulumi.Output[str]
@@ -76,13 +84,8 @@ class ApiLoadBalancer(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ApiLoadBalancerArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("looper:aws:ApiLoadBalancer", name, None, opts)
-        errors = _lb_name_problems(args.name)
-        if not 0 <= args.deregistration_delay_sec <= 3600:
-            errors.append("deregistration_delay_sec: 0-3600")
-        if errors:
-            raise pulumi.RunError(f"{name}: " + "; ".join(errors))
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("looper:aws:ApiLoadBalancer", name, args, opts)
+        child = self.child_opts
         tags = {"Name": args.name, **args.tags}
         placement: dict[str, Any] = {"subnets": args.subnet_ids}
         if args.private_ips:
@@ -156,7 +159,7 @@ class AppLoadBalancerArgs:
         return errors
 
 
-class AppLoadBalancer(pulumi.ComponentResource):
+class AppLoadBalancer(Component):
     lb: aws.lb.LoadBalancer
     arn: pulumi.Output[str]
     dns_name: pulumi.Output[str]
@@ -168,11 +171,8 @@ class AppLoadBalancer(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AppLoadBalancerArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("looper:aws:AppLoadBalancer", name, None, opts)
-        errors = args.problems()
-        if errors:
-            raise pulumi.RunError(f"{name}: " + "; ".join(errors))
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("looper:aws:AppLoadBalancer", name, args, opts)
+        child = self.child_opts
         tags = {"Name": args.name, **args.tags}
         self.lb = aws.lb.LoadBalancer(
             # the declared internet entry point (the policy pack allows its TCP 80 listener)

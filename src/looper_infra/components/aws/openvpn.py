@@ -42,19 +42,20 @@ from looper_infra.bootstrap.openvpn import (
     OpenVpnServerSpec,
     render_openvpn_server_cloud_config,
 )
-from looper_infra.components.aws.compute import (
-    UBUNTU_ROOT_DEVICE,
-    _metadata_options,
-    _root_volume,
-    _tag_specifications,
-    _volume_problems,
-    encode_user_data,
-)
 from looper_infra.components.aws.flow_logs import vpc_flow_logs
 from looper_infra.components.aws.iam import NodeRole, NodeRoleArgs
+from looper_infra.components.aws.node_hardening import (
+    UBUNTU_ROOT_DEVICE,
+    encode_user_data,
+    metadata_options,
+    root_volume,
+    tag_specifications,
+    volume_problems,
+)
 from looper_infra.components.aws.provider import partition
 from looper_infra.components.aws.secrets import JsonSecret, JsonSecretArgs
 from looper_infra.components.aws.vpc import LOG_RETENTION_DAYS
+from looper_infra.components.base import Component
 from looper_infra.core.cidr import ANYWHERE, is_private
 
 SSM_CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
@@ -125,7 +126,7 @@ class AccessVpcArgs:
         return errors
 
 
-class AccessVpc(pulumi.ComponentResource):
+class AccessVpc(Component):
     vpc_id: pulumi.Output[str]
     cidr: str
     azs: tuple[str, ...]
@@ -136,11 +137,8 @@ class AccessVpc(pulumi.ComponentResource):
     flow_log_group_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: AccessVpcArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        errors = args.problems()
-        if errors:
-            raise pulumi.RunError(f"{name}: " + "; ".join(errors))
-        super().__init__("looper:aws:AccessVpc", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("looper:aws:AccessVpc", name, args, opts)
+        child = self.child_opts
         p = args.name_prefix
         self.cidr, self.azs = args.cidr, args.azs
         vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=args.cidr, enable_dns_support=True,
@@ -225,7 +223,7 @@ class OpenVpnServerArgs:
             pool_cidr=self.pool_cidr)
 
     def problems(self) -> list[str]:
-        errors = _volume_problems(self.volume_gb, self.image_id)
+        errors = volume_problems(self.volume_gb, self.image_id)
         try:
             self.spec()
         except ValueError as exc:
@@ -249,7 +247,7 @@ class OpenVpnServerArgs:
         return errors
 
 
-class OpenVpnServer(pulumi.ComponentResource):
+class OpenVpnServer(Component):
     instance: aws.ec2.Instance
     instance_id: pulumi.Output[str]
     public_ip: pulumi.Output[str]
@@ -261,11 +259,8 @@ class OpenVpnServer(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: OpenVpnServerArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        errors = args.problems()
-        if errors:
-            raise pulumi.RunError(f"{name}: " + "; ".join(errors))
-        super().__init__("looper:aws:OpenVpnServer", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("looper:aws:OpenVpnServer", name, args, opts)
+        child = self.child_opts
         p = args.name_prefix
         part = partition(args.region)
 
@@ -311,11 +306,11 @@ class OpenVpnServer(pulumi.ComponentResource):
             f"{name}-template", name_prefix=f"{p}-openvpn-", image_id=args.image_id,
             instance_type=args.instance_type,
             iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(name=role.instance_profile_name),
-            vpc_security_group_ids=[sg.id], metadata_options=_metadata_options(),
-            block_device_mappings=[_root_volume(args.root_device_name, args.volume_gb, args.kms_key_id)],
+            vpc_security_group_ids=[sg.id], metadata_options=metadata_options(),
+            block_device_mappings=[root_volume(args.root_device_name, args.volume_gb, args.kms_key_id)],
             monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
             disable_api_termination=args.termination_protection,
-            tag_specifications=_tag_specifications(tags), tags=tags, opts=child)
+            tag_specifications=tag_specifications(tags), tags=tags, opts=child)
         self.instance = aws.ec2.Instance(
             f"{name}-instance",
             launch_template=aws.ec2.InstanceLaunchTemplateArgs(

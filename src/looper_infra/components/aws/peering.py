@@ -19,6 +19,7 @@ from ipaddress import IPv4Network
 import pulumi
 import pulumi_aws as aws
 
+from looper_infra.components.base import Component
 from looper_infra.core.cidr import is_private
 
 
@@ -62,18 +63,15 @@ class VpcPeeringArgs:
         return errors
 
 
-class VpcPeering(pulumi.ComponentResource):
+class VpcPeering(Component):
     connection: aws.ec2.VpcPeeringConnection
     connection_id: pulumi.Output[str]
     #: "requester" / "accepter" -> route table key -> route
     routes: dict[str, dict[str, aws.ec2.Route]]
 
     def __init__(self, name: str, args: VpcPeeringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = args.problems()
-        if problems:
-            raise pulumi.RunError(f"{name}: " + "; ".join(problems))
-        super().__init__("looper:aws:VpcPeering", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("looper:aws:VpcPeering", name, args, opts)
+        child = self.child_opts
         self.connection = aws.ec2.VpcPeeringConnection(
             f"{name}-peering", vpc_id=args.requester.vpc_id, peer_vpc_id=args.accepter.vpc_id,
             auto_accept=True,

@@ -23,6 +23,7 @@ import pulumi
 import pulumi_aws as aws
 
 from looper_infra.components.aws.iam import assume_role_policy
+from looper_infra.components.base import Component
 from looper_infra.facts.rds_windows import BACKUP_WINDOW, MAINTENANCE_WINDOW, windows_overlap
 
 ENHANCED_MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
@@ -121,7 +122,7 @@ class PostgresDatabaseArgs:
         return errors
 
 
-class PostgresDatabase(pulumi.ComponentResource):
+class PostgresDatabase(Component):
     instance: aws.rds.Instance
     kms_key_arn: pulumi.Output[str]
     #: host:port
@@ -133,11 +134,8 @@ class PostgresDatabase(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PostgresDatabaseArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("looper:aws:PostgresDatabase", name, None, opts)
-        errors = args.problems()
-        if errors:
-            raise pulumi.RunError(f"{name}: " + "; ".join(errors))
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("looper:aws:PostgresDatabase", name, args, opts)
+        child = self.child_opts
         tags = {"Name": args.identifier, **args.tags}
         key = aws.kms.Key(
             f"{name}-key", description=f"{args.identifier}: storage, master secret, Performance Insights",

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from looper_infra.components.base import Component
+
 #: Secrets Manager names: 1-512 of letters, digits and /_+=.@- (no `-` + 6 chars at the end,
 #: which would look like the suffix AWS appends to ARNs).
 _NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
@@ -59,7 +61,7 @@ def secret_json(values: Mapping[str, pulumi.Input[str]]) -> pulumi.Output[str]:
     return pulumi.Output.secret(rendered)
 
 
-class JsonSecret(pulumi.ComponentResource):
+class JsonSecret(Component):
     secret: aws.secretsmanager.Secret
     arn: pulumi.Output[str]
     name: pulumi.Output[str]
@@ -67,11 +69,8 @@ class JsonSecret(pulumi.ComponentResource):
     version_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: JsonSecretArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("looper:aws:JsonSecret", name, None, opts)
-        errors = args.problems()
-        if errors:
-            raise pulumi.RunError(f"{name}: " + "; ".join(errors))
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("looper:aws:JsonSecret", name, args, opts)
+        child = self.child_opts
         self.secret = aws.secretsmanager.Secret(
             f"{name}-secret", name=args.name, description=args.description or None,
             kms_key_id=args.kms_key_id, recovery_window_in_days=args.recovery_window_in_days,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from looper_infra.components.base import Component
 from looper_infra.rules import aws_security_groups
 from looper_infra.rules.aws_security_groups import ROLES, Role, SgEgressRule, SgRule
 
@@ -61,26 +62,34 @@ class SecurityGroupsArgs:
     public_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
     tags: Mapping[str, str] = field(default_factory=dict)
 
+    def tables(self) -> dict[Role, tuple[tuple[SgRule, ...], tuple[SgEgressRule, ...]]]:
+        """Ingress and egress rules per role (raises ValueError on a table that does not validate)."""
+        return {
+            role: (
+                aws_security_groups.rules_for(role, vpn_cidrs=self.vpn_cidrs, gcp_cidrs=self.gcp_cidrs,
+                                              node_ports=self.node_ports, public_cidrs=self.public_cidrs),
+                aws_security_groups.egress_for(role, node_ports=self.node_ports),
+            )
+            for role in ROLES
+        }
 
-class SecurityGroups(pulumi.ComponentResource):
+    def problems(self) -> list[str]:
+        try:  # the whole table first: nothing is created from a table that does not validate
+            self.tables()
+        except ValueError as exc:
+            return [str(exc)]
+        return []
+
+
+class SecurityGroups(Component):
     groups: dict[Role, aws.ec2.SecurityGroup]
     ids: dict[Role, pulumi.Output[str]]
 
     def __init__(self, name: str, args: SecurityGroupsArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        try:  # the whole table first: nothing is created from a table that does not validate
-            table = {
-                role: (
-                    aws_security_groups.rules_for(role, vpn_cidrs=args.vpn_cidrs, gcp_cidrs=args.gcp_cidrs,
-                                        node_ports=args.node_ports, public_cidrs=args.public_cidrs),
-                    aws_security_groups.egress_for(role, node_ports=args.node_ports),
-                )
-                for role in ROLES
-            }
-        except ValueError as exc:
-            raise pulumi.RunError(f"{name}: {exc}") from None
-        super().__init__("looper:aws:SecurityGroups", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("looper:aws:SecurityGroups", name, args, opts)
+        table = args.tables()
+        child = self.child_opts
         self.groups = {
             role: aws.ec2.SecurityGroup(
                 f"{name}-{role}", vpc_id=args.vpc_id,

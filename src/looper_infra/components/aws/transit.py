@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_aws as aws
 
+from looper_infra.components.base import Component
 from looper_infra.core.cidr import overlaps
 from looper_infra.rules import ha_vpn
 
@@ -78,7 +79,7 @@ class TransitHubArgs:
         return errors
 
 
-class TransitHub(pulumi.ComponentResource):
+class TransitHub(Component):
     transit_gateway: aws.ec2transitgateway.TransitGateway
     transit_gateway_id: pulumi.Output[str]
     amazon_side_asn: int
@@ -87,11 +88,8 @@ class TransitHub(pulumi.ComponentResource):
     routes: dict[str, dict[str, dict[str, aws.ec2.Route]]]
 
     def __init__(self, name: str, args: TransitHubArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = args.problems()
-        if problems:
-            raise pulumi.RunError(f"{name}: " + "; ".join(problems))
-        super().__init__("looper:aws:TransitHub", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("looper:aws:TransitHub", name, args, opts)
+        child = self.child_opts
         p = args.name_prefix
         self.amazon_side_asn = args.amazon_side_asn
         self.transit_gateway = aws.ec2transitgateway.TransitGateway(

@@ -27,6 +27,7 @@ import pulumi
 import pulumi_aws as aws
 
 from looper_infra.components.aws.flow_logs import vpc_flow_logs
+from looper_infra.components.base import Component
 from looper_infra.core.cidr import is_private, overlaps
 
 #: What CloudWatch Logs accepts as a retention (0 = never expire).
@@ -125,7 +126,7 @@ def _ids(resources: Iterable[pulumi.CustomResource]) -> pulumi.Output[list[str]]
     return pulumi.Output.all(*(r.id for r in resources)).apply(list)
 
 
-class Vpc(pulumi.ComponentResource):
+class Vpc(Component):
     vpc: aws.ec2.Vpc
     vpc_id: pulumi.Output[str]
     cidr: str
@@ -147,11 +148,8 @@ class Vpc(pulumi.ComponentResource):
     flow_log_group_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: VpcArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = args.problems()
-        if problems:
-            raise pulumi.RunError(f"{name}: " + "; ".join(problems))
-        super().__init__("looper:aws:Vpc", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("looper:aws:Vpc", name, args, opts)
+        child = self.child_opts
         p = args.name_prefix
 
         def tags(cloud_name: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
