@@ -1,0 +1,222 @@
+"""A self-built kubeadm cluster on EC2 that bootstraps itself, and how nodes join it.
+
+    KubeadmCluster
+      ClusterPki           CA, service-account key, admin certificate, bootstrap token, keys
+      IrsaIssuer           OIDC discovery + JWKS (private S3 behind CloudFront), IAM OIDC provider
+      JsonSecret x2        control-plane material; the join token (every node may read it)
+      NodeRole x2          control plane (both secrets), worker (the join secret only)
+      ApiLoadBalancer      internal NLB, TCP 6443, IP targets, fixed private IPs per AZ
+      ControlPlaneNodes    1, 3 or 5 instances; node 0 may run `kubeadm init`
+      IrsaRole x2          External Secrets (looper/<env>/* only), the EBS CSI controller
+
+Trust chain (docs/architecture.md): Pulumi generates every key and the token; they go to
+Secrets Manager; user data only names the secrets and pins the CA by the hash computed here.
+`node_user_data` renders the same bootstrap for every node of the cluster (control planes here,
+node pools through it), so a pool never repeats the cluster's facts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+
+from looper_infra.bootstrap.k8s_node import K8sGpuWorker, K8sNodeBootstrap, render_k8s_node_cloud_config
+from looper_infra.components.aws.control_planes import ControlPlaneNodes, ControlPlaneNodesArgs
+from looper_infra.components.aws.iam import NodeRole, NodeRoleArgs
+from looper_infra.components.aws.irsa import IrsaIssuer, IrsaIssuerArgs, IrsaRole, IrsaRoleArgs
+from looper_infra.components.aws.nlb import ApiLoadBalancer, ApiLoadBalancerArgs
+from looper_infra.components.aws.node_launch_template import NodeLaunchTemplateArgs
+from looper_infra.components.aws.secrets import JsonSecret, JsonSecretArgs
+from looper_infra.components.base import Component, moved_from_root
+from looper_infra.components.k8s.pki import ClusterPki, ClusterPkiArgs
+from looper_infra.core.naming import name as cloud_name
+from looper_infra.facts import v4_contract
+
+#: Ubuntu 24.04 LTS (amd64, gp3), resolved by EC2 at launch from Canonical's public SSM parameter:
+#: a replaced node always boots the current patched image, with no AMI id to maintain.
+UBUNTU_AMI = "resolve:ssm:/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id"
+ECR_READ = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"
+SSM_CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+
+
+@dataclass(frozen=True)
+class ClusterPlacement:
+    """Where the cluster lives in the K8s VPC (outputs of the Vpc and SecurityGroups components)."""
+
+    vpc_id: pulumi.Input[str]
+    #: private subnets, one per AZ: control plane i goes to subnet i % AZs, the API NLB spans all
+    private_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    control_plane_security_group_id: pulumi.Input[str]
+    api_lb_security_group_id: pulumi.Input[str]
+    #: the API NLB's fixed private IPs, one per AZ in subnet order (pinned in every node's /etc/hosts)
+    api_server_addresses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ControlPlaneSpec:
+    count: int = 1
+    instance_type: str = "m7i.large"
+    volume_gb: int = 50
+
+
+@dataclass(frozen=True)
+class PodNetwork:
+    pod_cidr: str = "192.168.0.0/16"
+    service_cidr: str = "10.96.0.0/12"
+    #: Calico MTU, explicit (VXLAN, and at most 1350 across the VPN)
+    calico_mtu: int = 1350
+
+
+@dataclass(frozen=True)
+class KubeadmClusterArgs:
+    #: cloud names are `<name_prefix>-<env>-<role>`, e.g. `looper-dev-k8s`
+    name_prefix: str
+    env: str
+    region: str
+    account_id: str
+    placement: ClusterPlacement
+    control_planes: ControlPlaneSpec = field(default_factory=ControlPlaneSpec)
+    network: PodNetwork = field(default_factory=PodNetwork)
+    #: EC2 termination protection of the control planes and NLB deletion protection
+    termination_protection: bool = True
+    image_id: str = UBUNTU_AMI
+
+    def problems(self) -> list[str]:
+        addresses = self.placement.api_server_addresses
+        if addresses and len(set(addresses)) != len(addresses):
+            return [f"placement.api_server_addresses: duplicates in {list(addresses)}"]
+        return []
+
+
+@dataclass(frozen=True)
+class NodeKind:
+    """What distinguishes a pool's nodes when they join: labels, taints, GPUs."""
+
+    labels: Mapping[str, str] = field(default_factory=dict)
+    taints: tuple[str, ...] = ()
+    gpu: K8sGpuWorker | None = None
+
+
+class KubeadmCluster(Component):
+    cluster_name: str
+    pki: ClusterPki
+    issuer: IrsaIssuer
+    api_lb: ApiLoadBalancer
+    control_planes: ControlPlaneNodes
+    worker_role: NodeRole
+    #: the IRSA roles of the platform's controllers (facts.v4_contract)
+    external_secrets_role: IrsaRole
+    ebs_csi_role: IrsaRole
+    #: https://<API NLB>:6443
+    api_endpoint: pulumi.Output[str]
+    #: the admin kubeconfig (a secret)
+    kubeconfig: pulumi.Output[str]
+
+    def __init__(self, name: str, args: KubeadmClusterArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("looper:aws:KubeadmCluster", name, args, opts)
+        self._args = args
+        self.cluster_name = self._cloud_name("k8s")
+        # Every part below was a top-level component of stage v4 before this one existed:
+        # `moved` keeps the deployed resources (their URNs gain this component's type).
+        moved = moved_from_root(self.child_opts)
+        self.pki = ClusterPki("pki", ClusterPkiArgs(cluster_name=self.cluster_name), moved)
+        self.issuer = IrsaIssuer("irsa", IrsaIssuerArgs(
+            name_prefix=self._cloud_name("oidc"), bucket_name=f"{self._cloud_name('oidc')}-{args.account_id}",
+            sa_public_key_pem=self.pki.sa_public_key_pem), moved)
+        self._secrets(moved)
+        self._load_balancer(moved)
+        self._control_planes(moved)
+        self._platform_roles(moved)
+        self.api_endpoint = self.api_lb.dns_name.apply(lambda h: f"https://{h}:6443")
+        self.kubeconfig = self.pki.kubeconfig(cluster_name=self.cluster_name, server=self.api_endpoint)
+        self.register_outputs({"api_endpoint": self.api_endpoint, "kubeconfig": self.kubeconfig,
+                               "control_plane_instance_ids": self.control_planes.instance_ids})
+
+    def _cloud_name(self, role: str) -> str:
+        return cloud_name(self._args.name_prefix, self._args.env, role)
+
+    def _secrets(self, opts: pulumi.ResourceOptions) -> None:
+        env, pki = self._args.env, self.pki
+        self.control_plane_secret_name = v4_contract.cluster_secret_name(env, "control-plane")
+        self.join_secret_name = v4_contract.cluster_secret_name(env, "join")
+        cp_secret = JsonSecret("cp-secret", JsonSecretArgs(
+            name=self.control_plane_secret_name,
+            description=f"{self.cluster_name}: control-plane bootstrap material",
+            values={"ca_crt": pki.ca_cert_pem, "ca_key": pki.ca_key_pem, "sa_key": pki.sa_private_key_pem,
+                    "sa_pub": pki.sa_public_key_pem, "token": pki.bootstrap_token,
+                    "certificate_key": pki.certificate_key, "encryption_key": pki.encryption_key}), opts)
+        join_secret = JsonSecret("join-secret", JsonSecretArgs(
+            name=self.join_secret_name, description=f"{self.cluster_name}: node join token",
+            values={"token": pki.bootstrap_token}), opts)
+        self.control_plane_role = NodeRole("cp-role", NodeRoleArgs(
+            name=self._cloud_name("control-plane"), secret_arns=(cp_secret.arn, join_secret.arn),
+            managed_policy_arns=(ECR_READ, SSM_CORE)), opts)
+        self.worker_role = NodeRole("worker-role", NodeRoleArgs(
+            name=self._cloud_name("worker"), secret_arns=(join_secret.arn,),
+            managed_policy_arns=(ECR_READ, SSM_CORE)), opts)
+
+    def _load_balancer(self, opts: pulumi.ResourceOptions) -> None:
+        placement = self._args.placement
+        self.api_lb = ApiLoadBalancer("api-lb", ApiLoadBalancerArgs(
+            name=self._cloud_name("api"), vpc_id=placement.vpc_id, subnet_ids=placement.private_subnet_ids,
+            security_group_id=placement.api_lb_security_group_id,
+            private_ips=placement.api_server_addresses,
+            deletion_protection=self._args.termination_protection), opts)
+
+    def _control_planes(self, opts: pulumi.ResourceOptions) -> None:
+        args, cp = self._args, self._args.control_planes
+        self.control_planes = ControlPlaneNodes("control-plane", ControlPlaneNodesArgs(
+            name_prefix=self._cloud_name("cp"), count=cp.count, image_id=args.image_id,
+            instance_type=cp.instance_type, subnet_ids=args.placement.private_subnet_ids,
+            security_group_ids=(args.placement.control_plane_security_group_id,),
+            instance_profile=self.control_plane_role.instance_profile_name, volume_gb=cp.volume_gb,
+            user_data=[self._user_data(control_plane=True, init=i == 0) for i in range(cp.count)],
+            api_target_group_arn=self.api_lb.target_group_arn, gzip_user_data=True,
+            termination_protection=args.termination_protection), opts)
+
+    def _platform_roles(self, opts: pulumi.ResourceOptions) -> None:
+        args, eso, ebs = self._args, v4_contract.EXTERNAL_SECRETS, v4_contract.EBS_CSI_CONTROLLER
+        secrets = f"arn:aws:secretsmanager:{args.region}:{args.account_id}:secret:" \
+                  f"{v4_contract.app_secret_prefix(args.env)}*"
+        self.external_secrets_role = IrsaRole("eso-role", IrsaRoleArgs(
+            name=self._cloud_name("external-secrets"), provider_arn=self.issuer.provider_arn,
+            issuer_host=self.issuer.issuer_host, namespace=eso.namespace, service_account=eso.name,
+            statements=[{"Effect": "Allow",
+                         "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                         "Resource": secrets}]), opts)
+        # the EBS CSI controller calls EC2 through IRSA: pods cannot reach the node role (IMDS
+        # hop limit 1), so nodes need no EBS rights
+        self.ebs_csi_role = IrsaRole("ebs-csi-role", IrsaRoleArgs(
+            name=self._cloud_name("ebs-csi"), provider_arn=self.issuer.provider_arn,
+            issuer_host=self.issuer.issuer_host, namespace=ebs.namespace, service_account=ebs.name,
+            managed_policy_arns=(EBS_CSI_POLICY,)), opts)
+
+    def _user_data(self, *, control_plane: bool = False, init: bool = False,
+                   kind: NodeKind | None = None) -> pulumi.Output[str]:
+        args, net, kind = self._args, self._args.network, kind or NodeKind()
+        return pulumi.Output.all(self.api_lb.dns_name, self.pki.ca_cert_hash, self.issuer.issuer).apply(
+            lambda v: render_k8s_node_cloud_config(K8sNodeBootstrap(
+                role="control-plane" if control_plane else "worker",
+                cluster_name=self.cluster_name, control_plane_endpoint=v[0], ca_cert_hash=v[1],
+                pod_cidr=net.pod_cidr, service_cidr=net.service_cidr, calico_mtu=net.calico_mtu,
+                region=args.region, secret_backend="aws",  # noqa: S106 (a backend name, not a secret)
+                join_secret_id=self.join_secret_name,
+                control_plane_secret_id=self.control_plane_secret_name if control_plane else None,
+                service_account_issuer=v[2] if control_plane else None,
+                init_node=init, control_plane_count=args.control_planes.count,
+                node_labels=dict(kind.labels), node_taints=kind.taints, gpu=kind.gpu,
+                api_server_addresses=args.placement.api_server_addresses)))
+
+    def node_template(self, *, name_prefix: str, node_role: str, instance_type: str, volume_gb: int,
+                      security_group_ids: Sequence[pulumi.Input[str]],
+                      kind: NodeKind | None = None) -> NodeLaunchTemplateArgs:
+        """A worker launch template that joins this cluster (for a NodePool)."""
+        return NodeLaunchTemplateArgs(
+            name_prefix=name_prefix, image_id=self._args.image_id, instance_type=instance_type,
+            instance_profile=self.worker_role.instance_profile_name,
+            security_group_ids=tuple(security_group_ids), user_data=self._user_data(kind=kind),
+            volume_gb=volume_gb, node_role=node_role, gzip_user_data=True)

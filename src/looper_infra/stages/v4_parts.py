@@ -1,0 +1,192 @@
+"""Stage v4's parts beyond the K8s VPC and the cluster: each maps a config section onto components.
+
+`connectivity.mode: peering` never creates a route to GCP from the access VPC: peering is
+non-transitive, so AWS would not carry it (docs/architecture.md); operators reach GCP only through
+a transit gateway.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from ipaddress import IPv4Network
+from typing import Any
+
+import pulumi
+
+from looper_infra.components.aws.kubeadm_cluster import UBUNTU_AMI, KubeadmCluster, NodeKind
+from looper_infra.components.aws.nlb import AppLoadBalancer
+from looper_infra.components.aws.node_pool import NodePool, NodePoolArgs, PoolSize
+from looper_infra.components.aws.operator_access import (
+    AccessNetwork,
+    ClusterVpcRef,
+    OperatorAccess,
+    OperatorAccessArgs,
+    VpnServerSpec,
+)
+from looper_infra.components.aws.rds import PostgresDatabase, PostgresDatabaseArgs
+from looper_infra.components.aws.transit import TransitHub, TransitHubArgs, TransitVpc
+from looper_infra.components.aws.vpc import Vpc
+from looper_infra.config.v4 import V4Config
+from looper_infra.core import naming
+from looper_infra.rules import ha_vpn
+
+#: The Kafka node is one broker in one AZ by design (its volume lives there); declared, so the
+#: policy pack reports it as advisory instead of failing the >= 2 AZ rule.
+KAFKA_SINGLE_AZ_TAG = "looper/single-az"
+KAFKA_SINGLE_AZ_REASON = "one dedicated Kafka broker node; replaced in its AZ by the ASG"
+KAFKA_NODES = NodeKind(labels={"dedicated": "kafka"}, taints=("dedicated=kafka:NoSchedule",))
+
+
+def node_pools(cfg: V4Config, cluster: KubeadmCluster, vpc: Vpc, *, worker_sg: pulumi.Input[str],
+               app_lb: AppLoadBalancer, opts: pulumi.ResourceOptions) -> dict[str, NodePool]:
+    """The worker pool (behind the app NLB), the Kafka node's pool (one AZ), the AWS GPU pool."""
+    from looper_infra.bootstrap.k8s_node import K8sGpuWorker
+
+    nm = partial(naming.name, cfg.name_prefix, cfg.env)
+    template = partial(cluster.node_template, security_group_ids=(worker_sg,))
+    w, k = cfg.workers, cfg.kafka_node
+    pools = {
+        "workers": NodePool("workers", NodePoolArgs(
+            template=template(name_prefix=nm("worker"), node_role="worker", instance_type=w.instance_type,
+                              volume_gb=w.volume_gb),
+            group_name=nm("workers"), subnet_ids=vpc.private_subnet_ids,
+            size=PoolSize(w.min_size, w.desired, w.max_size),
+            target_group_arns=list(app_lb.target_group_arns.values()), template_resource_name="worker-lt"),
+            opts),
+        "kafka": NodePool("kafka", NodePoolArgs(
+            template=template(name_prefix=nm("kafka"), node_role="kafka", instance_type=k.instance_type,
+                              volume_gb=k.volume_gb, kind=KAFKA_NODES),
+            group_name=nm("kafka"), size=PoolSize(1, 1, 1),
+            subnet_ids=vpc.private_subnet_ids.apply(lambda ids: [ids[cfg.aws.azs.index(k.az)]]),
+            group_tags={KAFKA_SINGLE_AZ_TAG: KAFKA_SINGLE_AZ_REASON}), opts),
+    }
+    if cfg.gpu_workers is not None:
+        g = cfg.gpu_workers
+        gpu = NodeKind(gpu=K8sGpuWorker(accelerator=g.accelerator, count=g.gpus_per_node, model=g.gpu_model))
+        pools["gpu"] = NodePool("gpu-workers", NodePoolArgs(
+            template=template(name_prefix=nm("gpu"), node_role="gpu", instance_type=g.instance_type,
+                              volume_gb=g.volume_gb, kind=gpu),
+            group_name=nm("gpu"), subnet_ids=vpc.private_subnet_ids,
+            size=PoolSize(g.min_size, g.desired, g.max_size), template_resource_name="gpu-lt"), opts)
+    return pools
+
+
+def database(cfg: V4Config, vpc: Vpc, *, rds_sg: pulumi.Input[str],
+             opts: pulumi.ResourceOptions) -> PostgresDatabase:
+    """RDS PostgreSQL in the data subnets (Multi-AZ, KMS, force SSL, RDS-managed password)."""
+    d = cfg.database
+    return PostgresDatabase("db", PostgresDatabaseArgs(
+        identifier=naming.name(cfg.name_prefix, cfg.env, "db"), subnet_ids=vpc.data_subnet_ids,
+        security_group_ids=(rds_sg,),
+        engine_version=d.engine_version, instance_class=d.instance_class,
+        allocated_storage_gb=d.allocated_storage_gb, max_allocated_storage_gb=d.max_allocated_storage_gb,
+        multi_az=d.multi_az, backup_retention_days=d.backup_retention_days,
+        backup_window=d.backup_window, maintenance_window=d.maintenance_window,
+        deletion_protection=d.deletion_protection, final_snapshot=d.final_snapshot,
+        performance_insights=d.performance_insights, monitoring_interval=d.monitoring_interval_sec,
+        db_name=d.db_name, username=d.username), opts)
+
+
+def operator_access(cfg: V4Config, vpc: Vpc, opts: pulumi.ResourceOptions) -> OperatorAccess:
+    o, a = cfg.openvpn, cfg.aws
+    assert o is not None
+    return OperatorAccess("operator-access", OperatorAccessArgs(
+        name_prefix=cfg.name_prefix, env=cfg.env, region=a.region, account_id=a.account_id,
+        azs=tuple(a.azs), image_id=UBUNTU_AMI,
+        network=AccessNetwork(cidr=str(o.vpc_cidr),
+                              public_cidrs=tuple(str(c) for c in o.effective_public_cidrs(len(a.azs))),
+                              flow_log_retention_days=cfg.network.flow_log_retention_days),
+        server=VpnServerSpec(
+            users=tuple(o.users), client_cidrs=tuple(str(c) for c in o.client_cidrs),
+            admin_ssh_cidrs={k: str(v) for k, v in o.admin_ssh_cidrs.items()}, pool_cidr=str(o.pool_cidr),
+            instance_type=o.instance_type, log_retention_days=o.log_retention_days,
+            termination_protection=cfg.cluster.termination_protection),
+        cluster_vpc=ClusterVpcRef(cidr=str(cfg.network.vpc_cidr), vpc_id=vpc.vpc_id,
+                                  route_table_ids=dict(vpc.private_route_tables)),
+        transit_gateway=cfg.connectivity.mode == "transit-gateway", gcp_cidrs=cfg.gcp_cidrs), opts)
+
+
+def transit_hub(cfg: V4Config, vpc: Vpc, access: OperatorAccess | None,
+                opts: pulumi.ResourceOptions) -> TransitHub | None:
+    """Transit mode only: a TGW with the K8s VPC, the access VPC (if any) and, later, the VPN."""
+    if cfg.connectivity.mode != "transit-gateway":
+        return None
+    k8s = TransitVpc(vpc_id=vpc.vpc_id, cidr=str(cfg.network.vpc_cidr), subnet_ids=vpc.private_subnet_ids,
+                     route_table_ids=dict(vpc.private_route_tables))
+    vpcs = {"k8s": k8s}
+    if access is not None:
+        vpcs["access"] = TransitVpc(vpc_id=access.vpc.vpc_id, cidr=access.vpc.cidr,
+                                    subnet_ids=access.vpc.public_subnet_ids,
+                                    route_table_ids={"public": access.vpc.public_route_table_id})
+    return TransitHub("transit", TransitHubArgs(
+        name_prefix=naming.name(cfg.name_prefix, cfg.env, "hub"), vpcs=vpcs, remote_cidrs=cfg.gcp_cidrs,
+        amazon_side_asn=cfg.gcp.vpn.aws_asn if cfg.gcp else ha_vpn.DEFAULT_AWS_ASN), opts)
+
+
+def gcp_side(cfg: V4Config, cluster: KubeadmCluster, vpc: Vpc, transit: TransitHub | None, *,
+             aws: pulumi.ProviderResource) -> dict[str, Any]:
+    """The GCP foundation (provider, VPC, Cloud NAT) and the spoke on it; returns its outputs."""
+    # pulumi_gcp costs seconds of imports: only a stack with a GCP side pays for it
+    from looper_infra.components.gcp.cloud_nat import CloudNat, CloudNatArgs
+    from looper_infra.components.gcp.k8s_gpu_node import K8sJoin
+    from looper_infra.components.gcp.network import Network, NetworkArgs
+    from looper_infra.components.gcp.provider import gcp_provider
+    from looper_infra.components.gcp.spoke import GcpSpoke, GcpSpokeArgs, GpuNodeSpec, VpnSpec
+    from looper_infra.components.hybrid_vpn import VgwSide
+    from looper_infra.core.tags import gcp_labels
+
+    g, cl = cfg.gcp, cfg.cluster
+    assert g is not None
+    nm = partial(naming.name, cfg.name_prefix, cfg.env)
+    provider = gcp_provider("gcp", project=g.project, region=g.region, zone=g.zone, labels=gcp_labels(
+        app=cfg.name_prefix, env=cfg.env, stack=pulumi.get_stack(), extra=cfg.labels))
+    gopts = pulumi.ResourceOptions(providers=[provider])
+    network = Network("gcp-vpc", NetworkArgs(project=g.project, region=g.region, cloud_name=nm("gcp"),
+                                             subnets={"nodes": str(g.subnet_cidr)}), gopts)
+    CloudNat("gcp-nat", CloudNatArgs(project=g.project, region=g.region, network=network.self_link,
+                                     cloud_name=nm("gcp")), gopts)
+    gpu = None
+    if g.gpu_node is not None:
+        gpu = GpuNodeSpec(
+            cluster=K8sJoin(
+                cluster_name=cluster.cluster_name, control_plane_endpoint=cluster.api_lb.dns_name,
+                api_server_addresses=cfg.api_server_addresses(), ca_cert_hash=cluster.pki.ca_cert_hash,
+                join_token=cluster.pki.bootstrap_token, pod_cidr=str(cl.pod_cidr),
+                service_cidr=str(cl.service_cidr), calico_mtu=cl.calico_mtu,
+                control_plane_count=cl.control_plane_count),
+            machine_type=g.gpu_node.machine_type, boot_disk_gb=g.gpu_node.boot_disk_gb,
+            provisioning_model=g.gpu_node.scheduling.provisioning_model,
+            termination_action=g.gpu_node.scheduling.termination_action)
+    side = (transit.vpn_side() if transit is not None else
+            VgwSide(vpc_id=vpc.vpc_id, route_table_ids=dict(vpc.private_route_tables),
+                    amazon_side_asn=g.vpn.aws_asn))
+    spoke = GcpSpoke("gcp-spoke", GcpSpokeArgs(
+        name_prefix=cfg.name_prefix, env=cfg.env, project=g.project, region=g.region, zone=g.zone,
+        network=network.self_link, vpc_cidr=str(g.vpc_cidr),
+        nodes_subnetwork=network.subnet_self_links["nodes"],
+        aws_cidrs={"k8s-vpc": cfg.network.vpc_cidr, "pods": cfg.cluster.pod_cidr},
+        vpn=VpnSpec(aws=side, cloud_router_asn=g.vpn.cloud_router_asn, inside_cidrs=dict(g.vpn.inside_cidrs),
+                    cipher_suite=g.vpn.cipher_suite, aws_provider=aws, gcp_provider=provider),
+        operator_cidr=IPv4Network(cfg.openvpn.vpc_cidr) if transit is not None and cfg.openvpn else None,
+        gpu_node=gpu), gopts)
+    return spoke.outputs
+
+
+def cluster_outputs(cfg: V4Config, cluster: KubeadmCluster) -> dict[str, Any]:
+    """What operators and stage v4-platform read of the cluster (facts.v4_contract.CLUSTER_OUTPUTS)."""
+    return {
+        "kubeconfig": cluster.kubeconfig,
+        "api_endpoint": cluster.api_endpoint,
+        "api_server_addresses": list(cfg.api_server_addresses()),
+        "ca_cert_hash": cluster.pki.ca_cert_hash,
+        "control_plane_instance_ids": cluster.control_planes.instance_ids,
+        "oidc_issuer": cluster.issuer.issuer,
+        "oidc_issuer_host": cluster.issuer.issuer_host,
+        "oidc_provider_arn": cluster.issuer.provider_arn,
+        "eso_role_arn": cluster.external_secrets_role.arn,
+        "ebs_csi_role_arn": cluster.ebs_csi_role.arn,
+        "ingress_node_ports": {"http": cfg.ingress.http_node_port,
+                               "redirect": cfg.ingress.redirect_node_port},
+        "region": cfg.aws.region,
+        "env": cfg.env,
+    }
