@@ -401,13 +401,15 @@ def test_prod_passes_every_policy_and_dev_reports_its_cost_options(dev: Plan, pr
 
 
 def test_admin_kubeconfig_verifies(dev: Plan) -> None:
-    """The stage's kubeconfig (secret output) rebuilt from state: its client cert chains to the CA."""
+    """The stage's own kubeconfig output: the cluster CA, a client cert it issued, the API endpoint."""
+    assert dev.outputs["kubeconfig"] == "[secret]"
+    kc = yaml.safe_load(dev.clear_outputs["kubeconfig"])
     state: dict[str, Any] = {r.name: r.state for r in dev.resources}
-    kc = yaml.safe_load(pki.kubeconfig(
-        cluster_name="looper-dev-k8s", server=dev.outputs["api_endpoint"],
-        ca_cert_pem=state["pki-ca"]["certPem"], client_cert_pem=state["pki-admin"]["certPem"],
-        client_key_pem=state["pki-admin-key"]["privateKeyPem"]))
     cluster, user = kc["clusters"][0]["cluster"], kc["users"][0]["user"]
+    assert cluster["server"] == dev.outputs["api_endpoint"]
+    assert base64.b64decode(cluster["certificate-authority-data"]).decode() == state["pki-ca"]["certPem"]
     ca = x509.load_pem_x509_certificate(base64.b64decode(cluster["certificate-authority-data"]))
     client = x509.load_pem_x509_certificate(base64.b64decode(user["client-certificate-data"]))
     client.verify_directly_issued_by(ca)
+    assert client.subject.get_attributes_for_oid(x509.NameOID.ORGANIZATION_NAME)[0].value == \
+        "kubeadm:cluster-admins"

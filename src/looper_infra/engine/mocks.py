@@ -116,6 +116,8 @@ class RecordingMonitor(MockMonitor):
         super().__init__(mocks)
         self.recorded: list[RecordedResource] = []
         self.outputs: dict[str, dict[str, Any]] = {}
+        #: the same in clear (secrets unwrapped): for tests only, never serialized into a plan
+        self.clear_outputs: dict[str, dict[str, Any]] = {}
         self.stack_urn: str | None = None
         #: what the engine would reject (raised by the plan once the program has run)
         self.errors: list[str] = []
@@ -186,7 +188,9 @@ class RecordingMonitor(MockMonitor):
         response.object.update(state)
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
-        self.outputs[request.urn] = mask(json_format.MessageToDict(request.outputs))
+        raw = json_format.MessageToDict(request.outputs)
+        self.outputs[request.urn] = mask(raw)
+        self.clear_outputs[request.urn] = unwrap_secrets(raw)
         return super().RegisterResourceOutputs(request)
 
 

@@ -42,6 +42,8 @@ class Plan:
     resources: list[RecordedResource]
     outputs: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    #: stack outputs in clear (secrets included): for tests only, never serialized or printed
+    clear_outputs: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def by_type(self) -> dict[str, int]:
         return dict(sorted(Counter(r.type for r in self.resources).items()))
@@ -208,6 +210,7 @@ def run_program(
         resources=monitor.recorded,
         outputs=outputs,
         warnings=collector.messages,
+        clear_outputs=monitor.clear_outputs.get(monitor.stack_urn or "", {}),
     )
 
 
