@@ -131,6 +131,30 @@ def _interface_ip(interfaces: Any, number: int) -> str:
     raise ValueError(f"HA VPN gateway has no interface {number}")
 
 
+
+def _tunnel_options(t: ha_vpn.Tunnel, inside_cidr: str, psk: pulumi.Output[str],
+                    suite: ha_vpn.CipherSuite) -> dict[str, Any]:
+    """The VpnConnection arguments of one of its two tunnels (`tunnel1_*` or `tunnel2_*`)."""
+    n = t.aws_tunnel
+    return {
+        f"tunnel{n}_inside_cidr": inside_cidr,
+        f"tunnel{n}_preshared_key": psk,
+        f"tunnel{n}_ike_versions": ["ikev2"],
+        f"tunnel{n}_phase1_encryption_algorithms": [suite.aws_encryption],
+        f"tunnel{n}_phase1_integrity_algorithms": [suite.aws_integrity],
+        f"tunnel{n}_phase1_dh_group_numbers": [suite.dh_group],
+        f"tunnel{n}_phase1_lifetime_seconds": PHASE1_LIFETIME,
+        f"tunnel{n}_phase2_encryption_algorithms": [suite.aws_encryption],
+        f"tunnel{n}_phase2_integrity_algorithms": [suite.aws_integrity],
+        f"tunnel{n}_phase2_dh_group_numbers": [suite.dh_group],
+        f"tunnel{n}_phase2_lifetime_seconds": PHASE2_LIFETIME,
+        # AWS starts IKE itself instead of waiting for GCP; DPD restarts a dead tunnel
+        f"tunnel{n}_startup_action": "start",
+        f"tunnel{n}_dpd_timeout_action": "restart",
+        f"tunnel{n}_dpd_timeout_seconds": DPD_TIMEOUT_SECONDS,
+    }
+
+
 class HaVpn(Component):
     ha_vpn_gateway: compute.HaVpnGateway
     router: compute.Router
@@ -156,10 +180,32 @@ class HaVpn(Component):
         super().__init__("looper:hybrid:HaVpn", name, args, opts)
         on_aws = pulumi.ResourceOptions(parent=self, provider=args.aws_provider)
         on_gcp = pulumi.ResourceOptions(parent=self, provider=args.gcp_provider)
-        p, project, region = args.name_prefix, args.gcp_project, args.gcp_region
-        suite = ha_vpn.CIPHER_SUITES[args.cipher_suite]
+        self._gcp_gateway(name, args, on_gcp)
+        psks = {
+            key: random.RandomPassword(
+                f"{name}-psk-{key}", length=args.psk_length, special=False, upper=True, lower=True,
+                numeric=True, min_lower=1, min_upper=1, min_numeric=1,
+                opts=pulumi.ResourceOptions(parent=self)
+            ).result.apply(functools.partial(ha_vpn.psk_from_random, path=f"psk.{key}"))
+            for key in TUNNELS
+        }
+        self._aws_connections(name, args, psks, on_aws)
+        self._gcp_tunnels(name, args, psks, on_gcp)
+        self.ready = pulumi.Output.all(*(peer.name for peer in self.bgp_peers.values())).apply(list)
+        self.register_outputs({
+            "ha_vpn_gateway_id": self.ha_vpn_gateway.id,
+            "router_name": self.router.name,
+            "gcp_interface_ips": {str(k): v for k, v in self.gcp_interface_ips.items()},
+            "connection_ids": {k: c.id for k, c in self.connections.items()},
+            "vpn_gateway_id": self.vpn_gateway_id,
+            "tunnel_names": {k: t.name for k, t in self.tunnels.items()},
+            "bgp_peer_ips": self.bgp_peer_ips,
+            "ready": self.ready,
+        })
 
-        # --- GCP: HA VPN gateway and Cloud Router -------------------------------------------
+    def _gcp_gateway(self, name: str, args: HaVpnArgs, on_gcp: pulumi.ResourceOptions) -> None:
+        """GCP: the HA VPN gateway (two interfaces) and the Cloud Router advertising the GCP ranges."""
+        p, project, region = args.name_prefix, args.gcp_project, args.gcp_region
         self.ha_vpn_gateway = compute.HaVpnGateway(
             f"{name}-gateway", name=f"{p}-ha-vpn", project=project, region=region,
             network=args.gcp_network, stack_type="IPV4_ONLY",
@@ -177,7 +223,11 @@ class HaVpn(Component):
                                       for c in args.gcp_cidrs]),
             description="Cloud Router for the AWS HA VPN", opts=on_gcp)
 
-        # --- AWS: gateway, customer gateways, two connections --------------------------------
+
+    def _aws_connections(self, name: str, args: HaVpnArgs, psks: dict[str, pulumi.Output[str]],
+                         on_aws: pulumi.ResourceOptions) -> None:
+        """AWS: the VGW (or the transit gateway), a customer gateway per GCP interface, two connections."""
+        p, suite = args.name_prefix, ha_vpn.CIPHER_SUITES[args.cipher_suite]
         tags = dict(args.tags)
         self.vpn_gateway = None
         self.vpn_gateway_id = None
@@ -199,40 +249,12 @@ class HaVpn(Component):
             for conn, interface in CONNECTIONS.items()
         }
 
-        psks = {
-            key: random.RandomPassword(
-                f"{name}-psk-{key}", length=args.psk_length, special=False, upper=True, lower=True,
-                numeric=True, min_lower=1, min_upper=1, min_numeric=1,
-                opts=pulumi.ResourceOptions(parent=self)
-            ).result.apply(functools.partial(ha_vpn.psk_from_random, path=f"psk.{key}"))
-            for key in TUNNELS
-        }
-
-        def tunnel_options(key: str, n: int) -> dict[str, Any]:
-            return {
-                f"tunnel{n}_inside_cidr": args.inside_cidrs[key],
-                f"tunnel{n}_preshared_key": psks[key],
-                f"tunnel{n}_ike_versions": ["ikev2"],
-                f"tunnel{n}_phase1_encryption_algorithms": [suite.aws_encryption],
-                f"tunnel{n}_phase1_integrity_algorithms": [suite.aws_integrity],
-                f"tunnel{n}_phase1_dh_group_numbers": [suite.dh_group],
-                f"tunnel{n}_phase1_lifetime_seconds": PHASE1_LIFETIME,
-                f"tunnel{n}_phase2_encryption_algorithms": [suite.aws_encryption],
-                f"tunnel{n}_phase2_integrity_algorithms": [suite.aws_integrity],
-                f"tunnel{n}_phase2_dh_group_numbers": [suite.dh_group],
-                f"tunnel{n}_phase2_lifetime_seconds": PHASE2_LIFETIME,
-                # AWS starts IKE itself instead of waiting for GCP; DPD restarts a dead tunnel
-                f"tunnel{n}_startup_action": "start",
-                f"tunnel{n}_dpd_timeout_action": "restart",
-                f"tunnel{n}_dpd_timeout_seconds": DPD_TIMEOUT_SECONDS,
-            }
-
         self.connections = {}
         for conn in CONNECTIONS:
             options: dict[str, Any] = {}
             for t in TUNNELS.values():
                 if t.connection == conn:
-                    options.update(tunnel_options(t.key, t.aws_tunnel))
+                    options.update(_tunnel_options(t, args.inside_cidrs[t.key], psks[t.key], suite))
             self.connections[conn] = aws.ec2.VpnConnection(
                 f"{name}-vpn-{conn}", customer_gateway_id=self.customer_gateways[conn].id, type="ipsec.1",
                 static_routes_only=False, tunnel_inside_ip_version="ipv4",
@@ -244,7 +266,12 @@ class HaVpn(Component):
                     f"{name}-propagation-{key}", vpn_gateway_id=self.vpn_gateway.id, route_table_id=table,
                     opts=on_aws)
 
-        # --- GCP: peer gateway, tunnels, router interfaces, BGP peers ------------------------
+
+    def _gcp_tunnels(self, name: str, args: HaVpnArgs, psks: dict[str, pulumi.Output[str]],
+                     on_gcp: pulumi.ResourceOptions) -> None:
+        """GCP: the peer gateway (AWS's four outside addresses), four tunnels, interfaces, BGP peers."""
+        p, project, region = args.name_prefix, args.gcp_project, args.gcp_region
+        suite = ha_vpn.CIPHER_SUITES[args.cipher_suite]
         def outside(t: ha_vpn.Tunnel) -> pulumi.Output[str]:
             c = self.connections[t.connection]
             return c.tunnel1_address if t.aws_tunnel == 1 else c.tunnel2_address
@@ -292,14 +319,3 @@ class HaVpn(Component):
                 advertised_route_priority=100, opts=on_gcp)
             self.bgp_peer_ips[key] = aws_ip
 
-        self.ready = pulumi.Output.all(*(peer.name for peer in self.bgp_peers.values())).apply(list)
-        self.register_outputs({
-            "ha_vpn_gateway_id": self.ha_vpn_gateway.id,
-            "router_name": self.router.name,
-            "gcp_interface_ips": {str(k): v for k, v in self.gcp_interface_ips.items()},
-            "connection_ids": {k: c.id for k, c in self.connections.items()},
-            "vpn_gateway_id": self.vpn_gateway_id,
-            "tunnel_names": {k: t.name for k, t in self.tunnels.items()},
-            "bgp_peer_ips": self.bgp_peer_ips,
-            "ready": self.ready,
-        })
