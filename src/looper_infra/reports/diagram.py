@@ -199,110 +199,118 @@ def _is_public_entry(resource: RecordedResource) -> bool:
 
 def build_diagram(plan: Plan) -> Diagram:
     """Reduce `plan` to groups, nodes and edges (deterministic)."""
-    resources = list(plan.resources)
-    by_urn: dict[str, list[int]] = {}
-    for i, r in enumerate(resources):
-        by_urn.setdefault(r.urn, []).append(i)
-
-    def parent_index(i: int) -> int | None:
-        parent = resources[i].parent
-        if _is_stack(parent):
-            return None
-        candidates = [j for j in by_urn.get(parent or "", []) if not resources[j].custom]
-        return candidates[0] if candidates else None
-
-    # top-level component of every resource (None: directly under the stack)
-    top: dict[int, int | None] = {}
-    for i in range(len(resources)):
-        cur: int | None = i
-        chain: set[int] = set()
-        owner: int | None = None
-        while cur is not None and cur not in chain:
-            chain.add(cur)
-            up = parent_index(cur)
-            if up is None:
-                owner = cur if not resources[cur].custom else None
-                break
-            cur = up
-        top[i] = owner
-
-    ids = _Ids()
-    group_order = sorted(
-        (i for i, r in enumerate(resources) if not r.custom and top[i] == i and r.type != STACK_TYPE),
-        key=lambda i: (resources[i].name, resources[i].type, resources[i].urn, i),
-    )
-    groups: dict[int, Group] = {}
-    for i in group_order:
-        r = resources[i]
-        groups[i] = Group(id=ids.make(f"c_{_sanitise(r.name)}", r.urn, i), name=r.name,
-                          kind=short_type(r.type), urn=r.urn)
-
-    drawn = sorted(
-        (i for i, r in enumerate(resources) if r.custom and not r.type.startswith("pulumi:providers:")),
-        key=lambda i: (
-            groups[g].name if (g := top[i]) is not None else "",
-            resources[i].name, resources[i].type, resources[i].urn, i,
-        ),
-    )
-    node_of: dict[int, Node] = {}
-    loose: list[Node] = []
-    for i in drawn:
-        r = resources[i]
-        owner = top[i]
-        prefix = groups[owner].id if owner is not None else "r"
-        node = Node(id=ids.make(f"{prefix}__{_sanitise(_urn_tail(r.urn).rsplit('::', 1)[-1])}_"
-                                f"{_sanitise(short_type(r.type))}", r.urn, i),
-                    name=r.name, kind=short_type(r.type), urn=r.urn)
-        node_of[i] = node
-        if owner is None:
-            loose.append(node)
-        else:
-            groups[owner].nodes.append(node)
-
-    # component -> component edges from resource dependencies
-    group_edges: set[tuple[str, str]] = set()
-    for i in drawn:
-        src = top[i]
-        if src is None:
-            continue
-        haystack = _tokens(resources[i].inputs)
-        for dep in resources[i].dependencies:
-            candidates = [j for j in by_urn.get(dep, []) if resources[j].custom]
-            if len(candidates) > 1:
-                # Several resources share the URN: prefer one in the same component, else
-                # the ones the inputs refer to by id, else all of them.
-                same = [j for j in candidates if top[j] == src]
-                named = [j for j in candidates if _mentions(haystack, _identity(resources[j]))]
-                candidates = same or named or candidates
-            for j in candidates:
-                dst = top[j]
-                if dst is not None and dst != src:
-                    group_edges.add((groups[src].id, groups[dst].id))
-
-    internet = sorted(node_of[i].id for i in drawn if _is_public_entry(resources[i]))
-
-    # firewall rule -> components whose instances carry a target tag
-    tagged: dict[str, set[str]] = {}
-    for i in drawn:
-        if resources[i].type in _TAGGED_TYPES and (owner := top[i]) is not None:
-            for tag in resources[i].inputs.get("tags") or []:
-                tagged.setdefault(str(tag), set()).add(groups[owner].id)
-    firewall_edges: set[tuple[str, str]] = set()
-    for i in drawn:
-        if resources[i].type == _FIREWALL_TYPE:
-            for tag in resources[i].inputs.get("targetTags") or []:
-                for gid in tagged.get(str(tag), ()):
-                    firewall_edges.add((node_of[i].id, gid))
-
+    reduced = _Reduction(list(plan.resources))
     return Diagram(
         stage=plan.stage,
         stack=plan.stack,
-        groups=[groups[i] for i in group_order],
-        loose=loose,
-        group_edges=sorted(group_edges),
-        internet_edges=internet,
-        firewall_edges=sorted(firewall_edges),
+        groups=[reduced.groups[i] for i in reduced.group_order],
+        loose=reduced.loose,
+        group_edges=reduced.group_edges(),
+        internet_edges=sorted(reduced.node_of[i].id for i in reduced.drawn
+                              if _is_public_entry(reduced.resources[i])),
+        firewall_edges=reduced.firewall_edges(),
     )
+
+
+class _Reduction:
+    """A plan's resources grouped under their top-level components, with ids for drawing."""
+
+    def __init__(self, resources: list[RecordedResource]) -> None:
+        self.resources = resources
+        self.by_urn: dict[str, list[int]] = {}
+        for i, r in enumerate(resources):
+            self.by_urn.setdefault(r.urn, []).append(i)
+        #: top-level component of every resource (None: directly under the stack)
+        self.top = {i: self._owner(i) for i in range(len(resources))}
+        self.ids = _Ids()
+        self.group_order = sorted(
+            (i for i, r in enumerate(resources)
+             if not r.custom and self.top[i] == i and r.type != STACK_TYPE),
+            key=lambda i: (resources[i].name, resources[i].type, resources[i].urn, i),
+        )
+        self.groups = {
+            i: Group(id=self.ids.make(f"c_{_sanitise(r.name)}", r.urn, i), name=r.name,
+                     kind=short_type(r.type), urn=r.urn)
+            for i in self.group_order for r in (resources[i],)
+        }
+        self.drawn = sorted(
+            (i for i, r in enumerate(resources) if r.custom and not r.type.startswith("pulumi:providers:")),
+            key=lambda i: (
+                self.groups[g].name if (g := self.top[i]) is not None else "",
+                resources[i].name, resources[i].type, resources[i].urn, i,
+            ),
+        )
+        self.node_of: dict[int, Node] = {}
+        self.loose: list[Node] = []
+        for i in self.drawn:
+            self._place(i)
+
+    def _parent_index(self, i: int) -> int | None:
+        parent = self.resources[i].parent
+        if _is_stack(parent):
+            return None
+        candidates = [j for j in self.by_urn.get(parent or "", []) if not self.resources[j].custom]
+        return candidates[0] if candidates else None
+
+    def _owner(self, i: int) -> int | None:
+        cur: int | None = i
+        chain: set[int] = set()
+        while cur is not None and cur not in chain:
+            chain.add(cur)
+            up = self._parent_index(cur)
+            if up is None:
+                return cur if not self.resources[cur].custom else None
+            cur = up
+        return None
+
+    def _place(self, i: int) -> None:
+        r, owner = self.resources[i], self.top[i]
+        prefix = self.groups[owner].id if owner is not None else "r"
+        node = Node(id=self.ids.make(f"{prefix}__{_sanitise(_urn_tail(r.urn).rsplit('::', 1)[-1])}_"
+                                     f"{_sanitise(short_type(r.type))}", r.urn, i),
+                    name=r.name, kind=short_type(r.type), urn=r.urn)
+        self.node_of[i] = node
+        if owner is None:
+            self.loose.append(node)
+        else:
+            self.groups[owner].nodes.append(node)
+
+    def group_edges(self) -> list[tuple[str, str]]:
+        """Component -> component, from resource dependencies."""
+        edges: set[tuple[str, str]] = set()
+        for i in self.drawn:
+            src = self.top[i]
+            if src is None:
+                continue
+            haystack = _tokens(self.resources[i].inputs)
+            for dep in self.resources[i].dependencies:
+                candidates = [j for j in self.by_urn.get(dep, []) if self.resources[j].custom]
+                if len(candidates) > 1:
+                    # Several resources share the URN: prefer one in the same component, else
+                    # the ones the inputs refer to by id, else all of them.
+                    same = [j for j in candidates if self.top[j] == src]
+                    named = [j for j in candidates if _mentions(haystack, _identity(self.resources[j]))]
+                    candidates = same or named or candidates
+                for j in candidates:
+                    dst = self.top[j]
+                    if dst is not None and dst != src:
+                        edges.add((self.groups[src].id, self.groups[dst].id))
+        return sorted(edges)
+
+    def firewall_edges(self) -> list[tuple[str, str]]:
+        """Firewall rule -> the components whose instances carry one of its target tags."""
+        tagged: dict[str, set[str]] = {}
+        for i in self.drawn:
+            if self.resources[i].type in _TAGGED_TYPES and (owner := self.top[i]) is not None:
+                for tag in self.resources[i].inputs.get("tags") or []:
+                    tagged.setdefault(str(tag), set()).add(self.groups[owner].id)
+        edges: set[tuple[str, str]] = set()
+        for i in self.drawn:
+            if self.resources[i].type == _FIREWALL_TYPE:
+                for tag in self.resources[i].inputs.get("targetTags") or []:
+                    for gid in tagged.get(str(tag), ()):
+                        edges.add((self.node_of[i].id, gid))
+        return sorted(edges)
 
 
 # --------------------------------------------------------------------------- Mermaid
