@@ -30,6 +30,7 @@ from looper_infra.bootstrap.k8s_node import (
     K8sNodeBootstrap,
     render_k8s_node_gce_user_data,
 )
+from looper_infra.components.base import Component
 from looper_infra.components.gcp.service_account import ServiceAccount, ServiceAccountArgs
 from looper_infra.components.gcp.vm import (
     IAM_LIMITED_SCOPES,
@@ -39,7 +40,6 @@ from looper_infra.components.gcp.vm import (
     Vm,
     VmArgs,
 )
-from looper_infra.config.gpu import G2_GPU_COUNTS, L4_ZONES, L4_ZONES_AS_OF
 
 #: Project roles of the node's service account (the Ops Agent / journald shippers may write
 #: logs and metrics); the join secret is granted on the secret itself, not the project.
@@ -79,7 +79,7 @@ class K8sJoin:
 @dataclass(frozen=True)
 class GcpGpuNodeArgs:
     project: str
-    #: a zone with L4 GPUs (config/gpu.py L4_ZONES)
+    #: a zone with L4 GPUs (the config checks it against facts.gpu.L4_ZONES)
     zone: str
     #: the VM's name (and the stem of the secret and service account names)
     cloud_name: str
@@ -115,40 +115,27 @@ class GcpGpuNodeArgs:
         return self.account_id or f"{self.cloud_name[:26].rstrip('-')}-sa"
 
     def problems(self) -> list[str]:
-        """Every invalid field, each named by its path."""
+        """What config cannot guarantee: the names derived here and this component's own defaults.
+
+        The zone (one with L4s), the G2 machine type with one L4, the disk size and the
+        SPOT/STANDARD scheduling are the config's facts (config.v4.GcpGpuNodeConfig).
+        """
         found = []
-        region = self.zone.rsplit("-", 1)[0]
-        if self.zone not in L4_ZONES.get(region, ()):
-            found.append(f"zone: {self.zone!r} has no NVIDIA L4 GPUs (zones as of {L4_ZONES_AS_OF}: "
-                         f"{', '.join(L4_ZONES.get(region, ())) or 'none in ' + region})")
-        count = G2_GPU_COUNTS.get(self.machine_type)
-        if count is None:
-            found.append(f"machine_type: {self.machine_type!r} is not a G2 machine type (L4 is G2 only)")
-        elif count != 1:
-            found.append(f"machine_type: {self.machine_type} has {count} L4 GPUs; a node has one")
         if not _CLOUD_NAME.match(self.cloud_name):
             found.append(f"cloud_name: {self.cloud_name!r} is not a GCE name")
         if not _ACCOUNT_ID.match(self.effective_account_id):
             found.append(f"account_id: {self.effective_account_id!r} is not a service account id (6-30)")
         if not _SECRET_ID.match(self.effective_secret_id):
             found.append(f"secret_id: {self.effective_secret_id!r} is not a Secret Manager id")
-        if not 100 <= self.boot_disk_gb <= 4000:
-            found.append("boot_disk_gb: 100-4000 (driver, images)")
         if self.boot_disk_type not in ("pd-balanced", "pd-ssd"):
             found.append("boot_disk_type: pd-balanced or pd-ssd (G2 has no pd-standard)")
         bad_tags = [t for t in self.network_tags if not _TAG.match(t)]
-        if self.provisioning_model not in ("STANDARD", "SPOT"):
-            found.append(f"provisioning_model: {self.provisioning_model!r} is not STANDARD or SPOT")
-        elif (self.provisioning_model == "SPOT") != (self.termination_action is not None):
-            found.append("termination_action: required with SPOT (STOP or DELETE), not allowed with STANDARD")
-        elif self.termination_action not in (None, "STOP", "DELETE"):
-            found.append(f"termination_action: {self.termination_action!r} is not STOP or DELETE")
         if not self.network_tags or bad_tags:
             found.append(f"network_tags: at least one, each a GCE tag ({bad_tags!r})")
         return found
 
 
-class GcpGpuNode(pulumi.ComponentResource):
+class GcpGpuNode(Component):
     service_account: ServiceAccount
     secret: secretmanager.Secret
     vm: Vm
@@ -159,12 +146,9 @@ class GcpGpuNode(pulumi.ComponentResource):
     internal_ip: pulumi.Output[str]
 
     def __init__(self, name: str, args: GcpGpuNodeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("looper:gcp:GcpGpuNode", name, None, opts)
+        super().__init__("looper:gcp:GcpGpuNode", name, args, opts)
         gpu = K8sGpuWorker(accelerator="nvidia-l4", count=1)
-        problems = args.problems() + _cluster_problems(args, gpu)
-        if problems:
-            raise pulumi.RunError(f"{name}: " + "; ".join(problems))
-        child = pulumi.ResourceOptions(parent=self)
+        child = self.child_opts
         c = args.cluster
 
         self.service_account = ServiceAccount(f"{name}-sa", ServiceAccountArgs(
@@ -237,18 +221,3 @@ def _bootstrap(args: GcpGpuNodeArgs, gpu: K8sGpuWorker, *, secret_name: str, end
         join_secret_id=secret_name, control_plane_secret_id=None, service_account_issuer=None,
         control_plane_count=c.control_plane_count, node_labels=dict(args.node_labels),
         api_server_addresses=addresses, gpu=gpu)
-
-
-#: Stand-ins for the values only known at deploy time, to validate the plain fields early.
-_PROBE = {"secret_name": "projects/probe/secrets/probe", "endpoint": "api.probe.invalid",
-          "addresses": ("10.255.255.1",), "ca_hash": "sha256:" + "0" * 64}
-
-
-def _cluster_problems(args: GcpGpuNodeArgs, gpu: K8sGpuWorker) -> list[str]:
-    """What the bootstrap renderer would refuse of the plain fields (cluster.*, node_labels),
-    found before any child exists instead of inside an apply at deploy time."""
-    try:
-        _bootstrap(args, gpu, **_PROBE)  # type: ignore[arg-type]
-    except ValueError as err:
-        return [f"cluster: {err}"]
-    return []
