@@ -1,16 +1,15 @@
 """Offline monthly cost estimates of a plan, from a recorded price snapshot."""
 
-from looper_infra.reports.pricing.estimate import (
+from looper_infra.reports.pricing.estimate import estimate
+from looper_infra.reports.pricing.model import (
     SNAPSHOT_PATH,
     Assumptions,
     Estimate,
     Lever,
     LineItem,
-    estimate,
-    format_table,
     load_snapshot,
-    to_json,
 )
+from looper_infra.reports.pricing.output import format_table, to_json
 
 __all__ = [
     "SNAPSHOT_PATH",
