@@ -104,11 +104,11 @@ def _batch_gc() -> Iterator[None]:
 
     A stage program imports the typed provider modules lazily (hundreds of thousands of
     long-lived class and function objects) and creates thousands of Outputs; with
-    CPython's default thresholds every full collection re-traverses all of them, which
-    cost `looper plan v4` about a second. Objects alive before the program are frozen
-    (never traversed), young objects are collected every PLAN_GC_THRESHOLD allocations
-    instead of 700; both are restored afterwards (plans also run inside pytest).
-    Cyclic garbage is still collected, only in bigger batches.
+    CPython's default thresholds every full collection re-traverses all of them. Objects
+    alive before the program are frozen (never traversed), young objects are collected
+    every PLAN_GC_THRESHOLD allocations instead of 700; both are restored afterwards (plans
+    also run inside pytest). Cyclic garbage is still collected, only in bigger batches.
+    (Measurements: benchmarks/RESULTS.md.)
     """
     thresholds = gc.get_threshold()
     freeze = gc.get_freeze_count() == 0  # someone else's freeze is theirs to undo
@@ -128,9 +128,8 @@ def _no_source_positions() -> Iterator[None]:
     """Skip the SDK's source positions while a program runs under the mocks.
 
     For every resource the SDK walks the Python stack and turns each frame into a file URI
-    and line (`pulumi.runtime.resource._get_stack_trace`: about 1 ms per resource behind our
-    components, 0.27 s of `looper plan v4`) for the engine to show where a resource was
-    declared. The offline engine records no source positions, so the plan is the same
+    and line (`pulumi.runtime.resource._get_stack_trace`) for the engine to show where a
+    resource was declared: a cost per resource that grows with component depth. The offline engine records no source positions, so the plan is the same
     without them. Restored afterwards (real deployments keep them); if the SDK no longer
     has the function, nothing is changed. benchmarks/bare_program.py does the same, so
     the floor the plan is measured against is the same mocked engine.
@@ -152,8 +151,8 @@ async def _settle_outputs() -> None:
     The SDK waits for them too once the program returns (`wait_for_rpcs`), but by
     `asyncio.wait(every pending Output, FIRST_COMPLETED)` again and again: each call hooks
     and unhooks a callback on every pending Output to learn of one completion. A plan's
-    Outputs settle in many small waves (apply chains), so that is quadratic: 108 waits over
-    ~1 150 Outputs each for `looper plan v4`. Waiting for a whole round at once costs one
+    Outputs settle in many small waves (apply chains), so that is quadratic in the number of
+    Outputs (benchmarks/RESULTS.md). Waiting for a whole round at once costs one
     pass per round; the SDK's own wait then finds (almost) nothing left, and still re-raises
     any failure, since a failed Output stays tracked.
     """

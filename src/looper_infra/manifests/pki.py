@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 # `cryptography` is imported by the functions that parse keys and certificates: stage
 # v4-platform imports this module (through components.aws.irsa) for its paths only, and
-# loading cryptography.x509 costs ~50 ms of each `looper plan v4-platform`.
+# loading cryptography.x509 is a measurable share of `looper plan v4-platform` (benchmarks/RESULTS.md).
 
 DISCOVERY_PATH = ".well-known/openid-configuration"
 JWKS_PATH = "openid/v1/jwks"
