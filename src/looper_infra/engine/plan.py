@@ -129,9 +129,10 @@ def _no_source_positions() -> Iterator[None]:
 
     For every resource the SDK walks the Python stack and turns each frame into a file URI
     and line (`pulumi.runtime.resource._get_stack_trace`) for the engine to show where a
-    resource was declared: a cost per resource that grows with component depth. The offline engine records no source positions, so the plan is the same
-    without them. Restored afterwards (real deployments keep them); if the SDK no longer
-    has the function, nothing is changed. benchmarks/bare_program.py does the same, so
+    resource was declared: a cost per resource that grows with component depth. The offline
+    engine records no source positions, so the plan is the same without them. Restored
+    afterwards (real deployments keep them); if the SDK no longer has the function, nothing
+    is changed. benchmarks/bare_program.py does the same, so
     the floor the plan is measured against is the same mocked engine.
     """
     original = getattr(pulumi_resource, "_get_stack_trace", None)
