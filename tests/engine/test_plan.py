@@ -128,3 +128,25 @@ def test_duplicate_urns_fail_the_plan_as_they_fail_a_deployment() -> None:
     with pytest.raises(DuplicateUrn, match=r"duplicate resource URN "
                        r"urn:pulumi:unit::looper::test:index:Pair\$random:index/randomId:RandomId::id"):
         run_program(program, stage="t", stack="unit", context=MockContext())
+
+
+def test_plans_list_resources_in_one_reproducible_tree_order() -> None:
+    """Registrations finish in no fixed order; the plan lists parents first, siblings by URN."""
+    from helpers.plans import example_values, plan_values
+
+    first, second = (plan_values(example_values("v3-dev"), stack="v3-dev") for _ in range(2))
+    assert [r.urn for r in first.resources] == [r.urn for r in second.resources]
+    position = {r.urn: i for i, r in enumerate(first.resources)}
+    for r in first.resources:
+        if r.parent in position:
+            assert position[r.parent] < position[r.urn], r.urn
+
+
+def test_plan_document_carries_the_warnings() -> None:
+    from helpers.plans import example_values, plan_values
+
+    values = example_values("v1-dev")
+    values["access"]["allow_ssh_from_internet"] = True
+    values["access"]["admin_ssh_cidrs"] = {"anywhere": "0.0.0.0/0"}
+    doc = plan_values(values).to_document()
+    assert any("SSH is open to the internet" in w for w in doc["warnings"])

@@ -85,6 +85,7 @@ class Plan:
                 for r in self.resources
             ],
             "outputs": self.outputs,
+            "warnings": list(self.warnings),
             "summary": {"resources": len(self.resources), "by_type": self.by_type()},
         }
 
@@ -165,6 +166,24 @@ async def _settle_outputs() -> None:
         await asyncio.wait(pending)
 
 
+def tree_order(resources: list[RecordedResource]) -> list[RecordedResource]:
+    """Parents before their children, siblings by URN: the same order in every run.
+
+    Registrations complete on executor threads in no fixed order, so the recorded order varies
+    from run to run; plans, reports and diffs read better in one reproducible order.
+    """
+    by_urn = {r.urn: r for r in resources}
+    keys: dict[str, tuple[str, ...]] = {}
+
+    def key(r: RecordedResource) -> tuple[str, ...]:
+        if r.urn not in keys:
+            parent = by_urn.get(r.parent or "")
+            keys[r.urn] = (*(key(parent) if parent is not None and parent is not r else ()), r.urn)
+        return keys[r.urn]
+
+    return sorted(resources, key=key)
+
+
 def run_program(
     program: Callable[[], None],
     *,
@@ -207,7 +226,7 @@ def run_program(
         stage=stage,
         stack=stack,
         project=project,
-        resources=monitor.recorded,
+        resources=tree_order(monitor.recorded),
         outputs=outputs,
         warnings=collector.messages,
         clear_outputs=monitor.clear_outputs.get(monitor.stack_urn or "", {}),
