@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -93,12 +94,48 @@ def test_internal_error_exit_1_without_traceback(monkeypatch: pytest.MonkeyPatch
     assert "Traceback" not in result.output
 
 
-def test_stages_lists_every_stage_as_ready() -> None:
+def flat(text: str) -> str:
+    """Help text without rich's boxes and line wrapping."""
+    return re.sub(r"[\s│╭╮╰╯─]+", " ", text)
+
+
+def test_stages_lists_every_registered_stage_as_ready() -> None:
+    from looper_infra.stages import STAGES
+
     result = runner.invoke(cli.app, ["stages"])
     assert result.exit_code == 0
-    for stage in ("v1", "v2", "v3", "v4", "v4-platform"):
-        assert stage in result.output
-    assert result.output.count("ready") == 5 and "planned" not in result.output
+    rows: list[list[str]] = []  # the table's cells, wrapped lines joined
+    for line in result.output.splitlines():
+        cells = [c.strip() for c in line.split("│")]
+        if len(cells) != 4:
+            continue
+        if cells[0]:
+            rows.append(cells)
+        else:
+            rows[-1] = [f"{old} {new}".strip() for old, new in zip(rows[-1], cells, strict=True)]
+    assert rows == [[s.name, s.cloud, "ready", s.summary] for s in STAGES.values()]
+    assert [row[0] for row in rows] == ["v1", "v2", "v3", "v4", "v4-platform"]
+    assert "planned" not in result.output and "next" not in result.output
+
+
+STAGE_COMMANDS = ("plan", "check", "export", "cost", "diagram", "preview", "up", "destroy")
+
+
+@pytest.mark.parametrize("command", STAGE_COMMANDS)
+def test_stage_argument_help_lists_every_stage(command: str) -> None:
+    result = runner.invoke(cli.app, [command, "--help"])
+    assert result.exit_code == 0
+    assert "Stage to work on: v1, v2, v3, v4 or v4-platform" in flat(result.output)
+
+
+def test_top_level_help_names_every_stage_and_no_stale_status() -> None:
+    texts = [flat(runner.invoke(cli.app, ["--help"]).output)]
+    texts += [flat(runner.invoke(cli.app, [c, "--help"]).output)
+              for c in (*STAGE_COMMANDS, "stages", "schema", "vpn-profile")]
+    assert ("Stages: v1 on GCP; v2 on GCP; v3 on GCP; v4 on AWS + GCP; v4-platform on AWS "
+            "(in-cluster).") in texts[0]
+    for text in texts:
+        assert not re.search(r"\bnext\b|planned|not implemented", text), text
 
 
 def test_up_with_invalid_config_exits_2_before_touching_pulumi(

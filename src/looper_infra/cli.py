@@ -23,9 +23,17 @@ from looper_infra.stages import STAGES, UnknownStage, get_stage
 
 EXIT_OK, EXIT_INTERNAL, EXIT_CONFIG, EXIT_POLICY = 0, 1, 2, 3
 
+def _stage_names() -> str:
+    """`v1, v2, v3, v4 or v4-platform`: the registered stages, for help texts."""
+    names = [s.name for s in STAGES.values() if s.implemented]
+    return ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else "".join(names)
+
+
 app = typer.Typer(
     name="looper",
     help="Looper infrastructure: plan offline, check, and deploy each architecture stage.",
+    epilog="Stages: " + "; ".join(f"{s.name} on {s.cloud}" for s in STAGES.values() if s.implemented)
+    + ". `looper stages` says what each builds.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -45,7 +53,8 @@ def _table(**kwargs: Any) -> Any:
 
     return Table(**kwargs)
 
-StageArg = Annotated[str, typer.Argument(help="Stage to work on: v1, v2, v3 or v4.")]
+StageArg = Annotated[str, typer.Argument(
+    help=f"Stage to work on: {_stage_names()} (`looper stages` lists them).")]
 StackOpt = Annotated[
     str | None, typer.Option("--stack", "-s", help="Stack name (default: STAGE-dev).")
 ]
@@ -105,12 +114,12 @@ def _resolve(stage: str, stack: str | None, config: Path | None,
 
 @app.command("stages")
 def stages_cmd() -> None:
-    """List the architecture stages."""
+    """List the architecture stages: cloud, status and what each builds."""
     table = _table(show_edge=False)
     for col in ("stage", "cloud", "status", "what it builds"):
         table.add_column(col)
     for s in STAGES.values():
-        table.add_row(s.name, s.cloud, "ready" if s.implemented else "planned", s.summary)
+        table.add_row(s.name, s.cloud, s.status, s.summary)
     _console().print(table)
 
 

@@ -22,7 +22,6 @@ from looper_infra.cli import app
 from looper_infra.engine import deploy
 from looper_infra.engine.mocks import RecordedResource
 from looper_infra.engine.plan import Plan
-from looper_infra.reports import topology
 from looper_infra.rules import ha_vpn
 
 TUNNEL = "gcp:compute/vPNTunnel:VPNTunnel"
@@ -241,15 +240,7 @@ def test_aws_gpu_group_only_when_configured(v4_dev_plan: Plan, v4_prod_plan: Pla
     assert "Tesla T4" in text and "nvidia.com/gpu" in text
 
 
-# --- topology doc and `looper vpn-profile` ---------------------------------------------------------
-
-def test_readme_topology_sections_match_the_plans(v4_dev_plan: Plan, v4_prod_plan: Plan) -> None:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    for plan in (v4_dev_plan, v4_prod_plan):
-        assert topology.replace_section(text, plan.stack, topology.topology_markdown(plan)) == text, (
-            "README topology is stale: run "
-            "`.venv/bin/python -m looper_infra.reports.topology --write README.md`")
-
+# --- `looper vpn-profile` ---------------------------------------------------------------------------
 
 PROFILE = "client\nremote 3.3.3.3 1194 udp\n<cert>\n...\n</cert>\n"
 

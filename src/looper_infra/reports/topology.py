@@ -1,9 +1,10 @@
-"""The v4 network topology as Markdown, generated from a plan (the README section cannot go stale).
+"""The v4 network topology as Markdown, generated from a plan (the docs section cannot go stale).
 
 Lists the networks (VPCs, GCP subnets) with their CIDRs, every route between networks (not the
 default routes) with what carries it, the routes learnt over BGP, the networks pushed to VPN
-clients, and the HA VPN tunnels. `python -m looper_infra.reports.topology --write README.md` rewrites
-the sections between `<!-- topology:STACK -->` and `<!-- /topology:STACK -->`.
+clients, and the HA VPN tunnels. `python -m looper_infra.reports.docs --write` (every generated doc)
+or `python -m looper_infra.reports.topology --write docs/stages/v4.md` rewrites the sections between
+`<!-- topology:STACK -->` and `<!-- /topology:STACK -->`.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ GCP_SUBNET = "gcp:compute/subnetwork:Subnetwork"
 TUNNEL = "gcp:compute/vPNTunnel:VPNTunnel"
 PEER = "gcp:compute/routerPeer:RouterPeer"
 INTERFACE = "gcp:compute/routerInterface:RouterInterface"
-#: Stacks whose topology the README carries.
-README_STACKS = ("v4-dev", "v4-prod")
+#: Stacks whose topology docs/stages/v4.md carries.
+DOC_STACKS = ("v4-dev", "v4-prod")
 
 
 def _name(r: RecordedResource) -> str:
@@ -114,7 +115,8 @@ def replace_section(text: str, stack: str, body: str) -> str:
     return pattern.sub(lambda _: f"{start}\n{body}{end}", text)
 
 
-def _plan_example(stack: str, root: Path) -> Plan:
+def plan_example(stack: str, root: Path) -> Plan:
+    """The offline plan of the v4 example stack `stack` of the project in `root`."""
     from looper_infra.config import load_stack_file
     from looper_infra.engine.plan import plan_stage
     from looper_infra.stages import load_program
@@ -129,12 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     root = Path.cwd()
     if args.write is None:
-        for stack in README_STACKS:
-            sys.stdout.write(topology_markdown(_plan_example(stack, root)))
+        for stack in DOC_STACKS:
+            sys.stdout.write(topology_markdown(plan_example(stack, root)))
         return 0
     text = args.write.read_text(encoding="utf-8")
-    for stack in README_STACKS:
-        text = replace_section(text, stack, topology_markdown(_plan_example(stack, root)))
+    for stack in DOC_STACKS:
+        text = replace_section(text, stack, topology_markdown(plan_example(stack, root)))
     args.write.write_text(text, encoding="utf-8")
     return 0
 
