@@ -1,6 +1,6 @@
-"""`looper`: argument parsing and output formatting only (see DESIGN.md for the contract).
+"""`looper`: argument parsing and output formatting only (the contract: docs/architecture.md).
 
-Exit codes: 0 ok, 2 invalid config or usage, 1 internal error.
+Exit codes: 0 ok, 2 invalid config or usage, 1 internal error, 3 a mandatory policy violated (check).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ class Chart:
 CHARTS: Final[dict[str, Chart]] = {
     # ingress-nginx: helm-chart-4.15.1 = controller v1.15.1, the project's final release (the
     # kubernetes/ingress-nginx repository was archived on 2026-03-24 after the retirement
-    # announced by SIG Network on 2025-11-11; see docs/v4-platform.md "Ingress controller").
+    # announced by SIG Network on 2025-11-11; see docs/stages/v4-platform.md).
     # Confirmed by the chart bumps "ingress-nginx to 4.15.1 (controller 1.15.1)" in sapcc/helm-charts.
     "ingress-nginx": Chart("https://kubernetes.github.io/ingress-nginx", "ingress-nginx", "4.15.1",
                            "kubernetes/ingress-nginx tag helm-chart-4.15.1 (final release)"),

@@ -446,7 +446,7 @@ def readme(mermaid: dict[str, str]) -> str:
         "",
         "Generated from the offline plans of the `<stage>-dev` example stacks by",
         "`python -m looper_infra.reports.diagram --write docs/diagrams`; do not edit by hand",
-        "(`tests/test_diagram.py` fails when these files are stale).",
+        "(`tests/reports/test_diagram.py` fails when these files are stale).",
         "",
         "Boxes are the stage's components with the cloud resources they create. A solid arrow",
         '"A → B" means A uses B (derived from the resources\' dependencies); the internet points',

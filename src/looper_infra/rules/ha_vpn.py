@@ -16,7 +16,7 @@ AWS numbers the inside /30 of each tunnel as: network, AWS side (.1), customer s
 broadcast; the Cloud Router interface takes the customer side, its BGP peer is the AWS side.
 
 Constraints below are AWS's (EC2 API `VpnTunnelOptionsSpecification`: TunnelInsideCidr and
-PreSharedKey) and the DESIGN.md rules for ASNs (16-bit private, Cloud Router != AWS side); AWS
+PreSharedKey) and the rules for ASNs in docs/architecture.md (16-bit private, Cloud Router != AWS side); AWS
 is the stricter end for PSKs (Cloud VPN takes any printable shared secret).
 """
 
@@ -47,7 +47,7 @@ PSK_ALPHABET = frozenset(string.ascii_letters + string.digits + "._")
 PSK_MIN, PSK_MAX = 8, 64
 _PSK = re.compile(r"[A-Za-z0-9._]+")
 
-#: Largest Calico VXLAN MTU that fits through the AWS<->GCP VPN (DESIGN.md: Cloud VPN 1460,
+#: Largest Calico VXLAN MTU that fits through the AWS<->GCP VPN (docs/architecture.md: Cloud VPN 1460,
 #: AWS VPN <= 1446, IPsec overhead, VXLAN 50 bytes). The config and the node bootstrap check it.
 CALICO_MTU_MAX: int = 1350
 

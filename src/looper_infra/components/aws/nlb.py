@@ -3,7 +3,8 @@
 `ApiLoadBalancer`: internal, in the private subnets, TCP 6443 to the control planes as **IP
 targets**. With instance targets an NLB preserves the client IP, so a control plane that calls
 the API through the NLB and is picked as the target sees its own address come back and the
-connection hangs (DESIGN.md, "Hard facts"); IP targets with `preserve_client_ip=false` do not.
+connection hangs (docs/architecture.md, "Cross-cloud facts"); IP targets with
+`preserve_client_ip=false` do not.
 Health: HTTPS `GET /readyz` (readable anonymously on kubeadm clusters; NLB health checks do not
 verify the certificate), so a node whose API server is up but not ready gets no traffic.
 

@@ -1,6 +1,6 @@
 """RDS for PostgreSQL: Multi-AZ, encrypted with its own KMS key, TLS enforced, password never seen.
 
-- Storage encryption can only be chosen at creation (DESIGN.md), so it is always on, with a
+- Storage encryption can only be chosen at creation (docs/architecture.md), so it is always on, with a
   customer managed key (rotation on) that also encrypts the master password secret and the
   Performance Insights data.
 - `manage_master_user_password`: RDS generates the master password and keeps it in Secrets
