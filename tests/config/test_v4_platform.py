@@ -27,6 +27,10 @@ def test_quantities_parse_like_kubernetes(text: str, value: float) -> None:
     assert quantity_value(text) == pytest.approx(value)
 
 
+SMTP = {"host": "email-smtp.ap-northeast-2.amazonaws.com", "from_address": "alerts@example.com",
+        "to_address": "ops@example.com", "username": "AKIAEXAMPLEUSER"}
+
+
 def topic(**kw: Any) -> dict[str, Any]:
     return {"partitions": 3, "replication_factor": 1, "retention_ms": 86_400_000, **kw}
 
@@ -77,6 +81,20 @@ def topic(**kw: Any) -> dict[str, Any]:
         (lambda v: v.update(cluster_stack="organization/looper/v4-prod"), "looper:cluster_stack",
          "is not the 'dev' cluster"),
         (lambda v: v.update(namespaces={"app": "kube-system"}), "looper:namespaces", "platform namespace"),
+        # what the components no longer re-check: names they build from these are sound
+        (lambda v: v.update(namespaces={"app": "kube-node-lease"}), "looper:namespaces",
+         "platform namespace"),
+        (lambda v: v.update(namespaces={"app": "monitoring"}), "looper:namespaces", "platform namespace"),
+        (lambda v: v.update(namespaces={"data": "Looper_Data"}), "looper:namespaces.data", "DNS-1123"),
+        (lambda v: v.update(name_prefix="Looper"), "looper:name_prefix", "pattern"),
+        (lambda v: v.update(name_prefix="l" * 17), "looper:name_prefix", "pattern"),
+        (lambda v: v.update(env="a" * 13), "looper:env", "pattern"),
+        (lambda v: v["aws"].update(account_id="42"), "looper:aws.account_id", "pattern"),
+        (lambda v: v.update(storage={"iops": 3000, "throughput": 1000}), "looper:storage.throughput",
+         "needs at least 4000 iops"),
+        (lambda v: v.update(observability={"alertmanager": {"smtp": SMTP | {
+            "password_secret_key": "looper/prod/alertmanager-smtp"}}}),
+         "looper:observability.alertmanager.smtp.password_secret_key", "not under looper/dev/"),
         (lambda v: v.update(namespaces={"app": "x", "data": "x"}), "looper:namespaces.data", "must differ"),
         (lambda v: v.update(colour="blue"), "looper:colour", "unknown key"),
     ],

@@ -8,11 +8,20 @@ from typing import Any
 import pytest
 
 from helpers.plans import example_values, plan_values
+from looper_infra.components.k8s.observability_settings import (
+    ObservabilitySettings,
+    PrometheusSettings,
+    SmtpRelay,
+)
+from looper_infra.config import validate_mapping
+from looper_infra.config.v4_observability import ObservabilityConfig
+from looper_infra.config.v4_platform import V4PlatformConfig
 from looper_infra.engine.fakes.k8s import cluster_outputs
 from looper_infra.engine.mocks import SECRET_MASK, MockContext, RecordedResource
 from looper_infra.engine.plan import Plan
 from looper_infra.facts.charts import CHARTS, IMAGES
 from looper_infra.policies.evaluate import evaluate, resources_of
+from looper_infra.stages.v4_platform import checked_kubeconfig, observability_settings
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 STS = "kubernetes:apps/v1:StatefulSet"
@@ -283,16 +292,12 @@ def test_policy_pack_finds_nothing_mandatory(plan: Plan) -> None:
 
 
 def test_a_cluster_stack_of_another_env_or_region_is_refused() -> None:
-    from looper_infra.config import validate_mapping
-    from looper_infra.config.v4_platform import V4PlatformConfig
-    from looper_infra.stages.v4_platform import _same_cluster
-
     cfg = validate_mapping(example_values("v4-platform-dev"), "test")
     assert isinstance(cfg, V4PlatformConfig)
-    assert _same_cluster(cfg, "dev", "ap-northeast-2", "kubeconfig") == "kubeconfig"
+    assert checked_kubeconfig(cfg, "dev", "ap-northeast-2", "kubeconfig") == "kubeconfig"
     for env, region in (("prod", "ap-northeast-2"), ("dev", "us-east-1")):
         with pytest.raises(ValueError, match="refusing to apply"):
-            _same_cluster(cfg, env, region, "kubeconfig")
+            checked_kubeconfig(cfg, env, region, "kubeconfig")
 
 
 def test_custom_resources_wait_for_the_secret_store_by_data(plan: Plan) -> None:
@@ -310,3 +315,17 @@ def test_custom_resources_wait_for_the_secret_store_by_data(plan: Plan) -> None:
         assert store.urn in r.dependencies, r.name
         assert r.inputs["spec"]["secretStoreRef"] == {"kind": "ClusterSecretStore",
                                                       "name": store.inputs["metadata"]["name"]}
+
+
+def test_observability_config_becomes_the_components_settings_unchanged() -> None:
+    """Defaults agree on both sides, and every configured value reaches the component."""
+    assert observability_settings(ObservabilityConfig()) == ObservabilitySettings()
+    values = example_values("v4-platform-prod")["observability"]
+    cfg = ObservabilityConfig.model_validate({**values, "loki": {"mode": "simple-scalable", "replicas": 3},
+                                              "tempo": {"retention_hours": 48}, "argocd": {"enabled": True}})
+    settings = observability_settings(cfg)
+    assert settings.alertmanager.smtp == SmtpRelay(**values["alertmanager"]["smtp"])
+    assert settings.prometheus == PrometheusSettings(retention="30d", storage_size="200Gi", replicas=2)
+    assert settings.alertmanager.replicas == 3
+    assert (settings.loki.mode, settings.loki.replicas) == ("simple-scalable", 3)
+    assert (settings.tempo_retention_hours, settings.argocd) == (48, True)

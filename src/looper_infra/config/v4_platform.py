@@ -16,6 +16,7 @@ from looper_infra.config.aws import AwsSettings as _AwsSettings
 from looper_infra.config.aws import Env
 from looper_infra.config.base import Cidr, Strict
 from looper_infra.config.v4_observability import ObservabilityConfig
+from looper_infra.facts.v4_contract import EXTERNAL_SECRETS, app_secret_prefix
 from looper_infra.manifests.pods import Resources
 
 # --- Kubernetes quantities ------------------------------------------------------------------
@@ -153,6 +154,14 @@ class StorageSettings(Strict):
         description="Customer-managed KMS key for the volumes; unset: the account's aws/ebs key.")
     iops: int = Field(3000, ge=3000, le=16000, description="gp3 IOPS per volume (3000 is free).")
     throughput: int = Field(125, ge=125, le=1000, description="gp3 throughput MiB/s (125 is free).")
+
+    @field_validator("throughput")
+    @classmethod
+    def _throughput_per_iops(cls, v: int, info: ValidationInfo) -> int:
+        iops = info.data.get("iops")
+        if iops is not None and v * 4 > iops:
+            raise ValueError(f"{v} MiB/s needs at least {v * 4} iops (gp3 allows 0.25 MiB/s per IOPS)")
+        return v
 
 
 class SecretsSettings(Strict):
@@ -311,9 +320,13 @@ class V4PlatformConfig(Strict):
                                             f"(expected a name ending in -{self.env})"))
         if self.aws.azs:
             issues.append(("aws.azs", "the cluster stack owns the zones: leave empty"))
-        taken = {self.namespaces.app, self.namespaces.data}
-        reserved = taken & {"default", "kube-system", "kube-public", "ingress-nginx", "external-secrets",
-                            "gpu-operator", "monitoring"}
-        for ns in sorted(reserved):
-            issues.append(("namespaces", f"{ns!r} is a platform namespace"))
+        platform = {"default", "ingress-nginx", EXTERNAL_SECRETS.namespace, "gpu-operator", "monitoring"}
+        for ns in sorted({self.namespaces.app, self.namespaces.data}):
+            if ns in platform or ns.startswith("kube-"):
+                issues.append(("namespaces", f"{ns!r} is a platform namespace"))
+        smtp = self.observability.alertmanager.smtp
+        if smtp is not None and not smtp.password_secret_key.startswith(app_secret_prefix(self.env)):
+            issues.append(("observability.alertmanager.smtp.password_secret_key",
+                           f"{smtp.password_secret_key!r} is not under {app_secret_prefix(self.env)} (the "
+                           f"secrets this env's External Secrets role may read)"))
         return issues

@@ -22,117 +22,152 @@ import pulumi_kubernetes as k8s
 
 from looper_infra.components.aws.provider import aws_provider
 from looper_infra.components.k8s.chromadb import ChromaDb, ChromaDbArgs
-from looper_infra.components.k8s.external_secrets import ExternalSecrets, ExternalSecretsArgs, SyncedSecret
-from looper_infra.components.k8s.gpu_operator import GpuOperator, GpuOperatorArgs, GpuOperatorValues
-from looper_infra.components.k8s.ingress_nginx import IngressNginx, IngressNginxArgs, IngressNginxValues
+from looper_infra.components.k8s.external_secrets import (
+    ExternalSecrets,
+    ExternalSecretsArgs,
+    app_secrets,
+    database_credentials,
+)
+from looper_infra.components.k8s.gpu_operator import GpuOperator, GpuOperatorArgs
+from looper_infra.components.k8s.ingress_nginx import IngressNginx, IngressNginxArgs, NodePorts
 from looper_infra.components.k8s.kafka import Kafka, KafkaArgs, Topic
 from looper_infra.components.k8s.namespaces import Namespaces, NamespacesArgs
 from looper_infra.components.k8s.network_policies import NetworkPolicies, NetworkPoliciesArgs
-from looper_infra.components.k8s.observability import Observability, ObservabilityArgs
+from looper_infra.components.k8s.observability import Observability, ObservabilityArgs, OidcIssuer
+from looper_infra.components.k8s.observability_settings import (
+    AlertmanagerSettings,
+    GrafanaSettings,
+    LokiSettings,
+    ObservabilitySettings,
+    PrometheusSettings,
+    SmtpRelay,
+)
 from looper_infra.components.k8s.redis import Redis, RedisArgs
-from looper_infra.components.k8s.storage import BlockStorage, BlockStorageArgs
+from looper_infra.components.k8s.storage import BlockStorage, BlockStorageArgs, Gp3Volumes
+from looper_infra.config.v4_observability import ObservabilityConfig
 from looper_infra.config.v4_platform import V4PlatformConfig, quantity_value
 from looper_infra.core import naming
+from looper_infra.core.tags import aws_tags
+from looper_infra.facts.v4_contract import CLUSTER_OUTPUTS, EXTERNAL_SECRETS
 from looper_infra.rules import network_policies
 
-INGRESS_NS, ESO_NS, GPU_NS, MONITORING_NS = "ingress-nginx", "external-secrets", "gpu-operator", "monitoring"
-#: the service account the v4 stack's IRSA role trusts (stages/v4.py ESO_SERVICE_ACCOUNT)
-ESO_SERVICE_ACCOUNT = "external-secrets"
+INGRESS_NS, GPU_NS, MONITORING_NS = "ingress-nginx", "gpu-operator", "monitoring"
+ESO_NS = EXTERNAL_SECRETS.namespace
 
 
-def _same_cluster(cfg: V4PlatformConfig, env: str, region: str, kubeconfig: str) -> str:
+def checked_kubeconfig(cfg: V4PlatformConfig, env: str, region: str, kubeconfig: str) -> str:
+    """The cluster stack's kubeconfig, once that stack is confirmed to be this env's and region's."""
     if (env, region) != (cfg.env, cfg.aws.region):
         raise ValueError(f"cluster stack {cfg.cluster_stack} is env {env!r} in {region}, but this stack "
                          f"is env {cfg.env!r} in {cfg.aws.region}: refusing to apply to it")
     return kubeconfig
 
 
-def program(cfg: V4PlatformConfig) -> None:
-    env, ns = cfg.env, cfg.namespaces
+def cluster_stack_outputs(cfg: V4PlatformConfig) -> dict[str, pulumi.Output[Any]]:
+    """The v4 stack's outputs the platform requires (`facts.v4_contract.CLUSTER_OUTPUTS`)."""
     cluster = pulumi.StackReference("cluster", stack_name=cfg.cluster_stack)
-    # the kubeconfig is used only once the cluster stack is confirmed to be this env's and region's
-    kubeconfig = pulumi.Output.all(cluster.require_output("env"), cluster.require_output("region"),
-                                   cluster.require_output("kubeconfig")).apply(
-        lambda v: _same_cluster(cfg, str(v[0]), str(v[1]), v[2]))
+    return {name: cluster.require_output(name) for name in CLUSTER_OUTPUTS}
+
+
+def providers(cfg: V4PlatformConfig, cluster: dict[str, pulumi.Output[Any]]) -> pulumi.ResourceOptions:
+    """The cluster's Kubernetes API (its kubeconfig, server-side apply) and this stack's AWS account."""
+    kubeconfig = pulumi.Output.all(cluster["env"], cluster["region"], cluster["kubeconfig"]).apply(
+        lambda v: checked_kubeconfig(cfg, str(v[0]), str(v[1]), v[2]))
     kube = k8s.Provider("k8s", kubeconfig=kubeconfig, enable_server_side_apply=True,
                         delete_unreachable=False)
-    tags = {"app": cfg.name_prefix, "env": env, "stack": pulumi.get_stack(), "managed-by": "pulumi"}
-    aws = aws_provider("aws", region=cfg.aws.region, account_id=cfg.aws.account_id, tags=tags)
-    opts = pulumi.ResourceOptions(providers=[kube, aws])
+    aws = aws_provider("aws", region=cfg.aws.region, account_id=cfg.aws.account_id,
+                       tags=aws_tags(app=cfg.name_prefix, env=cfg.env, stack=pulumi.get_stack()))
+    return pulumi.ResourceOptions(providers=[kube, aws])
 
-    namespaces = Namespaces("ns", NamespacesArgs(levels={
+
+def observability_settings(o: ObservabilityConfig) -> ObservabilitySettings:
+    """The observability stack as config describes it, in the component's plain values."""
+    p, am, g, lk, smtp = o.prometheus, o.alertmanager, o.grafana, o.loki, o.alertmanager.smtp
+    relay = None if smtp is None else SmtpRelay(
+        host=smtp.host, port=smtp.port, from_address=smtp.from_address, to_address=smtp.to_address,
+        username=smtp.username, password_secret_key=smtp.password_secret_key)
+    return ObservabilitySettings(
+        prometheus=PrometheusSettings(retention=p.retention, storage_size=p.storage_size,
+                                      retention_size=p.retention_size, replicas=p.replicas),
+        alertmanager=AlertmanagerSettings(replicas=am.replicas, smtp=relay),
+        grafana=GrafanaSettings(admin_user=g.admin_user, persistence_size=g.persistence_size,
+                                replicas=g.replicas),
+        loki=LokiSettings(mode=lk.mode, replicas=lk.replicas, retention_days=lk.retention_days),
+        tempo_retention_hours=o.tempo.retention_hours, otel_collector_replicas=o.otel_collector.replicas,
+        argocd=o.argocd.enabled)
+
+
+def kafka_args(cfg: V4PlatformConfig, namespace: pulumi.Output[str],
+               storage_class: pulumi.Output[str]) -> KafkaArgs:
+    """Kafka in the data namespace, its topics from config."""
+    k = cfg.kafka
+    return KafkaArgs(
+        namespace=cfg.namespaces.data, namespace_ref=namespace,
+        cluster_name=naming.name(cfg.name_prefix, cfg.env, "kafka"), brokers=k.brokers, storage=k.storage,
+        storage_class=storage_class, heap=k.heap, resources=k.resources.resources(),
+        topics={name: Topic(partitions=t.partitions, replication_factor=t.replication_factor,
+                            retention_ms=t.retention_ms, cleanup_policy=t.cleanup_policy)
+                for name, t in k.topics.items()})
+
+
+def policy_inputs(cfg: V4PlatformConfig) -> network_policies.PolicyInputs:
+    """What the platform's NetworkPolicies are made from: namespaces, the app port, outside CIDRs."""
+    ns, np = cfg.namespaces, cfg.network_policies
+    return network_policies.PolicyInputs(
+        ns=network_policies.Namespaces(app=ns.app, data=ns.data, ingress=INGRESS_NS,
+                                       monitoring=MONITORING_NS),
+        app_port=cfg.ingress.app_port, rds_cidrs=tuple(str(x) for x in np.rds_cidrs),
+        https_egress_cidrs=tuple(str(x) for x in np.https_egress_cidrs))
+
+
+def program(cfg: V4PlatformConfig) -> None:
+    env, ns, region = cfg.env, cfg.namespaces, cfg.aws.region
+    cluster = cluster_stack_outputs(cfg)
+    opts = providers(cfg, cluster)
+    names = Namespaces("ns", NamespacesArgs(levels={
         ns.app: "restricted", ns.data: "restricted", INGRESS_NS: "baseline", ESO_NS: "restricted",
-        GPU_NS: "privileged"}), opts)
-    nsref = namespaces.names
+        GPU_NS: "privileged"}), opts).names
 
-    secrets = {"rds": SyncedSecret(remote_key=cluster.require_output("rds_secret_arn"),
-                                   properties={"username": "username", "password": "password"})}
-    secrets |= {name: SyncedSecret(remote_key=f"looper/{env}/{key}")
-                for name, key in cfg.secrets.app_secrets.items()}
     eso = ExternalSecrets("eso", ExternalSecretsArgs(
-        namespace=nsref[ESO_NS], service_account=ESO_SERVICE_ACCOUNT,
-        role_arn=cluster.require_output("eso_role_arn"), region=cfg.aws.region,
-        target_namespace=nsref[ns.app], secrets=secrets, refresh_interval=cfg.secrets.refresh_interval), opts)
-
+        namespace=names[ESO_NS], role_arn=cluster["eso_role_arn"], region=region,
+        target_namespace=names[ns.app], refresh_interval=cfg.secrets.refresh_interval,
+        secrets={"rds": database_credentials(cluster["rds_secret_arn"]),
+                 **app_secrets(env, cfg.secrets.app_secrets)}), opts)
     obs = Observability("observability", ObservabilityArgs(
-        cfg=cfg.observability, name_prefix=f"{cfg.name_prefix}-{env}",
-        region=cfg.aws.region, account_id=cfg.aws.account_id,
-        oidc_provider_arn=cluster.require_output("oidc_provider_arn"),
-        oidc_issuer_host=cluster.require_output("oidc_issuer_host"), namespace=MONITORING_NS,
+        name_prefix=f"{cfg.name_prefix}-{env}", region=region, account_id=cfg.aws.account_id,
+        oidc=OidcIssuer(provider_arn=cluster["oidc_provider_arn"], host=cluster["oidc_issuer_host"]),
+        settings=observability_settings(cfg.observability), namespace=MONITORING_NS,
         app_namespaces=(ns.app, ns.data), secret_store=eso.store_name), opts)
-
-    st = cfg.storage
     storage = BlockStorage("storage", BlockStorageArgs(
-        region=cfg.aws.region, controller_role_arn=cluster.require_output("ebs_csi_role_arn"),
-        kms_key_arn=st.kms_key_arn, iops=st.iops, throughput=st.throughput), opts)
-
-    ports: Any = cluster.require_output("ingress_node_ports")
-    IngressNginx("ingress", IngressNginxArgs(namespace=nsref[INGRESS_NS], values=IngressNginxValues(
-        http_node_port=ports.apply(lambda p: int(p["http"])),
-        redirect_node_port=ports.apply(lambda p: int(p["redirect"])),
+        region=region, controller_role_arn=cluster["ebs_csi_role_arn"], volumes=Gp3Volumes(
+            iops=cfg.storage.iops, throughput=cfg.storage.throughput,
+            kms_key_arn=cfg.storage.kms_key_arn)), opts)
+    # ServiceMonitor CRDs come with kube-prometheus-stack: the charts wait for its release by data
+    IngressNginx("ingress", IngressNginxArgs(
+        namespace=names[INGRESS_NS], node_ports=NodePorts.of(cluster["ingress_node_ports"]),
         replicas=cfg.ingress.replicas, resources=cfg.ingress.resources.resources(),
-        # ServiceMonitor CRDs come with kube-prometheus-stack: wait for it by data
-        service_monitor=True, prometheus_release=obs.prometheus_release)), opts)
-
+        prometheus_release=obs.prometheus_release), opts)
     if cfg.gpu.enabled:
-        GpuOperator("gpu", GpuOperatorArgs(namespace=nsref[GPU_NS], values=GpuOperatorValues(
-            dcgm_exporter=cfg.gpu.dcgm_exporter, prometheus_release=obs.prometheus_release)), opts)
+        GpuOperator("gpu", GpuOperatorArgs(namespace=names[GPU_NS], dcgm_exporter=cfg.gpu.dcgm_exporter,
+                                           prometheus_release=obs.prometheus_release), opts)
 
-    r, c, k = cfg.redis, cfg.chromadb, cfg.kafka
     redis = Redis("redis", RedisArgs(
-        namespace=nsref[ns.data], storage=r.storage, storage_class=storage.retain_class,
-        maxmemory_bytes=int(quantity_value(r.maxmemory)), resources=r.resources.resources(),
-        client_namespace=nsref[ns.app]), opts)
+        namespace=names[ns.data], storage=cfg.redis.storage, storage_class=storage.retain_class,
+        maxmemory_bytes=int(quantity_value(cfg.redis.maxmemory)), resources=cfg.redis.resources.resources(),
+        client_namespace=names[ns.app]), opts)
     chroma = ChromaDb("chromadb", ChromaDbArgs(
-        namespace=nsref[ns.data], storage=c.storage, storage_class=storage.retain_class,
-        resources=c.resources.resources(), client_namespace=nsref[ns.app]), opts)
-    kafka = Kafka("kafka", KafkaArgs(
-        namespace=ns.data, namespace_ref=nsref[ns.data],
-        cluster_name=naming.name(cfg.name_prefix, env, "kafka"),
-        brokers=k.brokers, storage=k.storage, storage_class=storage.retain_class, heap=k.heap,
-        resources=k.resources.resources(),
-        topics={n: Topic(partitions=t.partitions, replication_factor=t.replication_factor,
-                         retention_ms=t.retention_ms, cleanup_policy=t.cleanup_policy)
-                for n, t in k.topics.items()}), opts)
+        namespace=names[ns.data], storage=cfg.chromadb.storage, storage_class=storage.retain_class,
+        resources=cfg.chromadb.resources.resources(), client_namespace=names[ns.app]), opts)
+    kafka = Kafka("kafka", kafka_args(cfg, names[ns.data], storage.retain_class), opts)
 
-    np = cfg.network_policies
-    NetworkPolicies("netpol", NetworkPoliciesArgs(
-        inputs=network_policies.PolicyInputs(
-            ns=network_policies.Namespaces(app=ns.app, data=ns.data, ingress=INGRESS_NS,
-                                           monitoring=MONITORING_NS),
-            app_port=cfg.ingress.app_port, rds_cidrs=tuple(str(x) for x in np.rds_cidrs),
-            https_egress_cidrs=tuple(str(x) for x in np.https_egress_cidrs)),
-        namespace_refs=dict(nsref)), opts)
+    NetworkPolicies("netpol", NetworkPoliciesArgs(inputs=policy_inputs(cfg), namespace_refs=dict(names)),
+                    opts)
 
-    outputs: dict[str, Any] = {
-        "namespaces": {"app": ns.app, "data": ns.data},
-        "secret_store": eso.store_name,
-        "redis_host": redis.host,
-        "chromadb_url": chroma.url,
-        "kafka_bootstrap": kafka.bootstrap,
-        "otlp_endpoint": obs.otlp_endpoint,
-        "grafana_admin_password": obs.grafana_admin_password,
-        "storage_classes": {"default": storage.default_class, "retain": storage.retain_class},
-    }
-    for key, value in outputs.items():
-        pulumi.export(key, value)
+    pulumi.export("namespaces", {"app": ns.app, "data": ns.data})
+    pulumi.export("secret_store", eso.store_name)
+    pulumi.export("redis_host", redis.host)
+    pulumi.export("chromadb_url", chroma.url)
+    pulumi.export("kafka_bootstrap", kafka.bootstrap)
+    pulumi.export("otlp_endpoint", obs.otlp_endpoint)
+    pulumi.export("grafana_admin_password", obs.grafana_admin_password)
+    pulumi.export("storage_classes", {"default": storage.default_class, "retain": storage.retain_class})

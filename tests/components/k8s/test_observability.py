@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pulumi
@@ -14,9 +15,21 @@ import pytest
 
 from helpers.plans import ROOT
 from looper_infra.components.aws.provider import aws_provider
+from looper_infra.components.base import InvalidArgs
 from looper_infra.components.k8s.external_secrets import STORE_NAME
-from looper_infra.components.k8s.observability import NONCURRENT_DAYS, Observability, ObservabilityArgs
-from looper_infra.config.v4_observability import ObservabilityConfig
+from looper_infra.components.k8s.observability import (
+    NONCURRENT_DAYS,
+    Observability,
+    ObservabilityArgs,
+    OidcIssuer,
+)
+from looper_infra.components.k8s.observability_settings import (
+    AlertmanagerSettings,
+    LokiSettings,
+    ObservabilitySettings,
+    PrometheusSettings,
+    SmtpRelay,
+)
 from looper_infra.engine.mocks import SECRET_MASK, MockContext, RecordedResource
 from looper_infra.engine.plan import Plan, run_program
 from looper_infra.facts.observability_charts import CHARTS
@@ -32,25 +45,24 @@ ISSUER_HOST = "d1234abcd.cloudfront.net"
 APP_NAMESPACES = ("looper", "looper-data")
 KUBEADM_TEMPLATE = (ROOT / "src" / "looper_infra" / "bootstrap" / "templates"
                     / "k8s-kubeadm.yaml.j2")
-SMTP = {"host": "email-smtp.ap-northeast-2.amazonaws.com", "from_address": "alerts@example.com",
-        "to_address": "ops@example.com", "username": "AKIAEXAMPLEUSER",
-        "password_secret_key": "looper/dev/alertmanager-smtp"}
-FULL = ObservabilityConfig.model_validate({
-    "prometheus": {"retention": "30d", "storage_size": "80Gi", "retention_size": "70GB", "replicas": 2},
-    "alertmanager": {"replicas": 2, "smtp": SMTP},
-    "loki": {"retention_days": 10}, "tempo": {"retention_hours": 100}, "argocd": {"enabled": True},
-})
-MINIMAL = ObservabilityConfig.model_validate({"loki": {"mode": "simple-scalable", "replicas": 3}})
+SMTP = SmtpRelay(host="email-smtp.ap-northeast-2.amazonaws.com", from_address="alerts@example.com",
+                 to_address="ops@example.com", username="AKIAEXAMPLEUSER",
+                 password_secret_key="looper/dev/alertmanager-smtp")
+FULL = ObservabilitySettings(
+    prometheus=PrometheusSettings(retention="30d", storage_size="80Gi", retention_size="70GB", replicas=2),
+    alertmanager=AlertmanagerSettings(replicas=2, smtp=SMTP),
+    loki=LokiSettings(retention_days=10), tempo_retention_hours=100, argocd=True)
+MINIMAL = ObservabilitySettings(loki=LokiSettings(mode="simple-scalable", replicas=3))
+ARGS = ObservabilityArgs(name_prefix=PREFIX, region=REGION, account_id=ACCOUNT,
+                         oidc=OidcIssuer(provider_arn=PROVIDER_ARN, host=ISSUER_HOST))
 
 
-def plan_of(cfg: ObservabilityConfig, app_namespaces: tuple[str, ...]) -> Plan:
+def observability_plan(settings: ObservabilitySettings, app_namespaces: tuple[str, ...]) -> Plan:
     def program() -> None:
         k8s_provider = k8s.Provider("k8s", kubeconfig="{}")
         aws = aws_provider("aws", region=REGION, account_id=ACCOUNT, tags={"app": "looper"})
-        obs = Observability("obs", ObservabilityArgs(
-            cfg=cfg, name_prefix=PREFIX, region=REGION, account_id=ACCOUNT, oidc_provider_arn=PROVIDER_ARN,
-            oidc_issuer_host=ISSUER_HOST, app_namespaces=app_namespaces),
-            opts=pulumi.ResourceOptions(providers=[k8s_provider, aws]))
+        obs = Observability("obs", replace(ARGS, settings=settings, app_namespaces=app_namespaces),
+                            opts=pulumi.ResourceOptions(providers=[k8s_provider, aws]))
         pulumi.export("otlp_endpoint", obs.otlp_endpoint)
         pulumi.export("grafana_admin_password", obs.grafana_admin_password)
         pulumi.export("loki_bucket", obs.loki_bucket)
@@ -61,12 +73,12 @@ def plan_of(cfg: ObservabilityConfig, app_namespaces: tuple[str, ...]) -> Plan:
 
 @pytest.fixture(scope="module")
 def plan() -> Plan:
-    return plan_of(FULL, APP_NAMESPACES)
+    return observability_plan(FULL, APP_NAMESPACES)
 
 
 @pytest.fixture(scope="module")
 def minimal() -> Plan:
-    return plan_of(MINIMAL, ())
+    return observability_plan(MINIMAL, ())
 
 
 def releases(plan: Plan) -> dict[str, RecordedResource]:
@@ -222,16 +234,16 @@ def test_alertmanager_mails_with_a_password_file_from_an_external_secret(plan: P
     external = plan.one("kubernetes:external-secrets.io/v1:ExternalSecret")
     spec = external.inputs["spec"]
     assert spec["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": STORE_NAME}
-    assert [d["remoteRef"]["key"] for d in spec["data"]] == [SMTP["password_secret_key"]]
+    assert [d["remoteRef"]["key"] for d in spec["data"]] == [SMTP.password_secret_key]
     target, key = spec["target"]["name"], spec["data"][0]["secretKey"]
     am = values(plan, "kube-prometheus-stack")["alertmanager"]
     assert am["alertmanagerSpec"]["secrets"] == [target]
     smtp = am["config"]["global"]
     assert smtp["smtp_auth_password_file"] == f"/etc/alertmanager/secrets/{target}/{key}"
-    assert smtp["smtp_smarthost"] == f"{SMTP['host']}:587" and smtp["smtp_require_tls"] is True
+    assert smtp["smtp_smarthost"] == f"{SMTP.host}:587" and smtp["smtp_require_tls"] is True
     assert not [k for r in plan.of_type(RELEASE) for k in walk(r.inputs, "smtp_auth_password")]
     email = [c["to"] for rcv in am["config"]["receivers"] for c in rcv.get("email_configs", [])]
-    assert email == [SMTP["to_address"]]
+    assert email == [SMTP.to_address]
 
 
 def test_without_smtp_there_is_no_external_secret_nor_mail_receiver(minimal: Plan) -> None:
@@ -347,13 +359,14 @@ def test_namespace_pod_security_and_network_policies(plan: Plan, minimal: Plan) 
     assert "allow-otlp-from-apps" not in {p.inputs["metadata"]["name"] for p in minimal.of_type(NETPOL)}
 
 
-def test_invalid_arguments_are_refused_before_anything_is_built() -> None:
-    def program() -> None:
-        Observability("obs", ObservabilityArgs(
-            cfg=MINIMAL, name_prefix="Looper", region=REGION, account_id="42", oidc_provider_arn=PROVIDER_ARN,
-            oidc_issuer_host=ISSUER_HOST, app_namespaces=("monitoring", "Bad_NS")))
-
-    with pytest.raises(Exception, match="name_prefix") as info:
-        run_program(program, stage="test", stack="test", context=MockContext())
-    for fragment in ("account_id", "app_namespaces[0]", "app_namespaces[1]"):
-        assert fragment in str(info.value)
+@pytest.mark.parametrize(("args", "fields"), [
+    (replace(ARGS, name_prefix="Looper", namespace="Monitoring"), ["namespace"] + ["name_prefix"] * 3),
+    (replace(ARGS, name_prefix="looper-" + "x" * 33), ["name_prefix"] * 2),  # loki buckets: 64, 65 chars
+    (replace(ARGS, namespace="argocd", settings=ObservabilitySettings(argocd=True)), ["namespace"]),
+])
+def test_names_it_would_make_badly_are_refused_before_anything_is_built(
+        args: ObservabilityArgs, fields: list[str]) -> None:
+    with pytest.raises(InvalidArgs) as info:
+        run_program(lambda: Observability("obs", args), stage="test", stack="test", context=MockContext())
+    assert [p.split(":")[0] for p in info.value.problems] == fields
+    assert info.value.resource is not None

@@ -19,6 +19,7 @@ import pulumi
 import pulumi_random as random
 from pulumi_kubernetes.core.v1 import Secret
 
+from looper_infra.components.base import Component
 from looper_infra.components.k8s.stateful import StatefulPods, create_stateful
 from looper_infra.facts.charts import IMAGES
 from looper_infra.manifests.pods import (
@@ -85,14 +86,14 @@ class ChromaDbArgs:
     client_namespace: pulumi.Input[str] | None = None
 
 
-class ChromaDb(pulumi.ComponentResource):
+class ChromaDb(Component):
     url: pulumi.Output[str]
     token: pulumi.Output[str]
     secret_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: ChromaDbArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("looper:k8s:ChromaDb", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = self.child_opts
         token = random.RandomPassword(f"{name}-token", length=48, special=False, opts=child)
         data: Any = {"token": token.result, "envoy.json": token.result.apply(envoy_config)}
         secret = Secret(f"{name}-auth", metadata=metadata(f"{APP}-auth", args.namespace), type="Opaque",

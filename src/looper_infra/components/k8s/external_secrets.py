@@ -14,13 +14,17 @@ fails without it; `createConfiguration` wraps the result in an AssumeRole of `sp
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 from pulumi_kubernetes.apiextensions import CustomResource
 
+from looper_infra.components.base import Component
 from looper_infra.components.k8s.helm import pinned_release
+from looper_infra.components.k8s.names import is_data_key, is_label, is_subdomain
+from looper_infra.facts.v4_contract import EXTERNAL_SECRETS, app_secret_prefix
 from looper_infra.manifests.pods import metadata
 
 API_VERSION = "external-secrets.io/v1"
@@ -66,10 +70,20 @@ class SyncedSecret:
     properties: dict[str, str] = field(default_factory=dict)
 
 
+def database_credentials(secret_arn: pulumi.Input[str]) -> SyncedSecret:
+    """The RDS-managed master secret (its `username` and `password` properties)."""
+    return SyncedSecret(remote_key=secret_arn, properties={"username": "username", "password": "password"})
+
+
+def app_secrets(env: str, keys: Mapping[str, str]) -> dict[str, SyncedSecret]:
+    """Kubernetes Secret name -> the whole JSON secret `looper/<env>/<key>` (what the IRSA role may read)."""
+    return {name: SyncedSecret(remote_key=f"{app_secret_prefix(env)}{key}") for name, key in keys.items()}
+
+
 @dataclass(frozen=True)
 class ExternalSecretsArgs:
+    #: the operator's namespace (the cluster's IRSA role trusts its service account there)
     namespace: pulumi.Input[str]
-    service_account: str
     role_arn: pulumi.Input[str]
     region: str
     #: namespace of the synced Secrets
@@ -77,6 +91,17 @@ class ExternalSecretsArgs:
     #: Kubernetes Secret name -> source
     secrets: dict[str, SyncedSecret] = field(default_factory=dict)
     refresh_interval: str = "1h"
+    service_account: str = EXTERNAL_SECRETS.name
+
+    def problems(self) -> list[str]:
+        errors = [] if is_label(self.service_account) else [
+            f"service_account: {self.service_account!r} is not a Kubernetes name"]
+        for name, secret in self.secrets.items():
+            if not is_subdomain(name):
+                errors.append(f"secrets[{name!r}]: not a Secret name (a DNS-1123 subdomain)")
+            errors += [f"secrets[{name!r}].properties: {key!r} is not a Secret key"
+                       for key in secret.properties if not is_data_key(key)]
+        return errors
 
 
 def cluster_secret_store_spec(*, region: str, service_account: str,
@@ -100,26 +125,25 @@ def external_secret_spec(name: str, secret: SyncedSecret, refresh: str) -> dict[
     return spec
 
 
-class ExternalSecrets(pulumi.ComponentResource):
+class ExternalSecrets(Component):
     store_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: ExternalSecretsArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("looper:k8s:ExternalSecrets", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("looper:k8s:ExternalSecrets", name, args, opts)
         release = pinned_release(
             f"{name}-release", "external-secrets", namespace=args.namespace,
             values=EsoValues(service_account=args.service_account, role_arn=args.role_arn).values(),
-            opts=child)
+            opts=self.child_opts)
         # the CRDs come with the release: the custom resources wait for it
-        after = pulumi.ResourceOptions(parent=self, depends_on=[release])
+        after = self.child_opts.merge(pulumi.ResourceOptions(depends_on=[release]))
         store = CustomResource(
             f"{name}-store", api_version=API_VERSION, kind="ClusterSecretStore",
             metadata=metadata(STORE_NAME, None),
             spec=cluster_secret_store_spec(region=args.region, service_account=args.service_account,
                                            namespace=args.namespace),
             opts=after)
-        after_store = pulumi.ResourceOptions(parent=self, depends_on=[store])
+        after_store = self.child_opts.merge(pulumi.ResourceOptions(depends_on=[store]))
         for key, secret in args.secrets.items():
             CustomResource(
                 f"{name}-{key}", api_version=API_VERSION, kind="ExternalSecret",

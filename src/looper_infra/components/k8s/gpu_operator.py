@@ -17,56 +17,52 @@ from typing import Any
 
 import pulumi
 
+from looper_infra.components.base import Component
 from looper_infra.components.k8s.helm import pinned_release
 
 GPU_TAINT = {"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"}
 
 
 @dataclass(frozen=True)
-class GpuOperatorValues:
-    """Values of the gpu-operator chart."""
-
-    dcgm_exporter: bool = True
-    service_monitor: bool = True
-    #: the kube-prometheus-stack release (its ServiceMonitor CRD): the release waits for it by data
-    prometheus_release: pulumi.Input[str] | None = None
-
-    def values(self) -> dict[str, Any]:
-        small = {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}
-        return {
-            "operator": {"defaultRuntime": "crio", "resources": small},
-            "driver": {"enabled": False},  # the host's Canonical-signed driver
-            "toolkit": {"enabled": True},
-            "cdi": {"enabled": True},
-            "devicePlugin": {"enabled": True},
-            "gfd": {"enabled": True},
-            "migManager": {"enabled": False},
-            "dcgmExporter": {"enabled": self.dcgm_exporter,
-                             "serviceMonitor": {"enabled": self.dcgm_exporter and self.service_monitor}},
-            # operands: the operator schedules them by its `nvidia.com/gpu.deploy.<operand>` node
-            # labels, which it sets only on GPU nodes (`nvidia.com/gpu.present=true`); they
-            # tolerate exactly the GPU taint (not every taint: never the Kafka node)
-            "daemonsets": {"tolerations": [GPU_TAINT],
-                           "annotations": ({"looper/prometheus-release": self.prometheus_release}
-                                           if self.prometheus_release is not None else {})},
-            "nfd": {"enabled": True},
-            "node-feature-discovery": {"worker": {"tolerations": [GPU_TAINT]}},
-        }
-
-
-@dataclass(frozen=True)
 class GpuOperatorArgs:
     namespace: pulumi.Input[str]
-    values: GpuOperatorValues
+    dcgm_exporter: bool = True
+    #: the kube-prometheus-stack release: the DCGM exporter gets a ServiceMonitor (its CRD comes
+    #: with that release) and the release waits for it by data; None: no ServiceMonitor
+    prometheus_release: pulumi.Input[str] | None = None
 
 
-class GpuOperator(pulumi.ComponentResource):
+def gpu_operator_values(args: GpuOperatorArgs) -> dict[str, Any]:
+    """Values of the gpu-operator chart."""
+    small = {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}
+    monitored = args.prometheus_release is not None
+    return {
+        "operator": {"defaultRuntime": "crio", "resources": small},
+        "driver": {"enabled": False},  # the host's Canonical-signed driver
+        "toolkit": {"enabled": True},
+        "cdi": {"enabled": True},
+        "devicePlugin": {"enabled": True},
+        "gfd": {"enabled": True},
+        "migManager": {"enabled": False},
+        "dcgmExporter": {"enabled": args.dcgm_exporter,
+                         "serviceMonitor": {"enabled": args.dcgm_exporter and monitored}},
+        # operands: the operator schedules them by its `nvidia.com/gpu.deploy.<operand>` node
+        # labels, which it sets only on GPU nodes (`nvidia.com/gpu.present=true`); they
+        # tolerate exactly the GPU taint (not every taint: never the Kafka node)
+        "daemonsets": {"tolerations": [GPU_TAINT],
+                       "annotations": ({"looper/prometheus-release": args.prometheus_release}
+                                       if monitored else {})},
+        "nfd": {"enabled": True},
+        "node-feature-discovery": {"worker": {"tolerations": [GPU_TAINT]}},
+    }
+
+
+class GpuOperator(Component):
     status: pulumi.Output[Any]
 
     def __init__(self, name: str, args: GpuOperatorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("looper:k8s:GpuOperator", name, None, opts)
         release = pinned_release(f"{name}-release", "gpu-operator", namespace=args.namespace,
-                                 values=args.values.values(), timeout=900,
-                                 opts=pulumi.ResourceOptions(parent=self))
+                                 values=gpu_operator_values(args), timeout=900, opts=self.child_opts)
         self.status = release.status
         self.register_outputs({"status": self.status})

@@ -23,6 +23,7 @@ from typing import Any
 import pulumi
 from pulumi_kubernetes.batch.v1 import Job
 
+from looper_infra.components.base import Component
 from looper_infra.components.k8s.stateful import StatefulPods, create_stateful
 from looper_infra.facts.charts import IMAGES
 from looper_infra.manifests.pods import (
@@ -123,63 +124,71 @@ def topics_script(bootstrap: str, topics: dict[str, Topic]) -> str:
     return "\n".join(lines) + "\n"
 
 
-class Kafka(pulumi.ComponentResource):
+def broker_pod(args: KafkaArgs) -> dict[str, Any]:
+    """The broker's pod spec: on the dedicated Kafka node(s) only."""
+    container = {
+        "name": APP, "image": IMAGES["kafka"], "imagePullPolicy": "IfNotPresent",
+        "command": ["sh", "-c", BROKER_START],
+        "env": broker_env(args),
+        "ports": [{"name": "client", "containerPort": CLIENT_PORT, "protocol": "TCP"},
+                  {"name": "controller", "containerPort": CONTROLLER_PORT, "protocol": "TCP"}],
+        "resources": args.resources.spec(),
+        # the launcher writes /opt/kafka/config: not read-only (see the module docstring)
+        "securityContext": container_security(read_only_root=False),
+        "readinessProbe": tcp_probe(CLIENT_PORT, initial=20),
+        "livenessProbe": tcp_probe(CONTROLLER_PORT, initial=60, period=20, failures=6),
+        "volumeMounts": [{"name": "data", "mountPath": "/var/lib/kafka/data"},
+                         {"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 (a pod emptyDir)
+    }
+    return {
+        "securityContext": pod_security(KAFKA_UID),
+        "terminationGracePeriodSeconds": 120,  # controlled shutdown moves leadership first
+        "tolerations": [KAFKA_TOLERATION],
+        "affinity": dict(KAFKA_NODE_AFFINITY),
+        "containers": [container],
+        "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}],
+    }
+
+
+def topics_job_spec(script: str) -> dict[str, Any]:
+    """A Job that runs the topics script once (read-only root, no service-account token)."""
+    return {
+        "backoffLimit": 10,
+        "template": {"metadata": {"labels": labels(APP, TOPICS_COMPONENT)}, "spec": {
+            "restartPolicy": "OnFailure", "automountServiceAccountToken": False,
+            "enableServiceLinks": False,
+            "securityContext": pod_security(KAFKA_UID),
+            "containers": [{
+                "name": TOPICS_COMPONENT, "image": IMAGES["kafka"], "imagePullPolicy": "IfNotPresent",
+                "command": ["sh", "-c", script],
+                "env": [{"name": "LOG_DIR", "value": "/tmp/logs"}],  # noqa: S108 (emptyDir)
+                "resources": TOPICS_RESOURCES.spec(),
+                "securityContext": container_security(),
+                "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108
+            }],
+            "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]}},
+    }
+
+
+class Kafka(Component):
     bootstrap: pulumi.Output[str]
 
     def __init__(self, name: str, args: KafkaArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("looper:k8s:Kafka", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         ns = args.namespace_ref if args.namespace_ref is not None else args.namespace
-        container = {
-            "name": APP, "image": IMAGES["kafka"], "imagePullPolicy": "IfNotPresent",
-            "command": ["sh", "-c", BROKER_START],
-            "env": broker_env(args),
-            "ports": [{"name": "client", "containerPort": CLIENT_PORT, "protocol": "TCP"},
-                      {"name": "controller", "containerPort": CONTROLLER_PORT, "protocol": "TCP"}],
-            "resources": args.resources.spec(),
-            # the launcher writes /opt/kafka/config: not read-only (see the module docstring)
-            "securityContext": container_security(read_only_root=False),
-            "readinessProbe": tcp_probe(CLIENT_PORT, initial=20),
-            "livenessProbe": tcp_probe(CONTROLLER_PORT, initial=60, period=20, failures=6),
-            "volumeMounts": [{"name": "data", "mountPath": "/var/lib/kafka/data"},
-                             {"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 (a pod emptyDir)
-        }
-        pod = {
-            "securityContext": pod_security(KAFKA_UID),
-            "terminationGracePeriodSeconds": 120,  # controlled shutdown moves leadership first
-            "tolerations": [KAFKA_TOLERATION],
-            "affinity": dict(KAFKA_NODE_AFFINITY),
-            "containers": [container],
-            "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}],
-        }
         # the Kafka nodes live in one AZ by design: spread over hosts, not zones
         sts = create_stateful(name, StatefulPods(
             app=APP, namespace=ns, replicas=args.brokers,
-            ports={"client": CLIENT_PORT, "controller": CONTROLLER_PORT}, pod_spec=pod,
+            ports={"client": CLIENT_PORT, "controller": CONTROLLER_PORT}, pod_spec=broker_pod(args),
             volumes={"data": (args.storage, args.storage_class)}, spread_zones=False,
-            publish_not_ready=True), child)
+            publish_not_ready=True), self.child_opts)
         bootstrap = f"{APP}.{args.namespace}.svc:{CLIENT_PORT}"
         if args.topics:
             script = topics_script(bootstrap, args.topics)
             digest = hashlib.sha256(script.encode()).hexdigest()[:10]
-            job_labels = labels(APP, TOPICS_COMPONENT)
-            job: Any = {
-                "backoffLimit": 10,
-                "template": {"metadata": {"labels": job_labels}, "spec": {
-                    "restartPolicy": "OnFailure", "automountServiceAccountToken": False,
-                    "enableServiceLinks": False,
-                    "securityContext": pod_security(KAFKA_UID),
-                    "containers": [{
-                        "name": TOPICS_COMPONENT, "image": IMAGES["kafka"], "imagePullPolicy": "IfNotPresent",
-                        "command": ["sh", "-c", script],
-                        "env": [{"name": "LOG_DIR", "value": "/tmp/logs"}],  # noqa: S108 (emptyDir)
-                        "resources": TOPICS_RESOURCES.spec(),
-                        "securityContext": container_security(),
-                        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108
-                    }],
-                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]}},
-            }
-            Job(f"{name}-topics", spec=job, opts=pulumi.ResourceOptions(parent=self, depends_on=[sts]),
-                metadata=metadata(f"{TOPICS_COMPONENT}-{digest}", ns, job_labels))
+            job: Any = topics_job_spec(script)
+            Job(f"{name}-topics", spec=job,
+                metadata=metadata(f"{TOPICS_COMPONENT}-{digest}", ns, labels(APP, TOPICS_COMPONENT)),
+                opts=self.child_opts.merge(pulumi.ResourceOptions(depends_on=[sts])))
         self.bootstrap = pulumi.Output.from_input(bootstrap)
         self.register_outputs({"bootstrap": self.bootstrap})

@@ -12,7 +12,7 @@ What it builds (all in namespace `monitoring` unless noted):
 - IRSA roles (`IrsaRole`) for the `loki` and `tempo` service accounts, each limited to its own
   bucket(s); the pods mount a projected token (audience sts.amazonaws.com) and get
   AWS_ROLE_ARN / AWS_WEB_IDENTITY_TOKEN_FILE: there is no pod identity webhook on this cluster;
-- Helm releases at the versions pinned in `k8s/observability_charts.py`: kube-prometheus-stack
+- Helm releases at the versions pinned in `facts/observability_charts.py`: kube-prometheus-stack
   (Prometheus with the remote-write receiver, Alertmanager, Grafana with its datasources wired and
   its admin password from a Secret made here from a random password, control-plane scraping as the
   kubeadm config exposes it), Loki, Tempo, Grafana Alloy (pod logs, the Promtail successor), the
@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -43,11 +43,13 @@ import pulumi_random as random
 from looper_infra.components.aws.irsa import IrsaRole, IrsaRoleArgs
 from looper_infra.components.aws.provider import partition
 from looper_infra.components.aws.s3 import private_bucket
+from looper_infra.components.base import Component
 from looper_infra.components.k8s import observability_values as v
 from looper_infra.components.k8s.external_secrets import API_VERSION as EXTERNAL_SECRETS_API
 from looper_infra.components.k8s.external_secrets import STORE_NAME as CLUSTER_SECRET_STORE
-from looper_infra.config.v4_observability import ObservabilityConfig
+from looper_infra.components.k8s.observability_settings import ObservabilitySettings
 from looper_infra.facts.observability_charts import CHARTS
+from looper_infra.manifests.web_identity import WebIdentity
 
 INGRESS_NAMESPACE = "ingress-nginx"
 ARGOCD_NAMESPACE = "argocd"
@@ -57,19 +59,32 @@ SMTP_SECRET = "alertmanager-smtp"  # noqa: S105
 #: seconds Helm waits for a release's resources to become ready
 HELM_TIMEOUT_SEC = 900
 _NAME_LABEL = "kubernetes.io/metadata.name"
+_K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+#: S3 bucket names as made here: 3-63 lowercase letters, digits and '-'
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+#: what each bucket holds (part of its name); Loki's role reaches the first two, Tempo's the last
+BUCKET_ROLES = ("loki-chunks", "loki-ruler", "tempo")
 
 #: Days a replaced version of a Loki rule file is kept (the ruler bucket is versioned).
 NONCURRENT_DAYS = 90
 
 
 @dataclass(frozen=True)
+class OidcIssuer:
+    """The cluster's IRSA issuer (outputs of the v4 stack): the Loki and Tempo roles trust it."""
+
+    provider_arn: pulumi.Input[str]
+    host: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
 class ObservabilityArgs:
-    cfg: ObservabilityConfig
-    name_prefix: str            # e.g. "looper-dev"
+    #: prefix of bucket and role names, e.g. "looper-dev"
+    name_prefix: str
     region: str
     account_id: str
-    oidc_provider_arn: pulumi.Input[str]
-    oidc_issuer_host: pulumi.Input[str]
+    oidc: OidcIssuer
+    settings: ObservabilitySettings = field(default_factory=ObservabilitySettings)
     namespace: str = "monitoring"
     #: namespaces whose pods export OTLP / get scraped (for NetworkPolicies they create in monitoring)
     app_namespaces: tuple[str, ...] = ()
@@ -77,20 +92,19 @@ class ObservabilityArgs:
     #: `store_name` so the ExternalSecret waits for the store (and the CRDs) by data
     secret_store: pulumi.Input[str] = CLUSTER_SECRET_STORE
 
+    def bucket_name(self, role: str) -> str:
+        """Globally unique: prefix, role and account (`looper-dev-loki-chunks-123456789012`)."""
+        return f"{self.name_prefix}-{role}-{self.account_id}"
+
     def problems(self) -> list[str]:
+        """What the stage's config cannot vouch for: the names this component makes from its args."""
         errors = []
-        k8s_name = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-        if not re.match(r"^[a-z][a-z0-9-]{1,30}$", self.name_prefix):
-            errors.append(f"name_prefix: {self.name_prefix!r} (2-31 of a-z0-9-, starting with a letter)")
-        if not re.match(r"^\d{12}$", self.account_id):
-            errors.append(f"account_id: {self.account_id!r} is not a 12-digit AWS account ID")
-        if not k8s_name.match(self.namespace):
+        if not _K8S_NAME.match(self.namespace):
             errors.append(f"namespace: {self.namespace!r} is not a Kubernetes name")
-        for i, ns in enumerate(self.app_namespaces):
-            if not k8s_name.match(ns):
-                errors.append(f"app_namespaces[{i}]: {ns!r} is not a Kubernetes name")
-            elif ns == self.namespace:
-                errors.append(f"app_namespaces[{i}]: {ns!r} is the monitoring namespace itself")
+        elif self.settings.argocd and self.namespace == ARGOCD_NAMESPACE:
+            errors.append(f"namespace: {self.namespace!r} is Argo CD's own namespace")
+        errors += [f"name_prefix: bucket name {name!r} is not an S3 bucket name (3-63 of a-z0-9-)"
+                   for name in map(self.bucket_name, BUCKET_ROLES) if not _BUCKET_NAME.match(name)]
         return errors
 
 
@@ -114,7 +128,18 @@ def bucket_statements(bucket_arns: list[str]) -> list[dict[str, Any]]:
     ]
 
 
-class Observability(pulumi.ComponentResource):
+@dataclass(frozen=True)
+class _ObjectStorage:
+    """The buckets of Loki and Tempo and the roles that reach them."""
+
+    loki_chunks: aws.s3.Bucket
+    loki_ruler: aws.s3.Bucket
+    tempo: aws.s3.Bucket
+    loki_role: IrsaRole
+    tempo_role: IrsaRole
+
+
+class Observability(Component):
     #: where applications send OTLP (gRPC); `otlp_http_endpoint` for OTLP/HTTP
     otlp_endpoint: str
     otlp_http_endpoint: str
@@ -128,100 +153,23 @@ class Observability(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ObservabilityArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("looper:k8s:Observability", name, None, opts)
-        errors = args.problems()
-        if errors:
-            raise pulumi.RunError(f"{name}: " + "; ".join(errors))
+        super().__init__("looper:k8s:Observability", name, args, opts)
         self._name = name
         self._args = args
-        self._child = pulumi.ResourceOptions(parent=self)
-        cfg, ns_name = args.cfg, args.namespace
-        ep = v.Endpoints(namespace=ns_name, loki_mode=cfg.loki.mode)
-
-        ns = k8s.core.v1.Namespace(
-            f"{name}-namespace",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=ns_name, labels={
-                "pod-security.kubernetes.io/enforce": "privileged",
-                "pod-security.kubernetes.io/warn": "baseline",
-                "pod-security.kubernetes.io/audit": "baseline",
-            }),
-            opts=self._child)
-        namespace = ns.metadata.name
-
-        # -- object storage + IRSA -------------------------------------------------------------
-        retention_days = cfg.loki.retention_days
-        tempo_days = -(-cfg.tempo.retention_hours // 24)
-        loki_chunks = self._bucket("loki-chunks", expire_days=retention_days + 1)
-        loki_ruler = self._bucket("loki-ruler", expire_days=None)
-        tempo = self._bucket("tempo", expire_days=tempo_days + 1)
-        loki_role = self._role("loki", v.LOKI_SERVICE_ACCOUNT, ["loki-chunks", "loki-ruler"])
-        tempo_role = self._role("tempo", v.TEMPO_SERVICE_ACCOUNT, ["tempo"])
-
-        # -- secrets (values only ever name them) -------------------------------------------------
-        password = random.RandomPassword(f"{name}-grafana-admin-password", length=32, special=False,
-                                         opts=self._child)
-        # secret already (RandomPassword.result); said again so no refactoring can lose it
-        admin_password: pulumi.Output[str] = password.result.apply(pulumi.Output.secret)
-        grafana_secret = k8s.core.v1.Secret(
-            f"{name}-grafana-admin",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=GRAFANA_ADMIN_SECRET, namespace=namespace),
-            type="Opaque",
-            string_data={"admin-user": cfg.grafana.admin_user,
-                         "admin-password": admin_password},
-            opts=self._child)
-        smtp_secret: str | None = None
-        smtp_ready: pulumi.Output[str] | None = None
-        if cfg.alertmanager.smtp is not None:
-            external = k8s.apiextensions.CustomResource(
-                f"{name}-smtp-external-secret",
-                api_version=EXTERNAL_SECRETS_API, kind="ExternalSecret",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=SMTP_SECRET, namespace=namespace),
-                spec={
-                    "refreshInterval": "1h",
-                    "secretStoreRef": {"kind": "ClusterSecretStore", "name": self._args.secret_store},
-                    "target": {"name": SMTP_SECRET, "creationPolicy": "Owner"},
-                    "data": [{"secretKey": v.SMTP_PASSWORD_KEY,
-                              "remoteRef": {"key": cfg.alertmanager.smtp.password_secret_key}}],
-                },
-                opts=self._child)
-            smtp_secret = SMTP_SECRET
-            smtp_ready = external.id.apply(lambda _: SMTP_SECRET)
-
-        # -- releases ----------------------------------------------------------------------------
-        kps_values = v.kube_prometheus_stack_values(
-            cfg, ep, grafana_admin_secret=grafana_secret.metadata.name, smtp_secret=smtp_secret)
-        if smtp_ready is not None:
-            # the release waits for the ExternalSecret (the Secret it mounts), by data
-            kps_values["alertmanager"]["alertmanagerSpec"]["secrets"] = [smtp_ready]
-        kps = self._release("kube-prometheus-stack", namespace, kps_values)
-        loki = self._release("loki", namespace, v.loki_values(
-            cfg, chunks_bucket=loki_chunks.bucket, ruler_bucket=loki_ruler.bucket,
-            identity=v.WebIdentity(role_arn=loki_role.arn, region=args.region)))
-        self._release("tempo", namespace, v.tempo_values(
-            cfg, ep, bucket=tempo.bucket,
-            identity=v.WebIdentity(role_arn=tempo_role.arn, region=args.region)))
-        # these two create ServiceMonitors: the CRDs come with kube-prometheus-stack
-        self._release("alloy", namespace, v.alloy_values(ep), after=[kps, loki])
-        self._release("opentelemetry-collector", namespace, v.otel_collector_values(cfg, ep), after=[kps])
-        if cfg.argocd.enabled:
-            argo_ns = k8s.core.v1.Namespace(
-                f"{name}-argocd-namespace",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=ARGOCD_NAMESPACE, labels={
-                    "pod-security.kubernetes.io/enforce": "baseline",
-                    "pod-security.kubernetes.io/warn": "restricted",
-                    "pod-security.kubernetes.io/audit": "restricted",
-                }),
-                opts=self._child)
-            self._release("argo-cd", argo_ns.metadata.name, v.argocd_values())
-
+        ep = v.Endpoints(namespace=args.namespace, loki_mode=args.settings.loki.mode)
+        # the node-exporter and Alloy need host access: privileged, with baseline warnings
+        namespace = self._namespace(f"{name}-namespace", args.namespace,
+                                    enforce="privileged", warn="baseline")
+        storage = self._object_storage()
+        grafana_secret = self._grafana_admin(namespace)
+        kps = self._releases(namespace, ep, storage, grafana_secret, self._smtp_secret(namespace))
         self._network_policies(namespace, args.app_namespaces)
 
         self.otlp_endpoint = ep.otlp_grpc
         self.otlp_http_endpoint = ep.otlp_http
-        self.grafana_admin_password = admin_password
-        self.loki_bucket = loki_chunks.bucket
-        self.loki_ruler_bucket = loki_ruler.bucket
-        self.tempo_bucket = tempo.bucket
+        self.loki_bucket = storage.loki_chunks.bucket
+        self.loki_ruler_bucket = storage.loki_ruler.bucket
+        self.tempo_bucket = storage.tempo.bucket
         self.prometheus_release = kps.name.apply(lambda n: n or "")
         self.register_outputs({
             "otlp_endpoint": self.otlp_endpoint, "otlp_http_endpoint": self.otlp_http_endpoint,
@@ -229,6 +177,91 @@ class Observability(pulumi.ComponentResource):
             "loki_ruler_bucket": self.loki_ruler_bucket, "tempo_bucket": self.tempo_bucket,
             "prometheus_release": self.prometheus_release,
         })
+
+    # -- what it builds ----------------------------------------------------------------------------
+
+    def _namespace(self, resource_name: str, name: str, *, enforce: str, warn: str) -> pulumi.Output[str]:
+        ns = k8s.core.v1.Namespace(
+            resource_name,
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=name, labels={
+                "pod-security.kubernetes.io/enforce": enforce,
+                "pod-security.kubernetes.io/warn": warn,
+                "pod-security.kubernetes.io/audit": warn,
+            }),
+            opts=self.child_opts)
+        return ns.metadata.name
+
+    def _object_storage(self) -> _ObjectStorage:
+        """Buckets expiring a day after the retention (the ruler's rules are kept), one role each."""
+        s = self._args.settings
+        tempo_days = -(-s.tempo_retention_hours // 24)
+        return _ObjectStorage(
+            loki_chunks=self._bucket("loki-chunks", expire_days=s.loki.retention_days + 1),
+            loki_ruler=self._bucket("loki-ruler", expire_days=None),
+            tempo=self._bucket("tempo", expire_days=tempo_days + 1),
+            loki_role=self._role("loki", v.LOKI_SERVICE_ACCOUNT, ["loki-chunks", "loki-ruler"]),
+            tempo_role=self._role("tempo", v.TEMPO_SERVICE_ACCOUNT, ["tempo"]))
+
+    def _grafana_admin(self, namespace: pulumi.Output[str]) -> k8s.core.v1.Secret:
+        """A random admin password, kept in a Secret the chart names (values never hold it)."""
+        password = random.RandomPassword(f"{self._name}-grafana-admin-password", length=32, special=False,
+                                         opts=self.child_opts)
+        # secret already (RandomPassword.result); said again so no refactoring can lose it
+        self.grafana_admin_password = password.result.apply(pulumi.Output.secret)
+        return k8s.core.v1.Secret(
+            f"{self._name}-grafana-admin",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=GRAFANA_ADMIN_SECRET, namespace=namespace),
+            type="Opaque",
+            string_data={"admin-user": self._args.settings.grafana.admin_user,
+                         "admin-password": self.grafana_admin_password},
+            opts=self.child_opts)
+
+    def _smtp_secret(self, namespace: pulumi.Output[str]) -> pulumi.Output[str] | None:
+        """The SMTP password from Secrets Manager; the Secret's name once the ExternalSecret exists."""
+        smtp = self._args.settings.alertmanager.smtp
+        if smtp is None:
+            return None
+        external = k8s.apiextensions.CustomResource(
+            f"{self._name}-smtp-external-secret",
+            api_version=EXTERNAL_SECRETS_API, kind="ExternalSecret",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=SMTP_SECRET, namespace=namespace),
+            spec={
+                "refreshInterval": "1h",
+                "secretStoreRef": {"kind": "ClusterSecretStore", "name": self._args.secret_store},
+                "target": {"name": SMTP_SECRET, "creationPolicy": "Owner"},
+                "data": [{"secretKey": v.SMTP_PASSWORD_KEY,
+                          "remoteRef": {"key": smtp.password_secret_key}}],
+            },
+            opts=self.child_opts)
+        return external.id.apply(lambda _: SMTP_SECRET)
+
+    def _releases(self, namespace: pulumi.Output[str], ep: v.Endpoints, storage: _ObjectStorage,
+                  grafana_secret: k8s.core.v1.Secret,
+                  smtp_ready: pulumi.Output[str] | None) -> k8s.helm.v3.Release:
+        """The charts, wired to each other's Services; returns kube-prometheus-stack's release."""
+        s, region = self._args.settings, self._args.region
+        kps_values = v.kube_prometheus_stack_values(
+            s, ep, grafana_admin_secret=grafana_secret.metadata.name,
+            smtp_secret=SMTP_SECRET if smtp_ready is not None else None)
+        if smtp_ready is not None:
+            # the release waits for the ExternalSecret (the Secret it mounts), by data
+            kps_values["alertmanager"]["alertmanagerSpec"]["secrets"] = [smtp_ready]
+        kps = self._release("kube-prometheus-stack", namespace, kps_values)
+        loki = self._release("loki", namespace, v.loki_values(
+            s.loki, chunks_bucket=storage.loki_chunks.bucket, ruler_bucket=storage.loki_ruler.bucket,
+            identity=WebIdentity(role_arn=storage.loki_role.arn, region=region)))
+        self._release("tempo", namespace, v.tempo_values(
+            s.tempo_retention_hours, ep, bucket=storage.tempo.bucket,
+            identity=WebIdentity(role_arn=storage.tempo_role.arn, region=region)))
+        # these two create ServiceMonitors: the CRDs come with kube-prometheus-stack
+        self._release("alloy", namespace, v.alloy_values(ep), after=[kps, loki])
+        self._release("opentelemetry-collector", namespace,
+                      v.otel_collector_values(s.otel_collector_replicas, ep), after=[kps])
+        if s.argocd:
+            argo_ns = self._namespace(f"{self._name}-argocd-namespace", ARGOCD_NAMESPACE,
+                                      enforce="baseline", warn="restricted")
+            self._release("argo-cd", argo_ns, v.argocd_values())
+        return kps
 
     # -- helpers -----------------------------------------------------------------------------------
 
@@ -240,59 +273,49 @@ class Observability(pulumi.ComponentResource):
         throttling on the many small objects Loki and Tempo write, and the AWS-managed aws/s3 key
         adds no access control over SSE-S3.
         """
-        name, bucket_name = f"{self._name}-{role}-bucket", self._bucket_name(role)
-        child = self._child
+        name, bucket_name = f"{self._name}-{role}-bucket", self._args.bucket_name(role)
+        child = self.child_opts
         bucket, block = private_bucket(name, prefix=name, bucket_name=bucket_name,
                                        tags={"Name": bucket_name, "looper/role": role}, opts=child)
+        s3 = aws.s3
+        abort = s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(days_after_initiation=1)
+        everything = s3.BucketLifecycleConfigurationRuleFilterArgs(prefix="")
         if expire_days is None:
-            versioning = aws.s3.BucketVersioning(
+            versioning = s3.BucketVersioning(
                 f"{name}-versioning", bucket=bucket.id,
-                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+                versioning_configuration=s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
                 opts=child)
             # rules are kept; their replaced versions only for NONCURRENT_DAYS
-            aws.s3.BucketLifecycleConfiguration(
-                f"{name}-lifecycle", bucket=bucket.id,
-                rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="expire-old-versions", status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                    noncurrent_version_expiration=aws.s3
-                    .BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                        noncurrent_days=NONCURRENT_DAYS),
-                    abort_incomplete_multipart_upload=aws.s3
-                    .BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(days_after_initiation=1),
-                )],
-                # noncurrent-version rules need versioning on first
-                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[versioning])))
+            rule = s3.BucketLifecycleConfigurationRuleArgs(
+                id="expire-old-versions", status="Enabled", filter=everything,
+                noncurrent_version_expiration=s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                    noncurrent_days=NONCURRENT_DAYS),
+                abort_incomplete_multipart_upload=abort)
+            # noncurrent-version rules need versioning on first
+            lifecycle_opts = child.merge(pulumi.ResourceOptions(depends_on=[versioning]))
         else:
-            aws.s3.BucketLifecycleConfiguration(
-                f"{name}-lifecycle", bucket=bucket.id,
-                rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="expire-after-retention", status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=expire_days),
-                    abort_incomplete_multipart_upload=aws.s3
-                    .BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(days_after_initiation=1),
-                )],
-                opts=child)
-        aws.s3.BucketPolicy(
+            rule = s3.BucketLifecycleConfigurationRuleArgs(
+                id="expire-after-retention", status="Enabled", filter=everything,
+                expiration=s3.BucketLifecycleConfigurationRuleExpirationArgs(days=expire_days),
+                abort_incomplete_multipart_upload=abort)
+            lifecycle_opts = child
+        s3.BucketLifecycleConfiguration(f"{name}-lifecycle", bucket=bucket.id, rules=[rule],
+                                        opts=lifecycle_opts)
+        s3.BucketPolicy(
             # the bucket name taken from the public access block: the block exists first
             f"{name}-policy", bucket=block.bucket, policy=bucket.arn.apply(bucket_policy), opts=child)
         return bucket
 
-    def _bucket_name(self, role: str) -> str:
-        """Globally unique: prefix, role and account (`looper-dev-loki-chunks-123456789012`)."""
-        return f"{self._args.name_prefix}-{role}-{self._args.account_id}"
-
     def _role(self, role: str, service_account: str, bucket_roles: list[str]) -> IrsaRole:
         a = self._args
         # ARNs from the names (known now): the policy is plain JSON, as IrsaRoleArgs wants
-        arns = [f"arn:{partition(a.region)}:s3:::{self._bucket_name(r)}" for r in bucket_roles]
+        arns = [f"arn:{partition(a.region)}:s3:::{a.bucket_name(r)}" for r in bucket_roles]
         return IrsaRole(
             f"{self._name}-{role}-irsa",
-            IrsaRoleArgs(name=f"{a.name_prefix}-{role}", provider_arn=a.oidc_provider_arn,
-                         issuer_host=a.oidc_issuer_host, namespace=a.namespace,
+            IrsaRoleArgs(name=f"{a.name_prefix}-{role}", provider_arn=a.oidc.provider_arn,
+                         issuer_host=a.oidc.host, namespace=a.namespace,
                          service_account=service_account, statements=bucket_statements(arns)),
-            opts=self._child)
+            opts=self.child_opts)
 
     def _release(self, chart_key: str, namespace: pulumi.Input[str], values: dict[str, Any],
                  after: list[pulumi.Resource] | None = None) -> k8s.helm.v3.Release:
@@ -307,7 +330,7 @@ class Observability(pulumi.ComponentResource):
             # the collector and Tempo switch chart defaults off with null
             allow_null_values=True,
             atomic=True, cleanup_on_fail=True, timeout=HELM_TIMEOUT_SEC, max_history=5,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=after or []))
+            opts=self.child_opts.merge(pulumi.ResourceOptions(depends_on=after or [])))
 
     def _network_policies(self, namespace: pulumi.Output[str], app_namespaces: tuple[str, ...]) -> None:
         np = k8s.networking.v1
@@ -316,7 +339,7 @@ class Observability(pulumi.ComponentResource):
         def policy(key: str, spec: k8s.networking.v1.NetworkPolicySpecArgs) -> None:
             np.NetworkPolicy(f"{self._name}-netpol-{key}",
                              metadata=meta.ObjectMetaArgs(name=key, namespace=namespace),
-                             spec=spec, opts=self._child)
+                             spec=spec, opts=self.child_opts)
 
         def tcp(*ports: int) -> list[k8s.networking.v1.NetworkPolicyPortArgs]:
             return [np.NetworkPolicyPortArgs(protocol="TCP", port=p) for p in ports]

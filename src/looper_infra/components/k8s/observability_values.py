@@ -1,9 +1,10 @@
 """Helm values of the observability charts, built from typed inputs (pure functions, no Pulumi).
 
-One builder per chart; each takes the config and the facts it needs (service addresses, bucket
-names, the IRSA role ARN as an opaque value) and returns the values mapping. Values never hold a
-secret: passwords live in Kubernetes Secrets the charts reference by name (`existingSecret`,
-files mounted from Secrets), so the plan, which shows Helm values, shows no secret.
+One builder per chart; each takes its settings (`observability_settings`) and the facts it needs
+(service addresses, bucket names, the IRSA role ARN as an opaque value) and returns the values
+mapping. Values never hold a secret: passwords live in Kubernetes Secrets the charts reference by
+name (`existingSecret`, files mounted from Secrets), so the plan, which shows Helm values, shows
+no secret.
 
 Service addresses are derived from the release names below in one place (`Endpoints`), so the
 collector, Alloy and Grafana point at exactly the Services the releases create.
@@ -15,15 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from looper_infra.config.v4_observability import ObservabilityConfig
-from looper_infra.facts.observability_charts import OTEL_COLLECTOR_IMAGE_REPOSITORY
-from looper_infra.manifests.web_identity import (  # noqa: F401 (re-exported for the component)
-    AWS_TOKEN_DIR,
-    AWS_TOKEN_EXPIRATION_SEC,
-    AWS_TOKEN_VOLUME,
-    IRSA_ROLE_ANNOTATION,
-    WebIdentity,
+from looper_infra.components.k8s.observability_settings import (
+    AlertmanagerSettings,
+    LokiSettings,
+    ObservabilitySettings,
 )
+from looper_infra.facts.observability_charts import OTEL_COLLECTOR_IMAGE_REPOSITORY
+from looper_infra.manifests.web_identity import WebIdentity
 
 #: Helm release name per chart; the Services below follow from them (fullname = release name
 #: for loki/tempo, fullnameOverride for the others)
@@ -166,9 +165,9 @@ class Endpoints:
 
 # -- kube-prometheus-stack -------------------------------------------------------------------------
 
-def alertmanager_config(cfg: ObservabilityConfig, smtp_secret: str | None) -> dict[str, Any]:
+def alertmanager_config(am: AlertmanagerSettings, smtp_secret: str | None) -> dict[str, Any]:
     """Alertmanager routing: mail when SMTP is configured, else alerts stay in the UI."""
-    smtp = cfg.alertmanager.smtp
+    smtp = am.smtp
     null_route = {"receiver": "null", "matchers": ['alertname = "Watchdog"']}
     if smtp is None or smtp_secret is None:
         return {"route": {"receiver": "null", "group_by": ["alertname", "namespace"], "routes": [null_route]},
@@ -230,10 +229,10 @@ def _scrape(port: int, https: bool) -> dict[str, Any]:
 
 
 def kube_prometheus_stack_values(
-    cfg: ObservabilityConfig, ep: Endpoints, *, grafana_admin_secret: Any, smtp_secret: str | None,
+    settings: ObservabilitySettings, ep: Endpoints, *, grafana_admin_secret: Any, smtp_secret: str | None,
 ) -> dict[str, Any]:
     """Prometheus (remote-write receiver on), Alertmanager, Grafana, control-plane scraping."""
-    p, am, g = cfg.prometheus, cfg.alertmanager, cfg.grafana
+    p, am, g = settings.prometheus, settings.alertmanager, settings.grafana
     prometheus_spec: dict[str, Any] = {
         "replicas": p.replicas,
         "retention": p.retention,
@@ -272,7 +271,7 @@ def kube_prometheus_stack_values(
         },
         "prometheus": {"prometheusSpec": prometheus_spec},
         "alertmanager": {"alertmanagerSpec": alertmanager_spec,
-                         "config": alertmanager_config(cfg, smtp_secret)},
+                         "config": alertmanager_config(am, smtp_secret)},
         "grafana": {
             "fullnameOverride": GRAFANA_FULLNAME,
             "replicas": g.replicas,
@@ -303,10 +302,9 @@ def kube_prometheus_stack_values(
 
 # -- Loki ----------------------------------------------------------------------------------------
 
-def loki_values(cfg: ObservabilityConfig, *, chunks_bucket: Any, ruler_bucket: Any,
+def loki_values(lk: LokiSettings, *, chunks_bucket: Any, ruler_bucket: Any,
                 identity: WebIdentity) -> dict[str, Any]:
     """Loki on S3 (no static keys: web identity), retention by the compactor."""
-    lk = cfg.loki
     monolithic = lk.mode == "monolithic"
     component = {
         "resources": SIZES["loki"].values(),
@@ -349,7 +347,7 @@ def loki_values(cfg: ObservabilityConfig, *, chunks_bucket: Any, ruler_bucket: A
 
 # -- Tempo ---------------------------------------------------------------------------------------
 
-def tempo_values(cfg: ObservabilityConfig, ep: Endpoints, *, bucket: Any,
+def tempo_values(retention_hours: int, ep: Endpoints, *, bucket: Any,
                  identity: WebIdentity) -> dict[str, Any]:
     """Tempo 3 monolithic on S3; its metrics generator remote-writes service graphs to Prometheus."""
     return {
@@ -357,7 +355,7 @@ def tempo_values(cfg: ObservabilityConfig, ep: Endpoints, *, bucket: Any,
         "serviceAccount": identity.service_account(TEMPO_SERVICE_ACCOUNT),
         "tempo": {
             "reportingEnabled": False,
-            "retention": f"{cfg.tempo.retention_hours}h",
+            "retention": f"{retention_hours}h",
             "storage": {"trace": {"backend": "s3", "s3": {
                 "bucket": bucket, "endpoint": f"s3.{identity.region}.amazonaws.com",
                 "region": identity.region}}},
@@ -460,20 +458,20 @@ def alloy_values(ep: Endpoints) -> dict[str, Any]:
 
 # -- OpenTelemetry Collector -----------------------------------------------------------------------
 
-def otel_collector_values(cfg: ObservabilityConfig, ep: Endpoints) -> dict[str, Any]:
+def otel_collector_values(replicas: int, ep: Endpoints) -> dict[str, Any]:
     """OTLP in (gRPC 4317, HTTP 4318); traces -> Tempo, metrics -> Prometheus, logs -> Loki."""
     processors = ["memory_limiter", "batch"]
     return {
         "mode": "deployment",
         "fullnameOverride": OTEL_FULLNAME,
-        "replicaCount": cfg.otel_collector.replicas,
+        "replicaCount": replicas,
         "image": {"repository": OTEL_COLLECTOR_IMAGE_REPOSITORY},
         "resources": SIZES["otel-collector"].values(),
         "ports": {"jaeger-compact": {"enabled": False}, "jaeger-thrift": {"enabled": False},
                   "jaeger-grpc": {"enabled": False}, "zipkin": {"enabled": False},
                   "metrics": {"enabled": True}},
         "serviceMonitor": {"enabled": True},
-        "podDisruptionBudget": {"enabled": cfg.otel_collector.replicas > 1, "minAvailable": 1},
+        "podDisruptionBudget": {"enabled": replicas > 1, "minAvailable": 1},
         "config": {
             # the chart's defaults enable these receivers: switched off (null) explicitly
             "receivers": {

@@ -14,6 +14,7 @@ import pulumi
 import pulumi_random as random
 from pulumi_kubernetes.core.v1 import ConfigMap, Secret
 
+from looper_infra.components.base import Component
 from looper_infra.components.k8s.stateful import StatefulPods, create_stateful
 from looper_infra.facts.charts import IMAGES
 from looper_infra.manifests.pods import (
@@ -53,14 +54,14 @@ class RedisArgs:
     client_namespace: pulumi.Input[str] | None = None
 
 
-class Redis(pulumi.ComponentResource):
+class Redis(Component):
     host: pulumi.Output[str]
     password: pulumi.Output[str]
     secret_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: RedisArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("looper:k8s:Redis", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = self.child_opts
         password = random.RandomPassword(f"{name}-password", length=40, special=False, opts=child)
         auth: Any = {"password": password.result,
                      "auth.conf": password.result.apply(lambda p: f"requirepass {p}\n")}

@@ -7,24 +7,21 @@ scheduled (WaitForFirstConsumer: the volume is created in the pod's zone) and ca
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 from pulumi_kubernetes.storage.v1 import StorageClass
 
+from looper_infra.components.base import Component
 from looper_infra.components.k8s.helm import pinned_release
+from looper_infra.facts.v4_contract import EBS_CSI_CONTROLLER
 from looper_infra.manifests.pods import metadata
 from looper_infra.manifests.web_identity import WebIdentity
 
 PROVISIONER = "ebs.csi.aws.com"
 DEFAULT_CLASS = "gp3"
 RETAIN_CLASS = "gp3-retain"
-
-
-#: The controller's service account: the v4 stack's IRSA role trusts exactly this one
-#: (stages/v4.py EBS_CSI_SERVICE_ACCOUNT).
-CONTROLLER_SERVICE_ACCOUNT = "ebs-csi-controller-sa"
 
 
 @dataclass(frozen=True)
@@ -34,7 +31,8 @@ class EbsCsiValues:
     Credentials: the controller assumes the v4 stack's EBS CSI role with a projected
     service-account token (no pod identity webhook, and pods cannot reach the node role: IMDS hop
     limit 1). The node plugin needs no credentials, only the instance id and zone from IMDS, so
-    it runs on the host network, where the hop limit does not stop it.
+    it runs on the host network, where the hop limit does not stop it. The v4 stack's IRSA role
+    trusts exactly the controller's service account (`facts.v4_contract.EBS_CSI_CONTROLLER`).
     """
 
     region: str
@@ -48,7 +46,7 @@ class EbsCsiValues:
             "controller": {
                 "region": self.region,
                 "replicaCount": self.controller_replicas,
-                "serviceAccount": identity.service_account(CONTROLLER_SERVICE_ACCOUNT),
+                "serviceAccount": identity.service_account(EBS_CSI_CONTROLLER.name),
                 "env": identity.env(),
                 "volumes": identity.volumes(),
                 "volumeMounts": identity.mounts(),
@@ -71,33 +69,45 @@ class EbsCsiValues:
 
 
 @dataclass(frozen=True)
+class Gp3Volumes:
+    """Parameters of every volume the StorageClasses provision (always encrypted)."""
+
+    iops: int = 3000
+    #: MiB/s
+    throughput: int = 125
+    #: customer-managed KMS key; None: the account's aws/ebs key
+    kms_key_arn: str | None = None
+
+    def parameters(self) -> dict[str, str]:
+        params = {"type": "gp3", "encrypted": "true", "iops": str(self.iops),
+                  "throughput": str(self.throughput), "csi.storage.k8s.io/fstype": "ext4"}
+        if self.kms_key_arn:
+            params["kmsKeyId"] = self.kms_key_arn
+        return params
+
+
+@dataclass(frozen=True)
 class BlockStorageArgs:
     region: str
     #: the controller's IRSA role (the v4 stack's `ebs_csi_role_arn` output)
     controller_role_arn: pulumi.Input[str]
-    kms_key_arn: str | None = None
-    iops: int = 3000
-    throughput: int = 125
-    namespace: str = "kube-system"
+    volumes: Gp3Volumes = field(default_factory=Gp3Volumes)
 
 
-class BlockStorage(pulumi.ComponentResource):
+class BlockStorage(Component):
     default_class: pulumi.Output[str]
     retain_class: pulumi.Output[str]
 
     def __init__(self, name: str, args: BlockStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("looper:k8s:BlockStorage", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        driver = pinned_release(f"{name}-ebs-csi", "aws-ebs-csi-driver", namespace=args.namespace,
-                                values=EbsCsiValues(region=args.region,
-                                                    role_arn=args.controller_role_arn).values(),
-                                opts=child)
-        params = {"type": "gp3", "encrypted": "true", "iops": str(args.iops),
-                  "throughput": str(args.throughput), "csi.storage.k8s.io/fstype": "ext4"}
-        if args.kms_key_arn:
-            params["kmsKeyId"] = args.kms_key_arn
+        # the release goes where the IRSA role's trust policy expects the controller's account
+        driver = pinned_release(
+            f"{name}-ebs-csi", "aws-ebs-csi-driver", namespace=EBS_CSI_CONTROLLER.namespace,
+            values=EbsCsiValues(region=args.region, role_arn=args.controller_role_arn).values(),
+            opts=self.child_opts)
+        params = args.volumes.parameters()
         # the classes name the driver's release status, so they follow the driver's install
-        after = pulumi.ResourceOptions(parent=self, depends_on=[driver])
+        after = self.child_opts.merge(pulumi.ResourceOptions(depends_on=[driver]))
         classes = {}
         for cls, reclaim, default in ((DEFAULT_CLASS, "Delete", True), (RETAIN_CLASS, "Retain", False)):
             annotations = {"storageclass.kubernetes.io/is-default-class": "true" if default else "false"}

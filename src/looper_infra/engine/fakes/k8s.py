@@ -21,6 +21,7 @@ from typing import Any
 
 from looper_infra.engine.fakes.aws import _chars, _uuid, arn
 from looper_infra.engine.mocks import Fake, MockContext
+from looper_infra.facts.v4_contract import CLUSTER_OUTPUTS
 
 SECRET_OUTPUTS = ("kubeconfig",)
 _LOWER_ALNUM = string.ascii_lowercase + string.digits
@@ -32,7 +33,9 @@ def _env(stack_name: str) -> str:
 
 
 def cluster_outputs(stack_name: str, ctx: MockContext) -> dict[str, Any]:
-    """The outputs of a v4 cluster stack named `stack_name` (see stages/v4.py)."""
+    """The outputs of a v4 cluster stack named `stack_name` (see stages/v4.py): every one the
+    platform requires (`facts.v4_contract.CLUSTER_OUTPUTS`, a KeyError here if one is missing),
+    then the others v4 exports."""
     env, region, account = _env(stack_name), ctx.aws_region, ctx.aws_account
     prefix = f"looper-{env}"
     api_id = _chars("0123456789abcdef", 16, "api-nlb", stack_name)
@@ -50,19 +53,22 @@ def cluster_outputs(stack_name: str, ctx: MockContext) -> dict[str, Any]:
         f"    client-key-data: {placeholder}", "contexts:", f"- name: looper-admin@{prefix}-k8s",
         "  context:", f"    cluster: {prefix}-k8s", "    user: looper-admin",
         f"current-context: looper-admin@{prefix}-k8s", ""])
-    return {
+    required = {
+        "env": env,
+        "region": region,
         "kubeconfig": kubeconfig,
+        "rds_secret_arn": arn("secretsmanager", region, account, f"secret:{secret_name}-{suffix}"),
+        "eso_role_arn": f"arn:aws:iam::{account}:role/{prefix}-external-secrets",
+        "oidc_provider_arn": f"arn:aws:iam::{account}:oidc-provider/{cf}",
+        "oidc_issuer_host": cf,
+        "ebs_csi_role_arn": f"arn:aws:iam::{account}:role/{prefix}-ebs-csi",
+        "ingress_node_ports": {"http": 30080, "redirect": 30081},
+    }
+    return {
+        **{name: required[name] for name in CLUSTER_OUTPUTS},
         "api_endpoint": f"https://{api_host}:6443",
         "oidc_issuer": f"https://{cf}",
-        "oidc_issuer_host": cf,
-        "oidc_provider_arn": f"arn:aws:iam::{account}:oidc-provider/{cf}",
-        "eso_role_arn": f"arn:aws:iam::{account}:role/{prefix}-external-secrets",
-        "ebs_csi_role_arn": f"arn:aws:iam::{account}:role/{prefix}-ebs-csi",
         "rds_endpoint": f"{db}.{cluster}.{region}.rds.amazonaws.com:5432",
-        "rds_secret_arn": arn("secretsmanager", region, account, f"secret:{secret_name}-{suffix}"),
-        "ingress_node_ports": {"http": 30080, "redirect": 30081},
-        "region": region,
-        "env": env,
         "vpc_id": "vpc-0" + _chars("0123456789abcdef", 16, "vpc", stack_name),
     }
 

@@ -1,0 +1,24 @@
+"""Kubernetes name rules the k8s components check their args against (the API server's own)."""
+
+from __future__ import annotations
+
+import re
+
+#: a namespace, Service or service-account name: a DNS-1123 label
+_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z")
+#: most object names (Secrets, ConfigMaps): a DNS-1123 subdomain
+_SUBDOMAIN = re.compile(r"^(?=.{1,253}\Z)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z")
+#: a key of a Secret's or ConfigMap's data
+_DATA_KEY = re.compile(r"^[-._a-zA-Z0-9]{1,253}\Z")
+
+
+def is_label(name: str) -> bool:
+    return bool(_LABEL.match(name))
+
+
+def is_subdomain(name: str) -> bool:
+    return bool(_SUBDOMAIN.match(name))
+
+
+def is_data_key(key: str) -> bool:
+    return bool(_DATA_KEY.match(key))
