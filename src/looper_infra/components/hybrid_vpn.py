@@ -10,7 +10,7 @@
     = AWS's customer side of the /30) and one BGP peer (the AWS side of the /30, ASN B)
 
 Everything that must agree on both ends comes from one place: the wiring and the inside CIDRs
-from `vpn_rules`, the pre-shared keys from one `RandomPassword` per tunnel (secret end to end),
+from `rules.ha_vpn`, the pre-shared keys from one `RandomPassword` per tunnel (secret end to end),
 the cipher suite from `ha_vpn.CIPHER_SUITES` (one algorithm per role on both sides, so the
 selected cipher, and with it the tunnel MTU, never changes on rekey). The GCP side reads the
 AWS tunnel addresses from the connections' outputs, so a wrong wiring cannot be expressed.

@@ -24,7 +24,7 @@ _MAINT = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-"
                     r"(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 NODE_PORT_RANGE = (30000, 32767)
-#: Largest Calico VXLAN MTU across the AWS<->GCP VPN (one fact, in vpn_rules).
+#: Largest Calico VXLAN MTU across the AWS<->GCP VPN (one fact, in rules.ha_vpn).
 VPN_SAFE_MTU = ha_vpn.CALICO_MTU_MAX
 
 

@@ -173,7 +173,7 @@ class OtelCollector(Strict):
 
 
 class ArgoCd(Strict):
-    """Optional Argo CD for GitOps (chart version pinned in k8s/observability_charts.py)."""
+    """Optional Argo CD for GitOps (chart version pinned in facts/observability_charts.py)."""
 
     enabled: bool = Field(False, description="Install Argo CD in namespace argocd.")
 

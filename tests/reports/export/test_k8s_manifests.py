@@ -4,7 +4,7 @@ Every Kubernetes object the program applies is validated against the pinned Kube
 minor's schemas (kubernetes-validate, strict: unknown fields are errors), and checkov's
 kubernetes framework scans them with the waivers of k8s-waivers.yaml. Helm releases are not
 objects and cannot be rendered offline (no chart archives): their values are tested in
-tests/test_stage_v4_platform.py.
+tests/stages/test_v4_platform.py.
 """
 
 from __future__ import annotations

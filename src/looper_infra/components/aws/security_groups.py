@@ -1,4 +1,4 @@
-"""One security group per cluster role, its rules created from the `aws_rules` table.
+"""One security group per cluster role, its rules created from the `rules.aws_security_groups` table.
 
 Groups carry no inline rules: every rule is its own `aws.vpc.SecurityGroupIngressRule` /
 `SecurityGroupEgressRule` (role sources by group reference, CIDR sources by `cidr_ipv4`), so

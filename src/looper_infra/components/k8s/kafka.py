@@ -4,7 +4,7 @@ A StatefulSet on the dedicated Kafka node(s): tolerates `dedicated=kafka:NoSched
 requires the node label `dedicated=kafka`. Topics come from config and are created by a Job
 (`kafka-topics.sh --create --if-not-exists`, then `kafka-configs.sh --alter` so a changed
 retention is applied to an existing topic); the Job's name carries a hash of the topic set,
-so a change runs a new Job. Why not Strimzi: see docs/v4-platform.md.
+so a change runs a new Job. Why not Strimzi: see docs/stages/v4-platform.md.
 
 The image's launcher (/etc/kafka/docker/run) renders server.properties from the KAFKA_*
 environment into /opt/kafka/config, so the root filesystem cannot be read-only for the broker

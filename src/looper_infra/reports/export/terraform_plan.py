@@ -41,7 +41,7 @@ PROVIDERS: dict[str, str] = {"aws_": AWS, "random_": RANDOM, "tls_": TLS, "kuber
                              "helm_": HELM}
 
 #: Pulumi type token -> Terraform resource type, for every custom resource the stages create
-#: (tests/test_export.py fails when a stage starts using a type missing here).
+#: (tests/reports/export/test_terraform_plan.py fails when a stage starts using a type missing here).
 TYPE_MAP: dict[str, str] = {
     "gcp:compute/address:Address": "google_compute_address",
     "gcp:compute/backendService:BackendService": "google_compute_backend_service",
