@@ -57,7 +57,7 @@ from cryptography.x509.oid import ExtensionOID, NameOID, ObjectIdentifier
 
 from looper_infra.core.cache import private_cache_dir
 from looper_infra.core.files import write_private
-from looper_infra.engine.fakes._inputs import bool_input, fail, int_input
+from looper_infra.engine.fakes.inputs import bool_input, fail, int_input
 
 #: `(logical name, inputs) -> output state`
 PureFake: TypeAlias = Callable[[str, Mapping[str, Any]], dict[str, Any]]
