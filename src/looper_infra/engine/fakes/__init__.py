@@ -1,8 +1,10 @@
 """Realistic mock outputs per Pulumi type token (see engine.mocks.LooperMocks).
 
-Each cloud/provider module exports `FAKES: {type token: fake}`; fakes for
-pulumi-tls produce real keys and certificates, fakes for pulumi-random real
-random values, so hashes, kubeconfigs and tokens built from them are real.
+Each provider's module or package (`aws`, `gcp`, `tls`, `random`, `k8s`) exports
+`FAKES: {type token: fake}`; fakes for pulumi-tls produce real keys and certificates,
+fakes for pulumi-random real random values, so hashes, kubeconfigs and tokens built
+from them are real. Tables of real values (regions, hosted zones) are package data
+under `data/`, read on first use (see `tables`).
 """
 
 from __future__ import annotations

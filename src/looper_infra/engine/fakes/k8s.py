@@ -16,15 +16,16 @@ echo a manifest.
 from __future__ import annotations
 
 import base64
-import string
 from typing import Any
 
-from looper_infra.engine.fakes.aws import _chars, _uuid, arn
+from looper_infra.engine.fakes.aws import cloudfront, rds
+from looper_infra.engine.fakes.aws.ids import ec2_id, iam_arn
+from looper_infra.engine.fakes.aws.secretsmanager import secret_arn
+from looper_infra.engine.fakes.seeded import HEX, chars
 from looper_infra.engine.mocks import Fake, MockContext
 from looper_infra.facts.v4_contract import CLUSTER_OUTPUTS
 
 SECRET_OUTPUTS = ("kubeconfig",)
-_LOWER_ALNUM = string.ascii_lowercase + string.digits
 
 
 def _env(stack_name: str) -> str:
@@ -38,13 +39,9 @@ def cluster_outputs(stack_name: str, ctx: MockContext) -> dict[str, Any]:
     then the others v4 exports."""
     env, region, account = _env(stack_name), ctx.aws_region, ctx.aws_account
     prefix = f"looper-{env}"
-    api_id = _chars("0123456789abcdef", 16, "api-nlb", stack_name)
-    api_host = f"internal-{prefix}-api-{api_id}.elb.{region}.amazonaws.com"
-    cf = f"d{_chars(_LOWER_ALNUM, 13, 'cloudfront-domain', stack_name)}.cloudfront.net"
+    api_host = f"internal-{prefix}-api-{chars(HEX, 16, 'api-nlb', stack_name)}.elb.{region}.amazonaws.com"
+    cf = cloudfront.domain_name(stack_name)
     db = f"{prefix}-db"
-    cluster = "c" + _chars(_LOWER_ALNUM, 11, "rds", account, region)
-    secret_name = f"rds!db-{_uuid('rds-secret', db)}"
-    suffix = _chars(string.ascii_letters + string.digits, 6, "secret", region, secret_name)
     placeholder = base64.b64encode(b"offline placeholder, not a certificate").decode()
     kubeconfig = "\n".join([
         "apiVersion: v1", "kind: Config", "clusters:", f"- name: {prefix}-k8s", "  cluster:",
@@ -57,19 +54,19 @@ def cluster_outputs(stack_name: str, ctx: MockContext) -> dict[str, Any]:
         "env": env,
         "region": region,
         "kubeconfig": kubeconfig,
-        "rds_secret_arn": arn("secretsmanager", region, account, f"secret:{secret_name}-{suffix}"),
-        "eso_role_arn": f"arn:aws:iam::{account}:role/{prefix}-external-secrets",
-        "oidc_provider_arn": f"arn:aws:iam::{account}:oidc-provider/{cf}",
+        "rds_secret_arn": secret_arn(region, account, rds.managed_secret_name(db)),
+        "eso_role_arn": iam_arn(account, f"role/{prefix}-external-secrets"),
+        "oidc_provider_arn": iam_arn(account, f"oidc-provider/{cf}"),
         "oidc_issuer_host": cf,
-        "ebs_csi_role_arn": f"arn:aws:iam::{account}:role/{prefix}-ebs-csi",
+        "ebs_csi_role_arn": iam_arn(account, f"role/{prefix}-ebs-csi"),
         "ingress_node_ports": {"http": 30080, "redirect": 30081},
     }
     return {
         **{name: required[name] for name in CLUSTER_OUTPUTS},
         "api_endpoint": f"https://{api_host}:6443",
         "oidc_issuer": f"https://{cf}",
-        "rds_endpoint": f"{db}.{cluster}.{region}.rds.amazonaws.com:5432",
-        "vpc_id": "vpc-0" + _chars("0123456789abcdef", 16, "vpc", stack_name),
+        "rds_endpoint": f"{rds.instance_address(db, region, account)}:5432",
+        "vpc_id": ec2_id("vpc", stack_name),
     }
 
 

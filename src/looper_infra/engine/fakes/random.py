@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterable, Mapping
 from random import Random
 from typing import Any, TypeAlias
 
-from looper_infra.engine.fakes._inputs import bool_input, fail, int_input
+from looper_infra.engine.fakes.inputs import bool_input, fail, int_input
 
 #: `(logical name, inputs) -> output state`
 PureFake: TypeAlias = Callable[[str, Mapping[str, Any]], dict[str, Any]]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from looper_infra.engine.mocks import MockContext
 
 
 def fail(provider: str, kind: str, name: str, message: str) -> ValueError:
@@ -27,3 +30,18 @@ def int_input(provider: str, kind: str, name: str, inputs: Mapping[str, Any], ke
 def bool_input(inputs: Mapping[str, Any], key: str, default: bool) -> bool:
     value = inputs.get(key)
     return default if value is None else bool(value)
+
+
+def echo_inputs(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
+    """The fake of a resource whose state is its inputs (a provider: its configuration)."""
+    return dict(inputs)
+
+
+def strings_input(provider: str, kind: str, name: str, inputs: Mapping[str, Any], key: str) -> list[str]:
+    """A list-of-strings input; absent is an empty list."""
+    value = inputs.get(key)
+    if value is None:
+        return []
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise fail(provider, kind, name, f"input {key!r} must be a list of strings, got {value!r}")
+    return [str(v) for v in value]
