@@ -154,7 +154,7 @@ class Observability(Component):
     def __init__(self, name: str, args: ObservabilityArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("looper:k8s:Observability", name, args, opts)
-        self._name = name
+        self._prefix = name
         self._args = args
         ep = v.Endpoints(namespace=args.namespace, loki_mode=args.settings.loki.mode)
         # the node-exporter and Alloy need host access: privileged, with baseline warnings
@@ -204,12 +204,12 @@ class Observability(Component):
 
     def _grafana_admin(self, namespace: pulumi.Output[str]) -> k8s.core.v1.Secret:
         """A random admin password, kept in a Secret the chart names (values never hold it)."""
-        password = random.RandomPassword(f"{self._name}-grafana-admin-password", length=32, special=False,
+        password = random.RandomPassword(f"{self._prefix}-grafana-admin-password", length=32, special=False,
                                          opts=self.child_opts)
         # secret already (RandomPassword.result); said again so no refactoring can lose it
         self.grafana_admin_password = password.result.apply(pulumi.Output.secret)
         return k8s.core.v1.Secret(
-            f"{self._name}-grafana-admin",
+            f"{self._prefix}-grafana-admin",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=GRAFANA_ADMIN_SECRET, namespace=namespace),
             type="Opaque",
             string_data={"admin-user": self._args.settings.grafana.admin_user,
@@ -222,7 +222,7 @@ class Observability(Component):
         if smtp is None:
             return None
         external = k8s.apiextensions.CustomResource(
-            f"{self._name}-smtp-external-secret",
+            f"{self._prefix}-smtp-external-secret",
             api_version=EXTERNAL_SECRETS_API, kind="ExternalSecret",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=SMTP_SECRET, namespace=namespace),
             spec={
@@ -258,7 +258,7 @@ class Observability(Component):
         self._release("opentelemetry-collector", namespace,
                       v.otel_collector_values(s.otel_collector_replicas, ep), after=[kps])
         if s.argocd:
-            argo_ns = self._namespace(f"{self._name}-argocd-namespace", ARGOCD_NAMESPACE,
+            argo_ns = self._namespace(f"{self._prefix}-argocd-namespace", ARGOCD_NAMESPACE,
                                       enforce="baseline", warn="restricted")
             self._release("argo-cd", argo_ns, v.argocd_values())
         return kps
@@ -273,7 +273,7 @@ class Observability(Component):
         throttling on the many small objects Loki and Tempo write, and the AWS-managed aws/s3 key
         adds no access control over SSE-S3.
         """
-        name, bucket_name = f"{self._name}-{role}-bucket", self._args.bucket_name(role)
+        name, bucket_name = f"{self._prefix}-{role}-bucket", self._args.bucket_name(role)
         child = self.child_opts
         bucket, block = private_bucket(name, prefix=name, bucket_name=bucket_name,
                                        tags={"Name": bucket_name, "looper/role": role}, opts=child)
@@ -311,7 +311,7 @@ class Observability(Component):
         # ARNs from the names (known now): the policy is plain JSON, as IrsaRoleArgs wants
         arns = [f"arn:{partition(a.region)}:s3:::{a.bucket_name(r)}" for r in bucket_roles]
         return IrsaRole(
-            f"{self._name}-{role}-irsa",
+            f"{self._prefix}-{role}-irsa",
             IrsaRoleArgs(name=f"{a.name_prefix}-{role}", provider_arn=a.oidc.provider_arn,
                          issuer_host=a.oidc.host, namespace=a.namespace,
                          service_account=service_account, statements=bucket_statements(arns)),
@@ -321,7 +321,7 @@ class Observability(Component):
                  after: list[pulumi.Resource] | None = None) -> k8s.helm.v3.Release:
         pin = CHARTS[chart_key]
         return k8s.helm.v3.Release(
-            f"{self._name}-{chart_key}",
+            f"{self._prefix}-{chart_key}",
             name=v.RELEASE_NAMES[chart_key],
             chart=pin.chart, version=pin.version,
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=pin.repo),
@@ -337,7 +337,7 @@ class Observability(Component):
         meta = k8s.meta.v1
 
         def policy(key: str, spec: k8s.networking.v1.NetworkPolicySpecArgs) -> None:
-            np.NetworkPolicy(f"{self._name}-netpol-{key}",
+            np.NetworkPolicy(f"{self._prefix}-netpol-{key}",
                              metadata=meta.ObjectMetaArgs(name=key, namespace=namespace),
                              spec=spec, opts=self.child_opts)
 
