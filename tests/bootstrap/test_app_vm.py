@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers.app_vm import (
+    DEFAULT_SPEC,
     STEPS,
     FakeRoot,
     check_golden,
@@ -35,13 +36,6 @@ from looper_infra.bootstrap import (
     versions,
 )
 
-DEFAULT_SPEC = AppVmStartup(
-    domain="dev.looper.example.com",
-    acme_email="ops@example.com",
-    app_image=versions.DEFAULT_APP_IMAGE,
-    app_port=8080,
-    health_path="/health",
-)
 CUSTOM_SPEC = AppVmStartup(
     domain="api.looper.example.org",
     acme_email="certs+looper@example.org",
@@ -380,35 +374,3 @@ def test_spec_is_frozen_against_later_mutation() -> None:
     assert spec.app_env == {"A": "1"}
     assert isinstance(spec.app_env, Mapping)
     hash(spec)
-
-
-# -- compiled templates kept between runs ------------------------------------------------------
-
-def test_compiled_templates_are_reused_and_render_the_same(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import jinja2
-
-    from looper_infra.bootstrap import app_vm
-
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    compiled: list[str | None] = []
-    original = jinja2.Environment.compile
-
-    def spy(self: jinja2.Environment, source: Any, name: str | None = None,
-            *args: Any, **kwargs: Any) -> Any:
-        compiled.append(name)
-        return original(self, source, name, *args, **kwargs)
-
-    monkeypatch.setattr(jinja2.Environment, "compile", spy)
-    app_vm._environment.cache_clear()
-    try:
-        first = render_app_vm_cloud_config(DEFAULT_SPEC)
-        assert "app-vm.cloud-config.yaml.j2" in compiled
-        stored = list((tmp_path / "looper" / "jinja2").iterdir())
-        assert len(stored) >= len(set(compiled)) > 0
-        compiled.clear()
-        app_vm._environment.cache_clear()  # a new process, as far as jinja2 can tell
-        assert render_app_vm_cloud_config(DEFAULT_SPEC) == first
-        assert compiled == []
-    finally:
-        app_vm._environment.cache_clear()

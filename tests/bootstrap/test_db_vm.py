@@ -31,6 +31,7 @@ from helpers.tools import (
     require_tool,
 )
 from looper_infra.bootstrap import db_vm, render_app_vm_setup_script, versions
+from looper_infra.bootstrap.app_vm_shell import reference_startup
 from looper_infra.bootstrap.db_vm import (
     DB_BACKUP_SCRIPT_PATH,
     DB_RESTORE_SCRIPT_PATH,
@@ -354,7 +355,7 @@ def test_default_images_are_pinned() -> None:
 
 def test_docker_install_is_the_app_vm_code() -> None:
     setup = content(rendered(DEFAULT_SPEC), DB_VM_SETUP_SCRIPT_PATH)
-    app = render_app_vm_setup_script(db_vm._app_vm_reference())
+    app = render_app_vm_setup_script(reference_startup())
     for function in ("retry", "step", "add_docker_apt_repo", "install_docker_engine",
                      "install_ops_agent", "check_os", "pull_images"):
         body = re.search(rf"^{function}\(\) \{{.*?^\}}\n", app, re.MULTILINE | re.DOTALL)
@@ -367,23 +368,6 @@ def test_docker_install_is_the_app_vm_code() -> None:
     assert len(re.findall(r"^retry\(\) \{", setup, re.MULTILINE)) == 1
     for app_only in ("verify_app", "CADDY_IMAGE", "DOMAIN=", "APP_PORT"):
         assert app_only not in setup
-
-
-def test_a_missing_app_vm_function_fails_rendering(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(db_vm, "_SETUP_ROOTS", (*db_vm._SETUP_ROOTS, "no_such_function"))
-    with pytest.raises(RuntimeError, match="no longer defines no_such_function"):
-        db_vm.render_db_vm_setup_script(DEFAULT_SPEC)
-
-
-def test_a_name_defined_on_both_sides_fails_rendering(monkeypatch: pytest.MonkeyPatch) -> None:
-    # as if the DB VM's own STATE_DIR were not declared its own: the app's comes along too
-    monkeypatch.setattr(db_vm, "_OWN_NAMES", db_vm._OWN_NAMES - {"STATE_DIR"})
-    db_vm._app_vm_shell.cache_clear()
-    try:
-        with pytest.raises(RuntimeError, match="both define STATE_DIR"):
-            db_vm.render_db_vm_setup_script(DEFAULT_SPEC)
-    finally:
-        db_vm._app_vm_shell.cache_clear()
 
 
 # --- 4. secrets: fetched by name, never in the user data or the log --------------------------------

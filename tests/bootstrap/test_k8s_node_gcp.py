@@ -33,7 +33,7 @@ from helpers.tools import (
     require_tool,
 )
 from looper_infra.bootstrap import versions
-from looper_infra.bootstrap.db_vm import _SHELL_FUNCTION
+from looper_infra.bootstrap.app_vm_shell import SHELL_FUNCTION
 from looper_infra.bootstrap.k8s_node import (
     GCE_METADATA_VALUE_LIMIT,
     GPU_TAINT,
@@ -235,7 +235,7 @@ def test_versions_are_pinned_like_the_aws_nodes() -> None:
 
 
 def shell_function(text: str, name: str) -> str:
-    [found] = [m[0] for m in _SHELL_FUNCTION.finditer(text) if m["name"] == name]
+    [found] = [m[0] for m in SHELL_FUNCTION.finditer(text) if m["name"] == name]
     return found
 
 

@@ -35,21 +35,14 @@ that a later stage's template fills by ``{% extends %}``; empty, they render not
 
 from __future__ import annotations
 
-import functools
 import re
-import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 
-import jinja2
-import yaml
-
 from looper_infra.bootstrap import versions
-from looper_infra.core.cache import private_cache_dir
+from looper_infra.bootstrap.render import check_embedding, render
 
 # --- where things live on the VM ---------------------------------------------------------
 
@@ -390,102 +383,11 @@ class AppVmStartup:
         return env
 
 
-# --- escaping filters ----------------------------------------------------------------------
-
-
-class _BlockDumper(yaml.CSafeDumper):
-    """Multi-line strings as literal blocks where YAML allows it, else double-quoted.
-
-    libyaml's emitter (PyYAML's wheels ship it): the pure-Python one cost ~0.14 s per v4 plan
-    for the embedded scripts. The golden tests and `cloud-init schema` check what it writes.
-    """
-
-
-def _represent_str(dumper: yaml.CSafeDumper, value: str) -> yaml.ScalarNode:
-    return dumper.represent_scalar(
-        "tag:yaml.org,2002:str", value, style="|" if "\n" in value else None
-    )
-
-
-_BlockDumper.add_representer(str, _represent_str)
-
-_WIDE = 1 << 30  # never fold long lines
-
-
-def _yaml_str(value: object) -> str:
-    """A YAML double-quoted scalar (one line) holding exactly ``str(value)``."""
-    dumped = yaml.safe_dump(str(value), default_style='"', width=_WIDE, allow_unicode=True)
-    return dumped.removesuffix("\n...\n").rstrip("\n")
-
-
-def _compose_str(value: object) -> str:
-    """A YAML scalar for a compose file: ``$`` doubled so compose never interpolates."""
-    return _yaml_str(str(value).replace("$", "$$"))
-
-
-@functools.lru_cache(maxsize=256)
-def _yaml_block(value: str, indent: int) -> str:
-    """``value`` as the scalar of a mapping key that starts at column ``indent``.
-
-    PyYAML chooses the style (literal block when the text allows it, double-quoted
-    otherwise) and writes the content two columns deeper than the key.
-    """
-    dumped = yaml.dump(
-        {"k": value}, Dumper=_BlockDumper, width=_WIDE, allow_unicode=True, sort_keys=False
-    )
-    dumped = dumped.removesuffix("...\n").removeprefix("k: ").rstrip("\n")
-    first, *rest = dumped.split("\n")
-    pad = " " * indent
-    return "\n".join([first, *((pad + line) if line else line for line in rest)])
-
-
-def _caddy_str(value: object) -> str:
-    """A double-quoted Caddyfile token."""
-    text = str(value)
-    if "\n" in text or "\r" in text:
-        raise ValueError(f"{text!r}: a Caddyfile token cannot span lines")
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _shq(value: object) -> str:
-    return shlex.quote(str(value))
-
-
-def bytecode_cache_dir() -> Path | None:
-    """Where compiled templates are kept between runs (see looper_infra.core.cache), or None.
-
-    Compiling the k8s node templates costs about 0.1 s per `looper plan`; jinja2 stores each
-    template under a hash of its name with the checksum of its source and the Python version,
-    so an edited template or another interpreter compiles afresh.
-    """
-    return private_cache_dir("jinja2")
-
-
-@cache
-def _environment() -> jinja2.Environment:
-    cache_dir = bytecode_cache_dir()
-    # Shell, YAML and Caddyfile text, never HTML: escaping is explicit, per output syntax.
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("looper_infra.bootstrap", "templates"),
-        bytecode_cache=jinja2.FileSystemBytecodeCache(str(cache_dir)) if cache_dir else None,
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,  # noqa: S701
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters.update(
-        shq=_shq,
-        yaml_str=_yaml_str,
-        compose_str=_compose_str,
-        yaml_block=_yaml_block,
-        caddy_str=_caddy_str,
-    )
-    return env
+# --- render functions (pure: same spec, same text) -----------------------------------------
 
 
 def _render(template: str, **context: Any) -> str:
-    return _environment().get_template(template).render(paths=_PATHS, **context)
+    return render(template, paths=_PATHS, **context)
 
 
 def _variant(spec: AppVmStartup, template: str) -> str:
@@ -506,9 +408,6 @@ _NVIDIA: Final = MappingProxyType(
         "dcgm_service": versions.DCGM_SERVICE,
     }
 )
-
-
-# --- render functions (pure: same spec, same text) -----------------------------------------
 
 
 def render_app_vm_setup_script(spec: AppVmStartup) -> str:
@@ -566,20 +465,6 @@ def render_app_vm_cloud_config(spec: AppVmStartup) -> str:
         setup_script=files[_PATHS["setup_script"]],
         ops_agent_config=files.get(_PATHS["ops_agent_gpu_config"]),
     )
-    _check_embedding(text, files)
+    check_embedding(text, files)
     return text
 
-
-def _check_embedding(text: str, files: Mapping[str, str]) -> None:
-    """Fail loudly if the document does not read back as the files it was built from."""
-    if not text.startswith("#cloud-config\n"):
-        raise RuntimeError("rendered user data must start with '#cloud-config'")
-    doc = yaml.load(text, Loader=yaml.CSafeLoader)  # libyaml: same result, ~10x faster
-    written = {
-        entry["path"]: entry["content"]
-        for entry in (doc.get("write_files") or [])
-        if isinstance(entry, dict) and "path" in entry
-    }
-    for path, content in files.items():
-        if written.get(path) != content:
-            raise RuntimeError(f"embedding of {path} in the cloud-config does not round-trip")

@@ -23,9 +23,9 @@ run lock, the metadata-server token); backup and restore also from
 Docker is installed exactly as on the app VM, from one copy of the logic: the setup
 script embeds the app VM setup script's own shell functions and settings (Docker pins from
 :mod:`looper_infra.bootstrap.versions`, apt paths, retry/health tunables), cut out of
-:func:`~looper_infra.bootstrap.app_vm.render_app_vm_setup_script`'s output at render time
-together with everything they call (:func:`_app_vm_shell`). Rendering fails loudly when
-one of them disappears there.
+the app VM setup script at render time together with everything they call
+(:mod:`looper_infra.bootstrap.app_vm_shell`). Rendering fails loudly when one of them
+disappears there.
 
 No secret reaches the user data: the setup script fetches the database password and the
 ChromaDB token by *name* from Secret Manager's REST API at every boot (latest version),
@@ -36,21 +36,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 from types import MappingProxyType
 from typing import Any, Final
 
-from looper_infra.bootstrap import versions
-from looper_infra.bootstrap.app_vm import (
-    AppVmStartup,
-    _check_embedding,
-    _environment,
-    _image_problem,
-    _pattern_problem,
-    render_app_vm_setup_script,
-)
+from looper_infra.bootstrap.app_vm import _image_problem, _pattern_problem
+from looper_infra.bootstrap.app_vm_shell import check_defined_once, shell_code
+from looper_infra.bootstrap.render import check_embedding, render
 
 # --- pinned images ---------------------------------------------------------------------------
 
@@ -309,15 +301,6 @@ class DbVmStartup:
         return f"gs://{self.backup_bucket}/{BACKUP_PREFIX}"
 
 
-# --- the app VM's shell code, reused --------------------------------------------------------
-
-_SHELL_FUNCTION = re.compile(
-    r"^(?P<doc>(?:#(?! ---).*\n)*)(?P<name>[A-Za-z_][A-Za-z0-9_]*)\(\) \{.*\n(?:.*\n)*?\}\n",
-    re.MULTILINE,
-)
-_SHELL_READONLY = re.compile(r"^readonly (?P<name>[A-Z_][A-Z0-9_]*)=.*\n", re.MULTILINE)
-_SHELL_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
 #: What the DB VM setup runs of the app VM's setup script (plus what those call).
 _SETUP_ROOTS: Final = (
     "log", "require_count", "retry", "step", "wait_for", "check_os", "install_prerequisites",
@@ -326,109 +309,18 @@ _SETUP_ROOTS: Final = (
 )
 #: What backup and restore run of it.
 _BACKUP_ROOTS: Final = ("log", "require_count", "retry")
-#: Defined by the DB VM scripts themselves: their own messages, files and state.
-_OWN_NAMES: Final = frozenset(
-    {
-        "fail", "on_exit", "main", "CURRENT_STEP", "FAIL_LOGGED", "TMP_DIR",
-        "STATE_DIR", "DEFAULT_STATE_DIR", "CONFIG_DIR", "DEFAULT_CONFIG_DIR", "COMPOSE_PATH",
-    }
-)
-
-
-@dataclass(frozen=True)
-class _ShellCode:
-    """Definitions cut out of a script: ``readonly`` settings and functions, in order."""
-
-    settings: str
-    functions: str
-
-
-@cache
-def _app_vm_definitions() -> Mapping[str, tuple[int, str, str]]:
-    """Every ``readonly`` setting and function of the (non-GPU) app VM setup script:
-    name -> (position, kind, text). Its spec only fills values the DB VM does not use (the
-    Docker pins are the defaults from ``versions``), which :func:`_app_vm_shell` checks."""
-    script = render_app_vm_setup_script(_app_vm_reference())
-    found: dict[str, tuple[int, str, str]] = {}
-    for match in _SHELL_READONLY.finditer(script):
-        found[match["name"]] = (match.start(), "setting", match[0])
-    for match in _SHELL_FUNCTION.finditer(script):
-        found[match["name"]] = (match.start(), "function", match[0])
-    return MappingProxyType(found)
-
-
-#: Values of the app spec the DB VM renders the app VM script with; none may appear in the
-#: definitions it takes from there.
-_REFERENCE_DOMAIN: Final = "db-vm.looper.invalid"
-_REFERENCE_EMAIL: Final = "db-vm@looper.invalid"
-
-
-@cache
-def _app_vm_reference() -> AppVmStartup:
-    return AppVmStartup(
-        domain=_REFERENCE_DOMAIN,
-        acme_email=_REFERENCE_EMAIL,
-        app_image=versions.DEFAULT_APP_IMAGE,
-        app_port=8080,
-        health_path="/",
-    )
-
-
-@cache
-def _app_vm_shell(roots: tuple[str, ...]) -> _ShellCode:
-    """The app VM setup script's definitions of ``roots`` and of everything they use.
-
-    Follows calls and ``$NAME`` references transitively through functions and settings,
-    except names in :data:`_OWN_NAMES`, which the DB VM scripts define themselves.
-    """
-    defs = _app_vm_definitions()
-    missing = sorted(set(roots) - defs.keys())
-    if missing:
-        raise RuntimeError(
-            "the app VM setup script no longer defines "
-            f"{', '.join(missing)}; the DB VM setup reuses them"
-        )
-    chosen: set[str] = set()
-    pending = list(roots)
-    while pending:
-        name = pending.pop()
-        if name in chosen:
-            continue
-        chosen.add(name)
-        for word in _SHELL_WORD.findall(defs[name][2]):
-            if word in defs and word not in _OWN_NAMES and word not in chosen:
-                pending.append(word)
-    parts: dict[str, list[str]] = {"setting": [], "function": []}
-    for _, kind, text in sorted(defs[name] for name in chosen):
-        if _REFERENCE_DOMAIN in text or _REFERENCE_EMAIL in text:
-            raise RuntimeError(f"app VM definition depends on the app spec: {text!r}")
-        parts[kind].append(text)
-    return _ShellCode("".join(parts["setting"]), "\n".join(parts["function"]))
 
 
 # --- render functions (pure: same spec, same text) -----------------------------------------
 
 
 def _render(template: str, spec: DbVmStartup, **context: Any) -> str:
-    return (
-        _environment()
-        .get_template(template)
-        .render(spec=spec, paths=_PATHS, names=_NAMES, **context)
-    )
+    return render(template, spec=spec, paths=_PATHS, names=_NAMES, **context)
 
 
 def _render_script(template: str, spec: DbVmStartup, roots: tuple[str, ...]) -> str:
     """A script with the app VM definitions it needs; each name defined once."""
-    script = _render(template, spec, app_vm=_app_vm_shell(roots))
-    names = [m["name"] for m in _SHELL_READONLY.finditer(script)]
-    names += [m["name"] for m in _SHELL_FUNCTION.finditer(script)]
-    twice = sorted({name for name in names if names.count(name) > 1})
-    if twice:
-        raise RuntimeError(
-            f"{template} and the app VM setup script both define {', '.join(twice)}; "
-            "add them to db_vm._OWN_NAMES"
-        )
-    return script
+    return check_defined_once(_render(template, spec, app_vm=shell_code(roots)), template)
 
 
 def render_db_vm_setup_script(spec: DbVmStartup) -> str:
@@ -466,5 +358,5 @@ def render_db_vm_cloud_config(spec: DbVmStartup) -> str:
         _PATHS["restore_script"]: render_db_restore_script(spec),
     }
     text = _render("db-vm.cloud-config.yaml.j2", spec, files=files)
-    _check_embedding(text, files)
+    check_embedding(text, files)
     return text

@@ -38,26 +38,25 @@ import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from types import MappingProxyType
 from typing import Any, Final
 
-import yaml
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from looper_infra.bootstrap.app_vm import _environment
+from looper_infra.bootstrap.render import File, check_embedding, macro_file, render_document, template_module
+from looper_infra.facts.openvpn import (
+    DEFAULT_POOL_CIDR,
+    DEFAULT_SERVER_CN,
+    OPENVPN_PORT,
+    STATIC_KEY_BYTES,
+    user_problem,
+)
 
 # --- constants -----------------------------------------------------------------------------
 
-#: OpenVPN's IANA port (UDP).
-OPENVPN_PORT: Final = 1194
-#: Client pool (DESIGN.md network plan).
-DEFAULT_POOL_CIDR: Final = "10.8.0.0/24"
-#: Common name of the server certificate; clients pin it with ``verify-x509-name``.
-DEFAULT_SERVER_CN: Final = "looper-openvpn-server"
 #: Ubuntu 24.04 (noble) ``openvpn`` package, from noble-updates/noble-security: 2.6.14 is the
 #: upstream release Ubuntu carries to noble under its OpenVPN microrelease exception
 #: (wiki.ubuntu.com/OpenVPNUpdates); ``openvpn=2.6.14-0ubuntu0.24.04.1`` is installed by
@@ -69,8 +68,6 @@ HELPER_PATH: Final = "/usr/local/sbin/looper-openvpn-aws"
 SETUP_UNIT: Final = "looper-openvpn.service"
 LOGS_UNIT: Final = "looper-openvpn-logs.service"
 LOGS_TIMER: Final = "looper-openvpn-logs.timer"
-#: 2048-bit OpenVPN static key (tls-crypt): 256 random bytes.
-STATIC_KEY_BYTES: Final = 256
 _STATIC_KEY_BEGIN: Final = "-----BEGIN OpenVPN Static key V1-----"
 _STATIC_KEY_END: Final = "-----END OpenVPN Static key V1-----"
 #: EC2 user data limit (bytes, before base64).
@@ -103,8 +100,6 @@ _CONF_PATH_KEYS: Final = ("ca", "cert", "key", "tls_crypt", "ccd", "log", "statu
 
 # --- validation ------------------------------------------------------------------------------
 
-#: A user name: the client certificate's CN and its ccd file name (no path, no space).
-_USER = re.compile(r"^[a-z][a-z0-9._-]{0,62}$")
 _CN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                    r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
@@ -114,13 +109,6 @@ _SECRET_ID = re.compile(
 _LOG_GROUP = re.compile(r"^[A-Za-z0-9_\-/.#]{1,512}$")
 _APT_VERSION = re.compile(r"^[0-9][A-Za-z0-9.+~:-]*$")
 _PATH = re.compile(r"^/[A-Za-z0-9._/-]+$")
-
-
-def user_problem(user: object) -> str | None:
-    """Why ``user`` cannot be a VPN user name (None when it can)."""
-    if not isinstance(user, str) or not _USER.match(user):
-        return f"{user!r} is not a user name (lowercase letter first, then a-z 0-9 . _ -, <= 63)"
-    return None
 
 
 def _network(value: object, name: str, problems: dict[str, str]) -> ipaddress.IPv4Network | None:
@@ -223,8 +211,7 @@ class OpenVpnServerSpec:
 
 
 def _render(template: str, **context: Any) -> str:
-    text = _environment().get_template(template).render(names=_NAMES, **context)
-    return text.rstrip("\n") + "\n"
+    return render_document(template, names=_NAMES, **context)
 
 
 def render_openvpn_server_conf(spec: OpenVpnServerSpec) -> str:
@@ -256,20 +243,9 @@ def render_openvpn_setup_script(spec: OpenVpnServerSpec) -> str:
     return _render("openvpn-setup.sh.j2", spec=spec, push=spec.push_networks, paths=SERVER_PATHS)
 
 
-@dataclass(frozen=True)
-class _File:
-    content: str
-    mode: str
-
-
-@cache
-def _units() -> Any:
-    return _environment().get_template("openvpn-server.units.j2")
-
-
-def _unit(spec: OpenVpnServerSpec, macro: str) -> _File:
-    module = _units().make_module({"paths": SERVER_PATHS, "spec": spec})
-    return _File(str(getattr(module, macro)()).strip("\n") + "\n", "0644")
+def _unit(spec: OpenVpnServerSpec, macro: str) -> File:
+    module = template_module("openvpn-server.units.j2", {"paths": SERVER_PATHS, "spec": spec})
+    return macro_file(getattr(module, macro))
 
 
 def openvpn_server_files(spec: OpenVpnServerSpec) -> Mapping[str, str]:
@@ -277,15 +253,15 @@ def openvpn_server_files(spec: OpenVpnServerSpec) -> Mapping[str, str]:
     return MappingProxyType({path: f.content for path, f in _files(spec).items()})
 
 
-def _files(spec: OpenVpnServerSpec) -> dict[str, _File]:
+def _files(spec: OpenVpnServerSpec) -> dict[str, File]:
     if dict(spec.paths) != dict(SERVER_PATHS):
         raise ValueError("paths: the server's user data uses SERVER_PATHS (custom paths are for tests)")
     p = SERVER_PATHS
     files = {
-        p["setup_script"]: _File(render_openvpn_setup_script(spec), "0755"),
-        p["helper"]: _File(render_openvpn_aws_helper(spec), "0755"),
-        p["conf"]: _File(render_openvpn_server_conf(spec), "0644"),
-        **{f"{p['ccd_staging']}/{user}": _File(text, "0644")
+        p["setup_script"]: File(render_openvpn_setup_script(spec), "0755"),
+        p["helper"]: File(render_openvpn_aws_helper(spec), "0755"),
+        p["conf"]: File(render_openvpn_server_conf(spec), "0644"),
+        **{f"{p['ccd_staging']}/{user}": File(text, "0644")
            for user, text in openvpn_ccd_files(spec).items()},
         p["setup_unit"]: _unit(spec, "setup_unit"),
         p["logs_unit"]: _unit(spec, "logs_unit"),
@@ -299,11 +275,7 @@ def render_openvpn_server_cloud_config(spec: OpenVpnServerSpec) -> str:
     """The server's cloud-init user data (no secrets; checked to round-trip and fit 16 KB gzipped)."""
     files = _files(spec)
     text = _render("openvpn-server.cloud-config.yaml.j2", spec=spec, files=files, paths=SERVER_PATHS)
-    doc = yaml.load(text, Loader=yaml.CSafeLoader)
-    written = {entry["path"]: entry["content"] for entry in doc["write_files"]}
-    for path, f in files.items():
-        if written.get(path) != f.content:
-            raise RuntimeError(f"embedding of {path} in the cloud-config does not round-trip")
+    check_embedding(text, {path: f.content for path, f in files.items()})
     return text
 
 
