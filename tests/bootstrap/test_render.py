@@ -31,7 +31,15 @@ def test_every_filter_gives_the_value_back_in_its_syntax(value: str) -> None:
     assert shlex.split(apply("shq", value)) == [value]
     assert yaml.safe_load(apply("yaml_str", value)) == value
     assert yaml.safe_load(apply("compose_str", value)) == value.replace("$", "$$")
-    assert yaml.safe_load("key: " + apply("yaml_block", value, 2)) == {"key": value}
+    # as in a cloud-config: a key at column 2, the next key after the block
+    document = "a:\n  key: " + apply("yaml_block", value, 2) + "\n  next: 1\n"
+    assert yaml.safe_load(document) == {"a": {"key": value, "next": 1}}
+
+
+@pytest.mark.parametrize("value", ["\n", "\n\n", "a\n\n", "a\n\n\n", "\n\nb", " x\n", "x\r\ny", ""])
+def test_blank_lines_and_odd_ends_survive_a_yaml_block(value: str) -> None:
+    document = "key: " + apply("yaml_block", value, 0) + "\n"
+    assert yaml.safe_load(document) == {"key": value}
 
 
 def test_yaml_block_nests_at_the_given_column() -> None:

@@ -76,7 +76,9 @@ def _yaml_block(value: str, indent: int) -> str:
     dumped = yaml.dump(
         {"k": value}, Dumper=_BlockDumper, width=_WIDE, allow_unicode=True, sort_keys=False
     )
-    dumped = dumped.removesuffix("...\n").removeprefix("k: ").rstrip("\n")
+    # the line break that ends the mapping (the template writes its own); blank lines before
+    # it are content (a "|+" block keeps them)
+    dumped = dumped.removesuffix("...\n").removeprefix("k: ").removesuffix("\n")
     first, *rest = dumped.split("\n")
     pad = " " * indent
     return "\n".join([first, *((pad + line) if line else line for line in rest)])
