@@ -15,7 +15,7 @@ import re
 import secrets
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
-from helpers.db_vm import DEFAULT_SPEC, PASSWORD_SECRET, PROJECT, TOKEN_SECRET
+from helpers.db_vm import DEFAULT_SPEC, PASSWORD_SECRET, TOKEN_SECRET
 from helpers.tools import (
     assert_matches_golden,
     assert_shellcheck_clean,
@@ -591,78 +591,14 @@ def test_unhealthy_database_is_reported(vm: FakeVm, stub_env: dict[str, str], re
     assert ["enable", "--now", "looper-db-backup.timer"] not in run.commands("systemctl")
 
 
-# --- 7. validation -----------------------------------------------------------------------------
+# --- 7. what config cannot guarantee ---------------------------------------------------------------
+# (everything else the spec holds is validated by config: tests/config/test_v3.py)
 
 
-def _kwargs(**changes: object) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "project": PROJECT, "data_disk_device_name": "looper-data", "postgres_db": "looper",
-        "postgres_user": "looper", "postgres_password_secret": PASSWORD_SECRET,
-        "chroma_token_secret": TOKEN_SECRET, "backup_bucket": "looper-backups",
-        "app_subnet_cidr": "10.0.1.0/24",
-    }
-    return {**base, **changes}
-
-
-def test_every_bad_field_is_named() -> None:
-    bad = {
-        "project": "Bad_Project",
-        "data_disk_device_name": "/dev/sdb",
-        "postgres_db": "template1",
-        "postgres_user": "Robert'); DROP TABLE",
-        "postgres_password_secret": "db-password",
-        "chroma_token_secret": "projects/p/secrets/x/versions/1",
-        "backup_bucket": "gs://bucket",
-        "app_subnet_cidr": "0.0.0.0/0",
-        "chroma_port": 5432,
-        "mount_point": "/etc/data",
-        "backup_on_calendar": "daily; rm -rf /",
-        "postgres_image": "postgres",
-        "chroma_image": "chromadb/chroma:latest",
-    }
+def test_reserved_role_and_port_clash_are_refused_together() -> None:
     with pytest.raises(ValueError) as caught:
-        DbVmStartup(**_kwargs(**bad))
-    message = str(caught.value)
-    assert message.startswith("invalid DbVmStartup: ")
-    for name in bad:
-        assert f"{name}:" in message, name
-
-
-@pytest.mark.parametrize(
-    ("field_name", "value"),
-    [
-        ("project", "ab"),
-        ("data_disk_device_name", "Looper-Data"),
-        ("postgres_db", "a" * 37),  # <db>_pre_restore_<14 digits> must fit in 63 bytes
-        ("postgres_db", "postgres"),
-        ("postgres_db", "has-dash"),
-        ("postgres_user", "pg_monitor"),
-        ("postgres_password_secret", f"projects/{PROJECT}/secrets/a b"),
-        ("chroma_token_secret", PASSWORD_SECRET),  # the same secret twice
-        ("backup_bucket", "Upper"),
-        ("backup_bucket", "a..b"),
-        ("app_subnet_cidr", "10.0.1.1/24"),  # host bits set
-        ("app_subnet_cidr", "not-a-cidr"),
-        ("chroma_port", 0),
-        ("chroma_port", True),
-        ("chroma_port", "8000"),
-        ("mount_point", "relative/path"),
-        ("mount_point", "/mnt/data/"),
-        ("mount_point", "/mnt/../etc"),
-        ("mount_point", "/"),
-        ("backup_on_calendar", "03:00\nExecStart=/bin/sh"),
-        ("postgres_image", "postgres:17 ; rm"),
-    ],
-)
-def test_single_bad_field(field_name: str, value: object) -> None:
-    with pytest.raises(ValueError, match=rf"{field_name}:"):
-        DbVmStartup(**_kwargs(**{field_name: value}))
-
-
-def test_good_variants_are_accepted() -> None:
-    spec = DbVmStartup(**_kwargs(
-        postgres_db="a" * 36, app_subnet_cidr="fd00:10::/64", chroma_port=65535,
-        postgres_password_secret="projects/123456789012/secrets/pw",
-    ))
-    assert spec.default_backup_target == "gs://looper-backups/looper-db"
-    hash(spec)
+        replace(DEFAULT_SPEC, postgres_user="pg_looper", chroma_port=5432)
+    assert str(caught.value) == (
+        "invalid DbVmStartup: postgres_user: 'pg_looper': PostgreSQL reserves role names pg_*; "
+        "chroma_port: 5432 is PostgreSQL's port"
+    )

@@ -677,44 +677,31 @@ def test_secret_and_identity_through_imdsv2_and_signed_requests(
     assert json.loads(identity.read_text()) == IDENTITY
 
 
-# --- input validation ---------------------------------------------------------------------------
+# --- values the spec takes as given --------------------------------------------------------------
+# (the cluster's networks, MTU, control-plane count and region are validated by config:
+# tests/config/test_v4.py; the version pins by tests/bootstrap/test_k8s_versions.py)
 
 
-@pytest.mark.parametrize("base, change, field", [
-    (WORKER, {"pod_cidr": "192.168.0.0/33"}, "pod_cidr"),
-    (WORKER, {"pod_cidr": "192.168.1.0/16"}, "pod_cidr"),
-    (WORKER, {"service_cidr": "192.168.0.0/20"}, "service_cidr"),  # overlaps the pods
-    (WORKER, {"service_cidr": "10.0.0.0/8"}, "service_cidr"),
-    (WORKER, {"calico_mtu": 1199}, "calico_mtu"),
-    (WORKER, {"calico_mtu": 9001}, "calico_mtu"),
-    (WORKER, {"ca_cert_hash": "sha256:" + "A" * 64}, "ca_cert_hash"),
-    (WORKER, {"ca_cert_hash": "3f" * 32}, "ca_cert_hash"),
-    (WORKER, {"init_node": True}, "init_node"),
-    (WORKER, {"control_plane_secret_id": "x"}, "control_plane_secret_id"),
-    (WORKER, {"secret_backend": "gcp"}, "secret_backend"),
-    (WORKER, {"region": "Seoul"}, "region"),
-    (WORKER, {"control_plane_endpoint": "https://api:6443"}, "control_plane_endpoint"),
-    (WORKER, {"node_labels": {"node-role.kubernetes.io/worker": ""}}, "node_labels"),
-    (WORKER, {"node_labels": {"topology.kubernetes.io/zone": "a"}}, "node_labels"),
-    (WORKER, {"node_taints": ("dedicated=kafka:Never",)}, "node_taints"),
-    (WORKER, {"control_plane_count": 2}, "control_plane_count"),
-    (WORKER, {"kubernetes_version": "1.35.2"}, "kubernetes_version"),
-    (CONTROL_PLANE, {"control_plane_secret_id": None}, "control_plane_secret_id"),
-    (CONTROL_PLANE, {"service_account_issuer": "http://issuer.example.com"}, "service_account_issuer"),
-    (CONTROL_PLANE, {"service_account_issuer": None}, "service_account_issuer"),
-    (CONTROL_PLANE, {"init_node": False, "control_plane_count": 1}, "init_node"),
-])
-def test_invalid_input_names_the_field(base: dict[str, Any], change: dict[str, Any], field: str) -> None:
-    values = {**base, "init_node": base is CONTROL_PLANE, **change}
-    with pytest.raises(ValueError, match=rf"invalid K8sNodeBootstrap: (.*; )?{field}: "):
-        K8sNodeBootstrap(**values)
+def test_five_control_planes_keep_their_certificates_uploaded() -> None:
+    spec = K8sNodeBootstrap(**CONTROL_PLANE, control_plane_count=5)  # config allows 1, 3 or 5
+    files = k8s_node_files(spec)
+    assert "/etc/systemd/system/looper-k8s-upload-certs.timer" in files
+    assert "systemctl enable --now looper-k8s-upload-certs.timer" in files[K8S_SETUP_SCRIPT_PATH]
 
 
-def test_every_problem_is_reported_at_once() -> None:
-    with pytest.raises(ValueError) as err:
-        K8sNodeBootstrap(**{**WORKER, "pod_cidr": "nope", "calico_mtu": 0, "ca_cert_hash": "x"})
-    for field in ("pod_cidr", "calico_mtu", "ca_cert_hash"):
-        assert f"{field}: " in str(err.value)
+def test_label_and_taint_values_stay_data_in_the_kubeadm_yaml() -> None:
+    odd = 'a: "b" # c'
+    spec = K8sNodeBootstrap(**WORKER, node_labels={"looper/note": odd},
+                            node_taints=("looper/odd='x':NoExecute",))
+    join = docs(render_k8s_kubeadm_join_config(spec))["JoinConfiguration"]["nodeRegistration"]
+    assert args(join["kubeletExtraArgs"])["node-labels"].startswith(f"looper/note={odd},")
+    assert join["taints"] == [{"key": "looper/odd", "value": "'x'", "effect": "NoExecute"}]
+
+
+def test_a_malformed_taint_is_refused_when_rendering() -> None:
+    spec = K8sNodeBootstrap(**WORKER, node_taints=("dedicated=kafka:Never",))
+    with pytest.raises(ValueError, match="is not a taint"):
+        render_k8s_kubeadm_join_config(spec)
 
 
 def test_worker_has_no_control_plane_documents() -> None:

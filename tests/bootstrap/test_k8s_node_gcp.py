@@ -440,29 +440,3 @@ def test_helper_reports_a_denied_secret_without_a_value(
     assert TOKEN not in proc.stderr + proc.stdout and not out.exists()
     proc = run_helper(helper, "secret", "looper-cluster/dev/join", str(out), env=fake_gcp)
     assert proc.returncode == 1 and "projects/P/secrets/S" in proc.stderr
-
-
-# --- input validation ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("change, field", [
-    ({"role": "control-plane", "control_plane_secret_id": "projects/p/secrets/cp",
-      "service_account_issuer": "https://issuer.example.com", "init_node": True}, "role"),
-    ({"region": "ap-northeast-2"}, "secret_backend"),
-    ({"join_secret_id": "looper-cluster/dev/join"}, "secret_backend"),
-    ({"join_secret_id": "projects/Bad_Project/secrets/x"}, "secret_backend"),
-    ({"api_server_addresses": ()}, "api_server_addresses"),
-    ({"api_server_addresses": ("8.8.8.8",)}, "api_server_addresses"),
-    ({"api_server_addresses": ("10.1.16.10", "10.1.16.10")}, "api_server_addresses"),
-    ({"gpu": K8sGpuWorker(driver_version="575.1-0ubuntu1")}, "gpu"),
-    ({"gpu": K8sGpuWorker(model="GeForce RTX 4090")}, "gpu"),
-    ({"gpu": K8sGpuWorker(), "node_labels": {"nvidia.com/gpu.present": "false"}}, "gpu"),
-])
-def test_invalid_gcp_input_names_the_field(change: dict[str, Any], field: str) -> None:
-    with pytest.raises(ValueError, match=rf"invalid K8sNodeBootstrap: (.*; )?{field}: "):
-        K8sNodeBootstrap(**{**GCP_WORKER, **change})
-
-
-def test_aws_backend_refuses_a_gcp_secret_name() -> None:
-    with pytest.raises(ValueError, match="secret_backend: 'aws' reads AWS Secrets Manager"):
-        K8sNodeBootstrap(**{**AWS_WORKER, "join_secret_id": SECRET_NAME})

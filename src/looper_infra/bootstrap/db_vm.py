@@ -34,13 +34,10 @@ with the VM's metadata-server token, into root-only files.
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final
 
-from looper_infra.bootstrap.app_vm import _image_problem, _pattern_problem
 from looper_infra.bootstrap.app_vm_shell import check_defined_once, shell_code
 from looper_infra.bootstrap.render import check_embedding, render
 
@@ -126,79 +123,15 @@ _NAMES: Final = MappingProxyType(
     }
 )
 
-# --- validation ------------------------------------------------------------------------------
-
-# GCP project ID (the name, not the number).
-_PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
-# Compute Engine device name of an attached disk (RFC 1035 label).
-_DEVICE_NAME = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
-# Restore names <db>_pre_restore_<YYYYmmddHHMMSS> must fit PostgreSQL's 63-byte identifiers.
-_PG_DB_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,35}$")
-_PG_ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-_RESERVED_DATABASES = ("postgres", "template0", "template1")
-# "projects/<id or number>/secrets/<secret id>"; the latest version is fetched at boot.
-_SECRET_NAME = re.compile(
-    r"^projects/([a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]{1,19})/secrets/[A-Za-z0-9_-]{1,255}$"
-)
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
-_MOUNT_POINT = re.compile(r"^(/[A-Za-z0-9._-]+)+$")
-_ON_CALENDAR = re.compile(r"^[A-Za-z0-9*:.,/~ -]{1,100}$")
-
-
-def _port_problem(value: object) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
-        return f"{value!r} is not a port number (1-65535)"
-    if value == POSTGRES_PORT:
-        return f"{value} is PostgreSQL's port"
-    return None
-
-
-def _cidr_problem(value: object) -> str | None:
-    if not isinstance(value, str):
-        return "must be a CIDR string such as '10.0.1.0/24'"
-    try:
-        net = ipaddress.ip_network(value, strict=True)
-    except ValueError as err:
-        return f"{value!r} is not a network in CIDR notation ({err})"
-    if net.prefixlen == 0:
-        return f"{value!r} admits every address; give the app subnet's range"
-    return None
-
-
-def _mount_point_problem(value: object) -> str | None:
-    if not isinstance(value, str) or not _MOUNT_POINT.match(value):
-        return f"{value!r} is not an absolute path of letters, digits and ._- (no trailing '/')"
-    parts = value.split("/")[1:]
-    if any(part in (".", "..") for part in parts):
-        return f"{value!r} must not contain '.' or '..' components"
-    if parts[0] in ("bin", "boot", "dev", "etc", "lib", "proc", "root", "run", "sbin", "sys", "usr"):
-        return f"{value!r} is inside a system directory"
-    return None
-
-
-def _bucket_problem(value: object) -> str | None:
-    if not isinstance(value, str) or not _BUCKET.match(value) or ".." in value:
-        return (
-            f"{value!r} is not a Cloud Storage bucket name (3-63 lowercase letters, digits, "
-            "'-', '_', '.'; no 'gs://')"
-        )
-    return None
-
-
-def _pg_name_problem(value: object, pattern: re.Pattern[str], what: str) -> str | None:
-    if not isinstance(value, str) or not pattern.match(value):
-        return f"{value!r} is not {what}"
-    if value in _RESERVED_DATABASES or value.startswith("pg_"):
-        return f"{value!r} is reserved by PostgreSQL"
-    return None
-
-
 @dataclass(frozen=True)
 class DbVmStartup:
-    """Everything the DB VM's boot needs; validated on construction.
+    """Everything the DB VM's boot needs.
 
     Secrets are given by Secret Manager resource name only; their values never reach this
-    object, the rendered documents or the instance metadata.
+    object, the rendered documents or the instance metadata. Values come validated from
+    config (``config.v3``: project, database and role names, the app subnet, ChromaDB's
+    port, the backup schedule and bucket), from the stage (device name, secret names) or
+    are pins; the renderers quote each for the file it lands in.
     """
 
     project: str
@@ -222,58 +155,13 @@ class DbVmStartup:
     chroma_image: str = CHROMA_IMAGE
 
     def __post_init__(self) -> None:
+        # Two facts config does not guarantee (``config.v3.DbTier``); either would stop the
+        # database at its first boot, so they are refused here.
         problems: dict[str, str] = {}
-
-        def check(name: str, problem: str | None) -> None:
-            if problem is not None:
-                problems[name] = problem
-
-        check("project", _pattern_problem(self.project, _PROJECT_ID, "a GCP project ID"))
-        check(
-            "data_disk_device_name",
-            _pattern_problem(
-                self.data_disk_device_name, _DEVICE_NAME,
-                "a Compute Engine disk device name (lowercase letters, digits, '-')",
-            ),
-        )
-        check(
-            "postgres_db",
-            _pg_name_problem(
-                self.postgres_db, _PG_DB_NAME,
-                "a PostgreSQL database name of at most 36 characters [a-z0-9_] "
-                "(restores add '_pre_restore_<timestamp>')",
-            ),
-        )
-        check(
-            "postgres_user",
-            _pg_name_problem(
-                self.postgres_user, _PG_ROLE_NAME, "a PostgreSQL role name [a-z0-9_]"
-            ),
-        )
-        for name in ("postgres_password_secret", "chroma_token_secret"):
-            check(
-                name,
-                _pattern_problem(
-                    getattr(self, name), _SECRET_NAME,
-                    "a Secret Manager secret name 'projects/PROJECT/secrets/SECRET'",
-                ),
-            )
-        if self.postgres_password_secret == self.chroma_token_secret:
-            problems.setdefault(
-                "chroma_token_secret", "must not be the same secret as postgres_password_secret"
-            )
-        check("backup_bucket", _bucket_problem(self.backup_bucket))
-        check("app_subnet_cidr", _cidr_problem(self.app_subnet_cidr))
-        check("chroma_port", _port_problem(self.chroma_port))
-        check("mount_point", _mount_point_problem(self.mount_point))
-        check(
-            "backup_on_calendar",
-            _pattern_problem(
-                self.backup_on_calendar, _ON_CALENDAR, "a systemd OnCalendar expression"
-            ),
-        )
-        check("postgres_image", _image_problem(self.postgres_image))
-        check("chroma_image", _image_problem(self.chroma_image))
+        if self.postgres_user.startswith("pg_"):
+            problems["postgres_user"] = f"{self.postgres_user!r}: PostgreSQL reserves role names pg_*"
+        if self.chroma_port == POSTGRES_PORT:
+            problems["chroma_port"] = f"{self.chroma_port} is PostgreSQL's port"
         if problems:
             raise ValueError(
                 "invalid DbVmStartup: "

@@ -52,7 +52,6 @@ from looper_infra.facts.openvpn import (
     DEFAULT_SERVER_CN,
     OPENVPN_PORT,
     STATIC_KEY_BYTES,
-    user_problem,
 )
 
 # --- constants -----------------------------------------------------------------------------
@@ -96,36 +95,21 @@ SERVER_PATHS: Final = MappingProxyType({
     "sysctls": "/etc/sysctl.d/90-looper-openvpn.conf",
 })
 _NAMES: Final = MappingProxyType({"setup_unit": SETUP_UNIT, "logs_unit": LOGS_UNIT, "logs_timer": LOGS_TIMER})
-_CONF_PATH_KEYS: Final = ("ca", "cert", "key", "tls_crypt", "ccd", "log", "status")
 
-# --- validation ------------------------------------------------------------------------------
+# --- the spec --------------------------------------------------------------------------------
 
-_CN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                   r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
-_AWS_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$")
-_SECRET_ID = re.compile(
-    r"^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:)?[A-Za-z0-9/_+=.@-]{1,512}$")
-_LOG_GROUP = re.compile(r"^[A-Za-z0-9_\-/.#]{1,512}$")
-_APT_VERSION = re.compile(r"^[0-9][A-Za-z0-9.+~:-]*$")
-_PATH = re.compile(r"^/[A-Za-z0-9._/-]+$")
-
-
-def _network(value: object, name: str, problems: dict[str, str]) -> ipaddress.IPv4Network | None:
-    try:
-        net = ipaddress.IPv4Network(str(value), strict=True)
-    except ValueError as exc:
-        problems[name] = f"{value!r} is not an IPv4 network ({exc})"
-        return None
-    return net
+_HOST = re.compile(r"(?=.{1,253}\Z)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                   r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
 
 
 @dataclass(frozen=True)
 class OpenVpnServerSpec:
-    """Everything the server's configuration and first boot need; validated on construction.
+    """Everything the server's configuration and first boot need.
 
     Plain values only (a stage passes Pulumi outputs through ``Output.apply``); the secret is
-    named, never given.
+    named, never given. The users (names, no duplicates), the region and the networks'
+    overlaps come validated from config (``config.v4.OpenVpn``); the secret id, log group
+    and server CN from the component; the rest are pins.
     """
 
     #: configured users: client certificate CNs, one ccd file each (sorted, deduplicated)
@@ -148,47 +132,16 @@ class OpenVpnServerSpec:
     paths: Mapping[str, str] = field(default_factory=lambda: SERVER_PATHS, hash=False)
 
     def __post_init__(self) -> None:
+        # What config does not guarantee (``config.v4.OpenVpn``): it accepts no users, any
+        # pool, and VPC ranges it does not require to be private.
         problems: dict[str, str] = {}
         if not self.users:
             problems["users"] = "at least one user (nobody could connect)"
-        for i, user in enumerate(self.users):
-            why = user_problem(user)
-            if why:
-                problems[f"users[{i}]"] = why
-        if len(set(self.users)) != len(self.users):
-            problems["users"] = "duplicate user names"
-        pool = _network(self.pool_cidr, "pool_cidr", problems)
-        if pool is not None and not (pool.is_private and 16 <= pool.prefixlen <= 29):
+        if not (self.pool.is_private and 16 <= self.pool.prefixlen <= 29):
             problems["pool_cidr"] = f"{self.pool_cidr!r} must be a private /16 to /29"
-        for i, value in enumerate(self.push_cidrs):
-            net = _network(value, f"push_cidrs[{i}]", problems)
-            if net is None:
-                continue
+        for i, net in enumerate(self.push_networks):
             if not net.is_private:
-                problems[f"push_cidrs[{i}]"] = f"{value!r} is not a private network (no full tunnel)"
-            elif pool is not None and net.overlaps(pool):
-                problems[f"push_cidrs[{i}]"] = f"{value!r} overlaps the client pool {self.pool_cidr!r}"
-        if len(set(self.push_cidrs)) != len(self.push_cidrs):
-            problems["push_cidrs"] = "duplicate networks"
-        if not isinstance(self.region, str) or not _AWS_REGION.match(self.region):
-            problems["region"] = f"{self.region!r} is not an AWS region"
-        if not isinstance(self.secret_id, str) or not _SECRET_ID.match(self.secret_id):
-            problems["secret_id"] = f"{self.secret_id!r} is not a Secrets Manager name or ARN"
-        if not isinstance(self.log_group_name, str) or not _LOG_GROUP.match(self.log_group_name):
-            problems["log_group_name"] = f"{self.log_group_name!r} is not a CloudWatch Logs group name"
-        if not isinstance(self.server_cn, str) or not _CN.match(self.server_cn):
-            problems["server_cn"] = f"{self.server_cn!r} is not a simple common name"
-        if isinstance(self.port, bool) or not isinstance(self.port, int) or not 1 <= self.port <= 65535:
-            problems["port"] = f"{self.port!r} is not a port"
-        if not isinstance(self.status_interval_sec, int) or not 1 <= self.status_interval_sec <= 3600:
-            problems["status_interval_sec"] = f"{self.status_interval_sec!r} is not 1-3600"
-        if not isinstance(self.openvpn_apt_version, str) or not _APT_VERSION.match(self.openvpn_apt_version):
-            problems["openvpn_apt_version"] = f"{self.openvpn_apt_version!r} is not an apt version"
-        missing = sorted(set(_CONF_PATH_KEYS) - set(self.paths))
-        if missing:
-            problems["paths"] = f"missing {missing}"
-        problems.update({f"paths[{k}]": f"{v!r} is not an absolute path" for k, v in self.paths.items()
-                         if not _PATH.match(v)})
+                problems[f"push_cidrs[{i}]"] = f"{str(net)!r} is not a private network (no full tunnel)"
         if problems:
             raise ValueError("invalid OpenVpnServerSpec: "
                              + "; ".join(f"{name}: {why}" for name, why in problems.items()))
@@ -221,10 +174,8 @@ def render_openvpn_server_conf(spec: OpenVpnServerSpec) -> str:
 
 
 def render_openvpn_ccd(user: str) -> str:
-    """The ccd file of ``user``: its existence admits the user; nothing is overridden."""
-    why = user_problem(user)
-    if why:
-        raise ValueError(f"user: {why}")
+    """The ccd file of ``user`` (a name config validated): its existence admits the user;
+    nothing is overridden."""
     return f"# Looper VPN user {user}: this file admits the user (ccd-exclusive).\n"
 
 
@@ -310,20 +261,15 @@ def client_profile(user: str, server_host: str, ca_pem: str, cert_pem: str, key_
                    port: int = OPENVPN_PORT) -> str:
     """``user``'s .ovpn profile with the CA, their certificate and key and the tls-crypt key inline.
 
-    Refuses material that would only fail at connect time: a certificate whose CN is not
+    ``user`` is a name config validated; ``server_cn`` and ``port`` are the component's.
+    Refuses what only the cloud or the PKI decide and would only fail at connect time: a
+    server address that is not a host name or IPv4 address, a certificate whose CN is not
     ``user``, that lacks EKU clientAuth or was not issued by ``ca_pem``, or a key that is not
     the certificate's.
     """
     problems = []
-    why = user_problem(user)
-    if why:
-        problems.append(f"user: {why}")
-    if not isinstance(server_host, str) or not _HOST.match(server_host):
+    if not _HOST.fullmatch(server_host):
         problems.append(f"server_host: {server_host!r} is not a host name or IPv4 address")
-    if not _CN.match(server_cn):
-        problems.append(f"server_cn: {server_cn!r} is not a simple common name")
-    if isinstance(port, bool) or not 1 <= port <= 65535:
-        problems.append(f"port: {port!r} is not a port")
     try:
         ca = x509.load_pem_x509_certificate(ca_pem.encode())
         cert = x509.load_pem_x509_certificate(cert_pem.encode())
