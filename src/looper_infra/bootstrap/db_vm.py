@@ -123,6 +123,7 @@ _NAMES: Final = MappingProxyType(
     }
 )
 
+
 @dataclass(frozen=True)
 class DbVmStartup:
     """Everything the DB VM's boot needs.

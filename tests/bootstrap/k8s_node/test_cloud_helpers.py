@@ -174,13 +174,10 @@ def test_fill_rejects_malformed_secrets_without_printing_them(
     assert not (tmp_path / "out").exists()
 
 
-class FakeAws(BaseHTTPRequestHandler):
-    """IMDSv2 and Secrets Manager on loopback; records what it was sent."""
+class LoopbackServer(BaseHTTPRequestHandler):
+    """A quiet loopback HTTP handler with a one-call answer."""
 
-    secret_string: ClassVar[str] = ""
-    seen: ClassVar[list[tuple[str, str, dict[str, str], bytes]]] = []
-
-    def log_message(self, *args: Any) -> None:  # quiet
+    def log_message(self, *args: Any) -> None:
         pass
 
     def _answer(self, code: int, body: str) -> None:
@@ -189,6 +186,13 @@ class FakeAws(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+class FakeAws(LoopbackServer):
+    """IMDSv2 and Secrets Manager on loopback; records what it was sent."""
+
+    secret_string: ClassVar[str] = ""
+    seen: ClassVar[list[tuple[str, str, dict[str, str], bytes]]] = []
 
     def do_PUT(self) -> None:
         self.seen.append(("PUT", self.path, dict(self.headers), b""))
@@ -273,22 +277,12 @@ GCP_IDENTITY = {"zone": "asia-northeast3-a", "region": "asia-northeast3", "insta
             "node_name": "looper-dev-gpu-0.asia-northeast3-a.c.looper-dev.internal"}
 
 
-class FakeGcp(BaseHTTPRequestHandler):
+class FakeGcp(LoopbackServer):
     """GCE metadata server and Secret Manager on loopback; records what it was sent."""
 
     payload: ClassVar[bytes] = b""
     status: ClassVar[int] = 200
     seen: ClassVar[list[tuple[str, dict[str, str]]]] = []
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def _answer(self, code: int, body: str) -> None:
-        data = body.encode()
-        self.send_response(code)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def do_GET(self) -> None:
         headers = {k.lower(): v for k, v in self.headers.items()}

@@ -32,7 +32,7 @@ pre-generated CA and service-account key pair to /etc/kubernetes/pki before kube
 Control planes survive replacement: a control plane joins when the API endpoint answers
 (``/livez``, verified against the cluster CA); only the ``init_node`` runs ``kubeadm init``,
 and only after the endpoint stayed silent for several polls; the others poll, bounded.
-With three control planes, a timer re-uploads the control-plane certificates every hour
+With several control planes (3 or 5), a timer re-uploads the control-plane certificates hourly
 (kubeadm deletes them after 2 h) so a replacement can join at any time.
 
 The setup script reuses the app VM setup script's shell helpers (retry, step markers, apt
