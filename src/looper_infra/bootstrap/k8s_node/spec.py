@@ -154,8 +154,9 @@ class K8sNodeBootstrap:
     api_server_addresses: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        # A duplicate of config.v4's cross-section rule, kept while the GCP GPU node component
-        # checks its plain args by building this spec (components/gcp/k8s_gpu_node.py).
+        # config.v4 guarantees this for the v4 stack (a cross-section rule); kept because the
+        # GCP GPU node component takes the MTU as a plain arg and relies on this spec to refuse
+        # it (tests/components/gcp/test_k8s_gpu_node.py).
         if self.on_gcp and self.calico_mtu > VPN_CALICO_MTU_MAX:
             raise ValueError(
                 f"invalid K8sNodeBootstrap: calico_mtu: {self.calico_mtu} is too large across "
