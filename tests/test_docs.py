@@ -167,7 +167,7 @@ def test_replace_generated_needs_its_markers() -> None:
 
 def test_schema_file_is_current() -> None:
     assert json.loads(SCHEMA_FILE.read_text()) == stack_file_schema(), (
-        "schema is stale: run `.venv/bin/looper schema > schema/stack-config.schema.json`")
+        "schema is stale: run `python -m looper_infra.reports.docs --write` (or `looper schema > FILE`)")
 
 
 @pytest.mark.parametrize("path", EXAMPLE_STACK_FILES, ids=lambda p: p.name)

@@ -12,13 +12,13 @@ import re
 import shlex
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers.app_vm import (
+    DEFAULT_SPEC,
     STEPS,
     FakeRoot,
     check_golden,
@@ -35,13 +35,6 @@ from looper_infra.bootstrap import (
     versions,
 )
 
-DEFAULT_SPEC = AppVmStartup(
-    domain="dev.looper.example.com",
-    acme_email="ops@example.com",
-    app_image=versions.DEFAULT_APP_IMAGE,
-    app_port=8080,
-    health_path="/health",
-)
 CUSTOM_SPEC = AppVmStartup(
     domain="api.looper.example.org",
     acme_email="certs+looper@example.org",
@@ -106,12 +99,6 @@ def test_behind_a_load_balancer_there_is_no_caddy_and_the_port_is_open() -> None
     assert compose["services"]["app"]["ports"] == ["8080:8080"]
     assert "/etc/looper/Caddyfile" not in written_files(rendered)
     assert "the load balancer serves https://${DOMAIN}" in setup_script(rendered)
-    with pytest.raises(ValueError, match="acme_email: not used behind a load balancer"):
-        AppVmStartup(domain="a.example.com", acme_email="x@example.com", app_image="a:1",
-                     app_port=8080, health_path="/", behind_load_balancer=True)
-    with pytest.raises(ValueError, match="acme_email"):
-        AppVmStartup(domain="a.example.com", acme_email=None, app_image="a:1",
-                     app_port=8080, health_path="/")
 
 
 # --- 3. shellcheck -----------------------------------------------------------------------------
@@ -307,67 +294,15 @@ def test_wrong_os_is_rejected(tmp_path: Path) -> None:
     assert run.calls == []
 
 
-# --- 6. validation -----------------------------------------------------------------------------
+# --- 6. what config cannot guarantee -----------------------------------------------------------
+# (everything else the spec holds is validated by config: tests/config/test_v1.py)
 
 
-def test_every_bad_field_is_named() -> None:
-    with pytest.raises(ValueError) as caught:
-        AppVmStartup(
-            domain="Not_A_Domain",
-            acme_email="nobody",
-            app_image="nginx",
-            app_port=0,
-            health_path="health",
-            app_env={"lower-case": "x"},
-            caddy_image="caddy:latest",
-            ops_agent_version="2.*.*",
-        )
-    message = str(caught.value)
-    for name in (
-        "domain", "acme_email", "app_image", "app_port", "health_path", "app_env",
-        "caddy_image", "ops_agent_version",
-    ):
-        assert f"{name}:" in message, name
-
-
-@pytest.mark.parametrize(
-    ("field_name", "value"),
-    [
-        ("domain", "localhost"),
-        ("domain", "example.com."),
-        ("domain", "-bad.example.com"),
-        ("domain", "a.123"),
-        ("app_port", 65536),
-        ("app_port", True),
-        ("app_port", "8080"),
-        ("health_path", "/a b"),
-        ("health_path", "/$(id)"),
-        ("app_env", {"OK": "fine", "1BAD": "x"}),
-        ("app_env", {"NUL": "a\x00b"}),
-        ("app_command", ["not", "a", "tuple"]),
-        ("docker_ce_version", "latest; rm -rf /"),
-    ],
-)
-def test_single_bad_field(field_name: str, value: object) -> None:
-    kwargs: dict[str, Any] = {
-        "domain": "dev.looper.example.com",
-        "acme_email": "ops@example.com",
-        "app_image": versions.DEFAULT_APP_IMAGE,
-        "app_port": 8080,
-        "health_path": "/health",
-        field_name: value,
-    }
-    with pytest.raises(ValueError, match=rf"{field_name}:"):
-        AppVmStartup(**kwargs)
-
-
-@pytest.mark.parametrize("port", [1, 65535])
-def test_port_bounds_are_accepted(port: int) -> None:
-    spec = AppVmStartup(
-        domain="a.example.com", acme_email="a@example.com",
-        app_image=versions.DEFAULT_APP_IMAGE, app_port=port, health_path="/",
-    )
-    assert spec.app_port == port
+def test_env_value_with_nul_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"^invalid AppVmStartup: app_env: values of 'NUL' must not"):
+        AppVmStartup(domain="a.example.com", acme_email="a@example.com",
+                     app_image=versions.DEFAULT_APP_IMAGE, app_port=8080, health_path="/",
+                     app_env={"OK": "fine", "NUL": "a\x00b"})
 
 
 def test_spec_is_frozen_against_later_mutation() -> None:
@@ -380,35 +315,3 @@ def test_spec_is_frozen_against_later_mutation() -> None:
     assert spec.app_env == {"A": "1"}
     assert isinstance(spec.app_env, Mapping)
     hash(spec)
-
-
-# -- compiled templates kept between runs ------------------------------------------------------
-
-def test_compiled_templates_are_reused_and_render_the_same(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import jinja2
-
-    from looper_infra.bootstrap import app_vm
-
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    compiled: list[str | None] = []
-    original = jinja2.Environment.compile
-
-    def spy(self: jinja2.Environment, source: Any, name: str | None = None,
-            *args: Any, **kwargs: Any) -> Any:
-        compiled.append(name)
-        return original(self, source, name, *args, **kwargs)
-
-    monkeypatch.setattr(jinja2.Environment, "compile", spy)
-    app_vm._environment.cache_clear()
-    try:
-        first = render_app_vm_cloud_config(DEFAULT_SPEC)
-        assert "app-vm.cloud-config.yaml.j2" in compiled
-        stored = list((tmp_path / "looper" / "jinja2").iterdir())
-        assert len(stored) >= len(set(compiled)) > 0
-        compiled.clear()
-        app_vm._environment.cache_clear()  # a new process, as far as jinja2 can tell
-        assert render_app_vm_cloud_config(DEFAULT_SPEC) == first
-        assert compiled == []
-    finally:
-        app_vm._environment.cache_clear()

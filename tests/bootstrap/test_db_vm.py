@@ -15,7 +15,7 @@ import re
 import secrets
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
-from helpers.db_vm import DEFAULT_SPEC, PASSWORD_SECRET, PROJECT, TOKEN_SECRET
+from helpers.db_vm import DEFAULT_SPEC, PASSWORD_SECRET, TOKEN_SECRET
 from helpers.tools import (
     assert_matches_golden,
     assert_shellcheck_clean,
@@ -31,6 +31,7 @@ from helpers.tools import (
     require_tool,
 )
 from looper_infra.bootstrap import db_vm, render_app_vm_setup_script, versions
+from looper_infra.bootstrap.app_vm_shell import reference_startup
 from looper_infra.bootstrap.db_vm import (
     DB_BACKUP_SCRIPT_PATH,
     DB_RESTORE_SCRIPT_PATH,
@@ -354,7 +355,7 @@ def test_default_images_are_pinned() -> None:
 
 def test_docker_install_is_the_app_vm_code() -> None:
     setup = content(rendered(DEFAULT_SPEC), DB_VM_SETUP_SCRIPT_PATH)
-    app = render_app_vm_setup_script(db_vm._app_vm_reference())
+    app = render_app_vm_setup_script(reference_startup())
     for function in ("retry", "step", "add_docker_apt_repo", "install_docker_engine",
                      "install_ops_agent", "check_os", "pull_images"):
         body = re.search(rf"^{function}\(\) \{{.*?^\}}\n", app, re.MULTILINE | re.DOTALL)
@@ -367,23 +368,6 @@ def test_docker_install_is_the_app_vm_code() -> None:
     assert len(re.findall(r"^retry\(\) \{", setup, re.MULTILINE)) == 1
     for app_only in ("verify_app", "CADDY_IMAGE", "DOMAIN=", "APP_PORT"):
         assert app_only not in setup
-
-
-def test_a_missing_app_vm_function_fails_rendering(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(db_vm, "_SETUP_ROOTS", (*db_vm._SETUP_ROOTS, "no_such_function"))
-    with pytest.raises(RuntimeError, match="no longer defines no_such_function"):
-        db_vm.render_db_vm_setup_script(DEFAULT_SPEC)
-
-
-def test_a_name_defined_on_both_sides_fails_rendering(monkeypatch: pytest.MonkeyPatch) -> None:
-    # as if the DB VM's own STATE_DIR were not declared its own: the app's comes along too
-    monkeypatch.setattr(db_vm, "_OWN_NAMES", db_vm._OWN_NAMES - {"STATE_DIR"})
-    db_vm._app_vm_shell.cache_clear()
-    try:
-        with pytest.raises(RuntimeError, match="both define STATE_DIR"):
-            db_vm.render_db_vm_setup_script(DEFAULT_SPEC)
-    finally:
-        db_vm._app_vm_shell.cache_clear()
 
 
 # --- 4. secrets: fetched by name, never in the user data or the log --------------------------------
@@ -607,78 +591,14 @@ def test_unhealthy_database_is_reported(vm: FakeVm, stub_env: dict[str, str], re
     assert ["enable", "--now", "looper-db-backup.timer"] not in run.commands("systemctl")
 
 
-# --- 7. validation -----------------------------------------------------------------------------
+# --- 7. what config cannot guarantee ---------------------------------------------------------------
+# (everything else the spec holds is validated by config: tests/config/test_v3.py)
 
 
-def _kwargs(**changes: object) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "project": PROJECT, "data_disk_device_name": "looper-data", "postgres_db": "looper",
-        "postgres_user": "looper", "postgres_password_secret": PASSWORD_SECRET,
-        "chroma_token_secret": TOKEN_SECRET, "backup_bucket": "looper-backups",
-        "app_subnet_cidr": "10.0.1.0/24",
-    }
-    return {**base, **changes}
-
-
-def test_every_bad_field_is_named() -> None:
-    bad = {
-        "project": "Bad_Project",
-        "data_disk_device_name": "/dev/sdb",
-        "postgres_db": "template1",
-        "postgres_user": "Robert'); DROP TABLE",
-        "postgres_password_secret": "db-password",
-        "chroma_token_secret": "projects/p/secrets/x/versions/1",
-        "backup_bucket": "gs://bucket",
-        "app_subnet_cidr": "0.0.0.0/0",
-        "chroma_port": 5432,
-        "mount_point": "/etc/data",
-        "backup_on_calendar": "daily; rm -rf /",
-        "postgres_image": "postgres",
-        "chroma_image": "chromadb/chroma:latest",
-    }
+def test_reserved_role_and_port_clash_are_refused_together() -> None:
     with pytest.raises(ValueError) as caught:
-        DbVmStartup(**_kwargs(**bad))
-    message = str(caught.value)
-    assert message.startswith("invalid DbVmStartup: ")
-    for name in bad:
-        assert f"{name}:" in message, name
-
-
-@pytest.mark.parametrize(
-    ("field_name", "value"),
-    [
-        ("project", "ab"),
-        ("data_disk_device_name", "Looper-Data"),
-        ("postgres_db", "a" * 37),  # <db>_pre_restore_<14 digits> must fit in 63 bytes
-        ("postgres_db", "postgres"),
-        ("postgres_db", "has-dash"),
-        ("postgres_user", "pg_monitor"),
-        ("postgres_password_secret", f"projects/{PROJECT}/secrets/a b"),
-        ("chroma_token_secret", PASSWORD_SECRET),  # the same secret twice
-        ("backup_bucket", "Upper"),
-        ("backup_bucket", "a..b"),
-        ("app_subnet_cidr", "10.0.1.1/24"),  # host bits set
-        ("app_subnet_cidr", "not-a-cidr"),
-        ("chroma_port", 0),
-        ("chroma_port", True),
-        ("chroma_port", "8000"),
-        ("mount_point", "relative/path"),
-        ("mount_point", "/mnt/data/"),
-        ("mount_point", "/mnt/../etc"),
-        ("mount_point", "/"),
-        ("backup_on_calendar", "03:00\nExecStart=/bin/sh"),
-        ("postgres_image", "postgres:17 ; rm"),
-    ],
-)
-def test_single_bad_field(field_name: str, value: object) -> None:
-    with pytest.raises(ValueError, match=rf"{field_name}:"):
-        DbVmStartup(**_kwargs(**{field_name: value}))
-
-
-def test_good_variants_are_accepted() -> None:
-    spec = DbVmStartup(**_kwargs(
-        postgres_db="a" * 36, app_subnet_cidr="fd00:10::/64", chroma_port=65535,
-        postgres_password_secret="projects/123456789012/secrets/pw",
-    ))
-    assert spec.default_backup_target == "gs://looper-backups/looper-db"
-    hash(spec)
+        replace(DEFAULT_SPEC, postgres_user="pg_looper", chroma_port=5432)
+    assert str(caught.value) == (
+        "invalid DbVmStartup: postgres_user: 'pg_looper': PostgreSQL reserves role names pg_*; "
+        "chroma_port: 5432 is PostgreSQL's port"
+    )

@@ -130,16 +130,23 @@ def test_setup_script_passes_shellcheck_and_helper_compiles(tmp_path: Path) -> N
     assert "readonly PUSH_CIDRS=(10.1.0.0/16 10.0.0.0/16)" in text
 
 
+# What config does not guarantee (the users' names, duplicates, the region and the networks'
+# overlaps it does: tests/config/test_v4.py).
 @pytest.mark.parametrize(("change", "field"), [
-    ({"users": ()}, "users"), ({"users": ("Alice",)}, "users[0]"), ({"users": ("a", "a")}, "users"),
-    ({"push_cidrs": ("0.0.0.0/0",)}, "push_cidrs[0]"), ({"push_cidrs": ("10.8.0.0/16",)}, "push_cidrs[0]"),
-    ({"pool_cidr": "8.8.8.0/24"}, "pool_cidr"), ({"secret_id": "bad name"}, "secret_id"),
-    ({"region": "korea"}, "region"),
+    ({"users": ()}, "users"),
+    ({"push_cidrs": ("0.0.0.0/0",)}, "push_cidrs[0]"), ({"push_cidrs": ("10.1.0.0/16", "8.8.8.0/24")},
+                                                        "push_cidrs[1]"),
+    ({"pool_cidr": "8.8.8.0/24"}, "pool_cidr"), ({"pool_cidr": "10.8.0.0/30"}, "pool_cidr"),
 ])
-def test_spec_rejects_bad_values(change: dict[str, object], field: str) -> None:
+def test_spec_rejects_what_config_does_not_guarantee(change: dict[str, object], field: str) -> None:
     values: dict[str, object] = {"users": ("alice",), "push_cidrs": ("10.1.0.0/16",), **BASE, **change}
     with pytest.raises(ValueError, match=re.escape(f"{field}:")):
         OpenVpnServerSpec(**values)  # type: ignore[arg-type]
+
+
+def test_openvpn_pin_is_an_apt_version_for_noble() -> None:
+    assert re.fullmatch(r"[0-9][A-Za-z0-9.+~:-]*", OPENVPN_APT_VERSION)
+    assert "ubuntu0.24.04" in OPENVPN_APT_VERSION
 
 
 def test_static_key_v1_format() -> None:
@@ -207,8 +214,10 @@ def test_client_profile_inlines_everything_and_pins_the_server(pki: dict[str, st
     ("alice", "alice_server_eku", "key", "no extended key usage clientAuth"),
     ("alice", "alice_self", "key", "not issued by ca_pem"),
     ("alice", "alice", "other_key", "key_pem: not the key of cert_pem"),
+    ("alice", "alice", "key", "server_host: 'vpn.example.com\\nup /bin/sh' is not a host name"),
 ])
 def test_client_profile_refuses_mismatched_material(pki: dict[str, str], user: str, cert: str, key: str,
                                                     message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
-        client_profile(user, "vpn.example.com", pki["ca"], pki[cert], pki[key], pki["tls_crypt"])
+        host = "vpn.example.com\nup /bin/sh" if "server_host" in message else "vpn.example.com"
+        client_profile(user, host, pki["ca"], pki[cert], pki[key], pki["tls_crypt"])

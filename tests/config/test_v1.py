@@ -83,6 +83,12 @@ def test_internet_ssh_needs_the_named_opt_in() -> None:
         ("app", "image", "nginx:latest", "looper:app.image", "latest"),
         ("app", "acme_email", "nobody", "looper:app.acme_email", "e-mail"),
         ("app", "port", 80, "looper:app.port", "greater than or equal"),
+        ("app", "port", 65536, "looper:app.port", "less than or equal"),
+        # the health path reaches the Caddyfile, compose and the setup script: URL path characters only
+        ("app", "health_path", "/a b", "looper:app.health_path", "pattern"),
+        ("app", "health_path", "/$(id)", "looper:app.health_path", "pattern"),
+        ("app", "health_path", "health", "looper:app.health_path", "pattern"),
+        ("app", "env", {"OK": "1", "lower-case": "x"}, "looper:app.env.lower-case.[key]", "pattern"),
         ("app", "surprise", 1, "looper:app.surprise", "unknown key"),
     ],
 )

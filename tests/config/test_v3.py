@@ -34,6 +34,16 @@ from looper_infra.config import validate_mapping
         (lambda v: v["backups"].update(bucket="192.168.1.1"), "looper:backups.bucket", "IP address"),
         (lambda v: v["db_tier"].update(postgres_user="postgres"), "looper:db_tier.postgres_user",
          "not a usable"),
+        # restores keep the old database as <name>_pre_restore_<14 digits>: 36 characters at most
+        (lambda v: v["db_tier"].update(postgres_db="a" * 37), "looper:db_tier.postgres_db", "at most 36"),
+        (lambda v: v["db_tier"].update(postgres_db="has-dash"), "looper:db_tier.postgres_db", "not a usable"),
+        (lambda v: v["db_tier"].update(postgres_db="template1"), "looper:db_tier.postgres_db",
+         "not a system database"),
+        (lambda v: v["db_tier"].update(chroma_port=80), "looper:db_tier.chroma_port",
+         "greater than or equal"),
+        (lambda v: v["backups"].update(schedule="daily; rm -rf /"), "looper:backups.schedule",
+         "OnCalendar"),
+        (lambda v: v["backups"].update(bucket="gs://bucket"), "looper:backups.bucket", "invalid bucket name"),
         (lambda v: v["lb"].update(min_tls_version="TLS_1_0"), "looper:lb.min_tls_version", "TLS_1_2"),
     ],
 )

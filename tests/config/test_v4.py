@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -39,6 +40,20 @@ def test_examples_are_valid(stack: str) -> None:
         (lambda v: v["cluster"].update(pod_cidr="192.168.0.0/24"), "looper:cluster.pod_cidr", "too small"),
         (lambda v: v["cluster"].update(service_cidr="10.96.0.1/12"), "looper:cluster.service_cidr",
          "host bits set"),
+        (lambda v: v["cluster"].update(service_cidr="10.96.0.0/26"), "looper:cluster.service_cidr",
+         "between /12 and /24"),
+        (lambda v: v["cluster"].update(service_cidr="192.168.0.0/20"), "looper:cluster.service_cidr",
+         "overlaps cluster.pod_cidr"),
+        (lambda v: v["cluster"].update(calico_mtu=1100), "looper:cluster.calico_mtu",
+         "greater than or equal"),
+        # a user name is a certificate CN and a ccd file name (facts/openvpn.py)
+        (lambda v: v["openvpn"].update(users=["alice", "Bob"]), "looper:openvpn.users",
+         "'Bob' is not a user name"),
+        (lambda v: v["openvpn"].update(users=["alice\n"]), "looper:openvpn.users",
+         "'alice\\n' is not a user name"),
+        (lambda v: v["openvpn"].update(users=["../ccd"]), "looper:openvpn.users", "is not a user name"),
+        (lambda v: v["openvpn"].update(users=["alice", "alice"]), "looper:openvpn.users",
+         "duplicate users: alice"),
         (lambda v: v["workers"].update(min_size=0), "looper:workers.min_size", "greater than or equal to 1"),
         (lambda v: v["workers"].update(min_size=3, desired=2), "looper:workers.desired", "below min_size"),
         (lambda v: v["workers"].update(desired=5, max_size=4), "looper:workers.max_size", "below desired"),
@@ -134,6 +149,15 @@ def test_cross_section_rules(mutate: Any, path: str, fragment: str) -> None:
     issues = issues_of(values)
     assert path in issues, issues
     assert fragment in issues[path]
+
+
+def test_gpu_families_name_the_gpu_as_nvidia_smi_does() -> None:
+    from looper_infra.config.v4 import AWS_GPU_FAMILIES, AWS_MULTI_GPU
+
+    for family, (accelerator, model) in AWS_GPU_FAMILIES.items():
+        assert re.fullmatch(r"nvidia-[a-z0-9-]+", accelerator), family
+        assert re.fullmatch(r"(NVIDIA|Tesla) [A-Za-z0-9 .-]+", model), family
+    assert all(t.split(".")[0] in AWS_GPU_FAMILIES and 1 < n <= 8 for t, n in AWS_MULTI_GPU.items())
 
 
 def test_no_gcp_means_no_vpn_mtu_limit() -> None:

@@ -28,6 +28,15 @@ from looper_infra.bootstrap import (
     versions,
 )
 
+#: The v1 app VM with the default app image (golden ``app_vm_default``).
+DEFAULT_SPEC = AppVmStartup(
+    domain="dev.looper.example.com",
+    acme_email="ops@example.com",
+    app_image=versions.DEFAULT_APP_IMAGE,
+    app_port=8080,
+    health_path="/health",
+)
+
 GOLDEN_DIR = Path(__file__).resolve().parents[1] / "bootstrap" / "golden"
 
 STUBBED_COMMANDS = ("apt-get", "apt-mark", "curl", "docker", "dpkg", "gpg", "systemctl")

@@ -23,9 +23,9 @@ run lock, the metadata-server token); backup and restore also from
 Docker is installed exactly as on the app VM, from one copy of the logic: the setup
 script embeds the app VM setup script's own shell functions and settings (Docker pins from
 :mod:`looper_infra.bootstrap.versions`, apt paths, retry/health tunables), cut out of
-:func:`~looper_infra.bootstrap.app_vm.render_app_vm_setup_script`'s output at render time
-together with everything they call (:func:`_app_vm_shell`). Rendering fails loudly when
-one of them disappears there.
+the app VM setup script at render time together with everything they call
+(:mod:`looper_infra.bootstrap.app_vm_shell`). Rendering fails loudly when one of them
+disappears there.
 
 No secret reaches the user data: the setup script fetches the database password and the
 ChromaDB token by *name* from Secret Manager's REST API at every boot (latest version),
@@ -34,23 +34,12 @@ with the VM's metadata-server token, into root-only files.
 
 from __future__ import annotations
 
-import ipaddress
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 from types import MappingProxyType
 from typing import Any, Final
 
-from looper_infra.bootstrap import versions
-from looper_infra.bootstrap.app_vm import (
-    AppVmStartup,
-    _check_embedding,
-    _environment,
-    _image_problem,
-    _pattern_problem,
-    render_app_vm_setup_script,
-)
+from looper_infra.bootstrap.app_vm_shell import check_defined_once, shell_code
+from looper_infra.bootstrap.render import check_embedding, render
 
 # --- pinned images ---------------------------------------------------------------------------
 
@@ -134,79 +123,16 @@ _NAMES: Final = MappingProxyType(
     }
 )
 
-# --- validation ------------------------------------------------------------------------------
-
-# GCP project ID (the name, not the number).
-_PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
-# Compute Engine device name of an attached disk (RFC 1035 label).
-_DEVICE_NAME = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
-# Restore names <db>_pre_restore_<YYYYmmddHHMMSS> must fit PostgreSQL's 63-byte identifiers.
-_PG_DB_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,35}$")
-_PG_ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-_RESERVED_DATABASES = ("postgres", "template0", "template1")
-# "projects/<id or number>/secrets/<secret id>"; the latest version is fetched at boot.
-_SECRET_NAME = re.compile(
-    r"^projects/([a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]{1,19})/secrets/[A-Za-z0-9_-]{1,255}$"
-)
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
-_MOUNT_POINT = re.compile(r"^(/[A-Za-z0-9._-]+)+$")
-_ON_CALENDAR = re.compile(r"^[A-Za-z0-9*:.,/~ -]{1,100}$")
-
-
-def _port_problem(value: object) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
-        return f"{value!r} is not a port number (1-65535)"
-    if value == POSTGRES_PORT:
-        return f"{value} is PostgreSQL's port"
-    return None
-
-
-def _cidr_problem(value: object) -> str | None:
-    if not isinstance(value, str):
-        return "must be a CIDR string such as '10.0.1.0/24'"
-    try:
-        net = ipaddress.ip_network(value, strict=True)
-    except ValueError as err:
-        return f"{value!r} is not a network in CIDR notation ({err})"
-    if net.prefixlen == 0:
-        return f"{value!r} admits every address; give the app subnet's range"
-    return None
-
-
-def _mount_point_problem(value: object) -> str | None:
-    if not isinstance(value, str) or not _MOUNT_POINT.match(value):
-        return f"{value!r} is not an absolute path of letters, digits and ._- (no trailing '/')"
-    parts = value.split("/")[1:]
-    if any(part in (".", "..") for part in parts):
-        return f"{value!r} must not contain '.' or '..' components"
-    if parts[0] in ("bin", "boot", "dev", "etc", "lib", "proc", "root", "run", "sbin", "sys", "usr"):
-        return f"{value!r} is inside a system directory"
-    return None
-
-
-def _bucket_problem(value: object) -> str | None:
-    if not isinstance(value, str) or not _BUCKET.match(value) or ".." in value:
-        return (
-            f"{value!r} is not a Cloud Storage bucket name (3-63 lowercase letters, digits, "
-            "'-', '_', '.'; no 'gs://')"
-        )
-    return None
-
-
-def _pg_name_problem(value: object, pattern: re.Pattern[str], what: str) -> str | None:
-    if not isinstance(value, str) or not pattern.match(value):
-        return f"{value!r} is not {what}"
-    if value in _RESERVED_DATABASES or value.startswith("pg_"):
-        return f"{value!r} is reserved by PostgreSQL"
-    return None
-
 
 @dataclass(frozen=True)
 class DbVmStartup:
-    """Everything the DB VM's boot needs; validated on construction.
+    """Everything the DB VM's boot needs.
 
     Secrets are given by Secret Manager resource name only; their values never reach this
-    object, the rendered documents or the instance metadata.
+    object, the rendered documents or the instance metadata. Values come validated from
+    config (``config.v3``: project, database and role names, the app subnet, ChromaDB's
+    port, the backup schedule and bucket), from the stage (device name, secret names) or
+    are pins; the renderers quote each for the file it lands in.
     """
 
     project: str
@@ -230,58 +156,13 @@ class DbVmStartup:
     chroma_image: str = CHROMA_IMAGE
 
     def __post_init__(self) -> None:
+        # Two facts config does not guarantee (``config.v3.DbTier``); either would stop the
+        # database at its first boot, so they are refused here.
         problems: dict[str, str] = {}
-
-        def check(name: str, problem: str | None) -> None:
-            if problem is not None:
-                problems[name] = problem
-
-        check("project", _pattern_problem(self.project, _PROJECT_ID, "a GCP project ID"))
-        check(
-            "data_disk_device_name",
-            _pattern_problem(
-                self.data_disk_device_name, _DEVICE_NAME,
-                "a Compute Engine disk device name (lowercase letters, digits, '-')",
-            ),
-        )
-        check(
-            "postgres_db",
-            _pg_name_problem(
-                self.postgres_db, _PG_DB_NAME,
-                "a PostgreSQL database name of at most 36 characters [a-z0-9_] "
-                "(restores add '_pre_restore_<timestamp>')",
-            ),
-        )
-        check(
-            "postgres_user",
-            _pg_name_problem(
-                self.postgres_user, _PG_ROLE_NAME, "a PostgreSQL role name [a-z0-9_]"
-            ),
-        )
-        for name in ("postgres_password_secret", "chroma_token_secret"):
-            check(
-                name,
-                _pattern_problem(
-                    getattr(self, name), _SECRET_NAME,
-                    "a Secret Manager secret name 'projects/PROJECT/secrets/SECRET'",
-                ),
-            )
-        if self.postgres_password_secret == self.chroma_token_secret:
-            problems.setdefault(
-                "chroma_token_secret", "must not be the same secret as postgres_password_secret"
-            )
-        check("backup_bucket", _bucket_problem(self.backup_bucket))
-        check("app_subnet_cidr", _cidr_problem(self.app_subnet_cidr))
-        check("chroma_port", _port_problem(self.chroma_port))
-        check("mount_point", _mount_point_problem(self.mount_point))
-        check(
-            "backup_on_calendar",
-            _pattern_problem(
-                self.backup_on_calendar, _ON_CALENDAR, "a systemd OnCalendar expression"
-            ),
-        )
-        check("postgres_image", _image_problem(self.postgres_image))
-        check("chroma_image", _image_problem(self.chroma_image))
+        if self.postgres_user.startswith("pg_"):
+            problems["postgres_user"] = f"{self.postgres_user!r}: PostgreSQL reserves role names pg_*"
+        if self.chroma_port == POSTGRES_PORT:
+            problems["chroma_port"] = f"{self.chroma_port} is PostgreSQL's port"
         if problems:
             raise ValueError(
                 "invalid DbVmStartup: "
@@ -309,15 +190,6 @@ class DbVmStartup:
         return f"gs://{self.backup_bucket}/{BACKUP_PREFIX}"
 
 
-# --- the app VM's shell code, reused --------------------------------------------------------
-
-_SHELL_FUNCTION = re.compile(
-    r"^(?P<doc>(?:#(?! ---).*\n)*)(?P<name>[A-Za-z_][A-Za-z0-9_]*)\(\) \{.*\n(?:.*\n)*?\}\n",
-    re.MULTILINE,
-)
-_SHELL_READONLY = re.compile(r"^readonly (?P<name>[A-Z_][A-Z0-9_]*)=.*\n", re.MULTILINE)
-_SHELL_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
 #: What the DB VM setup runs of the app VM's setup script (plus what those call).
 _SETUP_ROOTS: Final = (
     "log", "require_count", "retry", "step", "wait_for", "check_os", "install_prerequisites",
@@ -326,109 +198,18 @@ _SETUP_ROOTS: Final = (
 )
 #: What backup and restore run of it.
 _BACKUP_ROOTS: Final = ("log", "require_count", "retry")
-#: Defined by the DB VM scripts themselves: their own messages, files and state.
-_OWN_NAMES: Final = frozenset(
-    {
-        "fail", "on_exit", "main", "CURRENT_STEP", "FAIL_LOGGED", "TMP_DIR",
-        "STATE_DIR", "DEFAULT_STATE_DIR", "CONFIG_DIR", "DEFAULT_CONFIG_DIR", "COMPOSE_PATH",
-    }
-)
-
-
-@dataclass(frozen=True)
-class _ShellCode:
-    """Definitions cut out of a script: ``readonly`` settings and functions, in order."""
-
-    settings: str
-    functions: str
-
-
-@cache
-def _app_vm_definitions() -> Mapping[str, tuple[int, str, str]]:
-    """Every ``readonly`` setting and function of the (non-GPU) app VM setup script:
-    name -> (position, kind, text). Its spec only fills values the DB VM does not use (the
-    Docker pins are the defaults from ``versions``), which :func:`_app_vm_shell` checks."""
-    script = render_app_vm_setup_script(_app_vm_reference())
-    found: dict[str, tuple[int, str, str]] = {}
-    for match in _SHELL_READONLY.finditer(script):
-        found[match["name"]] = (match.start(), "setting", match[0])
-    for match in _SHELL_FUNCTION.finditer(script):
-        found[match["name"]] = (match.start(), "function", match[0])
-    return MappingProxyType(found)
-
-
-#: Values of the app spec the DB VM renders the app VM script with; none may appear in the
-#: definitions it takes from there.
-_REFERENCE_DOMAIN: Final = "db-vm.looper.invalid"
-_REFERENCE_EMAIL: Final = "db-vm@looper.invalid"
-
-
-@cache
-def _app_vm_reference() -> AppVmStartup:
-    return AppVmStartup(
-        domain=_REFERENCE_DOMAIN,
-        acme_email=_REFERENCE_EMAIL,
-        app_image=versions.DEFAULT_APP_IMAGE,
-        app_port=8080,
-        health_path="/",
-    )
-
-
-@cache
-def _app_vm_shell(roots: tuple[str, ...]) -> _ShellCode:
-    """The app VM setup script's definitions of ``roots`` and of everything they use.
-
-    Follows calls and ``$NAME`` references transitively through functions and settings,
-    except names in :data:`_OWN_NAMES`, which the DB VM scripts define themselves.
-    """
-    defs = _app_vm_definitions()
-    missing = sorted(set(roots) - defs.keys())
-    if missing:
-        raise RuntimeError(
-            "the app VM setup script no longer defines "
-            f"{', '.join(missing)}; the DB VM setup reuses them"
-        )
-    chosen: set[str] = set()
-    pending = list(roots)
-    while pending:
-        name = pending.pop()
-        if name in chosen:
-            continue
-        chosen.add(name)
-        for word in _SHELL_WORD.findall(defs[name][2]):
-            if word in defs and word not in _OWN_NAMES and word not in chosen:
-                pending.append(word)
-    parts: dict[str, list[str]] = {"setting": [], "function": []}
-    for _, kind, text in sorted(defs[name] for name in chosen):
-        if _REFERENCE_DOMAIN in text or _REFERENCE_EMAIL in text:
-            raise RuntimeError(f"app VM definition depends on the app spec: {text!r}")
-        parts[kind].append(text)
-    return _ShellCode("".join(parts["setting"]), "\n".join(parts["function"]))
 
 
 # --- render functions (pure: same spec, same text) -----------------------------------------
 
 
 def _render(template: str, spec: DbVmStartup, **context: Any) -> str:
-    return (
-        _environment()
-        .get_template(template)
-        .render(spec=spec, paths=_PATHS, names=_NAMES, **context)
-    )
+    return render(template, spec=spec, paths=_PATHS, names=_NAMES, **context)
 
 
 def _render_script(template: str, spec: DbVmStartup, roots: tuple[str, ...]) -> str:
     """A script with the app VM definitions it needs; each name defined once."""
-    script = _render(template, spec, app_vm=_app_vm_shell(roots))
-    names = [m["name"] for m in _SHELL_READONLY.finditer(script)]
-    names += [m["name"] for m in _SHELL_FUNCTION.finditer(script)]
-    twice = sorted({name for name in names if names.count(name) > 1})
-    if twice:
-        raise RuntimeError(
-            f"{template} and the app VM setup script both define {', '.join(twice)}; "
-            "add them to db_vm._OWN_NAMES"
-        )
-    return script
+    return check_defined_once(_render(template, spec, app_vm=shell_code(roots)), template)
 
 
 def render_db_vm_setup_script(spec: DbVmStartup) -> str:
@@ -466,5 +247,5 @@ def render_db_vm_cloud_config(spec: DbVmStartup) -> str:
         _PATHS["restore_script"]: render_db_restore_script(spec),
     }
     text = _render("db-vm.cloud-config.yaml.j2", spec, files=files)
-    _check_embedding(text, files)
+    check_embedding(text, files)
     return text

@@ -38,26 +38,24 @@ import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from types import MappingProxyType
 from typing import Any, Final
 
-import yaml
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from looper_infra.bootstrap.app_vm import _environment
+from looper_infra.bootstrap.render import File, check_embedding, macro_file, render_document, template_module
+from looper_infra.facts.openvpn import (
+    DEFAULT_POOL_CIDR,
+    DEFAULT_SERVER_CN,
+    OPENVPN_PORT,
+    STATIC_KEY_BYTES,
+)
 
 # --- constants -----------------------------------------------------------------------------
 
-#: OpenVPN's IANA port (UDP).
-OPENVPN_PORT: Final = 1194
-#: Client pool (DESIGN.md network plan).
-DEFAULT_POOL_CIDR: Final = "10.8.0.0/24"
-#: Common name of the server certificate; clients pin it with ``verify-x509-name``.
-DEFAULT_SERVER_CN: Final = "looper-openvpn-server"
 #: Ubuntu 24.04 (noble) ``openvpn`` package, from noble-updates/noble-security: 2.6.14 is the
 #: upstream release Ubuntu carries to noble under its OpenVPN microrelease exception
 #: (wiki.ubuntu.com/OpenVPNUpdates); ``openvpn=2.6.14-0ubuntu0.24.04.1`` is installed by
@@ -69,8 +67,6 @@ HELPER_PATH: Final = "/usr/local/sbin/looper-openvpn-aws"
 SETUP_UNIT: Final = "looper-openvpn.service"
 LOGS_UNIT: Final = "looper-openvpn-logs.service"
 LOGS_TIMER: Final = "looper-openvpn-logs.timer"
-#: 2048-bit OpenVPN static key (tls-crypt): 256 random bytes.
-STATIC_KEY_BYTES: Final = 256
 _STATIC_KEY_BEGIN: Final = "-----BEGIN OpenVPN Static key V1-----"
 _STATIC_KEY_END: Final = "-----END OpenVPN Static key V1-----"
 #: EC2 user data limit (bytes, before base64).
@@ -99,45 +95,21 @@ SERVER_PATHS: Final = MappingProxyType({
     "sysctls": "/etc/sysctl.d/90-looper-openvpn.conf",
 })
 _NAMES: Final = MappingProxyType({"setup_unit": SETUP_UNIT, "logs_unit": LOGS_UNIT, "logs_timer": LOGS_TIMER})
-_CONF_PATH_KEYS: Final = ("ca", "cert", "key", "tls_crypt", "ccd", "log", "status")
 
-# --- validation ------------------------------------------------------------------------------
+# --- the spec --------------------------------------------------------------------------------
 
-#: A user name: the client certificate's CN and its ccd file name (no path, no space).
-_USER = re.compile(r"^[a-z][a-z0-9._-]{0,62}$")
-_CN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                   r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
-_AWS_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$")
-_SECRET_ID = re.compile(
-    r"^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:)?[A-Za-z0-9/_+=.@-]{1,512}$")
-_LOG_GROUP = re.compile(r"^[A-Za-z0-9_\-/.#]{1,512}$")
-_APT_VERSION = re.compile(r"^[0-9][A-Za-z0-9.+~:-]*$")
-_PATH = re.compile(r"^/[A-Za-z0-9._/-]+$")
-
-
-def user_problem(user: object) -> str | None:
-    """Why ``user`` cannot be a VPN user name (None when it can)."""
-    if not isinstance(user, str) or not _USER.match(user):
-        return f"{user!r} is not a user name (lowercase letter first, then a-z 0-9 . _ -, <= 63)"
-    return None
-
-
-def _network(value: object, name: str, problems: dict[str, str]) -> ipaddress.IPv4Network | None:
-    try:
-        net = ipaddress.IPv4Network(str(value), strict=True)
-    except ValueError as exc:
-        problems[name] = f"{value!r} is not an IPv4 network ({exc})"
-        return None
-    return net
+_HOST = re.compile(r"(?=.{1,253}\Z)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                   r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
 
 
 @dataclass(frozen=True)
 class OpenVpnServerSpec:
-    """Everything the server's configuration and first boot need; validated on construction.
+    """Everything the server's configuration and first boot need.
 
     Plain values only (a stage passes Pulumi outputs through ``Output.apply``); the secret is
-    named, never given.
+    named, never given. The users (names, no duplicates), the region and the networks'
+    overlaps come validated from config (``config.v4.OpenVpn``); the secret id, log group
+    and server CN from the component; the rest are pins.
     """
 
     #: configured users: client certificate CNs, one ccd file each (sorted, deduplicated)
@@ -160,47 +132,16 @@ class OpenVpnServerSpec:
     paths: Mapping[str, str] = field(default_factory=lambda: SERVER_PATHS, hash=False)
 
     def __post_init__(self) -> None:
+        # What config does not guarantee (``config.v4.OpenVpn``): it accepts no users, any
+        # pool, and VPC ranges it does not require to be private.
         problems: dict[str, str] = {}
         if not self.users:
             problems["users"] = "at least one user (nobody could connect)"
-        for i, user in enumerate(self.users):
-            why = user_problem(user)
-            if why:
-                problems[f"users[{i}]"] = why
-        if len(set(self.users)) != len(self.users):
-            problems["users"] = "duplicate user names"
-        pool = _network(self.pool_cidr, "pool_cidr", problems)
-        if pool is not None and not (pool.is_private and 16 <= pool.prefixlen <= 29):
+        if not (self.pool.is_private and 16 <= self.pool.prefixlen <= 29):
             problems["pool_cidr"] = f"{self.pool_cidr!r} must be a private /16 to /29"
-        for i, value in enumerate(self.push_cidrs):
-            net = _network(value, f"push_cidrs[{i}]", problems)
-            if net is None:
-                continue
+        for i, net in enumerate(self.push_networks):
             if not net.is_private:
-                problems[f"push_cidrs[{i}]"] = f"{value!r} is not a private network (no full tunnel)"
-            elif pool is not None and net.overlaps(pool):
-                problems[f"push_cidrs[{i}]"] = f"{value!r} overlaps the client pool {self.pool_cidr!r}"
-        if len(set(self.push_cidrs)) != len(self.push_cidrs):
-            problems["push_cidrs"] = "duplicate networks"
-        if not isinstance(self.region, str) or not _AWS_REGION.match(self.region):
-            problems["region"] = f"{self.region!r} is not an AWS region"
-        if not isinstance(self.secret_id, str) or not _SECRET_ID.match(self.secret_id):
-            problems["secret_id"] = f"{self.secret_id!r} is not a Secrets Manager name or ARN"
-        if not isinstance(self.log_group_name, str) or not _LOG_GROUP.match(self.log_group_name):
-            problems["log_group_name"] = f"{self.log_group_name!r} is not a CloudWatch Logs group name"
-        if not isinstance(self.server_cn, str) or not _CN.match(self.server_cn):
-            problems["server_cn"] = f"{self.server_cn!r} is not a simple common name"
-        if isinstance(self.port, bool) or not isinstance(self.port, int) or not 1 <= self.port <= 65535:
-            problems["port"] = f"{self.port!r} is not a port"
-        if not isinstance(self.status_interval_sec, int) or not 1 <= self.status_interval_sec <= 3600:
-            problems["status_interval_sec"] = f"{self.status_interval_sec!r} is not 1-3600"
-        if not isinstance(self.openvpn_apt_version, str) or not _APT_VERSION.match(self.openvpn_apt_version):
-            problems["openvpn_apt_version"] = f"{self.openvpn_apt_version!r} is not an apt version"
-        missing = sorted(set(_CONF_PATH_KEYS) - set(self.paths))
-        if missing:
-            problems["paths"] = f"missing {missing}"
-        problems.update({f"paths[{k}]": f"{v!r} is not an absolute path" for k, v in self.paths.items()
-                         if not _PATH.match(v)})
+                problems[f"push_cidrs[{i}]"] = f"{str(net)!r} is not a private network (no full tunnel)"
         if problems:
             raise ValueError("invalid OpenVpnServerSpec: "
                              + "; ".join(f"{name}: {why}" for name, why in problems.items()))
@@ -223,8 +164,7 @@ class OpenVpnServerSpec:
 
 
 def _render(template: str, **context: Any) -> str:
-    text = _environment().get_template(template).render(names=_NAMES, **context)
-    return text.rstrip("\n") + "\n"
+    return render_document(template, names=_NAMES, **context)
 
 
 def render_openvpn_server_conf(spec: OpenVpnServerSpec) -> str:
@@ -234,10 +174,8 @@ def render_openvpn_server_conf(spec: OpenVpnServerSpec) -> str:
 
 
 def render_openvpn_ccd(user: str) -> str:
-    """The ccd file of ``user``: its existence admits the user; nothing is overridden."""
-    why = user_problem(user)
-    if why:
-        raise ValueError(f"user: {why}")
+    """The ccd file of ``user`` (a name config validated): its existence admits the user;
+    nothing is overridden."""
     return f"# Looper VPN user {user}: this file admits the user (ccd-exclusive).\n"
 
 
@@ -256,20 +194,9 @@ def render_openvpn_setup_script(spec: OpenVpnServerSpec) -> str:
     return _render("openvpn-setup.sh.j2", spec=spec, push=spec.push_networks, paths=SERVER_PATHS)
 
 
-@dataclass(frozen=True)
-class _File:
-    content: str
-    mode: str
-
-
-@cache
-def _units() -> Any:
-    return _environment().get_template("openvpn-server.units.j2")
-
-
-def _unit(spec: OpenVpnServerSpec, macro: str) -> _File:
-    module = _units().make_module({"paths": SERVER_PATHS, "spec": spec})
-    return _File(str(getattr(module, macro)()).strip("\n") + "\n", "0644")
+def _unit(spec: OpenVpnServerSpec, macro: str) -> File:
+    module = template_module("openvpn-server.units.j2", {"paths": SERVER_PATHS, "spec": spec})
+    return macro_file(getattr(module, macro))
 
 
 def openvpn_server_files(spec: OpenVpnServerSpec) -> Mapping[str, str]:
@@ -277,15 +204,15 @@ def openvpn_server_files(spec: OpenVpnServerSpec) -> Mapping[str, str]:
     return MappingProxyType({path: f.content for path, f in _files(spec).items()})
 
 
-def _files(spec: OpenVpnServerSpec) -> dict[str, _File]:
+def _files(spec: OpenVpnServerSpec) -> dict[str, File]:
     if dict(spec.paths) != dict(SERVER_PATHS):
         raise ValueError("paths: the server's user data uses SERVER_PATHS (custom paths are for tests)")
     p = SERVER_PATHS
     files = {
-        p["setup_script"]: _File(render_openvpn_setup_script(spec), "0755"),
-        p["helper"]: _File(render_openvpn_aws_helper(spec), "0755"),
-        p["conf"]: _File(render_openvpn_server_conf(spec), "0644"),
-        **{f"{p['ccd_staging']}/{user}": _File(text, "0644")
+        p["setup_script"]: File(render_openvpn_setup_script(spec), "0755"),
+        p["helper"]: File(render_openvpn_aws_helper(spec), "0755"),
+        p["conf"]: File(render_openvpn_server_conf(spec), "0644"),
+        **{f"{p['ccd_staging']}/{user}": File(text, "0644")
            for user, text in openvpn_ccd_files(spec).items()},
         p["setup_unit"]: _unit(spec, "setup_unit"),
         p["logs_unit"]: _unit(spec, "logs_unit"),
@@ -299,11 +226,7 @@ def render_openvpn_server_cloud_config(spec: OpenVpnServerSpec) -> str:
     """The server's cloud-init user data (no secrets; checked to round-trip and fit 16 KB gzipped)."""
     files = _files(spec)
     text = _render("openvpn-server.cloud-config.yaml.j2", spec=spec, files=files, paths=SERVER_PATHS)
-    doc = yaml.load(text, Loader=yaml.CSafeLoader)
-    written = {entry["path"]: entry["content"] for entry in doc["write_files"]}
-    for path, f in files.items():
-        if written.get(path) != f.content:
-            raise RuntimeError(f"embedding of {path} in the cloud-config does not round-trip")
+    check_embedding(text, {path: f.content for path, f in files.items()})
     return text
 
 
@@ -338,20 +261,15 @@ def client_profile(user: str, server_host: str, ca_pem: str, cert_pem: str, key_
                    port: int = OPENVPN_PORT) -> str:
     """``user``'s .ovpn profile with the CA, their certificate and key and the tls-crypt key inline.
 
-    Refuses material that would only fail at connect time: a certificate whose CN is not
+    ``user`` is a name config validated; ``server_cn`` and ``port`` are the component's.
+    Refuses what only the cloud or the PKI decide and would only fail at connect time: a
+    server address that is not a host name or IPv4 address, a certificate whose CN is not
     ``user``, that lacks EKU clientAuth or was not issued by ``ca_pem``, or a key that is not
     the certificate's.
     """
     problems = []
-    why = user_problem(user)
-    if why:
-        problems.append(f"user: {why}")
-    if not isinstance(server_host, str) or not _HOST.match(server_host):
+    if not _HOST.fullmatch(server_host):
         problems.append(f"server_host: {server_host!r} is not a host name or IPv4 address")
-    if not _CN.match(server_cn):
-        problems.append(f"server_cn: {server_cn!r} is not a simple common name")
-    if isinstance(port, bool) or not 1 <= port <= 65535:
-        problems.append(f"port: {port!r} is not a port")
     try:
         ca = x509.load_pem_x509_certificate(ca_pem.encode())
         cert = x509.load_pem_x509_certificate(cert_pem.encode())

@@ -25,15 +25,14 @@ import pulumi
 import pulumi_random as random
 import pulumi_tls as tls
 
-from looper_infra.bootstrap.openvpn import (
+from looper_infra.bootstrap.openvpn import client_profile, static_key_v1
+from looper_infra.components.base import Component
+from looper_infra.facts.openvpn import (
     DEFAULT_SERVER_CN,
     OPENVPN_PORT,
     STATIC_KEY_BYTES,
-    client_profile,
-    static_key_v1,
     user_problem,
 )
-from looper_infra.components.base import Component
 
 KEY_ALGORITHM, KEY_CURVE = "ECDSA", "P256"
 #: The VPN CA: 10 years (rotating it means reissuing every profile).

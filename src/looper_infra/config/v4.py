@@ -14,6 +14,7 @@ from looper_infra.config.base import Cidr, Fqdn, Strict
 from looper_infra.config.gcp import GcpSettings, check_labels
 from looper_infra.config.gpu import G2_GPU_COUNTS, L4_ZONES, L4_ZONES_AS_OF, Scheduling
 from looper_infra.facts import rds_windows
+from looper_infra.facts.openvpn import user_problem
 from looper_infra.rules import ha_vpn
 
 _INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
@@ -266,8 +267,6 @@ class OpenVpn(Strict):
     @field_validator("users")
     @classmethod
     def _users(cls, v: list[str]) -> list[str]:
-        from looper_infra.bootstrap.openvpn import user_problem
-
         bad = [p for u in v if (p := user_problem(u))]
         dupes = sorted({u for u in v if v.count(u) > 1})
         if dupes:

@@ -32,6 +32,7 @@ COMMAND = "python -m looper_infra.reports.docs --write"
 README = "README.md"
 CONFIG_PAGE = "docs/config.md"
 DIAGRAMS = "docs/diagrams"
+SCHEMA = "schema/stack-config.schema.json"
 #: (stack name -> its offline plan); the topology tables need the v4 example stacks' plans
 PlanOf = Callable[[str], "Plan"]
 
@@ -159,10 +160,19 @@ def diagrams(tree: DocTree, plan_of: PlanOf | None = None) -> None:
         tree.write(f"{DIAGRAMS}/{name}", text)
 
 
+def schema(tree: DocTree, plan_of: PlanOf | None = None) -> None:
+    """schema/stack-config.schema.json: what `looper schema` prints (editors validate with it)."""
+    import json
+
+    from looper_infra.config.schema import stack_file_schema
+
+    tree.write(SCHEMA, json.dumps(stack_file_schema(), indent=2) + "\n")
+
+
 #: Every generator, by what it keeps current.
 PARTS: Mapping[str, Callable[[DocTree, PlanOf | None], None]] = {
     "stage table": stage_table, "stage pages": stage_heads, "config reference": config_reference,
-    "topology tables": topology_tables, "diagrams": diagrams,
+    "topology tables": topology_tables, "diagrams": diagrams, "schema": schema,
 }
 
 

@@ -35,13 +35,7 @@ from functools import partial
 import pulumi
 import pulumi_aws as aws
 
-from looper_infra.bootstrap.openvpn import (
-    DEFAULT_POOL_CIDR,
-    DEFAULT_SERVER_CN,
-    OPENVPN_PORT,
-    OpenVpnServerSpec,
-    render_openvpn_server_cloud_config,
-)
+from looper_infra.bootstrap.openvpn import OpenVpnServerSpec, render_openvpn_server_cloud_config
 from looper_infra.components.aws.flow_logs import vpc_flow_logs
 from looper_infra.components.aws.iam import NodeRole, NodeRoleArgs
 from looper_infra.components.aws.node_hardening import (
@@ -57,6 +51,7 @@ from looper_infra.components.aws.secrets import JsonSecret, JsonSecretArgs
 from looper_infra.components.aws.vpc import LOG_RETENTION_DAYS
 from looper_infra.components.base import Component
 from looper_infra.core.cidr import ANYWHERE, is_private
+from looper_infra.facts.openvpn import DEFAULT_POOL_CIDR, DEFAULT_SERVER_CN, OPENVPN_PORT
 
 SSM_CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 #: Tag of a security group that is a declared public entry point (the policy pack requires it

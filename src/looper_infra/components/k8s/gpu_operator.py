@@ -1,6 +1,6 @@
 """The NVIDIA GPU operator for GPU nodes whose driver comes from Ubuntu (Canonical-signed).
 
-GPU nodes (bootstrap/k8s_node.py) install the precompiled, Secure-Boot-signed NVIDIA driver
+GPU nodes (bootstrap/k8s_node/) install the precompiled, Secure-Boot-signed NVIDIA driver
 on the host and join labelled `nvidia.com/gpu.present=true`, `nvidia.com/gpu.deploy.driver=false`,
 `looper/accelerator=<type>` and tainted `nvidia.com/gpu=present:NoSchedule`. So the operator
 runs without its driver container; its toolkit configures CRI-O (the runtime of every node:

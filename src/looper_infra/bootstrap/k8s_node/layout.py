@@ -1,0 +1,74 @@
+"""Where a Kubernetes node's files and units live, and the context every node template gets."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Final
+
+from looper_infra.bootstrap import k8s_versions
+from looper_infra.bootstrap.render import render_document
+
+if TYPE_CHECKING:
+    from looper_infra.bootstrap.k8s_node.spec import K8sNodeBootstrap
+
+#: The setup script (cloud-init runcmd, then looper-k8s-node.service at every boot).
+K8S_SETUP_SCRIPT_PATH: Final = "/usr/local/sbin/looper-k8s-node"
+#: The AWS helper (identity, secrets, marker filling, pki files).
+K8S_AWS_HELPER_PATH: Final = "/usr/local/sbin/looper-k8s-aws"
+#: The GCP helper (identity, secret, marker filling).
+K8S_GCP_HELPER_PATH: Final = "/usr/local/sbin/looper-k8s-gcp"
+#: Templates of the configs with @@markers@@ (no secrets).
+K8S_CONF_DIR: Final = "/etc/looper/k8s"
+K8S_SETUP_UNIT: Final = "looper-k8s-node.service"
+K8S_UPLOAD_CERTS_UNIT: Final = "looper-k8s-upload-certs.service"
+K8S_UPLOAD_CERTS_TIMER: Final = "looper-k8s-upload-certs.timer"
+#: Audit policy, audit log and encryption config as the API server sees them (hostPath
+#: volumes of the same path).
+AUDIT_POLICY_DIR: Final = "/etc/kubernetes/audit"
+AUDIT_LOG_DIR: Final = "/var/log/kubernetes/audit"
+ENCRYPTION_CONFIG_DIR: Final = "/etc/kubernetes/enc"
+
+PATHS: Final = MappingProxyType(
+    {
+        "setup_script": K8S_SETUP_SCRIPT_PATH,
+        "helper": K8S_AWS_HELPER_PATH,
+        "conf_dir": K8S_CONF_DIR,
+        "state_dir": "/var/lib/looper-k8s",
+        "kubeadm_log": "/var/log/looper-k8s/kubeadm.log",
+        "audit_policy": f"{AUDIT_POLICY_DIR}/policy.yaml",
+        "audit_log": f"{AUDIT_LOG_DIR}/audit.log",
+        "encryption_config": f"{ENCRYPTION_CONFIG_DIR}/encryption-config.yaml",
+        "setup_unit": f"/etc/systemd/system/{K8S_SETUP_UNIT}",
+        "upload_certs_unit": f"/etc/systemd/system/{K8S_UPLOAD_CERTS_UNIT}",
+        "upload_certs_timer": f"/etc/systemd/system/{K8S_UPLOAD_CERTS_TIMER}",
+        "modules": "/etc/modules-load.d/looper-k8s.conf",
+        "sysctls": "/etc/sysctl.d/90-looper-k8s.conf",
+        "crio_dropin": "/etc/crio/crio.conf.d/90-looper.conf",
+    }
+)
+NAMES: Final = MappingProxyType(
+    {
+        "setup_unit": K8S_SETUP_UNIT,
+        "upload_certs_unit": K8S_UPLOAD_CERTS_UNIT,
+        "upload_certs_timer": K8S_UPLOAD_CERTS_TIMER,
+    }
+)
+#: The pinned apt repositories and manifests (k8s_versions), for the templates.
+_REPOSITORIES: Final = MappingProxyType(
+    {
+        "kubernetes_apt_url": k8s_versions.KUBERNETES_APT_URL,
+        "kubernetes_apt_key_url": k8s_versions.KUBERNETES_APT_KEY_URL,
+        "kubernetes_apt_key_fingerprint": k8s_versions.KUBERNETES_APT_KEY_FINGERPRINT,
+        "crio_apt_url": k8s_versions.CRIO_APT_URL,
+        "crio_apt_key_url": k8s_versions.CRIO_APT_KEY_URL,
+        "crio_apt_key_fingerprint": k8s_versions.CRIO_APT_KEY_FINGERPRINT,
+        "calico_manifest_url": k8s_versions.CALICO_OPERATOR_MANIFEST_URL,
+    }
+)
+
+
+def render_node_document(template: str, spec: K8sNodeBootstrap, **context: Any) -> str:
+    """Render a node template (``paths``, ``names``, ``k8s`` repositories and ``spec`` in its
+    context, ``paths.helper`` the backend's helper); the text ends with one newline."""
+    paths = {**PATHS, "helper": spec.helper_path}
+    return render_document(template, spec=spec, paths=paths, names=NAMES, k8s=_REPOSITORIES, **context)
