@@ -189,3 +189,11 @@ def test_any_overlap_with_the_vpc_is_rejected(third: int, prefix: int) -> None:
     net = ipaddress.IPv4Network(f"10.1.{third}.0/{prefix}", strict=False)
     values["openvpn"]["vpc_cidr"] = str(net)
     assert "looper:openvpn.vpc_cidr" in issues_of(values)
+
+
+def test_vpn_admin_ssh_ranges_are_named_and_at_most_a_slash_16() -> None:
+    values = example_values("v4-dev")
+    values["openvpn"]["admin_ssh_cidrs"] = {"anyone": "0.0.0.0/0", "Bad_Key": "203.0.113.0/28"}
+    message = issues_of(values)["looper:openvpn.admin_ssh_cidrs"]
+    assert "anyone: 0.0.0.0/0 is too broad for SSH (at most a /16)" in message
+    assert "key 'Bad_Key'" in message

@@ -31,7 +31,6 @@ from looper_infra.facts.openvpn import (
     DEFAULT_SERVER_CN,
     OPENVPN_PORT,
     STATIC_KEY_BYTES,
-    user_problem,
 )
 
 KEY_ALGORITHM, KEY_CURVE = "ECDSA", "P256"
@@ -57,9 +56,8 @@ class VpnPkiArgs:
     server_cn: str = DEFAULT_SERVER_CN
 
     def problems(self) -> list[str]:
-        errors = [f"users[{i}]: {why}" for i, u in enumerate(self.users) if (why := user_problem(u))]
-        if len(set(self.users)) != len(self.users):
-            errors.append("users: duplicate user names")
+        # user names and duplicates are the config's facts (config.v4.OpenVpn, facts.openvpn)
+        errors = []
         if self.server_cn in self.users:
             errors.append(f"users: {self.server_cn!r} is the server's common name")
         if not self.organization:

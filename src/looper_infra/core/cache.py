@@ -2,7 +2,7 @@
 
 `$XDG_CACHE_HOME/looper/<name>` (default `~/.cache/looper/<name>`), a directory of the user's
 own, mode 0700. What is kept there: compiled startup-script templates (`jinja2/`, see
-bootstrap/app_vm.py) and the RSA keys the offline plan signs its stand-in certificates with
+bootstrap/render.py) and the RSA keys the offline plan signs its stand-in certificates with
 (`plan-keys/`, see engine/fakes/tls/key_cache.py). Deleting any of it is always safe.
 """
 

@@ -80,8 +80,7 @@ def test_ssh_only_from_named_admin_cidrs(collect_garbage: None) -> None:
     plan = plan_of(admin_ssh_cidrs={"office": "203.0.113.0/28"})
     ssh = [r.inputs for r in plan.of_type(INGRESS) if r.inputs.get("fromPort") == 22]
     assert [(r["ipProtocol"], r["cidrIpv4"]) for r in ssh] == [("tcp", "203.0.113.0/28")]
-    with pytest.raises(Exception, match="too broad for SSH"):
-        plan_of(admin_ssh_cidrs={"anyone": "0.0.0.0/0"})
+    # how broad an SSH range may be is the config's fact (tests/config/test_v4.py)
 
 
 def test_instance_hardening_eip_and_user_data(plan: Plan) -> None:

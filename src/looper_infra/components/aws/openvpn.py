@@ -229,16 +229,8 @@ class OpenVpnServerArgs:
             errors.append(f"tls: keys must be exactly {list(SERVER_SECRET_KEYS)}, got {sorted(self.tls)}")
         if not self.client_cidrs:
             errors.append("client_cidrs: at least one (nobody could connect)")
-        for i, value in enumerate(self.client_cidrs):
-            _net(f"client_cidrs[{i}]", value, errors)
-        for key, value in self.admin_ssh_cidrs.items():
-            net = _net(f"admin_ssh_cidrs[{key}]", value, errors)
-            if net is not None and net.prefixlen < 16:
-                errors.append(f"admin_ssh_cidrs[{key}]: {net} is too broad for SSH (at most a /16)")
-            if not re.match(r"^[a-z0-9][a-z0-9-]{0,30}$", key):
-                errors.append(f"admin_ssh_cidrs: key {key!r} (lowercase letters, digits, '-')")
-        if self.log_retention_days not in LOG_RETENTION_DAYS:
-            errors.append(f"log_retention_days: {self.log_retention_days} is not a CloudWatch value")
+        # CIDR syntax, SSH ranges (at most /16), their keys and the log retention are the
+        # config's facts (config.v4.OpenVpn); this component adds the rules below only
         return errors
 
 
