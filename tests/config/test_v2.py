@@ -8,7 +8,7 @@ import pytest
 
 from helpers.plans import example_values, issues_of
 from looper_infra.config import V2Config, validate_mapping
-from looper_infra.config.gpu import G2_GPU_COUNTS, L4_ZONES
+from looper_infra.facts.gpu import G2_GPU_COUNTS
 
 
 def test_examples_are_v2_with_spot_in_dev_only() -> None:
@@ -74,9 +74,3 @@ def test_every_g2_machine_accepts_its_own_gpu_count(machine: str) -> None:
     values["vm"]["gpu"]["count"] = G2_GPU_COUNTS[machine]
     assert validate_mapping(values, "test").vm.gpu.count == G2_GPU_COUNTS[machine]  # type: ignore[attr-defined]
 
-
-def test_l4_table_zones_belong_to_their_regions() -> None:
-    from looper_infra.facts.gcp_zones import zones_of
-
-    for region, zones in L4_ZONES.items():
-        assert set(zones) <= set(zones_of(region)), region

@@ -11,7 +11,7 @@ import pulumi
 
 from looper_infra.bootstrap.app_vm import GpuSetup
 from looper_infra.components.gcp.vm import Accelerator, Scheduling
-from looper_infra.config.v1 import V2Config
+from looper_infra.config.v2 import V2Config
 from looper_infra.stages.single_vm import GpuOptions, build
 
 

@@ -39,7 +39,7 @@ from looper_infra.components.gcp.vm import (
     Vm,
     VmArgs,
 )
-from looper_infra.config.gpu import G2_GPU_COUNTS, L4_ZONES, L4_ZONES_AS_OF
+from looper_infra.facts.gpu import G2_GPU_COUNTS, L4_ZONES, L4_ZONES_AS_OF
 
 #: Project roles of the node's service account (the Ops Agent / journald shippers may write
 #: logs and metrics); the join secret is granted on the secret itself, not the project.
