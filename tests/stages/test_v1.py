@@ -25,6 +25,7 @@ def test_inventory(v1_dev_plan: Plan) -> None:
         "gcp:dns/recordSet:RecordSet": 1,
         "gcp:projects/iAMMember:IAMMember": 2,
         "gcp:serviceaccount/account:Account": 1,
+        "looper:gcp:AppServer": 1,
         "looper:gcp:DnsRecord": 1,
         "looper:gcp:Firewall": 1,
         "looper:gcp:Network": 1,
@@ -182,18 +183,25 @@ def test_plan_document_matches_the_contract(v1_dev_plan: Plan) -> None:
     doc = v1_dev_plan.to_document()
     assert doc["format"] == "looper-plan/1"
     assert (doc["stage"], doc["stack"], doc["project"]) == ("v1", "v1-dev", "looper")
-    assert doc["summary"]["resources"] == len(doc["resources"]) == 17
+    assert doc["summary"]["resources"] == len(doc["resources"]) == 18
     urns = {r["urn"] for r in doc["resources"]}
+    server = "urn:pulumi:v1-dev::looper::looper:gcp:AppServer::app-server"
     for r in doc["resources"]:
         assert set(r) == {"urn", "type", "name", "parent", "provider", "custom", "inputs",
                           "dependencies", "aliases"}
-        # nothing in v1 has moved: the only aliases are the provider SDK's old type tokens
-        assert all(a.endswith("::" + r["name"]) and a.split("::")[2] != r["urn"].split("::")[2]
-                   for a in r["aliases"])
+        # what moved under the app server answers to its old top-level URN (no replacement)
+        if "looper:gcp:AppServer$" in r["urn"]:
+            old = r["urn"].replace("looper:gcp:AppServer$", "", 1)
+            assert old in r["aliases"], r["urn"]
+        else:
+            assert r["aliases"] == [], r["urn"]
         assert r["urn"].startswith("urn:pulumi:v1-dev::looper::")
         assert r["urn"].endswith("::" + r["name"])
         assert set(r["dependencies"]) <= urns
         if r["parent"] and "pulumi:pulumi:Stack" not in r["parent"]:
             assert r["parent"] in urns
     # component children are named under their component's type, as the engine does
-    assert "urn:pulumi:v1-dev::looper::looper:gcp:Vm$gcp:compute/instance:Instance::app-instance" in urns
+    assert ("urn:pulumi:v1-dev::looper::looper:gcp:AppServer$looper:gcp:Vm$gcp:compute/instance:"
+            "Instance::app-instance") in urns
+    moved = ("looper:gcp:Vm", "looper:gcp:StaticIp", "looper:gcp:ServiceAccount", "looper:gcp:DnsRecord")
+    assert {r["parent"] for r in doc["resources"] if r["type"] in moved} == {server}

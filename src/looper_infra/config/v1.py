@@ -49,4 +49,3 @@ class V1Config(SingleVmStage):
     """Stage v1: custom VPC, firewall, static IP, DNS record, service account, one VM."""
 
     stage: Literal["v1"] = Field(description="Architecture stage this stack builds.")
-
