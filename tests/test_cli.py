@@ -59,7 +59,7 @@ def test_plan_tree_groups_resources_under_components() -> None:
     text = result.output
     assert "stack v1-prod" in text
     assert text.index("app  component looper:gcp:Vm") < text.index("instance  gcp:compute/instance")
-    assert "17 resources" in text
+    assert "18 resources" in text  # with the AppServer component
     assert "https://prod.looper.example.com" in text
     assert "metadata.user-data = <" in text  # long scripts are summarised, not dumped
     assert "#cloud-config" in text and "write_files" not in text

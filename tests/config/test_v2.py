@@ -8,7 +8,7 @@ import pytest
 
 from helpers.plans import example_values, issues_of
 from looper_infra.config import V2Config, validate_mapping
-from looper_infra.config.gpu import G2_GPU_COUNTS, L4_ZONES
+from looper_infra.facts.gpu import G2_GPU_COUNTS
 
 
 def test_examples_are_v2_with_spot_in_dev_only() -> None:
@@ -42,6 +42,9 @@ def test_examples_are_v2_with_spot_in_dev_only() -> None:
          "pd-balanced"),
         (lambda v: v["gpu_alerts"].update(notification_channels=["email:me"]),
          "looper:gpu_alerts.notification_channels", "not notification channel IDs"),
+        # the alert policy takes a ratio: the percentage is bounded here, once
+        (lambda v: v["gpu_alerts"].update(utilization_below_percent=150),
+         "looper:gpu_alerts.utilization_below_percent", "less than or equal to 100"),
     ],
 )
 def test_bad_gpu_config_is_rejected_at_its_path(mutate: Any, path: str, fragment: str) -> None:
@@ -73,10 +76,3 @@ def test_every_g2_machine_accepts_its_own_gpu_count(machine: str) -> None:
     values["vm"].update(machine_type=machine)
     values["vm"]["gpu"]["count"] = G2_GPU_COUNTS[machine]
     assert validate_mapping(values, "test").vm.gpu.count == G2_GPU_COUNTS[machine]  # type: ignore[attr-defined]
-
-
-def test_l4_table_zones_belong_to_their_regions() -> None:
-    from looper_infra.facts.gcp_zones import zones_of
-
-    for region, zones in L4_ZONES.items():
-        assert set(zones) <= set(zones_of(region)), region

@@ -50,4 +50,4 @@ def test_the_plan_is_the_same_without_source_positions(monkeypatch: pytest.Monke
     with_positions = _resources(monkeypatch, skip=False)
     monkeypatch.undo()
     assert _resources(monkeypatch, skip=True) == with_positions
-    assert len(with_positions) == 17
+    assert len(with_positions) == 18  # 17 resources and the AppServer component grouping 5 of them

@@ -168,21 +168,21 @@ def test_providers_are_not_drawn(diagrams: dict[str, Diagram]) -> None:
 
 
 def _node(d: Diagram, component: str, name: str) -> str:
-    # children are named "<component>-<child>" (their URNs must be unique)
-    found = [n.id for n in d.group_of_name(component).nodes if n.name == f"{component}-{name}"]
+    """The node `name` (a custom resource's logical name) drawn in `component`'s group."""
+    found = [n.id for n in d.group_of_name(component).nodes if n.name == name]
     assert len(found) == 1, (component, name, found)
     return found[0]
 
 
 def test_v3_internet_reaches_the_load_balancer(diagrams: dict[str, Diagram]) -> None:
     d = diagrams["v3"]
-    lb = d.group_of_name("lb")
-    assert lb.kind == "HttpsLoadBalancer"
-    rules = {n.id for n in lb.nodes if n.kind == "compute/globalForwardingRule"}
+    front = d.group_of_name("web-front")
+    assert front.kind == "WebFront"
+    rules = {n.id for n in front.nodes if n.kind == "compute/globalForwardingRule"}
     assert len(rules) == 2
     assert rules <= set(d.internet_edges)
     # nothing private is exposed: the DB address is internal, no firewall rule is open
-    assert _node(d, "db-ip", "address") not in d.internet_edges
+    assert _node(d, "db-tier", "db-ip-address") not in d.internet_edges
     fw = d.group_of_name("firewall")
     assert not {n.id for n in fw.nodes} & set(d.internet_edges)
 
@@ -191,52 +191,54 @@ def test_v3_tiers_are_chained(diagrams: dict[str, Diagram]) -> None:
     d = diagrams["v3"]
     gid = {g.name: g.id for g in d.groups}
     edges = set(d.group_edges)
-    assert (gid["lb"], gid["app-group"]) in edges  # LB backend -> MIG
-    assert (gid["app-group"], gid["app-template"]) in edges
-    assert (gid["app-template"], gid["db-ip"]) in edges  # app knows the DB address
-    assert (gid["db"], gid["db-data"]) in edges
-    assert (gid["db"], gid["backups"]) in edges
-    assert (gid["dns"], gid["lb"]) in edges
+    assert (gid["web-front"], gid["app-tier"]) in edges  # LB backend -> MIG
+    assert (gid["app-tier"], gid["db-tier"]) in edges  # the app knows the DB address and secrets
+    assert (gid["app-tier"], gid["app-identity"]) in edges  # the app VMs run as it
+    assert (gid["db-tier"], gid["app-identity"]) in edges  # it may read the DB secrets
+    assert (gid["db-tier"], gid["web-front"]) not in edges
     assert all(a != b for a, b in edges)
     assert len(edges) == len(d.group_edges)
 
 
-def test_v3_db_vm_subgraph(diagrams: dict[str, Diagram]) -> None:
+def test_v3_db_tier_subgraph(diagrams: dict[str, Diagram]) -> None:
     d = diagrams["v3"]
-    db = d.group_of_name("db")
-    assert db.kind == "Vm"
-    assert [n.kind for n in db.nodes] == ["compute/instance"]
-    assert f'subgraph {db.id}["db<br/>Vm"]' in to_mermaid(d)
-    rule = _node(d, "firewall", "allow-app-to-db")
+    db = d.group_of_name("db-tier")
+    assert db.kind == "DbTier"
+    kinds = [n.kind for n in db.nodes]
+    assert kinds.count("compute/instance") == 1
+    assert {"compute/disk", "compute/address", "storage/bucket", "secretmanager/secret"} <= set(kinds)
+    assert f'subgraph {db.id}["db-tier<br/>DbTier"]' in to_mermaid(d)
+    rule = _node(d, "firewall", "firewall-allow-app-to-db")
     assert (rule, db.id) in d.firewall_edges
+    assert (_node(d, "firewall", "firewall-allow-lb-to-app"), db.id) not in d.firewall_edges
 
 
-def test_v3_shared_urns_resolve_to_the_right_component(diagrams: dict[str, Diagram]) -> None:
-    """Both ServiceAccount components create a child `account` with the same URN: the
-    dependency must be attributed by the id the inputs mention, not to both."""
+def test_v3_dependencies_resolve_to_the_right_component(diagrams: dict[str, Diagram]) -> None:
+    """Dependencies are attributed by the id the inputs mention: the LB uses the app tier's
+    group, never the identities or the DB tier directly."""
     d = diagrams["v3"]
     gid = {g.name: g.id for g in d.groups}
     edges = set(d.group_edges)
-    assert (gid["backups"], gid["db-identity"]) in edges
-    assert (gid["backups"], gid["app-identity"]) not in edges
-    assert (gid["app-template"], gid["app-identity"]) in edges
-    assert (gid["app-template"], gid["db-identity"]) not in edges
+    assert (gid["web-front"], gid["app-identity"]) not in edges
+    assert (gid["web-front"], gid["db-tier"]) not in edges
+    assert (gid["nat"], gid["network"]) in edges
 
 
 def test_v1_internet_reaches_the_web_vm(diagrams: dict[str, Diagram]) -> None:
     d = diagrams["v1"]
-    web = _node(d, "firewall", "allow-web")
-    ssh = _node(d, "firewall", "allow-ssh-iap")
-    address = _node(d, "ip", "address")
+    web = _node(d, "firewall", "firewall-allow-web")
+    ssh = _node(d, "firewall", "firewall-allow-ssh-iap")
+    address = _node(d, "app-server", "ip-address")
     assert web in d.internet_edges
     assert address in d.internet_edges
     assert ssh not in d.internet_edges  # IAP range only
-    app = d.group_of_name("app")
-    assert (web, app.id) in d.firewall_edges
-    assert (app.id, d.group_of_name("ip").id) in d.group_edges
+    server = d.group_of_name("app-server")
+    assert server.kind == "AppServer"
+    assert {n.kind for n in server.nodes} >= {"compute/instance", "compute/address", "dns/recordSet"}
+    assert (web, server.id) in d.firewall_edges
     text = to_mermaid(d)
     assert f"{INTERNET_ID} --> {web}" in text
-    assert f"{web} -.-> {app.id}" in text
+    assert f"{web} -.-> {server.id}" in text
 
 
 # --------------------------------------------------------------------------- DOT

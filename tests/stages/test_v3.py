@@ -164,3 +164,20 @@ def test_gpu_app_tier(planner: Callable[..., Plan]) -> None:
     assert "nvidia-smi" in files["/usr/local/sbin/looper-setup"]
     mig = plan.one("gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager").inputs
     assert mig["distributionPolicyZones"] == ["asia-northeast3-a", "asia-northeast3-b"]
+
+
+def test_the_program_reads_as_its_tiers(dev: Plan) -> None:
+    top = sorted((r.type, r.name) for r in dev.resources
+                 if not r.custom and "pulumi:pulumi:Stack" in (r.parent or ""))
+    assert top == [("looper:gcp:AppTier", "app-tier"), ("looper:gcp:CloudNat", "nat"),
+                   ("looper:gcp:DbTier", "db-tier"), ("looper:gcp:Firewall", "firewall"),
+                   ("looper:gcp:Network", "network"), ("looper:gcp:ServiceAccount", "app-identity"),
+                   ("looper:gcp:WebFront", "web-front")]
+    children = {r.name: r.parent for r in dev.resources if not r.custom}
+    tier_of = {r.urn: r.name for r in dev.resources if r.name in ("app-tier", "db-tier", "web-front")}
+    assert {n: tier_of[children[n]] for n in ("db-identity", "db-password", "chroma-token", "backups",
+                                               "db-data", "db-ip", "db", "app-template", "app-group",
+                                               "lb", "dns")} == {
+        **dict.fromkeys(("db-identity", "db-password", "chroma-token", "backups", "db-data", "db-ip",
+                         "db"), "db-tier"),
+        "app-template": "app-tier", "app-group": "app-tier", "lb": "web-front", "dns": "web-front"}

@@ -6,15 +6,14 @@ from looper_infra.config.errors import ConfigError, ConfigIssue
 from looper_infra.config.loader import STAGE_MODELS, load_stack_file, validate_mapping
 
 if TYPE_CHECKING:
-    from looper_infra.config.v1 import V1Config, V2Config
+    from looper_infra.config.v1 import V1Config
+    from looper_infra.config.v2 import V2Config
 
 
 def __getattr__(name: str) -> Any:
     """V1Config / V2Config on first use (a run loads only its own stage's model)."""
     if name in ("V1Config", "V2Config"):
-        from looper_infra.config import v1
-
-        return getattr(v1, name)
+        return STAGE_MODELS[name[:2].lower()]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [

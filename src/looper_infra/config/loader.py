@@ -34,7 +34,7 @@ class _StageModels(Mapping[str, type[BaseModel]]):
     """
 
     _where: ClassVar[dict[str, tuple[str, str]]] = {
-        "v1": ("looper_infra.config.v1", "V1Config"), "v2": ("looper_infra.config.v1", "V2Config"),
+        "v1": ("looper_infra.config.v1", "V1Config"), "v2": ("looper_infra.config.v2", "V2Config"),
         "v3": ("looper_infra.config.v3", "V3Config"), "v4": ("looper_infra.config.v4", "V4Config"),
         "v4-platform": ("looper_infra.config.v4_platform", "V4PlatformConfig"),
     }

@@ -1,4 +1,4 @@
-"""Stack configs of the single-VM GCP stages: v1, and v2 with a GPU."""
+"""Stack config of stage v1, and what every GCP stage (StageBase) and single-VM stage share."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pydantic import AfterValidator, Field
 
 from looper_infra.config.base import Strict
 from looper_infra.config.gcp import Access, App, Dns, GcpSettings, Network, Vm, check_labels
-from looper_infra.config.gpu import L4_ZONES, L4_ZONES_AS_OF, GpuAlerts, GpuVm
 
 Env = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{1,11}$")]
 
@@ -50,21 +49,3 @@ class V1Config(SingleVmStage):
     """Stage v1: custom VPC, firewall, static IP, DNS record, service account, one VM."""
 
     stage: Literal["v1"] = Field(description="Architecture stage this stack builds.")
-
-
-class V2Config(SingleVmStage):
-    """Stage v2: v1 with NVIDIA L4 GPUs (drivers, CUDA, container toolkit, DCGM metrics)."""
-
-    stage: Literal["v2"] = Field(description="Architecture stage this stack builds.")
-    vm: GpuVm = Field(default_factory=GpuVm)  # type: ignore[assignment]
-    gpu_alerts: GpuAlerts = Field(default_factory=GpuAlerts)
-
-    def cross_issues(self) -> list[tuple[str, str]]:
-        issues = super().cross_issues()
-        offered = L4_ZONES.get(self.gcp.region, ())
-        if self.gcp.zone not in offered:
-            where = f"in {self.gcp.region}: {', '.join(offered)}" if offered else \
-                f"anywhere in {self.gcp.region}"
-            issues.append(("gcp.zone", f"{self.gcp.zone} does not offer NVIDIA L4 GPUs "
-                                       f"(L4 zones {where}; table as of {L4_ZONES_AS_OF})"))
-        return issues

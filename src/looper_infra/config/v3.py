@@ -16,9 +16,10 @@ from looper_infra.config.gcp import (
     MachineSpec,
     Network,
 )
-from looper_infra.config.gpu import G2_GPU_COUNTS, L4_ZONES, L4_ZONES_AS_OF, Gpu
+from looper_infra.config.gpu import Gpu
 from looper_infra.config.v1 import StageBase
 from looper_infra.facts.gcp_zones import zones_of
+from looper_infra.facts.gpu import G2_GPU_COUNTS, L4_ZONES, L4_ZONES_AS_OF
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
 #: 36 at most: the restore keeps the old database as `<name>_pre_restore_<14 digits>` (63 max)

@@ -12,8 +12,9 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 from looper_infra.config.aws import AwsSettings, Env
 from looper_infra.config.base import Cidr, Fqdn, Strict
 from looper_infra.config.gcp import GcpSettings, check_labels
-from looper_infra.config.gpu import G2_GPU_COUNTS, L4_ZONES, L4_ZONES_AS_OF, Scheduling
+from looper_infra.config.gpu import Scheduling
 from looper_infra.facts import rds_windows
+from looper_infra.facts.gpu import G2_GPU_COUNTS, L4_ZONES, L4_ZONES_AS_OF
 from looper_infra.facts.openvpn import user_problem
 from looper_infra.rules import ha_vpn
 

@@ -9,33 +9,24 @@ from __future__ import annotations
 
 import pulumi
 
-from looper_infra.bootstrap.app_vm import GpuSetup
-from looper_infra.components.gcp.vm import Accelerator, Scheduling
-from looper_infra.config.v1 import V2Config
-from looper_infra.stages.single_vm import GpuOptions, build
+from looper_infra.components.gcp.app_server import GpuSpec
+from looper_infra.config.v2 import V2Config
+from looper_infra.stages.single_vm import build
 
 
 def program(cfg: V2Config) -> None:
     vm, sched = cfg.vm, cfg.vm.scheduling
-    gpu = GpuOptions(
-        accelerators=(Accelerator(vm.gpu.type, vm.gpu.count),),
-        scheduling=Scheduling(
-            provisioning_model=sched.provisioning_model,
-            on_host_maintenance="TERMINATE",  # GPUs cannot live-migrate
-            automatic_restart=sched.automatic_restart,
-            instance_termination_action=sched.termination_action,
-        ),
-        secure_boot=vm.secure_boot,
-        setup=GpuSetup(count=vm.gpu.count, install_cuda_toolkit=vm.install_cuda_toolkit),
-    )
-    built = build(cfg, gpu)
+    built = build(cfg, GpuSpec(
+        type=vm.gpu.type, count=vm.gpu.count, install_cuda_toolkit=vm.install_cuda_toolkit,
+        provisioning_model=sched.provisioning_model, automatic_restart=sched.automatic_restart,
+        termination_action=sched.termination_action, secure_boot=vm.secure_boot))
     if cfg.gpu_alerts.enabled:
         from looper_infra.components.gcp.gpu_alert_policy import GpuAlertPolicy, GpuAlertPolicyArgs
 
         a = cfg.gpu_alerts
         GpuAlertPolicy("gpu-alerts", GpuAlertPolicyArgs(
             project=cfg.gcp.project, display_name=f"Looper {cfg.env} GPU VM",
-            instance_id=built.vm.instance.instance_id,
+            instance_id=built.server.vm.instance.instance_id,
             utilization_below=a.utilization_below_percent / 100,
             duration_seconds=a.duration_minutes * 60,
             notification_channels=tuple(a.notification_channels),
@@ -43,6 +34,6 @@ def program(cfg: V2Config) -> None:
     pulumi.export("gpu_type", vm.gpu.type)
     pulumi.export("gpu_count", vm.gpu.count)
     pulumi.export("provisioning_model", sched.provisioning_model)
-    pulumi.export("gpu_ready_check", built.vm.name.apply(
+    pulumi.export("gpu_ready_check", built.server.vm.name.apply(
         lambda n: f"gcloud compute instances get-guest-attributes {n} --zone {cfg.gcp.zone} "
                   f"--project {cfg.gcp.project} --query-path=looper/gpu"))

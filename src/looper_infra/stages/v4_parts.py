@@ -125,26 +125,21 @@ def transit_hub(cfg: V4Config, vpc: Vpc, access: OperatorAccess | None,
 
 def gcp_side(cfg: V4Config, cluster: KubeadmCluster, vpc: Vpc, transit: TransitHub | None, *,
              aws: pulumi.ProviderResource) -> dict[str, Any]:
-    """The GCP foundation (provider, VPC, Cloud NAT) and the spoke on it; returns its outputs."""
+    """The GCP foundation (provider, VPC, Cloud NAT: the one v1-v3 build on) and the spoke on it;
+    returns the spoke's outputs."""
     # pulumi_gcp costs seconds of imports: only a stack with a GCP side pays for it
-    from looper_infra.components.gcp.cloud_nat import CloudNat, CloudNatArgs
     from looper_infra.components.gcp.k8s_gpu_node import K8sJoin
-    from looper_infra.components.gcp.network import Network, NetworkArgs
-    from looper_infra.components.gcp.provider import gcp_provider
     from looper_infra.components.gcp.spoke import GcpSpoke, GcpSpokeArgs, GpuNodeSpec, VpnSpec
     from looper_infra.components.hybrid_vpn import VgwSide
-    from looper_infra.core.tags import gcp_labels
+    from looper_infra.stages.foundation import FoundationNames, gcp_foundation
 
     g, cl = cfg.gcp, cfg.cluster
     assert g is not None
-    nm = partial(naming.name, cfg.name_prefix, cfg.env)
-    provider = gcp_provider("gcp", project=g.project, region=g.region, zone=g.zone, labels=gcp_labels(
-        app=cfg.name_prefix, env=cfg.env, stack=pulumi.get_stack(), extra=cfg.labels))
-    gopts = pulumi.ResourceOptions(providers=[provider])
-    network = Network("gcp-vpc", NetworkArgs(project=g.project, region=g.region, cloud_name=nm("gcp"),
-                                             subnets={"nodes": str(g.subnet_cidr)}), gopts)
-    CloudNat("gcp-nat", CloudNatArgs(project=g.project, region=g.region, network=network.self_link,
-                                     cloud_name=nm("gcp")), gopts)
+    base = gcp_foundation(
+        name_prefix=cfg.name_prefix, env=cfg.env, stack=pulumi.get_stack(), labels=cfg.labels,
+        project=g.project, region=g.region, zone=g.zone, subnets={"nodes": str(g.subnet_cidr)}, nat=True,
+        names=FoundationNames(network="gcp-vpc", nat="gcp-nat", vpc_role="gcp"))
+    network = base.network
     gpu = None
     if g.gpu_node is not None:
         gpu = GpuNodeSpec(
@@ -166,9 +161,9 @@ def gcp_side(cfg: V4Config, cluster: KubeadmCluster, vpc: Vpc, transit: TransitH
         nodes_subnetwork=network.subnet_self_links["nodes"],
         aws_cidrs={"k8s-vpc": cfg.network.vpc_cidr, "pods": cfg.cluster.pod_cidr},
         vpn=VpnSpec(aws=side, cloud_router_asn=g.vpn.cloud_router_asn, inside_cidrs=dict(g.vpn.inside_cidrs),
-                    cipher_suite=g.vpn.cipher_suite, aws_provider=aws, gcp_provider=provider),
+                    cipher_suite=g.vpn.cipher_suite, aws_provider=aws, gcp_provider=base.provider),
         operator_cidr=IPv4Network(cfg.openvpn.vpc_cidr) if transit is not None and cfg.openvpn else None,
-        gpu_node=gpu), gopts)
+        gpu_node=gpu), base.opts)
     return spoke.outputs
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_gcp import storage
 
+from looper_infra.components.base import Component
+
 
 @dataclass(frozen=True)
 class BackupBucketArgs:
@@ -19,14 +21,14 @@ class BackupBucketArgs:
     noncurrent_versions_kept: int = 3
 
 
-class BackupBucket(pulumi.ComponentResource):
+class BackupBucket(Component):
     bucket: storage.Bucket
     name: pulumi.Output[str]
 
     def __init__(self, name: str, args: BackupBucketArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("looper:gcp:BackupBucket", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = self.child_opts
         self.bucket = storage.Bucket(
             f"{name}-bucket", name=args.name, project=args.project, location=args.location,
             uniform_bucket_level_access=True, public_access_prevention="enforced",

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_gcp import compute
 
+from looper_infra.components.base import Component
+
 
 @dataclass(frozen=True)
 class CloudNatArgs:
@@ -16,14 +18,14 @@ class CloudNatArgs:
     cloud_name: str
 
 
-class CloudNat(pulumi.ComponentResource):
+class CloudNat(Component):
     router: compute.Router
     nat: compute.RouterNat
 
     def __init__(self, name: str, args: CloudNatArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("looper:gcp:CloudNat", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = self.child_opts
         self.router = compute.Router(
             f"{name}-router", name=f"{args.cloud_name}-router", project=args.project,
             region=args.region, network=args.network, opts=child)

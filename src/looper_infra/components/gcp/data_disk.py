@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_gcp import compute
 
+from looper_infra.components.base import Component
+
 
 @dataclass(frozen=True)
 class DataDiskArgs:
@@ -22,7 +24,7 @@ class DataDiskArgs:
     protect: bool = True
 
 
-class DataDisk(pulumi.ComponentResource):
+class DataDisk(Component):
     disk: compute.Disk
     #: the self link to attach; the VM finds it as /dev/disk/by-id/google-<device_name>
     self_link: pulumi.Output[str]
@@ -30,11 +32,11 @@ class DataDisk(pulumi.ComponentResource):
     def __init__(self, name: str, args: DataDiskArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("looper:gcp:DataDisk", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = self.child_opts
         self.disk = compute.Disk(
             f"{name}-disk", name=args.cloud_name, project=args.project, zone=args.zone,
             type=args.type, size=args.size_gb,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=args.protect)))
         schedule = compute.ResourcePolicy(
             f"{name}-snapshots", name=f"{args.cloud_name}-daily", project=args.project, region=args.region,
             snapshot_schedule_policy=compute.ResourcePolicySnapshotSchedulePolicyArgs(

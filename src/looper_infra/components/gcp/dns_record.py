@@ -7,6 +7,16 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_gcp import dns
 
+from looper_infra.components.base import Component
+
+
+@dataclass(frozen=True)
+class DnsZone:
+    """Where a component publishes its A record: an existing Cloud DNS managed zone."""
+
+    managed_zone: str
+    ttl: int = 300
+
 
 @dataclass(frozen=True)
 class DnsRecordArgs:
@@ -17,7 +27,7 @@ class DnsRecordArgs:
     ttl: int = 300
 
 
-class DnsRecord(pulumi.ComponentResource):
+class DnsRecord(Component):
     fqdn: pulumi.Output[str]
 
     def __init__(
@@ -32,7 +42,7 @@ class DnsRecord(pulumi.ComponentResource):
             type="A",
             ttl=args.ttl,
             rrdatas=args.addresses,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child_opts,
         )
         self.fqdn = self.record.name
         self.register_outputs({"fqdn": self.fqdn})

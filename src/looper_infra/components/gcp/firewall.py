@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_gcp import compute
 
+from looper_infra.components.base import Component
 from looper_infra.rules.gcp_firewall import FirewallRule
 
 
@@ -21,14 +22,14 @@ class FirewallArgs:
     log_traffic: bool = True
 
 
-class Firewall(pulumi.ComponentResource):
+class Firewall(Component):
     rules: dict[str, compute.Firewall]
 
     def __init__(
         self, name: str, args: FirewallArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("looper:gcp:Firewall", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = self.child_opts
         self.rules = {
             key: compute.Firewall(
                 f"{name}-{key}",

@@ -12,6 +12,11 @@ import pulumi
 import pulumi_random as random
 from pulumi_gcp import secretmanager
 
+from looper_infra.components.base import Component
+
+#: Shortest generated value (24 of [A-Za-z0-9]: about 143 bits).
+MIN_LENGTH = 24
+
 
 @dataclass(frozen=True)
 class GeneratedSecretArgs:
@@ -21,18 +26,19 @@ class GeneratedSecretArgs:
     accessors: tuple[pulumi.Input[str], ...]
     length: int = 32
 
+    def problems(self) -> list[str]:
+        return [f"length: {self.length} (at least {MIN_LENGTH})"] if self.length < MIN_LENGTH else []
 
-class GeneratedSecret(pulumi.ComponentResource):
+
+class GeneratedSecret(Component):
     secret: secretmanager.Secret
     #: "projects/P/secrets/S": what a VM is told to fetch
     name: pulumi.Output[str]
 
     def __init__(self, name: str, args: GeneratedSecretArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("looper:gcp:GeneratedSecret", name, None, opts)
-        if args.length < 24:
-            raise pulumi.RunError(f"{name}: length must be at least 24")
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("looper:gcp:GeneratedSecret", name, args, opts)
+        child = self.child_opts
         value = random.RandomPassword(f"{name}-value", length=args.length, special=False, opts=child)
         self.secret = secretmanager.Secret(
             f"{name}-secret", secret_id=args.secret_id, project=args.project,

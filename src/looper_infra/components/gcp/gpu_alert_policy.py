@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_gcp import monitoring
 
+from looper_infra.components.base import Component
+
 #: Metric the Ops Agent's `dcgm` receiver writes (ratio 0..1 per GPU).
 GPU_UTILIZATION_METRIC = "workload.googleapis.com/gpu.dcgm.utilization"
 
@@ -21,19 +23,18 @@ class GpuAlertPolicyArgs:
     project: str
     display_name: str
     instance_id: pulumi.Input[str]
+    #: a ratio in [0, 1] (config/gpu.py GpuAlerts gives a percentage, 0-100)
     utilization_below: float
     duration_seconds: int
     notification_channels: tuple[str, ...] = ()
 
 
-class GpuAlertPolicy(pulumi.ComponentResource):
+class GpuAlertPolicy(Component):
     policy: monitoring.AlertPolicy
 
     def __init__(self, name: str, args: GpuAlertPolicyArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("looper:gcp:GpuAlertPolicy", name, None, opts)
-        if not 0 <= args.utilization_below <= 1:
-            raise pulumi.RunError(f"{name}: utilization_below must be a ratio in [0, 1]")
         metric_filter = pulumi.Output.from_input(args.instance_id).apply(
             lambda iid: (f'metric.type = "{GPU_UTILIZATION_METRIC}" AND '
                          f'resource.type = "gce_instance" AND resource.label.instance_id = "{iid}"'))
@@ -71,6 +72,6 @@ class GpuAlertPolicy(pulumi.ComponentResource):
                 content="Check `looper: gpu ready` in the VM's serial console and "
                         "`systemctl status nvidia-dcgm google-cloud-ops-agent` on the VM.",
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child_opts,
         )
         self.register_outputs({"policy": self.policy.name})

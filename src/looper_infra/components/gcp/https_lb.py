@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_gcp import compute
 
+from looper_infra.components.base import Component
+
 
 @dataclass(frozen=True)
 class CdnSpec:
@@ -24,34 +26,45 @@ class CdnSpec:
 
 
 @dataclass(frozen=True)
-class HttpsLbArgs:
-    project: str
-    cloud_name: str
-    domain: str
+class Backend:
+    """The instance group the load balancer serves: its named port and health endpoint."""
+
     instance_group: pulumi.Input[str]
     port_name: str
     port: int
     health_path: str
-    #: None: a Google-managed certificate for `domain`
+
+
+@dataclass(frozen=True)
+class Tls:
+    #: None: a Google-managed certificate for the domain
     certificate_self_link: str | None = None
     ssl_profile: str = "MODERN"
+    #: TLS_1_2 or TLS_1_3 (config/v3.py LoadBalancer allows nothing older)
     min_tls_version: str = "TLS_1_2"
+
+
+@dataclass(frozen=True)
+class HttpsLbArgs:
+    project: str
+    cloud_name: str
+    domain: str
+    backend: Backend
+    tls: Tls = Tls()
     log_sample_rate: float = 1.0
     cdn: CdnSpec = CdnSpec()
     security_policy: pulumi.Input[str] | None = None
 
 
-class HttpsLoadBalancer(pulumi.ComponentResource):
+class HttpsLoadBalancer(Component):
     address: pulumi.Output[str]
     backend: compute.BackendService
 
     def __init__(self, name: str, args: HttpsLbArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("looper:gcp:HttpsLoadBalancer", name, None, opts)
-        if args.min_tls_version not in ("TLS_1_2", "TLS_1_3"):
-            raise pulumi.RunError(f"{name}: min_tls_version must be TLS_1_2 or newer")
-        child = pulumi.ResourceOptions(parent=self)
-        n = args.cloud_name
+        child = self.child_opts
+        n, backend, tls = args.cloud_name, args.backend, args.tls
         address = compute.GlobalAddress(
             f"{name}-address", name=f"{n}-ip", project=args.project, ip_version="IPV4",
             address_type="EXTERNAL", opts=child)
@@ -59,7 +72,7 @@ class HttpsLoadBalancer(pulumi.ComponentResource):
             f"{name}-health", name=f"{n}-hc", project=args.project, check_interval_sec=5,
             timeout_sec=5, healthy_threshold=2, unhealthy_threshold=2,
             http_health_check=compute.HealthCheckHttpHealthCheckArgs(
-                port=args.port, request_path=args.health_path),
+                port=backend.port, request_path=backend.health_path),
             log_config=compute.HealthCheckLogConfigArgs(enable=True), opts=child)
         cdn = args.cdn
         ttls: dict[str, int] = ({} if cdn.cache_mode == "USE_ORIGIN_HEADERS" else
@@ -67,11 +80,11 @@ class HttpsLoadBalancer(pulumi.ComponentResource):
                  "client_ttl": cdn.client_ttl})
         self.backend = compute.BackendService(
             f"{name}-backend", name=f"{n}-backend", project=args.project,
-            load_balancing_scheme="EXTERNAL_MANAGED", protocol="HTTP", port_name=args.port_name,
+            load_balancing_scheme="EXTERNAL_MANAGED", protocol="HTTP", port_name=backend.port_name,
             timeout_sec=30, connection_draining_timeout_sec=30,
             health_checks=health.id,
             backends=[compute.BackendServiceBackendArgs(
-                group=args.instance_group, balancing_mode="UTILIZATION", max_utilization=0.8,
+                group=backend.instance_group, balancing_mode="UTILIZATION", max_utilization=0.8,
                 capacity_scaler=1.0)],
             enable_cdn=cdn.enabled,
             cdn_policy=compute.BackendServiceCdnPolicyArgs(
@@ -85,8 +98,8 @@ class HttpsLoadBalancer(pulumi.ComponentResource):
         url_map = compute.URLMap(
             f"{name}-https-map", name=f"{n}-https", project=args.project,
             default_service=self.backend.id, opts=child)
-        if args.certificate_self_link:
-            certificate: pulumi.Input[str] = args.certificate_self_link
+        if tls.certificate_self_link:
+            certificate: pulumi.Input[str] = tls.certificate_self_link
         else:
             # the name follows the domain: a new domain gets a new certificate, created before
             # the proxy switches to it and the old one is deleted (never "resource in use")
@@ -94,10 +107,11 @@ class HttpsLoadBalancer(pulumi.ComponentResource):
             certificate = compute.ManagedSslCertificate(
                 f"{name}-certificate", name=f"{n}-cert-{digest}", project=args.project,
                 managed=compute.ManagedSslCertificateManagedArgs(domains=[args.domain]),
-                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=False)).id
+                opts=pulumi.ResourceOptions.merge(
+                    child, pulumi.ResourceOptions(delete_before_replace=False))).id
         ssl_policy = compute.SSLPolicy(
-            f"{name}-ssl-policy", name=f"{n}-ssl", project=args.project, profile=args.ssl_profile,
-            min_tls_version=args.min_tls_version, opts=child)
+            f"{name}-ssl-policy", name=f"{n}-ssl", project=args.project, profile=tls.ssl_profile,
+            min_tls_version=tls.min_tls_version, opts=child)
         https_proxy = compute.TargetHttpsProxy(
             f"{name}-https-proxy", name=f"{n}-https", project=args.project, url_map=url_map.id,
             ssl_certificates=[certificate], ssl_policy=ssl_policy.id, opts=child)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_gcp import compute
 
+from looper_infra.components.base import Component
 from looper_infra.components.gcp.vm import (
     HARDENED_METADATA,
     LOG_METRIC_SCOPES,
@@ -33,16 +34,19 @@ class InstanceTemplateArgs:
     scheduling: Scheduling = field(default_factory=Scheduling)
     accelerators: tuple[Accelerator, ...] = ()
 
+    def problems(self) -> list[str]:
+        if self.accelerators and self.scheduling.on_host_maintenance != "TERMINATE":
+            return ["scheduling.on_host_maintenance: templates with GPUs must use TERMINATE"]
+        return []
 
-class InstanceTemplate(pulumi.ComponentResource):
+
+class InstanceTemplate(Component):
     template: compute.InstanceTemplate
     self_link: pulumi.Output[str]
 
     def __init__(self, name: str, args: InstanceTemplateArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("looper:gcp:InstanceTemplate", name, None, opts)
-        if args.accelerators and args.scheduling.on_host_maintenance != "TERMINATE":
-            raise pulumi.RunError(f"{name}: templates with GPUs must use TERMINATE on maintenance")
+        super().__init__("looper:gcp:InstanceTemplate", name, args, opts)
         sched = args.scheduling
         # Templates are immutable: a change creates a new one (name_prefix) before the
         # group moves to it and the old one is deleted.
@@ -72,7 +76,7 @@ class InstanceTemplate(pulumi.ComponentResource):
             metadata={**HARDENED_METADATA, "user-data": args.user_data},
             tags=list(args.network_tags),
             labels=dict(args.labels),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child_opts,
         )
         self.self_link = self.template.self_link
         self.register_outputs({"self_link": self.self_link})

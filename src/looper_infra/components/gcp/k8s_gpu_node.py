@@ -31,7 +31,11 @@ from looper_infra.bootstrap.k8s_node import (
     render_k8s_node_gce_user_data,
 )
 from looper_infra.components.base import Component
-from looper_infra.components.gcp.service_account import ServiceAccount, ServiceAccountArgs
+from looper_infra.components.gcp.service_account import (
+    ServiceAccount,
+    ServiceAccountArgs,
+    account_id_problems,
+)
 from looper_infra.components.gcp.vm import (
     IAM_LIMITED_SCOPES,
     Accelerator,
@@ -51,7 +55,6 @@ UBUNTU_IMAGE = "ubuntu-os-cloud/ubuntu-2404-lts-amd64"
 DEFAULT_NETWORK_TAGS = ("looper-k8s-node", "looper-k8s-gpu")
 
 _CLOUD_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
-_ACCOUNT_ID = re.compile(r"^[a-z]([-a-z0-9]{4,28}[a-z0-9])$")
 _SECRET_ID = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 _TAG = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 
@@ -123,8 +126,7 @@ class GcpGpuNodeArgs:
         found = []
         if not _CLOUD_NAME.match(self.cloud_name):
             found.append(f"cloud_name: {self.cloud_name!r} is not a GCE name")
-        if not _ACCOUNT_ID.match(self.effective_account_id):
-            found.append(f"account_id: {self.effective_account_id!r} is not a service account id (6-30)")
+        found += account_id_problems("account_id", self.effective_account_id)
         if not _SECRET_ID.match(self.effective_secret_id):
             found.append(f"secret_id: {self.effective_secret_id!r} is not a Secret Manager id")
         if self.boot_disk_type not in ("pd-balanced", "pd-ssd"):

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_gcp import compute
 
+from looper_infra.components.base import Component
 from looper_infra.core.naming import is_rfc1035
 
 
@@ -26,8 +27,16 @@ class NetworkArgs:
     subnets: Mapping[str, str]
     flow_logs: FlowLogSpec = field(default_factory=FlowLogSpec)
 
+    def problems(self) -> list[str]:
+        """Subnet cloud names are composed here, so only here can they be checked."""
+        found = [f"subnets.{key}: cloud name {self.cloud_name}-{key!r} is not RFC 1035"
+                 for key in self.subnets if not is_rfc1035(f"{self.cloud_name}-{key}")]
+        if not self.subnets:
+            found.append("subnets: at least one subnet is required")
+        return found
 
-class Network(pulumi.ComponentResource):
+
+class Network(Component):
     network: compute.Network
     self_link: pulumi.Output[str]
     subnets: dict[str, compute.Subnetwork]
@@ -36,17 +45,8 @@ class Network(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("looper:gcp:Network", name, None, opts)
-        errors = [
-            f"subnets.{key}: cloud name {args.cloud_name}-{key!r} is not RFC 1035"
-            for key in args.subnets
-            if not is_rfc1035(f"{args.cloud_name}-{key}")
-        ]
-        if not args.subnets:
-            errors.append("subnets: at least one subnet is required")
-        if errors:
-            raise pulumi.RunError(f"{name}: " + "; ".join(errors))
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("looper:gcp:Network", name, args, opts)
+        child = self.child_opts
         self.network = compute.Network(
             f"{name}-vpc",
             name=args.cloud_name,

@@ -1,7 +1,8 @@
 """A regional managed instance group: spread over zones, autoscaled on CPU, autohealed.
 
 The update policy is proactive and keeps capacity: new VMs are surged in before
-old ones go (fixed surge/unavailable values must be 0 or >= the zone count).
+old ones go. The zone count, replica bounds and the fixed surge/unavailable values
+(0 or >= the zone count) are config's to validate (config/v3.py AppTier).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from dataclasses import dataclass
 
 import pulumi
 from pulumi_gcp import compute
+
+from looper_infra.components.base import Component
 
 
 @dataclass(frozen=True)
@@ -31,23 +34,7 @@ class RegionalMigArgs:
     max_unavailable: int
 
 
-def check(args: RegionalMigArgs) -> list[str]:
-    """What GCP would refuse, named by argument."""
-    errors, n = [], len(args.zones)
-    if n < 2:
-        errors.append("zones: a regional group for HA needs at least 2 zones")
-    for field_name in ("max_surge", "max_unavailable"):
-        value = getattr(args, field_name)
-        if 0 < value < n:
-            errors.append(f"{field_name}: fixed values must be 0 or >= {n} (the zone count)")
-    if args.max_surge == 0 and args.max_unavailable == 0:
-        errors.append("max_surge/max_unavailable: both 0 would block every update")
-    if not 1 <= args.min_replicas <= args.max_replicas:
-        errors.append("min_replicas/max_replicas: need 1 <= min <= max")
-    return errors
-
-
-class RegionalMig(pulumi.ComponentResource):
+class RegionalMig(Component):
     group: compute.RegionInstanceGroupManager
     #: the instance group URL a backend service points at
     instance_group: pulumi.Output[str]
@@ -55,10 +42,7 @@ class RegionalMig(pulumi.ComponentResource):
     def __init__(self, name: str, args: RegionalMigArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("looper:gcp:RegionalMig", name, None, opts)
-        errors = check(args)
-        if errors:
-            raise pulumi.RunError(f"{name}: " + "; ".join(errors))
-        child = pulumi.ResourceOptions(parent=self)
+        child = self.child_opts
         autohealing = compute.HealthCheck(
             f"{name}-autohealing", name=f"{args.cloud_name}-autohealing", project=args.project,
             check_interval_sec=10, timeout_sec=5, healthy_threshold=2, unhealthy_threshold=3,

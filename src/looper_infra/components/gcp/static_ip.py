@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_gcp import compute
 
+from looper_infra.components.base import Component
+
 
 @dataclass(frozen=True)
 class StaticIpArgs:
@@ -18,7 +20,7 @@ class StaticIpArgs:
     subnetwork: pulumi.Input[str] | None = None
 
 
-class StaticIp(pulumi.ComponentResource):
+class StaticIp(Component):
     address: pulumi.Output[str]
 
     def __init__(
@@ -33,7 +35,7 @@ class StaticIp(pulumi.ComponentResource):
             address_type="INTERNAL" if args.subnetwork is not None else "EXTERNAL",
             network_tier=None if args.subnetwork is not None else args.network_tier,
             subnetwork=args.subnetwork,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child_opts,
         )
         self.address = self.resource.address
         self.register_outputs({"address": self.address})

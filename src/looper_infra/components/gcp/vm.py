@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_gcp import compute
 
+from looper_infra.components.base import Component
+
 #: Narrow OAuth scopes: the VM's identity can only write logs and metrics,
 #: whatever roles its service account is later given.
 LOG_METRIC_SCOPES = (
@@ -37,6 +39,14 @@ class BootDisk:
     image: str
     size_gb: int
     type: str = "pd-balanced"
+
+
+@dataclass(frozen=True)
+class Machine:
+    """What a VM or instance template runs on: machine type and boot disk."""
+
+    type: str
+    boot_disk: BootDisk
 
 
 @dataclass(frozen=True)
@@ -90,18 +100,24 @@ class VmArgs:
     #: the static IP and DNS record stay). With deletion protection on, turn it off first.
     replace_on_startup_change: bool = True
 
+    def problems(self) -> list[str]:
+        """What GCP refuses and the caller, not config, decides (spot rules are config's)."""
+        sched, found = self.scheduling, []
+        if self.accelerators and sched.on_host_maintenance != "TERMINATE":
+            found.append("scheduling.on_host_maintenance: VMs with GPUs must use TERMINATE")
+        if sched.provisioning_model == "SPOT" and sched.on_host_maintenance != "TERMINATE":
+            found.append("scheduling.on_host_maintenance: SPOT VMs must use TERMINATE")
+        return found
 
-class Vm(pulumi.ComponentResource):
+
+class Vm(Component):
     instance: compute.Instance
     name: pulumi.Output[str]
     self_link: pulumi.Output[str]
     internal_ip: pulumi.Output[str]
 
     def __init__(self, name: str, args: VmArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("looper:gcp:Vm", name, None, opts)
-        errors = _check(args)
-        if errors:
-            raise pulumi.RunError(f"{name}: " + "; ".join(errors))
+        super().__init__("looper:gcp:Vm", name, args, opts)
         metadata: dict[str, pulumi.Input[str]] = dict(HARDENED_METADATA)
         if args.user_data is not None:
             metadata["user-data"] = args.user_data
@@ -160,11 +176,10 @@ class Vm(pulumi.ComponentResource):
             labels=dict(args.labels),
             deletion_protection=args.deletion_protection,
             allow_stopping_for_update=True,
-            opts=pulumi.ResourceOptions(
-                parent=self,
+            opts=pulumi.ResourceOptions.merge(self.child_opts, pulumi.ResourceOptions(
                 replace_on_changes=["metadata"] if args.replace_on_startup_change else None,
                 delete_before_replace=args.replace_on_startup_change,
-            ),
+            )),
         )
         self.name = self.instance.name
         self.self_link = self.instance.self_link
@@ -174,18 +189,3 @@ class Vm(pulumi.ComponentResource):
         self.register_outputs(
             {"name": self.name, "self_link": self.self_link, "internal_ip": self.internal_ip}
         )
-
-
-def _check(args: VmArgs) -> list[str]:
-    """Combinations GCP refuses, each named by its argument."""
-    sched, errors = args.scheduling, []
-    if args.accelerators and sched.on_host_maintenance != "TERMINATE":
-        errors.append("scheduling.on_host_maintenance: VMs with GPUs must use TERMINATE")
-    if sched.provisioning_model == "SPOT":
-        if sched.automatic_restart:
-            errors.append("scheduling.automatic_restart: SPOT VMs cannot restart automatically")
-        if sched.on_host_maintenance != "TERMINATE":
-            errors.append("scheduling.on_host_maintenance: SPOT VMs must use TERMINATE")
-        if sched.instance_termination_action not in ("STOP", "DELETE"):
-            errors.append("scheduling.instance_termination_action: STOP or DELETE for SPOT")
-    return errors
