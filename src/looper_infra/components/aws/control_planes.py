@@ -15,9 +15,8 @@ from looper_infra.components.aws.node_hardening import (
     UBUNTU_ROOT_DEVICE,
     check_user_data,
     encode_user_data,
-    metadata_options,
-    root_volume,
-    tag_specifications,
+    from_template,
+    instance_template,
     volume_problems,
 )
 from looper_infra.components.base import Component
@@ -94,41 +93,25 @@ class ControlPlaneNodes(Component):
         tags = {"Name": args.name_prefix, "role": "control-plane", **args.tags}
         # No network_interfaces block here: an instance-level subnet and template interfaces
         # cannot be combined; the instances below set the subnet and refuse a public IP.
-        self.template = aws.ec2.LaunchTemplate(
-            f"{name}-template", name_prefix=f"{args.name_prefix}-", image_id=args.image_id,
-            instance_type=args.instance_type,
-            iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(name=args.instance_profile),
-            vpc_security_group_ids=list(args.security_group_ids),
-            metadata_options=metadata_options(),
-            block_device_mappings=[root_volume(args.root_device_name, args.volume_gb, args.kms_key_id)],
-            monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
-            disable_api_termination=args.termination_protection,
-            tag_specifications=tag_specifications(tags), tags=tags, opts=child)
+        self.template = instance_template(
+            f"{name}-template", name_prefix=args.name_prefix, image_id=args.image_id,
+            instance_type=args.instance_type, instance_profile=args.instance_profile,
+            security_group_ids=list(args.security_group_ids), root_device_name=args.root_device_name,
+            volume_gb=args.volume_gb, kms_key_id=args.kms_key_id,
+            termination_protection=args.termination_protection, tags=tags, opts=child)
         subnets = pulumi.Output.from_input(args.subnet_ids)
         self.instances = []
         for i, user_data in enumerate(args.user_data):
             node_name = f"{args.name_prefix}-{i}"
             instance = aws.ec2.Instance(
-                f"{name}-{i}",
-                launch_template=aws.ec2.InstanceLaunchTemplateArgs(
-                    id=self.template.id, version=self.template.latest_version.apply(str)),
+                f"{name}-{i}", **from_template(self.template),
                 subnet_id=subnets.apply(_subnet_for(i, name)),
                 vpc_security_group_ids=list(args.security_group_ids),
-                associate_public_ip_address=False,
-                # repeated from the template (scanners and the policy pack read the instance)
-                iam_instance_profile=args.instance_profile, monitoring=True, ebs_optimized=True,
-                # also repeated from the template so the plan shows (and a policy can check) them. The
-                # root volume is NOT repeated: `root_block_device` makes the provider look up the
-                # template's image with DescribeImages, which rejects `resolve:ssm:` (#43488).
-                # source_dest_check stays on: Calico VXLAN packets carry the nodes' own addresses.
-                metadata_options=aws.ec2.InstanceMetadataOptionsArgs(
-                    http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1,
-                    instance_metadata_tags="disabled"),
+                iam_instance_profile=args.instance_profile,
                 user_data=None if args.gzip_user_data else pulumi.Output.from_input(user_data).apply(
                     partial(check_user_data, what=node_name)),
                 user_data_base64=pulumi.Output.from_input(user_data).apply(
                     partial(encode_user_data, what=node_name, gzip_it=True)) if args.gzip_user_data else None,
-                user_data_replace_on_change=True,
                 disable_api_termination=args.termination_protection,
                 tags={**tags, "Name": node_name},
                 opts=child)

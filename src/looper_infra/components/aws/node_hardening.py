@@ -23,6 +23,7 @@ import base64
 import gzip
 import re
 from collections.abc import Mapping
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -87,3 +88,39 @@ def root_volume(device: str, volume_gb: int, kms_key_id: pulumi.Input[str] | Non
 def tag_specifications(tags: Mapping[str, str]) -> list[aws.ec2.LaunchTemplateTagSpecificationArgs]:
     return [aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=dict(tags))
             for kind in ("instance", "volume", "network-interface")]
+
+
+def instance_template(resource_name: str, *, name_prefix: str, image_id: str,
+                      instance_type: pulumi.Input[str], instance_profile: pulumi.Input[str],
+                      security_group_ids: list[pulumi.Input[str]],
+                      root_device_name: str, volume_gb: int, kms_key_id: pulumi.Input[str] | None,
+                      termination_protection: bool, tags: Mapping[str, str],
+                      opts: pulumi.ResourceOptions) -> aws.ec2.LaunchTemplate:
+    """The hardened launch template a single instance is launched from (it names the subnet)."""
+    return aws.ec2.LaunchTemplate(
+        resource_name, name_prefix=f"{name_prefix}-", image_id=image_id, instance_type=instance_type,
+        iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(name=instance_profile),
+        vpc_security_group_ids=security_group_ids, metadata_options=metadata_options(),
+        block_device_mappings=[root_volume(root_device_name, volume_gb, kms_key_id)],
+        monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
+        disable_api_termination=termination_protection,
+        tag_specifications=tag_specifications(tags), tags=dict(tags), opts=opts)
+
+
+def from_template(template: aws.ec2.LaunchTemplate) -> dict[str, Any]:
+    """What an instance launched from `template` states itself: the template at its current
+    version, no public IP, and the template's hardening repeated so the plan shows (and a
+    policy can check) it. The root volume is not repeated: `root_block_device` makes the
+    provider look up the template's image with DescribeImages, which rejects `resolve:ssm:`
+    (#43488). The source/destination check stays on (Calico VXLAN carries the nodes' own
+    addresses; OpenVPN masquerades its clients)."""
+    return {
+        "launch_template": aws.ec2.InstanceLaunchTemplateArgs(
+            id=template.id, version=template.latest_version.apply(str)),
+        "associate_public_ip_address": False, "monitoring": True, "ebs_optimized": True,
+        "metadata_options": aws.ec2.InstanceMetadataOptionsArgs(
+            http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1,
+            instance_metadata_tags="disabled"),
+        "user_data_replace_on_change": True,
+    }
+

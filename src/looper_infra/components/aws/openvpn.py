@@ -41,9 +41,8 @@ from looper_infra.components.aws.iam import NodeRole, NodeRoleArgs
 from looper_infra.components.aws.node_hardening import (
     UBUNTU_ROOT_DEVICE,
     encode_user_data,
-    metadata_options,
-    root_volume,
-    tag_specifications,
+    from_template,
+    instance_template,
     volume_problems,
 )
 from looper_infra.components.aws.provider import partition
@@ -289,29 +288,19 @@ class OpenVpnServer(Component):
         # --- instance --------------------------------------------------------------------------
         user_data = render_openvpn_server_cloud_config(args.spec())
         tags = {"Name": f"{p}-openvpn", "role": "openvpn"}
-        template = aws.ec2.LaunchTemplate(
-            f"{name}-template", name_prefix=f"{p}-openvpn-", image_id=args.image_id,
-            instance_type=args.instance_type,
-            iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(name=role.instance_profile_name),
-            vpc_security_group_ids=[sg.id], metadata_options=metadata_options(),
-            block_device_mappings=[root_volume(args.root_device_name, args.volume_gb, args.kms_key_id)],
-            monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
-            disable_api_termination=args.termination_protection,
-            tag_specifications=tag_specifications(tags), tags=tags, opts=child)
+        template = instance_template(
+            f"{name}-template", name_prefix=f"{p}-openvpn", image_id=args.image_id,
+            instance_type=args.instance_type, instance_profile=role.instance_profile_name,
+            security_group_ids=[sg.id], root_device_name=args.root_device_name, volume_gb=args.volume_gb,
+            kms_key_id=args.kms_key_id, termination_protection=args.termination_protection, tags=tags,
+            opts=child)
         self.instance = aws.ec2.Instance(
-            f"{name}-instance",
-            launch_template=aws.ec2.InstanceLaunchTemplateArgs(
-                id=template.id, version=template.latest_version.apply(str)),
-            subnet_id=args.subnet_id, vpc_security_group_ids=[sg.id],
+            f"{name}-instance", **from_template(template),
             # the Elastic IP below is its public address (kept across replacements)
-            associate_public_ip_address=False,
-            iam_instance_profile=role.instance_profile_name, monitoring=True, ebs_optimized=True,
-            metadata_options=aws.ec2.InstanceMetadataOptionsArgs(
-                http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1,
-                instance_metadata_tags="disabled"),
+            subnet_id=args.subnet_id, vpc_security_group_ids=[sg.id],
+            iam_instance_profile=role.instance_profile_name,
             user_data_base64=partial(encode_user_data, what=name, gzip_it=True)(user_data),
-            user_data_replace_on_change=True, disable_api_termination=args.termination_protection,
-            tags=tags, opts=child)
+            disable_api_termination=args.termination_protection, tags=tags, opts=child)
         eip = aws.ec2.Eip(f"{name}-eip", domain="vpc", tags={"Name": f"{p}-openvpn"}, opts=child)
         association = aws.ec2.EipAssociation(f"{name}-eip-assoc", allocation_id=eip.allocation_id,
                                              instance_id=self.instance.id, opts=child)
