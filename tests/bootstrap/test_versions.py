@@ -7,6 +7,7 @@ import re
 
 from looper_infra.bootstrap import versions
 from looper_infra.config.base import check_image_ref
+from looper_infra.facts import app_image
 
 APT_VERSION = re.compile(r"[0-9][A-Za-z0-9.+~:-]*")
 
@@ -21,9 +22,9 @@ def test_docker_and_ops_agent_pins_are_apt_versions_for_the_pinned_ubuntu() -> N
 
 
 def test_images_are_pinned_by_tag_or_digest() -> None:
-    for image in (versions.CADDY_IMAGE, versions.DEFAULT_APP_IMAGE, versions.CUDA_BASE_IMAGE):
+    for image in (versions.CADDY_IMAGE, app_image.DEFAULT_APP_IMAGE, versions.CUDA_BASE_IMAGE):
         assert check_image_ref(image) == image
-    assert versions.DEFAULT_APP_IMAGE.startswith(f"{versions.DEFAULT_APP_REPOSITORY}:")
+    assert app_image.DEFAULT_APP_IMAGE.startswith(f"{app_image.DEFAULT_APP_REPOSITORY}:")
 
 
 def test_nvidia_pins_agree_with_each_other() -> None:

@@ -27,12 +27,13 @@ from looper_infra.bootstrap import (
     render_app_vm_cloud_config,
     versions,
 )
+from looper_infra.facts import app_image
 
 #: The v1 app VM with the default app image (golden ``app_vm_default``).
 DEFAULT_SPEC = AppVmStartup(
     domain="dev.looper.example.com",
     acme_email="ops@example.com",
-    app_image=versions.DEFAULT_APP_IMAGE,
+    app_image=app_image.DEFAULT_APP_IMAGE,
     app_port=8080,
     health_path="/health",
 )

@@ -44,6 +44,7 @@ from typing import Any, Final
 
 from looper_infra.bootstrap import versions
 from looper_infra.bootstrap.render import check_embedding, render
+from looper_infra.facts import app_image
 
 # --- where things live on the VM ---------------------------------------------------------
 
@@ -183,7 +184,7 @@ class AppVmStartup:
         """The compose `command` of the app container (empty: the image's default)."""
         if self.app_command is not None:
             return self.app_command
-        if _image_repository(self.app_image) == versions.DEFAULT_APP_REPOSITORY:
+        if _image_repository(self.app_image) == app_image.DEFAULT_APP_REPOSITORY:
             return (f"--port={self.app_port}",)
         return ()
 

@@ -17,8 +17,8 @@ from functools import cache
 from types import MappingProxyType
 from typing import Final
 
-from looper_infra.bootstrap import versions
 from looper_infra.bootstrap.app_vm import AppVmStartup, render_app_vm_setup_script
+from looper_infra.facts import app_image
 
 #: A shell function with the comment lines above it (``name() {`` ... ``}``).
 SHELL_FUNCTION: Final = re.compile(
@@ -57,7 +57,7 @@ def reference_startup() -> AppVmStartup:
     return AppVmStartup(
         domain=_REFERENCE_DOMAIN,
         acme_email=_REFERENCE_EMAIL,
-        app_image=versions.DEFAULT_APP_IMAGE,
+        app_image=app_image.DEFAULT_APP_IMAGE,
         app_port=8080,
         health_path="/",
     )

@@ -52,11 +52,6 @@ OPS_AGENT_REPO_SCRIPT_URL = "https://dl.google.com/cloudagents/add-google-cloud-
 #: compose files; same index digest as the upstream release).
 CADDY_IMAGE = "caddy:2.11.4"
 
-#: Default app: Traefik's tiny `whoami` web server (Docker Hub `traefik/whoami`, tag v1.11.0).
-#: Answers 200 on any path (and `/health`), listens on the port given by `--port=N`.
-DEFAULT_APP_IMAGE = "traefik/whoami:v1.11.0"
-#: Image repository of the default app, for which the bootstrap passes `--port=N`.
-DEFAULT_APP_REPOSITORY = "traefik/whoami"
 
 # --- NVIDIA GPU stack (stage v2: g2-standard-* with NVIDIA L4, Shielded VM Secure Boot ON) ---
 #

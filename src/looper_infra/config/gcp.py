@@ -8,11 +8,11 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from looper_infra.bootstrap.versions import DEFAULT_APP_IMAGE
 from looper_infra.config.base import Cidr, Email, Fqdn, ImageRef, Strict
 from looper_infra.core import cidr
 from looper_infra.core.naming import is_rfc1035
 from looper_infra.core.tags import is_label_key, is_label_value
+from looper_infra.facts.app_image import DEFAULT_APP_IMAGE
 from looper_infra.facts.gcp_zones import DEFAULT_REGION, REGION_ZONES, zones_of
 
 _PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
