@@ -163,19 +163,7 @@ class Vpc(Component):
         igw = aws.ec2.InternetGateway(
             f"{name}-igw", vpc_id=self.vpc.id, tags=tags(f"{p}-igw"), opts=child)
 
-        extra = {"public": args.extra_tags_public, "private": args.extra_tags_private,
-                 "data": args.extra_tags_data}
-        self.subnets = {
-            tier: {
-                az: aws.ec2.Subnet(
-                    f"{name}-{tier}-{az}", vpc_id=self.vpc.id, cidr_block=cidr,
-                    availability_zone=az, map_public_ip_on_launch=False,
-                    tags=tags(f"{p}-{tier}-{az}", {"looper/tier": tier, **extra[tier]}),
-                    opts=child)
-                for az, cidr in zip(args.azs, cidrs, strict=True)
-            }
-            for tier, cidrs in args.tier_cidrs().items()
-        }
+        self.subnets = self._subnets(name, args, child)
 
         # --- public tier: one route table, default route to the internet gateway --------------
         public_rt = aws.ec2.RouteTable(
@@ -184,29 +172,7 @@ class Vpc(Component):
                       destination_cidr_block="0.0.0.0/0", gateway_id=igw.id, opts=child)
         self._associate(name, "public", public_rt, args.azs, child)
 
-        # --- NAT gateways: per AZ, or one in the first AZ ------------------------------------
-        nat_azs = args.azs if args.nat == "per-az" else args.azs[:1]
-        nats: dict[str, aws.ec2.NatGateway] = {}
-        for az in nat_azs:
-            eip = aws.ec2.Eip(f"{name}-nat-{az}", domain="vpc", tags=tags(f"{p}-nat-{az}"),
-                              opts=child)
-            nats[az] = aws.ec2.NatGateway(
-                f"{name}-nat-{az}", allocation_id=eip.id, subnet_id=self.subnets["public"][az].id,
-                connectivity_type="public", tags=tags(f"{p}-nat-{az}"),
-                # a NAT gateway needs the VPC's internet gateway attached before it can work
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]))
-        self.nat_gateway_ids = _ids(nats.values())
-
-        # --- private tier: a route table per AZ, default route to that AZ's NAT --------------
-        private_rts: dict[str, aws.ec2.RouteTable] = {}
-        for az in args.azs:
-            rt = aws.ec2.RouteTable(f"{name}-private-rt-{az}", vpc_id=self.vpc.id,
-                                    tags=tags(f"{p}-private-{az}"), opts=child)
-            nat = nats.get(az) or nats[nat_azs[0]]
-            aws.ec2.Route(f"{name}-private-default-{az}", route_table_id=rt.id,
-                          destination_cidr_block="0.0.0.0/0", nat_gateway_id=nat.id, opts=child)
-            private_rts[az] = rt
-            self._associate(name, "private", rt, (az,), child)
+        private_rts = self._private_routes(name, args, igw, child)
 
         # --- data tier: one route table, local routes only -----------------------------------
         data_rt = aws.ec2.RouteTable(
@@ -242,6 +208,50 @@ class Vpc(Component):
             "nat_gateway_ids": self.nat_gateway_ids,
             "flow_log_group_name": self.flow_log_group_name,
         })
+
+    def _subnets(self, name: str, args: VpcArgs,
+                 child: pulumi.ResourceOptions) -> dict[str, dict[str, aws.ec2.Subnet]]:
+        """tier -> AZ -> subnet; no subnet gives out public IPs (the public tier holds NAT and LBs)."""
+        extra = {"public": args.extra_tags_public, "private": args.extra_tags_private,
+                 "data": args.extra_tags_data}
+        return {
+            tier: {
+                az: aws.ec2.Subnet(
+                    f"{name}-{tier}-{az}", vpc_id=self.vpc.id, cidr_block=cidr,
+                    availability_zone=az, map_public_ip_on_launch=False,
+                    tags={"Name": f"{args.name_prefix}-{tier}-{az}", "looper/tier": tier, **extra[tier]},
+                    opts=child)
+                for az, cidr in zip(args.azs, cidrs, strict=True)
+            }
+            for tier, cidrs in args.tier_cidrs().items()
+        }
+
+    def _private_routes(self, name: str, args: VpcArgs, igw: aws.ec2.InternetGateway,
+                        child: pulumi.ResourceOptions) -> dict[str, aws.ec2.RouteTable]:
+        """NAT gateways (per AZ, or one in the first AZ) and a private route table per AZ whose
+        default route goes to that AZ's NAT."""
+        p = args.name_prefix
+        nat_azs = args.azs if args.nat == "per-az" else args.azs[:1]
+        nats: dict[str, aws.ec2.NatGateway] = {}
+        for az in nat_azs:
+            eip = aws.ec2.Eip(f"{name}-nat-{az}", domain="vpc", tags={"Name": f"{p}-nat-{az}"},
+                              opts=child)
+            nats[az] = aws.ec2.NatGateway(
+                f"{name}-nat-{az}", allocation_id=eip.id, subnet_id=self.subnets["public"][az].id,
+                connectivity_type="public", tags={"Name": f"{p}-nat-{az}"},
+                # a NAT gateway needs the VPC's internet gateway attached before it can work
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]))
+        self.nat_gateway_ids = _ids(nats.values())
+        private_rts: dict[str, aws.ec2.RouteTable] = {}
+        for az in args.azs:
+            rt = aws.ec2.RouteTable(f"{name}-private-rt-{az}", vpc_id=self.vpc.id,
+                                    tags={"Name": f"{p}-private-{az}"}, opts=child)
+            nat = nats.get(az) or nats[nat_azs[0]]
+            aws.ec2.Route(f"{name}-private-default-{az}", route_table_id=rt.id,
+                          destination_cidr_block="0.0.0.0/0", nat_gateway_id=nat.id, opts=child)
+            private_rts[az] = rt
+            self._associate(name, "private", rt, (az,), child)
+        return private_rts
 
     def _associate(self, name: str, tier: str, rt: aws.ec2.RouteTable, azs: tuple[str, ...],
                    child: pulumi.ResourceOptions) -> None:
