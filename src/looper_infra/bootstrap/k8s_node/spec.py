@@ -87,6 +87,29 @@ class K8sGpuWorker:
         }
 
 
+#: etcd snapshot object keys: ``<prefix>hourly/<YYYYmmddTHHMMSSZ>-<node>.db`` (every run) and
+#: ``<prefix>daily/<YYYYmmdd>-<node>.db`` (the first run of a UTC day), prefix ``<cluster>/``.
+SNAPSHOT_KEY: Final = re.compile(
+    r"[a-z0-9][a-z0-9-]{0,62}/(hourly/[0-9]{8}T[0-9]{6}Z|daily/[0-9]{8})-[a-z0-9][a-z0-9.-]{0,252}\.db"
+)
+
+
+@dataclass(frozen=True)
+class EtcdBackup:
+    """Where control planes put etcd snapshots (S3, SSE-KMS with the bucket's own key) and how
+    often. The control-plane role may put and get objects under ``prefix``, never delete."""
+
+    bucket: str
+    #: this cluster's key prefix, ``<cluster_name>/``
+    prefix: str
+    #: ARN of the bucket's KMS key (sent with every PutObject)
+    kms_key_arn: str
+    #: minutes between snapshots (the systemd timer's interval)
+    interval_minutes: int = 60
+    #: a snapshot the init node restores when no control plane answers; None: the latest
+    restore_key: str | None = None
+
+
 @dataclass(frozen=True)
 class K8sNodeBootstrap:
     """Everything one node role's first boot needs.
@@ -152,6 +175,13 @@ class K8sNodeBootstrap:
     #: ``control_plane_endpoint`` to them in /etc/hosts at every run. Required for "gcp": a
     #: GCP resolver is not relied on for an AWS internal name.
     api_server_addresses: tuple[str, ...] = ()
+    #: Control planes only: etcd snapshots to S3 (timer, restore, membership repair). None: none.
+    etcd_backup: EtcdBackup | None = None
+    #: Control planes only: bootstrap token lifetime (kubeadm ``ttl``); the control planes mint
+    #: a new token and write it to the join secret before half of it has passed.
+    bootstrap_token_ttl_hours: int = 24
+    #: Control planes only: CloudWatch Logs group the API server audit log is shipped to.
+    audit_log_group: str | None = None
 
     def __post_init__(self) -> None:
         # config.v4 guarantees this for the v4 stack (a cross-section rule); kept because the
@@ -191,6 +221,12 @@ class K8sNodeBootstrap:
     def on_gcp(self) -> bool:
         """A GCE VM (secret_backend "gcp")."""
         return self.secret_backend == "gcp"  # noqa: S105 (a backend name)
+
+    @property
+    def cluster_tag(self) -> str:
+        """The tag key (value ``owned``) on every instance of the cluster; control planes also
+        carry ``role=control-plane``: how a replacement finds the running control planes."""
+        return f"kubernetes.io/cluster/{self.cluster_name}"
 
     @property
     def helper_path(self) -> str:
