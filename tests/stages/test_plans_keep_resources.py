@@ -32,6 +32,9 @@ INTENDED: dict[str, re.Pattern[str]] = {
         r"|cp-secret.*|cp-role.*|pki-etcd-ca.*|etcd-backups.*|audit-logs.*"
     ),
 }
+#: ... and in v4-platform: kube-prometheus-stack's values gain node-exporter's textfile
+#: collector and the control-plane DR alert rules (an in-place Helm upgrade).
+INTENDED["v4-platform"] = re.compile(r"observability-kube-prometheus-stack")
 INTENDED_OUTPUTS = {"v4": {"control_plane_instance_ids", "control_plane_groups"}}
 
 
