@@ -8,6 +8,12 @@ its instance in the API target group (instance targets) and replaces it when the
 impaired; a replacement boots in the same AZ with the same slot's user data, removes the etcd
 member it replaces and joins (the node bootstrap).
 
+ELB health has a cost: `/readyz` fails on every API server while etcd lacks quorum, so once
+the grace period is over each group replaces its still-running member too. A quorum loss that
+lasts longer than the NLB's check (~20 s) plus the replacement's launch therefore ends in a
+restore from the latest snapshot, not in the surviving members recovering; suspend the groups'
+`ReplaceUnhealthy` process (`aws autoscaling suspend-processes`) while repairing by hand.
+
 What a group does NOT do:
 - roll on a template change: the group pins the template's version *number*
   (`latest_version`), and there is no `instance_refresh` block, so `pulumi up` with a changed
