@@ -255,7 +255,9 @@ def test_control_planes_paginated_describe_instances(helper: Path, fake: dict[st
     assert "/ec2/aws4_request" in Fake.seen[0]["headers"]["authorization"]
 
 
-def test_put_secret_sends_the_file_and_prints_nothing(helper: Path, tmp_path: Path, fake: dict[str, str]) -> None:
+def test_put_secret_sends_the_file_and_prints_nothing(
+    helper: Path, tmp_path: Path, fake: dict[str, str]
+) -> None:
     token = "abcdef.0123456789abcdef"
     source = tmp_path / "join.json"
     source.write_text(json.dumps({"token": token}))
@@ -316,7 +318,8 @@ def test_ship_logs_batches_within_the_api_limits(helper: Path, tmp_path: Path, f
     log, state = tmp_path / "audit.log", tmp_path / "state.json"
     Fake.streams.add("ip-a")
     big = "x" * 100_000
-    lines = [audit_line(n) for n in range(10_050)] + [json.dumps({"m": big, "n": n}) + "\n" for n in range(12)]
+    lines = [audit_line(n) for n in range(10_050)]
+    lines += [json.dumps({"m": big, "n": n}) + "\n" for n in range(12)]  # 12 x 100 kB > 1 MiB
     lines += [audit_line(1, "2026-12-07T00:00:00Z")]  # more than 24 h after the others
     log.write_text("".join(lines))
     assert ship(helper, log, state, fake).returncode == 0
