@@ -49,6 +49,7 @@ with open(os.path.join(d, "calls"), "a") as log:
     log.write("kubeadm " + " ".join(sys.argv[1:]) + "\\n")
 args = sys.argv[1:]
 if args[:2] == ["certs", "check-expiration"]:
+    print("[check-expiration] Reading configuration from the cluster...")
     print(open(os.path.join(d, "expiration.json")).read())
 elif args[:3] == ["certs", "renew", "all"]:
     info = json.load(open(os.path.join(d, "expiration.json")))

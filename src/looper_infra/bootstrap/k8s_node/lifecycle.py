@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, Final
 
-from looper_infra.bootstrap.k8s_node.layout import NAMES, PATHS, render_node_document
+from looper_infra.bootstrap.k8s_node.layout import NAMES, render_node_document
 from looper_infra.bootstrap.k8s_node.spec import K8sNodeBootstrap
 from looper_infra.bootstrap.render import File, macro_file, template_module
 
@@ -75,7 +75,3 @@ def lifecycle_files(spec: K8sNodeBootstrap) -> dict[str, File]:
     for name, macro in {**_UNITS, **(_AUDIT_UNITS if spec.audit_log_group else {})}.items():
         files[f"{_UNIT_DIR}/{name}"] = macro_file(getattr(units, macro))
     return files
-
-
-#: Where the state files live (PATHS["state_dir"]), for the lead's integration.
-STATE_DIR: Final = PATHS["state_dir"]
