@@ -43,7 +43,7 @@ NEW_TOKEN = "zyxwvu.9876543210zyxwvu"
 NOW = time.time()
 
 FAKE_KUBEADM = f"""#!{sys.executable}
-import json, os, sys
+import json, os, stat, sys
 d = os.environ["FAKE_DIR"]
 with open(os.path.join(d, "calls"), "a") as log:
     log.write("kubeadm " + " ".join(sys.argv[1:]) + "\\n")
@@ -60,7 +60,10 @@ elif args[:3] == ["certs", "renew", "all"]:
     print("[renew] certificates renewed")
 elif args[:2] == ["token", "list"]:
     print(open(os.path.join(d, "tokens.json")).read())
-elif args[:2] == ["token", "create"]:
+elif args[:2] == ["token", "create"]:  # stdout must be a private file, never the journal
+    out = os.fstat(1)
+    mode = f"{{stat.S_ISREG(out.st_mode)}} {{oct(out.st_mode & 0o777)}}"
+    open(os.path.join(d, "token-stdout"), "w").write(mode)
     print("{NEW_TOKEN}")
 else:
     sys.exit("unexpected " + " ".join(args))
@@ -234,6 +237,7 @@ def test_token_rotation_before_half_the_ttl(tmp_path: Path, listing: str, rotate
     assert "kubeadm token create --ttl 24h --description looper join token (looper-k8s-lifecycle)" in calls
     assert json.loads((tmp_path / "put-secret.json").read_text()) == {"token": NEW_TOKEN}
     assert (tmp_path / "put-secret.mode").read_text() == "0o600"
+    assert (tmp_path / "token-stdout").read_text() == "True 0o600"
     assert proc.stdout == ""
     assert "rotated (expires " in proc.stderr
 
