@@ -311,3 +311,11 @@ def test_script_passes_shellcheck_and_units_verify(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60, check=False)
     problems = [line for line in proc.stderr.splitlines() if "looper-k8s-" in line]
     assert proc.returncode == 0 and not problems, proc.stderr
+
+
+def test_a_failing_kubeadm_fails_the_run_without_metrics_or_renewal(tmp_path: Path) -> None:
+    node = Node(tmp_path)  # no expiration.json: the fake kubeadm fails
+    proc = node.run("renew-certs")
+    assert proc.returncode != 0
+    assert node.calls() == ["kubeadm certs check-expiration -o json"]
+    assert not (tmp_path / "textfile" / "looper_k8s_certificates.prom").exists()
