@@ -8,12 +8,10 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, Final
 
-from looper_infra.bootstrap.k8s_node.layout import NAMES, render_node_document
+from looper_infra.bootstrap.k8s_node.layout import K8S_CP_HELPER_PATH, NAMES, render_node_document
 from looper_infra.bootstrap.k8s_node.spec import K8sNodeBootstrap
 from looper_infra.bootstrap.render import File, macro_file, template_module
 
-#: The control-plane helper (the AWS helper's commands plus S3, EC2, put-secret, ship-logs).
-K8S_CP_HELPER_PATH: Final = "/usr/local/sbin/looper-k8s-cp"
 #: The day-2 script the timers run.
 K8S_LIFECYCLE_PATH: Final = "/usr/local/sbin/looper-k8s-lifecycle"
 #: kubeadm-managed leaf certificates are renewed when fewer days than this are left.
