@@ -55,7 +55,10 @@ class EtcdRunner:
         self.members.append(m)
         return m
 
-    def start(self, m: Member, initial_cluster: str, state: str = "new", token: str = "t") -> None:  # noqa: S107 (cluster token)
+    def start(
+        self, m: Member, initial_cluster: str, state: str = "new", token: str = "t",  # noqa: S107 (cluster token)
+        extra: tuple[str, ...] = (),
+    ) -> None:
         log = (self.tmp / f"{m.data_dir.name}.log").open("ab")
         m.proc = subprocess.Popen(
             [
@@ -68,6 +71,7 @@ class EtcdRunner:
                 # 3.4 refuses "member add" until the leader has seen a quorum for 5 s; the
                 # tests add the replacement sooner (a real cluster has been up for longer)
                 "--strict-reconfig-check=false",
+                *extra,
             ],
             stdout=log, stderr=subprocess.STDOUT,
         )
