@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -140,6 +141,12 @@ def test_latest_is_empty_without_snapshots_and_verify_refuses_an_empty_file(
     assert (latest.returncode, latest.stdout) == (0, "")
     (tmp_path / "empty.db").write_bytes(b"")
     assert _run([str(script), "verify", str(tmp_path / "empty.db")], env).returncode != 0
+    # a rendered restore_key wins over the latest object
+    pinned = tmp_path / "pinned-looper-etcd"
+    pinned.write_text(render_k8s_etcd_script(replace(SPEC, etcd_backup=replace(
+        SPEC.etcd_backup, restore_key="looper-dev/daily/20261201-cp-a.db"))), encoding="utf-8")
+    pinned.chmod(0o755)
+    assert _run([str(pinned), "latest"], env).stdout == "looper-dev/daily/20261201-cp-a.db\n"
 
 
 def _repair(members: Path, self_name: str, self_peer: str, running: list[str], endpoints: list[Member],
@@ -208,6 +215,18 @@ def test_repair_never_removes_a_live_member_but_removes_its_own_stale_entry(
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "removed" not in proc.stdout
     assert _member_names(cp0) == ["cp-0", "cp-1", "cp-2"]
+
+    # unstarted members (no name): removed when their peer IP is no running control plane
+    etcd_runner.ctl(cp0, "member", "add", "gone", "--peer-urls=http://127.0.0.2:2380")
+    etcd_runner.ctl(cp0, "member", "add", "pending", "--peer-urls=http://127.0.0.1:1")
+    proc = _repair(members, "cp-0", cp0.peer_url, ["cp-0", "cp-1", "cp-2"], [cp0], tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    removed = [line for line in proc.stdout.splitlines() if line.startswith("removed")]
+    assert len(removed) == 1 and "http://127.0.0.2:2380" in removed[0], proc.stdout
+    assert "kept: (unstarted)" in proc.stdout and "http://127.0.0.1:1" in proc.stdout
+    listed = post(cp0.client_url, "/v3/cluster/member/list")["members"]
+    pending = [m["ID"] for m in listed if "http://127.0.0.1:1" in m["peerURLs"]]  # type: ignore[index,union-attr,operator,attr-defined]
+    etcd_runner.ctl(cp0, "member", "remove", format(int(pending[0]), "x"))
 
     # cp-2 was replaced by a node of the same name: its old entry no longer answers
     etcd_runner.stop(cp2)
