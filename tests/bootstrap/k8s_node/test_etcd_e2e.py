@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -63,6 +64,15 @@ def _kvs(runner: EtcdRunner, m: Member) -> dict[str, tuple[str, int]]:
     }
 
 
+def _put_keys(m: Member, count: int) -> None:
+    """``key/NNN`` = ``value-N`` through the JSON gateway (one etcdctl process per key is slow)."""
+    for i in range(count):
+        post(m.client_url, "/v3/kv/put", {
+            "key": base64.b64encode(f"key/{i:03d}".encode()).decode(),
+            "value": base64.b64encode(f"value-{i}".encode()).decode(),
+        })
+
+
 def _metrics(tmp_path: Path) -> dict[str, float]:
     text = (tmp_path / "textfile" / "looper_etcd_snapshot.prom").read_text(encoding="utf-8")
     return {line.split()[0]: float(line.split()[1]) for line in text.splitlines() if not line.startswith("#")}
@@ -73,11 +83,7 @@ def test_snapshot_to_the_snapshot_keys_then_restore_brings_every_key_back(
 ) -> None:
     script, _ = tools
     (m,) = etcd_runner.cluster(["cp-a"])
-    for i in range(200):  # through the JSON gateway: one etcdctl process per key is slow
-        post(m.client_url, "/v3/kv/put", {
-            "key": base64.b64encode(f"key/{i:03d}".encode()).decode(),
-            "value": base64.b64encode(f"value-{i}".encode()).decode(),
-        })
+    _put_keys(m, 200)
     before = _kvs(etcd_runner, m)
     assert len(before) == 200
     env = _env(tmp_path, m.client_url)
@@ -235,3 +241,82 @@ def test_repair_never_removes_a_live_member_but_removes_its_own_stale_entry(
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "removed: cp-2" in proc.stdout
     assert _member_names(cp0) == ["cp-0", "cp-1"]
+
+
+class _Kubelet:
+    """The kubelet's part in restore-kubeadm, on real etcd: runs the member while
+    ``etcd.yaml`` is in the manifests dir and stops it while not; ``crictl ps`` (a stub on
+    PATH) lists the container while the process lives."""
+
+    def __init__(self, runner: EtcdRunner, m: Member, manifests: Path, pid_file: Path) -> None:
+        self.runner, self.m, self.manifests, self.pid_file = runner, m, manifests, pid_file
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        while not self.stopped.is_set():
+            running = self.m.proc is not None and self.m.proc.poll() is None
+            wanted = (self.manifests / "etcd.yaml").exists()
+            if wanted and not running:
+                self.runner.start(self.m, f"{self.m.name}={self.m.peer_url}")
+                assert self.m.proc is not None
+                self.pid_file.write_text(str(self.m.proc.pid), encoding="utf-8")
+            elif running and not wanted:
+                self.runner.stop(self.m)
+                self.pid_file.unlink()
+            time.sleep(0.05)
+
+
+CRICTL_STUB = """#!/bin/bash
+# crictl ps --name REGEX -q: the etcd "container" while the kubelet stand-in's process lives
+if [[ "$1 $3" == "ps ^etcd$" && -s {pid} ]] && kill -0 "$(<{pid})" 2>/dev/null; then echo etcd-cid; fi
+"""
+
+
+def test_restore_kubeadm_swaps_the_member_under_the_paused_static_pod(
+    etcd_runner: EtcdRunner, tools: tuple[Path, Path], tmp_path: Path  # noqa: F811
+) -> None:
+    script, _ = tools
+    (source,) = etcd_runner.cluster(["cp-old"])
+    _put_keys(source, 20)
+    before = _kvs(etcd_runner, source)
+    env = _env(tmp_path, source.client_url)
+    assert _run([str(script), "snapshot"], env).returncode == 0
+    key = _run([str(script), "latest"], env).stdout.strip()
+
+    # a control plane just "kubeadm init"ed: an empty member cp-a run by the kubelet
+    manifests, data = tmp_path / "manifests", tmp_path / "var-lib-etcd"
+    manifests.mkdir()
+    for name in ("etcd.yaml", "kube-apiserver.yaml"):
+        (manifests / name).write_text(f"# {name}\n", encoding="utf-8")
+    node = etcd_runner.member("cp-a")
+    node.data_dir = data
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "crictl").write_text(CRICTL_STUB.format(pid=tmp_path / "etcd.pid"), encoding="utf-8")
+    (bin_dir / "crictl").chmod(0o755)
+    kubelet = _Kubelet(etcd_runner, node, manifests, tmp_path / "etcd.pid")
+    kubelet.thread.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not (tmp_path / "etcd.pid").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        etcd_runner.wait_healthy(node)
+        assert _kvs(etcd_runner, node) == {}
+        restore_env = {
+            **env, "LOOPER_ETCD_ENDPOINT": node.client_url, "PATH": f"{bin_dir}:{os.environ['PATH']}",
+            "LOOPER_K8S_MANIFESTS_DIR": str(manifests), "LOOPER_K8S_PAUSED_DIR": str(tmp_path / "paused"),
+            "LOOPER_ETCD_DATA_DIR": str(data), "LOOPER_ETCD_WORK_DIR": str(data / "looper"),
+            "LOOPER_ETCD_POLL": "0.1",
+        }
+        proc = _run([str(script), "restore-kubeadm", key, "cp-a", node.peer_url], restore_env)
+        assert proc.returncode == 0, proc.stderr
+        assert "etcd healthy after restore" in proc.stderr
+        etcd_runner.wait_healthy(node)
+        assert _kvs(etcd_runner, node) == before
+        assert sorted(p.name for p in manifests.iterdir()) == ["etcd.yaml", "kube-apiserver.yaml"]
+        assert not list((tmp_path / "paused").iterdir())
+        assert len(list(data.glob("member.before-restore-*"))) == 1
+    finally:
+        kubelet.stopped.set()
+        kubelet.thread.join(5)
