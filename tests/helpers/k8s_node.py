@@ -21,6 +21,7 @@ from looper_infra.bootstrap.k8s_node import (
     render_k8s_kubeadm_join_config,
     render_k8s_node_cloud_config,
 )
+from looper_infra.bootstrap.k8s_node.bundle import bundle_files, with_bundle
 
 GOLDEN_DIR = Path(__file__).resolve().parents[1] / "bootstrap" / "golden"
 ENDPOINT = "internal-looper-dev-api-0123456789abcdef.elb.ap-northeast-2.amazonaws.com"
@@ -82,10 +83,10 @@ AWS_GPU_WORKER: dict[str, Any] = {
 }
 #: Every rendered case, by golden name.
 SPECS = {
-    "k8s_control_plane_init": K8sNodeBootstrap(**CONTROL_PLANE, init_node=True),
-    "k8s_control_plane_join": K8sNodeBootstrap(
+    "k8s_control_plane_init": with_bundle(K8sNodeBootstrap(**CONTROL_PLANE, init_node=True)),
+    "k8s_control_plane_join": with_bundle(K8sNodeBootstrap(
         **CONTROL_PLANE, control_plane_count=3, api_cert_sans=("api.looper.example.com", "10.1.0.10")
-    ),
+    )),
     "k8s_worker": K8sNodeBootstrap(**WORKER, control_plane_count=3),
     "k8s_worker_kafka": K8sNodeBootstrap(
         **WORKER,
@@ -114,9 +115,14 @@ def cloud_config(name: str) -> str:
 
 @cache
 def written(name: str) -> dict[str, dict[str, Any]]:
-    """The cloud-config's write_files entries by path."""
+    """What lands on the node, by path: the cloud-config's write_files entries and, on a control
+    plane, its bundle's files in the same shape (the setup script unpacks it at boot)."""
     doc = yaml.safe_load(cloud_config(name))
-    return {entry["path"]: entry for entry in doc["write_files"]}
+    files = {entry["path"]: entry for entry in doc["write_files"]}
+    if SPECS[name].is_control_plane:
+        files.update({path: {"path": path, "content": f.content, "permissions": f.mode}
+                      for path, f in bundle_files(SPECS[name]).items()})
+    return files
 
 
 def script(name: str = GCP) -> str:

@@ -44,6 +44,7 @@ from looper_infra.bootstrap.k8s_node import (
     render_k8s_node_gce_user_data,
     render_k8s_node_user_data,
 )
+from looper_infra.bootstrap.k8s_node.bundle import bundle_files, with_bundle
 
 # --- goldens, size, validity, no secrets ------------------------------------------------------
 
@@ -114,9 +115,10 @@ def test_files_modes_and_roles() -> None:
                  "/etc/kubernetes/audit/policy.yaml"):
         assert init[path]["permissions"] == join[path]["permissions"] == "0600"
         assert path not in worker
-    # only the init node applies Calico; only 3 control planes re-upload certificates
-    assert f"{K8S_CONF_DIR}/calico-installation.yaml" in init
-    assert f"{K8S_CONF_DIR}/calico-installation.yaml" not in join
+    # every control plane carries Calico's Installation (one bundle per cluster); only the init
+    # node applies it; only 3 control planes re-upload certificates
+    assert f"{K8S_CONF_DIR}/calico-installation.yaml" in init and "apply_calico\n" in \
+        init[K8S_SETUP_SCRIPT_PATH]["content"]
     timer = "/etc/systemd/system/looper-k8s-upload-certs.timer"
     assert timer not in init and timer not in worker
     assert "OnUnitActiveSec=1h" in join[timer]["content"]  # certificates live 2 h
@@ -165,7 +167,7 @@ def test_each_backend_installs_its_own_helper() -> None:
 
 
 def test_five_control_planes_keep_their_certificates_uploaded() -> None:
-    spec = K8sNodeBootstrap(**CONTROL_PLANE, control_plane_count=5)  # config allows 1, 3 or 5
+    spec = with_bundle(K8sNodeBootstrap(**CONTROL_PLANE, control_plane_count=5))  # 1, 3 or 5
+    assert "/etc/systemd/system/looper-k8s-upload-certs.timer" in bundle_files(spec)
     files = k8s_node_files(spec)
-    assert "/etc/systemd/system/looper-k8s-upload-certs.timer" in files
     assert "systemctl enable --now looper-k8s-upload-certs.timer" in files[K8S_SETUP_SCRIPT_PATH]

@@ -42,11 +42,13 @@ from helpers.k8s_node import (
 )
 from looper_infra.bootstrap.k8s_node import (
     K8S_CONF_DIR,
+    K8sNodeBootstrap,
     k8s_node_files,
     render_k8s_aws_helper,
     render_k8s_encryption_config,
     render_k8s_gcp_helper,
 )
+from looper_infra.bootstrap.k8s_node.bundle import bundle_files
 
 # --- the AWS helper ---------------------------------------------------------------------------
 
@@ -100,6 +102,13 @@ def fake_secret() -> dict[str, str]:
     }
 
 
+
+def node_files(spec: K8sNodeBootstrap) -> dict[str, str]:
+    """User data files plus, on a control plane, its bundle's (unpacked at boot)."""
+    bundle = bundle_files(spec) if spec.is_control_plane else {}
+    return {**k8s_node_files(spec), **{path: f.content for path, f in bundle.items()}}
+
+
 AWS_IDENTITY = {"zone": "ap-northeast-2a", "region": "ap-northeast-2", "instance_type": "m7i.large",
             "node_ip": "10.1.16.23", "node_name": "ip-10-1-16-23.ap-northeast-2.compute.internal"}
 
@@ -116,7 +125,7 @@ def test_fill_and_pki_produce_what_kubeadm_reads(aws_helper: Path, tmp_path: Pat
     secret = fake_secret()
     (tmp_path / "secret.json").write_text(json.dumps(secret))
     (tmp_path / "identity.json").write_text(json.dumps(AWS_IDENTITY))
-    files = k8s_node_files(spec)
+    files = node_files(spec)
     outputs = {}
     for name in ("kubeadm-init.yaml", "kubeadm-join.yaml", "encryption-config.yaml"):
         (tmp_path / f"{name}.tmpl").write_text(files[f"{K8S_CONF_DIR}/{name}"])
@@ -165,7 +174,7 @@ def test_fill_rejects_malformed_secrets_without_printing_them(
     (tmp_path / "secret.json").write_text(json.dumps(secret))
     (tmp_path / "identity.json").write_text(json.dumps(AWS_IDENTITY))
     template = tmp_path / "t.yaml"
-    template.write_text(k8s_node_files(SPECS["k8s_control_plane_init"])[f"{K8S_CONF_DIR}/kubeadm-init.yaml"]
+    template.write_text(node_files(SPECS["k8s_control_plane_init"])[f"{K8S_CONF_DIR}/kubeadm-init.yaml"]
                         + render_k8s_encryption_config(SPECS["k8s_control_plane_init"]))
     proc = run_helper(aws_helper, "fill", str(template), str(tmp_path / "out"),
                       str(tmp_path / "identity.json"), str(tmp_path / "secret.json"))

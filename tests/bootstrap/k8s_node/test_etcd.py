@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import py_compile
 import subprocess
 from dataclasses import replace
@@ -12,7 +11,6 @@ import pytest
 
 from helpers.k8s_node import CONTROL_PLANE, GOLDEN_DIR, SPECS
 from helpers.tools import assert_matches_golden, assert_shellcheck_clean, require_tool
-from looper_infra.bootstrap.k8s_node.cloud_config import render_k8s_node_cloud_config
 from looper_infra.bootstrap.k8s_node.etcd import (
     ETCD_MEMBERS_PATH,
     ETCD_PATHS,
@@ -21,13 +19,12 @@ from looper_infra.bootstrap.k8s_node.etcd import (
     render_k8s_etcd_script,
 )
 from looper_infra.bootstrap.k8s_node.spec import EtcdBackup, K8sNodeBootstrap
-from looper_infra.bootstrap.render import _yaml_block
 
 BACKUP = EtcdBackup(
     bucket="looper-dev-etcd-snapshots", prefix="looper-dev/",
     kms_key_arn="arn:aws:kms:ap-northeast-2:123456789012:key/1b2c3d4e-0000-4000-8000-000000000000",
 )
-SPEC = K8sNodeBootstrap(**CONTROL_PLANE, init_node=True, etcd_backup=BACKUP)
+SPEC = K8sNodeBootstrap(**{**CONTROL_PLANE, "etcd_backup": BACKUP}, init_node=True)
 UNIT = ETCD_PATHS["snapshot_unit"]
 TIMER = ETCD_PATHS["snapshot_timer"]
 
@@ -60,10 +57,10 @@ def test_timer_follows_the_interval() -> None:
     assert "Persistent=true\n" in timer
 
 
-@pytest.mark.parametrize("spec", [SPECS["k8s_control_plane_init"], SPECS["k8s_worker"]])
-def test_only_control_planes_with_a_backup_get_the_tools(spec: K8sNodeBootstrap) -> None:
+def test_only_control_planes_get_the_tools() -> None:
+    """A control plane without etcd_backup cannot be built at all (test_setup_script.py)."""
     with pytest.raises(ValueError, match="etcd_backup"):
-        etcd_files(spec)
+        etcd_files(SPECS["k8s_worker"])
 
 
 def test_looper_etcd_is_shellcheck_clean(tmp_path: Path) -> None:
@@ -97,16 +94,3 @@ def test_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
     assert "looper-etcd-snapshot" not in proc.stderr, proc.stderr
 
 
-def test_gzipped_size_the_files_add() -> None:
-    """What the etcd files add to the init control plane's user data, embedded as write_files
-    entries (EC2 allows 16 KB gzipped for the whole document). Measured: 4018 bytes."""
-    base = render_k8s_node_cloud_config(SPEC)
-    extra = "".join(
-        f'  - path: {path}\n    permissions: "{f.mode}"\n    content: {_yaml_block(f.content, 4)}\n'
-        for path, f in etcd_files(SPEC).items()
-    )
-
-    def gzipped(text: str) -> int:
-        return len(gzip.compress(text.encode(), 9, mtime=0))
-
-    assert gzipped(base + extra) - gzipped(base) < 4200

@@ -23,11 +23,10 @@ from looper_infra.bootstrap.k8s_node.spec import SNAPSHOT_KEY, EtcdBackup, K8sNo
 
 NODE = "ip-10-0-1-5.ap-northeast-2.compute.internal"
 SPEC = K8sNodeBootstrap(
-    **CONTROL_PLANE, init_node=True,
-    etcd_backup=EtcdBackup(
+    **{**CONTROL_PLANE, "etcd_backup": EtcdBackup(
         bucket="looper-dev-etcd", prefix="looper-dev/",
         kms_key_arn="arn:aws:kms:ap-northeast-2:123456789012:key/0000", interval_minutes=30,
-    ),
+    )}, init_node=True,
 )
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import gzip
 import json
 import os
 import stat
@@ -26,7 +25,6 @@ from cryptography.x509.oid import NameOID
 from helpers.k8s_node import SPECS
 from helpers.tools import assert_matches_golden, assert_shellcheck_clean, require_tool
 from looper_infra.bootstrap.k8s_node import k8s_node_files
-from looper_infra.bootstrap.k8s_node.layout import render_node_document
 from looper_infra.bootstrap.k8s_node.lifecycle import (
     K8S_CP_HELPER_PATH,
     K8S_LIFECYCLE_PATH,
@@ -34,7 +32,7 @@ from looper_infra.bootstrap.k8s_node.lifecycle import (
     lifecycle_unit_names,
     render_k8s_lifecycle_script,
 )
-from looper_infra.bootstrap.render import File, template_module
+from looper_infra.bootstrap.render import template_module
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 SPEC = dataclasses.replace(SPECS["k8s_control_plane_init"], audit_log_group="/looper/dev/k8s-audit")
@@ -259,7 +257,7 @@ def test_ship_audit_only_with_a_log_group(tmp_path: Path) -> None:
         f"ip-10-1-16-23.ap-northeast-2.compute.internal {tmp_path}/audit.log "
         f"{tmp_path}/state/audit-ship.json")
     (tmp_path / "plain").mkdir()
-    plain = Node(tmp_path / "plain", SPECS["k8s_control_plane_init"])
+    plain = Node(tmp_path / "plain", dataclasses.replace(SPEC, audit_log_group=None))
     proc = plain.run("ship-audit")
     assert proc.returncode == 0 and "no audit log group" in proc.stderr and plain.calls() == []
 
@@ -269,11 +267,13 @@ def test_files_units_golden_and_size(tmp_path: Path) -> None:
     assert lifecycle_unit_names(SPEC) == ("looper-k8s-certs.service", "looper-k8s-certs.timer",
                                           "looper-k8s-token.service", "looper-k8s-token.timer",
                                           "looper-k8s-audit-ship.service", "looper-k8s-audit-ship.timer")
-    assert set(files) == {K8S_CP_HELPER_PATH, K8S_LIFECYCLE_PATH,
+    # the helper is the control plane's node helper (user data); these go into its bundle
+    assert set(files) == {K8S_LIFECYCLE_PATH,
                           *(f"/etc/systemd/system/{n}" for n in lifecycle_unit_names(SPEC))}
-    plain = lifecycle_files(SPECS["k8s_control_plane_init"])
+    plain = lifecycle_files(dataclasses.replace(SPEC, audit_log_group=None))
     assert not any("audit-ship" in path for path in plain)
-    assert {files[K8S_CP_HELPER_PATH].mode, files[K8S_LIFECYCLE_PATH].mode} == {"0755"}
+    assert files[K8S_LIFECYCLE_PATH].mode == "0755"
+    assert k8s_node_files(SPECS["k8s_control_plane_init"])[K8S_CP_HELPER_PATH]
     timers = {path.rsplit("/", 1)[1]: f.content for path, f in files.items() if path.endswith(".timer")}
     assert "OnCalendar=daily\n" in timers["looper-k8s-certs.timer"]
     assert "OnCalendar=hourly\n" in timers["looper-k8s-token.timer"]
@@ -281,15 +281,6 @@ def test_files_units_golden_and_size(tmp_path: Path) -> None:
     assert all("Persistent=true" in t and "RandomizedDelaySec=" in t for t in timers.values())
     for path, file in files.items():
         assert_matches_golden(file.content, GOLDEN / f"k8s_cp_lifecycle{path.replace('/', '_')}")
-    # what the files add to the control plane's gzipped user data (EC2 allows 16 KB in all)
-    spec = SPECS["k8s_control_plane_init"]
-    base = {path: File(text, "0644") for path, text in k8s_node_files(spec).items()}
-
-    def gzipped(files: dict[str, File]) -> int:
-        text = render_node_document("k8s-node.cloud-config.yaml.j2", spec, files=files)
-        return len(gzip.compress(text.encode(), 9, mtime=0))
-
-    assert gzipped({**base, **plain}) - gzipped(base) < 6200
     with pytest.raises(ValueError, match="control planes only"):
         lifecycle_files(SPECS["k8s_worker"])
 

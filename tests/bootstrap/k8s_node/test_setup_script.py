@@ -29,8 +29,6 @@ from looper_infra.bootstrap.app_vm_shell import SHELL_FUNCTION
 from looper_infra.bootstrap.k8s_node import (
     HOSTS_BLOCK_BEGIN,
     HOSTS_BLOCK_END,
-    K8S_AWS_HELPER_PATH,
-    K8S_GCP_HELPER_PATH,
     K8S_SETUP_SCRIPT_PATH,
     K8sNodeBootstrap,
     k8s_node_files,
@@ -42,7 +40,7 @@ def test_scripts_pass_shellcheck_and_helper_compiles(name: str, tmp_path: Path) 
     path = tmp_path / "looper-k8s-node"
     path.write_text(script(name), encoding="utf-8")
     assert_shellcheck_clean(path)
-    helper_path = K8S_GCP_HELPER_PATH if SPECS[name].on_gcp else K8S_AWS_HELPER_PATH
+    helper_path = SPECS[name].helper_path
     helper = tmp_path / "helper.py"
     helper.write_text(written(name)[helper_path]["content"], encoding="utf-8")
     py_compile.compile(str(helper), doraise=True)
@@ -199,10 +197,18 @@ def test_control_planes_repair_membership_before_join_and_restore_after_init() -
         assert absent not in worker
 
 
-def test_control_plane_without_backups_never_restores() -> None:
-    spec = K8sNodeBootstrap(**{**CONTROL_PLANE, "etcd_backup": None, "audit_log_group": None},
-                            init_node=True)
-    cp = next(v for k, v in k8s_node_files(spec).items() if k == K8S_SETUP_SCRIPT_PATH)
-    assert "restore-kubeadm" not in cp and "find_snapshot" not in cp
-    assert "repair_etcd_membership" in cp
-    assert "systemctl enable --now looper-k8s-certs.timer looper-k8s-token.timer\n" in cp
+def test_a_control_plane_needs_etcd_backup_and_its_bundle() -> None:
+    with pytest.raises(ValueError, match="etcd_backup: a control plane needs one"):
+        K8sNodeBootstrap(**{**CONTROL_PLANE, "etcd_backup": None}, init_node=True)
+    with pytest.raises(ValueError, match="bundle_sha256"):
+        k8s_node_files(K8sNodeBootstrap(**CONTROL_PLANE, init_node=True))
+
+
+def test_day_2_bundle_is_fetched_by_its_sha256_before_bring_up() -> None:
+    spec = SPECS["k8s_control_plane_init"]
+    cp = written("k8s_control_plane_init")[K8S_SETUP_SCRIPT_PATH]["content"]
+    assert f"readonly BUNDLE_SHA256={spec.bundle_sha256}" in cp
+    assert f"readonly BUNDLE_KEY=looper-dev/bootstrap/{spec.bundle_sha256}.tar.gz" in cp
+    setup = cp[cp.index("\nsetup() {"):]
+    assert setup.index("fetch_identity") < setup.index("install_bundle") < setup.index("bring_up")
+    assert 'if [[ "${sum%% *}" != "$BUNDLE_SHA256" ]]; then' in cp

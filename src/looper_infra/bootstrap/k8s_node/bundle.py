@@ -1,6 +1,6 @@
-"""A control plane's day-2 bundle: the etcd tools (snapshots, restore, membership repair), the
-lifecycle script (certificates, token, audit log) and their systemd units, as one
-deterministic tar.gz.
+"""A control plane's bundle: its kubeadm, encryption, audit and Calico configs, the etcd tools
+(snapshots, restore, membership repair), the lifecycle script (certificates, token, audit
+log) and their systemd units, as one deterministic tar.gz.
 
 EC2 user data holds at most 16 KB gzipped, which the control plane's bootstrap alone nearly
 fills; so the bundle lives in the snapshot bucket under ``<prefix>bootstrap/<sha256>.tar.gz``
@@ -20,6 +20,7 @@ import tarfile
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from looper_infra.bootstrap.k8s_node.cloud_config import control_plane_config_files
 from looper_infra.bootstrap.k8s_node.etcd import etcd_files
 from looper_infra.bootstrap.k8s_node.lifecycle import lifecycle_files
 from looper_infra.bootstrap.k8s_node.spec import K8sNodeBootstrap
@@ -32,7 +33,8 @@ def bundle_files(spec: K8sNodeBootstrap) -> Mapping[str, File]:
     if not spec.is_control_plane or spec.etcd_backup is None:
         raise ValueError("the day-2 bundle is for control planes with etcd_backup")
     base = dataclasses.replace(spec, init_node=False, bundle_sha256=None)
-    return MappingProxyType(dict(sorted({**etcd_files(base), **lifecycle_files(base)}.items())))
+    files = {**control_plane_config_files(base), **etcd_files(base), **lifecycle_files(base)}
+    return MappingProxyType(dict(sorted(files.items())))
 
 
 def control_plane_bundle(spec: K8sNodeBootstrap) -> bytes:
@@ -52,3 +54,8 @@ def control_plane_bundle(spec: K8sNodeBootstrap) -> bytes:
 
 def bundle_sha256(bundle: bytes) -> str:
     return hashlib.sha256(bundle).hexdigest()
+
+
+def with_bundle(spec: K8sNodeBootstrap) -> K8sNodeBootstrap:
+    """``spec`` with ``bundle_sha256`` of its bundle (control planes with ``etcd_backup``)."""
+    return dataclasses.replace(spec, bundle_sha256=bundle_sha256(control_plane_bundle(spec)))

@@ -34,23 +34,34 @@ def _units() -> Any:
     return template_module("k8s-node.units.j2", {"paths": PATHS, "names": NAMES})
 
 
-def _files(spec: K8sNodeBootstrap) -> dict[str, File]:
+def control_plane_config_files(spec: K8sNodeBootstrap) -> dict[str, File]:
+    """A control plane's kubeadm, encryption, audit and Calico configs and the certificate
+    upload timer: the same on every control plane of the cluster, so they travel in its day-2
+    bundle (``bundle.py``) rather than in user data, which EC2 limits to 16 KB gzipped."""
     units = _units()
     conf = K8S_CONF_DIR
     files = {
+        f"{conf}/kubeadm-join.yaml": File(render_k8s_kubeadm_join_config(spec), "0600"),
+        f"{conf}/kubeadm-init.yaml": File(render_k8s_kubeadm_init_config(spec), "0600"),
+        f"{conf}/encryption-config.yaml": File(render_k8s_encryption_config(spec), "0600"),
+        PATHS["audit_policy"]: File(render_k8s_audit_policy(spec), "0600"),
+        # applied by the node that runs `kubeadm init` only
+        f"{conf}/calico-installation.yaml": File(render_k8s_calico_manifests(spec), "0644"),
+    }
+    if spec.control_plane_count > 1:
+        files[PATHS["upload_certs_unit"]] = macro_file(units.upload_certs_unit)
+        files[PATHS["upload_certs_timer"]] = macro_file(units.upload_certs_timer)
+    return files
+
+
+def _files(spec: K8sNodeBootstrap) -> dict[str, File]:
+    units = _units()
+    files = {
         PATHS["setup_script"]: File(render_k8s_node_setup_script(spec), "0755"),
         spec.helper_path: File(render_k8s_node_helper(spec), "0755"),
-        f"{conf}/kubeadm-join.yaml": File(render_k8s_kubeadm_join_config(spec), "0600"),
     }
-    if spec.is_control_plane:
-        files[f"{conf}/kubeadm-init.yaml"] = File(render_k8s_kubeadm_init_config(spec), "0600")
-        files[f"{conf}/encryption-config.yaml"] = File(render_k8s_encryption_config(spec), "0600")
-        files[PATHS["audit_policy"]] = File(render_k8s_audit_policy(spec), "0600")
-        if spec.init_node:
-            files[f"{conf}/calico-installation.yaml"] = File(render_k8s_calico_manifests(spec), "0644")
-        if spec.control_plane_count > 1:
-            files[PATHS["upload_certs_unit"]] = macro_file(units.upload_certs_unit)
-            files[PATHS["upload_certs_timer"]] = macro_file(units.upload_certs_timer)
+    if not spec.is_control_plane:
+        files[f"{K8S_CONF_DIR}/kubeadm-join.yaml"] = File(render_k8s_kubeadm_join_config(spec), "0600")
     files[PATHS["setup_unit"]] = macro_file(units.setup_unit)
     files[PATHS["modules"]] = macro_file(units.modules)
     files[PATHS["sysctls"]] = macro_file(units.sysctls)

@@ -10,13 +10,12 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Final
 
+from looper_infra.bootstrap.k8s_node.layout import K8S_CP_HELPER_PATH
 from looper_infra.bootstrap.k8s_node.spec import EtcdBackup, K8sNodeBootstrap
 from looper_infra.bootstrap.render import File, macro_file, render_document, template_module
 
 ETCD_SCRIPT_PATH: Final = "/usr/local/sbin/looper-etcd"
 ETCD_MEMBERS_PATH: Final = "/usr/local/sbin/looper-etcd-members"
-#: The control-plane cloud helper (S3, EC2, Secrets Manager, CloudWatch Logs).
-K8S_CP_HELPER_PATH: Final = "/usr/local/sbin/looper-k8s-cp"
 ETCD_SNAPSHOT_UNIT: Final = "looper-etcd-snapshot.service"
 ETCD_SNAPSHOT_TIMER: Final = "looper-etcd-snapshot.timer"
 #: kubeadm's etcd pki (the static pod mounts it at the same path).

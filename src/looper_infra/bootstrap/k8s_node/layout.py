@@ -25,7 +25,7 @@ K8S_UPLOAD_CERTS_TIMER: Final = "looper-k8s-upload-certs.timer"
 #: Control-plane timers: etcd snapshots, certificate renewal, token rotation, audit shipping.
 ETCD_SNAPSHOT_TIMER: Final = "looper-etcd-snapshot.timer"
 CERTS_TIMER: Final = "looper-k8s-certs.timer"
-TOKEN_TIMER: Final = "looper-k8s-token.timer"
+TOKEN_TIMER: Final = "looper-k8s-token.timer"  # noqa: S105 (a unit name)
 AUDIT_SHIP_TIMER: Final = "looper-k8s-audit-ship.timer"
 #: Control planes: the cloud helper's control-plane commands (S3, EC2, secret writes, logs).
 K8S_CP_HELPER_PATH: Final = "/usr/local/sbin/looper-k8s-cp"

@@ -63,13 +63,11 @@ def lifecycle_unit_names(spec: K8sNodeBootstrap) -> tuple[str, ...]:
 
 
 def lifecycle_files(spec: K8sNodeBootstrap) -> dict[str, File]:
-    """Control-plane user data files: helper, script, services and timers (the audit
-    shipping units only with ``spec.audit_log_group``)."""
+    """Control-plane day-2 files: script, services and timers (the audit shipping units only
+    with ``spec.audit_log_group``); the helper ``looper-k8s-cp`` is the control plane's node
+    helper (user data), these go into the day-2 bundle."""
     units = _units()
-    files = {
-        K8S_CP_HELPER_PATH: File(render_k8s_cp_helper(spec), "0755"),
-        K8S_LIFECYCLE_PATH: File(render_k8s_lifecycle_script(spec), "0755"),
-    }
+    files = {K8S_LIFECYCLE_PATH: File(render_k8s_lifecycle_script(spec), "0755")}
     for name, macro in {**_UNITS, **(_AUDIT_UNITS if spec.audit_log_group else {})}.items():
         files[f"{_UNIT_DIR}/{name}"] = macro_file(getattr(units, macro))
     return files

@@ -32,13 +32,16 @@ def control_plane_timers(spec: K8sNodeBootstrap) -> tuple[str, ...]:
     """The timers a control plane enables once it is up (none on workers)."""
     if not spec.is_control_plane:
         return ()
-    timers = (ETCD_SNAPSHOT_TIMER,) if spec.etcd_backup else ()
-    timers += (CERTS_TIMER, TOKEN_TIMER)
+    timers = (ETCD_SNAPSHOT_TIMER, CERTS_TIMER, TOKEN_TIMER)
     return timers + ((AUDIT_SHIP_TIMER,) if spec.audit_log_group else ())
 
 
 def render_k8s_node_setup_script(spec: K8sNodeBootstrap) -> str:
-    """``looper-k8s-node``, the idempotent bash setup script."""
+    """``looper-k8s-node``, the idempotent bash setup script (a control plane's spec must
+    carry its day-2 bundle's sha256: ``bundle.with_bundle``)."""
+    if spec.is_control_plane and spec.bundle_sha256 is None:
+        raise ValueError("bundle_sha256: a control plane's setup fetches its day-2 bundle by "
+                         "sha256 (k8s_node.bundle.with_bundle)")
     script = render_node_document(
         _TEMPLATE, spec,
         app_vm=shell_code(_SHELL_ROOTS),

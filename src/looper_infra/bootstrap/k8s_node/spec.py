@@ -10,7 +10,11 @@ from types import MappingProxyType
 from typing import Final, Literal
 
 from looper_infra.bootstrap import k8s_versions, versions
-from looper_infra.bootstrap.k8s_node.layout import K8S_AWS_HELPER_PATH, K8S_CP_HELPER_PATH, K8S_GCP_HELPER_PATH
+from looper_infra.bootstrap.k8s_node.layout import (
+    K8S_AWS_HELPER_PATH,
+    K8S_CP_HELPER_PATH,
+    K8S_GCP_HELPER_PATH,
+)
 from looper_infra.rules import ha_vpn
 
 #: kube-apiserver port behind the API NLB.
@@ -195,6 +199,11 @@ class K8sNodeBootstrap:
             raise ValueError(
                 f"invalid K8sNodeBootstrap: calico_mtu: {self.calico_mtu} is too large across "
                 f"the AWS-GCP VPN (at most {VPN_CALICO_MTU_MAX})"
+            )
+        if self.is_control_plane and self.etcd_backup is None:
+            raise ValueError(
+                "invalid K8sNodeBootstrap: etcd_backup: a control plane needs one (snapshots, "
+                "restore, membership repair and its day-2 bundle live in that bucket)"
             )
         # Freeze the mapping so the spec cannot change after construction.
         object.__setattr__(self, "node_labels", MappingProxyType(dict(self.node_labels)))
