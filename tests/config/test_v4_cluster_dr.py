@@ -20,7 +20,8 @@ from looper_infra.facts import etcd
 def test_defaults_are_the_documented_ones() -> None:
     values = example_values("v4-dev")
     values["cluster"].pop("etcd_backups", None)
-    for key in ("bootstrap_token_ttl_hours", "audit_log_retention_days", "control_plane_health_grace_seconds"):
+    for key in ("bootstrap_token_ttl_hours", "audit_log_retention_days",
+                "control_plane_health_grace_seconds"):
         values["cluster"].pop(key, None)
     cfg = validate_mapping(values, "test")
     assert isinstance(cfg, V4Config)
@@ -48,7 +49,8 @@ def test_a_snapshot_key_may_be_restored(key: str) -> None:
 
 BAD: list[tuple[str, Any, str, str]] = [
     ("etcd_backups", {"interval_minutes": 4}, "etcd_backups.interval_minutes", "greater than or equal to 5"),
-    ("etcd_backups", {"interval_minutes": 1441}, "etcd_backups.interval_minutes", "less than or equal to 1440"),
+    ("etcd_backups", {"interval_minutes": 1441}, "etcd_backups.interval_minutes",
+     "less than or equal to 1440"),
     ("etcd_backups", {"keep_recent_days": 0}, "etcd_backups.keep_recent_days", "greater than or equal to 1"),
     ("etcd_backups", {"keep_recent_days": 36}, "etcd_backups.keep_recent_days", "less than or equal to 35"),
     ("etcd_backups", {"keep_daily_days": 3651}, "etcd_backups.keep_daily_days", "less than or equal to 3650"),
