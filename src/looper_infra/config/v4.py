@@ -14,6 +14,7 @@ from looper_infra.config.base import Cidr, Fqdn, Strict
 from looper_infra.config.gcp import GcpSettings, check_labels
 from looper_infra.config.gpu import Scheduling
 from looper_infra.facts import rds_windows
+from looper_infra.facts.cloudwatch import CW_RETENTION_DAYS
 from looper_infra.facts.etcd import SNAPSHOT_KEY
 from looper_infra.facts.gpu import G2_GPU_COUNTS, L4_ZONES, L4_ZONES_AS_OF
 from looper_infra.facts.openvpn import user_problem
@@ -29,10 +30,6 @@ _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 NODE_PORT_RANGE = (30000, 32767)
 #: Largest Calico VXLAN MTU across the AWS<->GCP VPN (one fact, in rules.ha_vpn).
 VPN_SAFE_MTU = ha_vpn.CALICO_MTU_MAX
-
-
-CW_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
-                     2557, 2922, 3288, 3653)
 
 
 def _cw_retention(v: int) -> int:
