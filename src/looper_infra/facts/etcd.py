@@ -15,3 +15,6 @@ SNAPSHOT_KEY: Final = re.compile(
 #: the key prefixes the bucket's lifecycle rules (and the control planes) use under ``<cluster>/``
 HOURLY_PREFIX: Final = "hourly/"
 DAILY_PREFIX: Final = "daily/"
+#: tag on the bucket that holds a cluster's etcd snapshots (value: the cluster's key prefix); the
+#: policy pack finds the bucket by it
+BACKUP_BUCKET_TAG: Final = "looper/etcd-backups"

@@ -22,6 +22,8 @@ from looper_infra.components.aws.iam import NodeRole, NodeRoleArgs
 from looper_infra.components.base import InvalidArgs
 from looper_infra.engine.mocks import MockContext, RecordedResource
 from looper_infra.engine.plan import Plan, run_program
+from looper_infra.policies import aws as aws_policy
+from looper_infra.policies.aws import LinkedResource
 from looper_infra.policies.evaluate import evaluate, resources_of
 
 REGION, ACCOUNT = "ap-northeast-2", "123456789012"
@@ -190,3 +192,21 @@ def test_bad_args_are_all_named_before_anything_is_created() -> None:
         run_program(bad_group, stage="test", stack="test", context=MockContext())
     assert [p.split(":")[0] for p in info.value.problems] == [
         "name", "region", "account_id", "retention_days"]
+
+
+def test_production_policy_reads_the_real_bucket_shape(plan: Plan) -> None:
+    """The etcd rules join this component's versioning, encryption and lifecycle to its bucket."""
+    subnets = [LinkedResource(aws_policy.SUBNET, f"s-{z}", f"urn:pulumi:test::looper::subnet::s-{z}",
+                              {"availabilityZone": f"{REGION}{z}"}, {}) for z in "abc"]
+    role = [{"key": "role", "value": "control-plane"}]
+    groups = [LinkedResource(aws_policy.ASG, f"cp-{z}", f"urn:pulumi:test::looper::asg::cp-{z}",
+                             {"vpcZoneIdentifiers": [f"s-{z}-id"], "tags": role},
+                             {"vpcZoneIdentifiers": [s.urn]})
+              for z, s in zip("abc", subnets, strict=True)]
+    resources = [*resources_of(plan), *subnets, *groups]
+    assert aws_policy.is_production(resources)  # the bucket's env tag
+    assert list(aws_policy.production_resilience(resources)) == []
+    # and without the bucket the same control planes are refused
+    others = [r for r in resources if not r.type.startswith("aws:s3/")]
+    assert [m for _, m in aws_policy.production_resilience(others)] == [
+        "no etcd snapshot bucket (a bucket tagged looper/etcd-backups)"]

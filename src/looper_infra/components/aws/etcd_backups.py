@@ -7,7 +7,8 @@ delete: only the lifecycle rules remove snapshots.
 
 - the key: rotation on, 30-day deletion window, the account-root statement only (IAM policies
   grant its use; nothing is granted to a service or to `*`);
-- the bucket: every public-access block, BucketOwnerEnforced (no ACLs), SSE-KMS with that key and
+- the bucket (tagged `looper/etcd-backups = <cluster>/`, how the policy pack finds it): every
+  public-access block, BucketOwnerEnforced (no ACLs), SSE-KMS with that key and
   an S3 bucket key, versioning on; the bucket policy refuses plain HTTP and any PutObject that does
   not ask for SSE-KMS with this key (a node cannot store an unencrypted or foreign-key snapshot);
 - lifecycle: with versioning, an expiring current version becomes a delete marker and the data
@@ -34,7 +35,7 @@ import pulumi_aws as aws
 
 from looper_infra.components.aws.s3 import private_bucket
 from looper_infra.components.base import Component
-from looper_infra.facts.etcd import DAILY_PREFIX, HOURLY_PREFIX
+from looper_infra.facts.etcd import BACKUP_BUCKET_TAG, DAILY_PREFIX, HOURLY_PREFIX
 
 _BUCKET = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _CLUSTER_PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}/$")
@@ -147,7 +148,7 @@ class EtcdBackupBucket(Component):
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("looper:aws:EtcdBackupBucket", name, args, opts)
         child = self.child_opts
-        tags = {"Name": args.bucket_name, **args.tags}
+        tags = {"Name": args.bucket_name, BACKUP_BUCKET_TAG: args.cluster_prefix, **args.tags}
         key = aws.kms.Key(
             f"{name}-key", description=f"{args.bucket_name}: etcd snapshots",
             enable_key_rotation=True, deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
