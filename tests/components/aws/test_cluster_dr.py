@@ -119,6 +119,7 @@ def test_lifecycle_expires_snapshots_then_their_noncurrent_versions(plan: Plan) 
     assert rules["expire-daily"]["expiration"] == {"days": 35}
     for rule in ("expire-hourly", "expire-daily"):
         assert rules[rule]["noncurrentVersionExpiration"] == {"noncurrentDays": 3}
+    assert rules["tidy"]["filter"] == {"prefix": ""}
     assert rules["tidy"]["expiration"] == {"expiredObjectDeleteMarker": True}
     assert rules["tidy"]["abortIncompleteMultipartUpload"] == {"daysAfterInitiation": 1}
     assert all(r["status"] == "Enabled" for r in rules.values())

@@ -15,8 +15,8 @@ delete: only the lifecycle rules remove snapshots.
   stays as a noncurrent version, so each rule also expires noncurrent versions. ``hourly/``
   objects expire after `keep_recent_days`, ``daily/`` ones after `keep_daily_days`; noncurrent
   versions (an expired snapshot, or one a compromised node overwrote) are kept `keep_recent_days`
-  more, so an overwrite is recoverable for as long as the recent snapshots are; delete markers
-  left alone and multipart uploads unfinished for a day are removed;
+  more, so an overwrite is recoverable for as long as the recent snapshots are; across the bucket,
+  delete markers left alone and multipart uploads unfinished for a day are removed;
 - optional Object Lock (governance mode, `keep_recent_days` by default on every version): S3
   enables it only when a bucket is created, so turning it on later replaces the bucket. The
   lifecycle cannot remove a locked version before its retention ends.
@@ -82,7 +82,8 @@ def bucket_policy(bucket_arn: str, kms_key_arn: str) -> str:
 
 def lifecycle_rules(cluster_prefix: str, keep_recent_days: int,
                     keep_daily_days: int) -> list[aws.s3.BucketLifecycleConfigurationRuleArgs]:
-    """Expire `hourly/` and `daily/` snapshots (current, then noncurrent), tidy the rest."""
+    """Expire `hourly/` and `daily/` snapshots (current, then noncurrent); over the whole bucket,
+    remove delete markers left alone and abort uploads unfinished after a day."""
     def snapshots(kind: str, days: int) -> aws.s3.BucketLifecycleConfigurationRuleArgs:
         return aws.s3.BucketLifecycleConfigurationRuleArgs(
             id=f"expire-{kind.rstrip('/')}", status="Enabled",
@@ -96,7 +97,7 @@ def lifecycle_rules(cluster_prefix: str, keep_recent_days: int,
         snapshots(DAILY_PREFIX, keep_daily_days),
         aws.s3.BucketLifecycleConfigurationRuleArgs(
             id="tidy", status="Enabled",
-            filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=cluster_prefix),
+            filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
             expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(expired_object_delete_marker=True),
             abort_incomplete_multipart_upload=aws.s3
             .BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
@@ -170,10 +171,10 @@ class EtcdBackupBucket(Component):
                         mode="GOVERNANCE", days=args.keep_recent_days)),
                 opts=child).id)
         ready.append(aws.s3.BucketLifecycleConfiguration(
-            # S3 refuses a lifecycle with noncurrent-version rules before versioning is on
-            f"{name}-lifecycle", bucket=versioning.bucket,
+            f"{name}-lifecycle", bucket=bucket.id,
             rules=lifecycle_rules(args.cluster_prefix, args.keep_recent_days, args.keep_daily_days),
-            opts=child).id)
+            # noncurrent-version rules after versioning is on
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[versioning]))).id)
         ready.append(aws.s3.BucketPolicy(
             # the bucket name taken from the public access block: the block exists first
             f"{name}-policy", bucket=block.bucket,
