@@ -211,3 +211,13 @@ def test_production_policy_reads_the_real_bucket_shape(plan: Plan) -> None:
     others = [r for r in resources if not r.type.startswith("aws:s3/")]
     assert [m for _, m in aws_policy.production_resilience(others)] == [
         "no etcd snapshot bucket (a bucket tagged looper/etcd-backups)"]
+
+
+def test_writer_statements_take_only_a_cluster_prefix() -> None:
+    def bad() -> None:
+        bucket = EtcdBackupBucket("etcd", EtcdBackupBucketArgs(bucket_name=BUCKET, account_id=ACCOUNT,
+                                                               cluster_prefix="looper-prod/"))
+        bucket.writer_statements("")  # would grant the whole bucket
+
+    with pytest.raises(ValueError, match="prefix: '' must be `<cluster name>/`"):
+        run_program(bad, stage="test", stack="test", context=MockContext())
