@@ -15,6 +15,7 @@ import yaml
 
 from looper_infra.bootstrap.k8s_node import (
     K8S_SETUP_SCRIPT_PATH,
+    EtcdBackup,
     K8sGpuWorker,
     K8sNodeBootstrap,
     render_k8s_kubeadm_join_config,
@@ -46,6 +47,11 @@ CONTROL_PLANE: dict[str, Any] = {
     "role": "control-plane",
     "control_plane_secret_id": "looper-dev/k8s/control-plane",
     "service_account_issuer": ISSUER,
+    "etcd_backup": EtcdBackup(
+        bucket="looper-dev-etcd-backups-123456789012", prefix="looper-dev/",
+        kms_key_arn="arn:aws:kms:ap-northeast-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    ),
+    "audit_log_group": "/looper/dev/k8s-audit",
 }
 WORKER: dict[str, Any] = {
     **COMMON,

@@ -93,6 +93,9 @@ def normalize(value: Any) -> Any:
 
 # --- the plans of the example stacks before issue 13 (the architecture step) ---------------------
 BASELINE = FIXTURES / "plans" / "before-issue-13"
+#: Every committed baseline (folder name): a stack deployed from any of these commits must keep
+#: its resources (tests/stages/test_plans_keep_resources.py).
+BASELINES = ("before-issue-13", "before-issue-14")
 
 
 @dataclass(frozen=True)
@@ -103,9 +106,9 @@ class Planned:
     inputs: Mapping[str, Any]
 
 
-def baseline(stack: str) -> tuple[dict[str, Planned], dict[str, Any]]:
-    """The committed plan of `stack` from before the change: ({urn: resource}, outputs)."""
-    doc = json.loads(gzip.decompress((BASELINE / f"{stack}.json.gz").read_bytes()))
+def baseline(stack: str, folder: str = BASELINE.name) -> tuple[dict[str, Planned], dict[str, Any]]:
+    """The committed plan of `stack` from before a change: ({urn: resource}, outputs)."""
+    doc = json.loads(gzip.decompress((FIXTURES / "plans" / folder / f"{stack}.json.gz").read_bytes()))
     resources = {r["urn"]: Planned(r["urn"], r["type"], r["name"], r["inputs"]) for r in doc["resources"]}
     return resources, doc["outputs"]
 

@@ -173,17 +173,17 @@ def cluster_nodes(plan: Plan, type_: str) -> list[RecordedResource]:
     return [r for r in plan.of_type(type_) if "OpenVpnServer" not in r.urn]
 
 
-def test_control_planes_spread_over_azs_as_api_ip_targets(prod: Plan) -> None:
-    cps = cluster_nodes(prod, INSTANCE)
-    assert len(cps) == 3
+def test_control_planes_are_groups_of_one_per_az_registered_in_the_api_target_group(prod: Plan) -> None:
+    cps = [g for g in prod.of_type(ASG) if g.name.startswith("control-plane-")]
+    assert len(cps) == 3 and cluster_nodes(prod, INSTANCE) == []
     subnet_az = {s.id: s.inputs["availabilityZone"] for s in prod.of_type(SUBNET)}
-    assert len({subnet_az[c.inputs["subnetId"]] for c in cps}) == 3
-    attachments = prod.of_type("aws:lb/targetGroupAttachment:TargetGroupAttachment")
-    ips = {c.state["privateIp"] for c in cps}
-    assert {a.inputs["targetId"] for a in attachments} == ips
-    assert {a.inputs["port"] for a in attachments} == {6443}
-    api_tg = by_name(prod, TG)["api-lb-tg"].inputs
-    assert (api_tg["targetType"], api_tg["port"], api_tg["protocol"]) == ("ip", 6443, "TCP")
+    (azs,) = {tuple(subnet_az[s] for c in cps for s in c.inputs["vpcZoneIdentifiers"])}
+    assert len(azs) == len(set(azs)) == 3
+    api_tg = by_name(prod, TG)["api-lb-tg"]
+    assert {tuple(c.inputs["targetGroupArns"]) for c in cps} == {(api_tg.state["arn"],)}
+    assert (api_tg.inputs["targetType"], api_tg.inputs["port"], api_tg.inputs["protocol"],
+            api_tg.inputs["preserveClientIp"]) == ("instance", 6443, "TCP", "false")
+    assert prod.outputs["control_plane_groups"] == [f"looper-prod-cp-{i}" for i in range(3)]
 
 
 def test_worker_and_kafka_groups(dev: Plan) -> None:
@@ -215,8 +215,7 @@ def test_user_data_is_small_and_holds_no_secret(stack: str, request: pytest.Fixt
     plan: Plan = request.getfixturevalue(stack)
     secrets = [r.state[k] for r in plan.resources for k in ("privateKeyPem", "result", "hex", "base64")
                if isinstance(r.state.get(k), str) and len(r.state[k]) >= 6]
-    nodes = cluster_nodes(plan, INSTANCE) + [lt for lt in cluster_nodes(plan, LT)
-                                             if lt.name != "control-plane-template"]
+    nodes = cluster_nodes(plan, INSTANCE) + cluster_nodes(plan, LT)
     assert len(nodes) >= 3
     for r in nodes:
         text = user_data_of(r)
@@ -238,7 +237,7 @@ def test_nodes_pin_the_ca_hash_the_test_computes(dev: Plan) -> None:
 
 
 def test_control_plane_user_data_configures_irsa_and_the_api_endpoint(dev: Plan) -> None:
-    (cp,) = cluster_nodes(dev, INSTANCE)
+    (cp,) = [lt for lt in cluster_nodes(dev, LT) if lt.name.startswith("control-plane-")]
     text = user_data_of(cp)
     api = by_name(dev, LB)["api-lb-nlb"].state["dnsName"]
     assert f"{api}:6443" in text
@@ -392,8 +391,10 @@ def test_nothing_secret_in_the_plan_document(dev: Plan) -> None:
 
 def test_prod_passes_every_policy_and_dev_reports_its_cost_options(dev: Plan, prod: Plan) -> None:
     prod_violations = evaluate(resources_of(prod))
-    assert [(v.policy, v.level) for v in prod_violations] == [("aws-declared-single-az", "advisory")]
-    assert "Kafka" in prod_violations[0].message
+    # the Kafka broker's group and one group per control-plane slot are single-AZ on purpose
+    assert [(v.policy, v.level) for v in prod_violations] == [("aws-declared-single-az", "advisory")] * 4
+    assert sum("Kafka" in v.message for v in prod_violations) == 1
+    assert sum("one control plane per AZ" in v.message for v in prod_violations) == 3
     dev_violations = evaluate(resources_of(dev))
     assert [v for v in dev_violations if v.level == "mandatory"] == []
     messages = " ".join(v.message for v in dev_violations)

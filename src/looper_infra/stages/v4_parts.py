@@ -174,7 +174,7 @@ def cluster_outputs(cfg: V4Config, cluster: KubeadmCluster) -> dict[str, Any]:
         "api_endpoint": cluster.api_endpoint,
         "api_server_addresses": list(cfg.api_server_addresses()),
         "ca_cert_hash": cluster.pki.ca_cert_hash,
-        "control_plane_instance_ids": cluster.control_planes.instance_ids,
+        "control_plane_groups": cluster.control_planes.group_names,
         "oidc_issuer": cluster.issuer.issuer,
         "oidc_issuer_host": cluster.issuer.issuer_host,
         "oidc_provider_arn": cluster.issuer.provider_arn,

@@ -68,7 +68,8 @@ SCHEMAS = {
         "InitConfiguration", ["bootstrapTokens", "certificateKey", "nodeRegistration", "localAPIEndpoint"],
         {"bootstrapTokens": {"type": "array", "minItems": 1, "maxItems": 1, "items": {
             "type": "object", "required": ["token", "ttl", "usages", "groups"],
-            "properties": {"ttl": {"const": "0s"},
+            # a bounded lifetime (the spec's default, 24 h): never "0s" (no expiry)
+            "properties": {"ttl": {"const": "24h0m0s"},
                            "usages": {"const": ["signing", "authentication"]}}}},
          "nodeRegistration": NODE_REGISTRATION,
          "localAPIEndpoint": {"required": ["advertiseAddress", "bindPort"],

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from helpers.k8s_node import (
+    CONTROL_PLANE,
     ENDPOINT,
     GCP,
     GCP_WORKER,
@@ -174,3 +175,34 @@ def test_nic_must_carry_calico_mtu_plus_vxlan(tmp_path: Path, mtu: int, ok: bool
     assert (proc.returncode == 0) is ok, proc.stdout + proc.stderr
     if not ok:
         assert "Calico 1350 + VXLAN 50 needs 1400" in proc.stdout
+
+
+def test_control_planes_repair_membership_before_join_and_restore_after_init() -> None:
+    """A replacement removes the dead etcd member before `kubeadm join`; the init node looks for
+    a snapshot before `kubeadm init` (an S3 error stops it: `retry`, then fail) and restores it
+    right after, before Calico; the join token comes from the (rotated) join secret."""
+    cp = written("k8s_control_plane_init")[K8S_SETUP_SCRIPT_PATH]["content"]
+    flow = cp[cp.index("bring_up_control_plane() {"):cp.index("apply_calico() {")]
+    assert flow.index("repair_etcd_membership") < flow.index("join --config")
+    assert flow.index("retry find_snapshot") < flow.index("init --config") \
+        < flow.index('restore-kubeadm "$snapshot" "$NODE_NAME" "https://${NODE_IP}:2380"') \
+        < flow.index("apply_calico")
+    assert 'if [[ -n "$snapshot" ]]; then' in flow  # no snapshot: a new cluster
+    repair = cp[cp.index("repair_etcd_membership() {"):cp.index("prepare_control_plane_files() {")]
+    assert '--running "$running"' in repair and '--self "$NODE_NAME"' in repair
+    assert 'if [[ -n "$ip" && "$name" != "$NODE_NAME" ]]' in repair  # itself is no endpoint
+    assert '"${TMP_DIR}/secret.json" \\\n    "${TMP_DIR}/join.json"' in cp  # join token last
+    assert "systemctl enable --now looper-etcd-snapshot.timer looper-k8s-certs.timer " \
+           "looper-k8s-token.timer looper-k8s-audit-ship.timer" in cp
+    worker = written("k8s_worker")[K8S_SETUP_SCRIPT_PATH]["content"]
+    for absent in ("repair_etcd_membership", "ETCD_SCRIPT", "join.json", ".timer"):
+        assert absent not in worker
+
+
+def test_control_plane_without_backups_never_restores() -> None:
+    spec = K8sNodeBootstrap(**{**CONTROL_PLANE, "etcd_backup": None, "audit_log_group": None},
+                            init_node=True)
+    cp = next(v for k, v in k8s_node_files(spec).items() if k == K8S_SETUP_SCRIPT_PATH)
+    assert "restore-kubeadm" not in cp and "find_snapshot" not in cp
+    assert "repair_etcd_membership" in cp
+    assert "systemctl enable --now looper-k8s-certs.timer looper-k8s-token.timer\n" in cp

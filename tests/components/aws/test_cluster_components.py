@@ -51,7 +51,6 @@ ESO_SCOPE = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:looper/{ENV}/*"
 
 LT = "aws:ec2/launchTemplate:LaunchTemplate"
 ASG = "aws:autoscaling/group:Group"
-INSTANCE = "aws:ec2/instance:Instance"
 SUBNET = "aws:ec2/subnet:Subnet"
 LB = "aws:lb/loadBalancer:LoadBalancer"
 TG = "aws:lb/targetGroup:TargetGroup"
@@ -135,7 +134,7 @@ def cluster(*, certificate_arn: str | None = None, control_planes: int = 3) -> N
         subnet_ids=ids(private), security_group_ids=("sg-0cp",),
         instance_profile=cp_role.instance_profile_name,
         user_data=[user_data("init" if i == 0 else "join", i) for i in range(control_planes)],
-        api_target_group_arn=api.target_group_arn, volume_gb=50, termination_protection=True))
+        api_target_group_arn=api.target_group_arn, volume_gb=50, cluster_name="looper-dev-k8s"))
     lt = NodeLaunchTemplate("worker-lt", NodeLaunchTemplateArgs(
         name_prefix="looper-dev-worker", image_id=AMI, instance_type="m7i.xlarge",
         instance_profile=worker_role.instance_profile_name, security_group_ids=("sg-0worker",),
@@ -144,8 +143,7 @@ def cluster(*, certificate_arn: str | None = None, control_planes: int = 3) -> N
         name="looper-dev-workers", launch_template_id=lt.id, launch_template_version=lt.latest_version,
         subnet_ids=ids(private), min_size=2, max_size=4, desired=2,
         target_group_arns=list(app.target_group_arns.values()), node_role="worker"))
-    pulumi.export("instance_ids", cps.instance_ids)
-    pulumi.export("private_ips", cps.private_ips)
+    pulumi.export("control_plane_groups", cps.group_names)
     pulumi.export("workers", workers.name)
     pulumi.export("certificate_arn", app.certificate_arn)
     pulumi.export("url", app.url)
@@ -183,7 +181,7 @@ def test_launch_template_is_hardened(plan: Plan) -> None:
 
 
 def test_node_group_spans_the_subnets_and_registers_in_the_app_target_groups(plan: Plan) -> None:
-    asg = plan.one(ASG).inputs
+    asg = named(plan, ASG, "workers-group").inputs
     private = [named(plan, SUBNET, f"private-{az[-1]}").id for az in AZS]
     assert asg["vpcZoneIdentifiers"] == private
     tgs = [named(plan, TG, f"app-lb-tg-{role}").state["arn"] for role in ("http", "redirect")]
@@ -199,34 +197,7 @@ def test_node_group_spans_the_subnets_and_registers_in_the_app_target_groups(pla
         ("Name", "looper-dev-workers", True), ("role", "worker", True)}
 
 
-def test_control_planes_spread_over_the_subnets_as_ip_targets_of_the_api(plan: Plan) -> None:
-    nodes = sorted(plan.of_type(INSTANCE), key=lambda r: r.name)
-    assert [n.name for n in nodes] == ["control-plane-0", "control-plane-1", "control-plane-2"]
-    private = [named(plan, SUBNET, f"private-{az[-1]}").id for az in AZS]
-    assert [n.inputs["subnetId"] for n in nodes] == [private[0], private[1], private[0]]
-    template = named(plan, LT, "control-plane-template")
-    for i, node in enumerate(nodes):
-        x = node.inputs
-        # the image comes from the launch template (resolve:ssm works there, not on `ami`)
-        assert "ami" not in x
-        assert x["launchTemplate"] == {"id": template.id, "version": str(template.state["latestVersion"])}
-        assert x["associatePublicIpAddress"] is False
-        assert x["metadataOptions"]["httpTokens"] == "required"
-        assert x["metadataOptions"]["httpPutResponseHopLimit"] == 1
-        assert x["userData"] == user_data("init" if i == 0 else "join", i)
-        assert x["userDataReplaceOnChange"] is True and x["disableApiTermination"] is True
-        assert x["tags"]["Name"] == f"looper-dev-cp-{i}"
-    assert "networkInterfaces" not in template.inputs and template.inputs["vpcSecurityGroupIds"] == ["sg-0cp"]
-    api_tg = named(plan, TG, "api-lb-tg")
-    attachments = sorted(plan.of_type(ATTACH), key=lambda r: r.name)
-    assert [a.inputs["targetId"] for a in attachments] == [n.state["privateIp"] for n in nodes]
-    assert plan.outputs["private_ips"] == [n.state["privateIp"] for n in nodes]
-    assert plan.outputs["instance_ids"] == [n.id for n in nodes]
-    assert {(a.inputs["port"], a.inputs["targetGroupArn"]) for a in attachments} == {
-        (6443, api_tg.state["arn"])}
-
-
-def test_api_nlb_is_internal_with_ip_targets_on_6443(plan: Plan) -> None:
+def test_api_nlb_is_internal_with_instance_targets_on_6443(plan: Plan) -> None:
     lb = named(plan, LB, "api-lb-nlb")
     assert lb.inputs["internal"] is True and lb.inputs["loadBalancerType"] == "network"
     assert lb.inputs["enableCrossZoneLoadBalancing"] is True
@@ -234,7 +205,7 @@ def test_api_nlb_is_internal_with_ip_targets_on_6443(plan: Plan) -> None:
     assert lb.inputs["subnets"] == [named(plan, SUBNET, f"private-{az[-1]}").id for az in AZS]
     tg = named(plan, TG, "api-lb-tg").inputs
     assert (tg["port"], tg["protocol"], tg["targetType"], tg["preserveClientIp"]) == (
-        6443, "TCP", "ip", "false")
+        6443, "TCP", "instance", "false")
     assert tg["healthCheck"]["protocol"] == "HTTPS" and tg["healthCheck"]["path"] == "/readyz"
     assert tg["deregistrationDelay"] <= 60
     (listener,) = [r for r in plan.of_type(LISTENER) if r.name.startswith("api-lb")]
@@ -301,7 +272,7 @@ def test_a_given_certificate_is_used_and_none_is_requested() -> None:
     assert plan.of_type(CERT) == [] and plan.of_type(CERT_VALIDATION) == []
     assert [r.name for r in plan.of_type(RECORD)] == ["app-lb-alias"]
     assert app_listeners(plan)[443]["certificateArn"] == CERT_ARN
-    assert len(plan.of_type(INSTANCE)) == len(plan.of_type(ATTACH)) == 1
+    assert len(children(plan, ASG, "control-plane-")) == 1 and plan.of_type(ATTACH) == []
 
 
 # --- secrets and node roles ------------------------------------------------------------------
@@ -578,29 +549,30 @@ def test_gzipped_user_data_fits_and_round_trips() -> None:
         ControlPlaneNodes("cp", ControlPlaneNodesArgs(
             name_prefix="looper-dev-cp", count=1, image_id=AMI, instance_type="m7i.large",
             subnet_ids=ids(private), security_group_ids=("sg-0cp",), instance_profile="p",
-            user_data=[big], api_target_group_arn="tg", gzip_user_data=True))
+            user_data=[big], api_target_group_arn="tg", gzip_user_data=True, cluster_name="looper-dev-k8s"))
         NodeLaunchTemplate("lt", NodeLaunchTemplateArgs(
             name_prefix="looper-dev-worker", image_id=AMI, instance_type="m7i.large", instance_profile="p",
             security_group_ids=("sg-0",), user_data=big, node_role="worker", gzip_user_data=True))
 
     plan = plan_of(program)
-    node = plan.one(INSTANCE).inputs
-    assert "userData" not in node and node["userDataReplaceOnChange"] is True
-    for encoded in (node["userDataBase64"], named(plan, LT, "lt-template").inputs["userData"]):
+    node = named(plan, LT, "cp-0").inputs
+    for encoded in (node["userData"], named(plan, LT, "lt-template").inputs["userData"]):
         packed = base64.b64decode(encoded)
         assert len(packed) <= USER_DATA_LIMIT and gzip.decompress(packed).decode() == big
     # deterministic bytes (no timestamp in the gzip header): no diff from one run to the next
-    assert plan_of(program).one(INSTANCE).inputs["userDataBase64"] == node["userDataBase64"]
+    assert named(plan_of(program), LT, "cp-0").inputs["userData"] == node["userData"]
 
 
 @pytest.mark.parametrize(("build", "message"), [
     (lambda: ControlPlaneNodesArgs(
         name_prefix="cp", count=2, image_id=AMI, instance_type="m7i.large", subnet_ids=["s"],
-        security_group_ids=("sg",), instance_profile="p", user_data=["a", "b"], api_target_group_arn="tg"),
+        security_group_ids=("sg",), instance_profile="p", user_data=["a", "b"], api_target_group_arn="tg",
+        cluster_name="c"),
      "count: 2"),
     (lambda: ControlPlaneNodesArgs(
         name_prefix="cp", count=3, image_id="ubuntu-24.04", instance_type="m7i.large", subnet_ids=["s"],
-        security_group_ids=("sg",), instance_profile="p", user_data=["a"], api_target_group_arn="tg"),
+        security_group_ids=("sg",), instance_profile="p", user_data=["a"], api_target_group_arn="tg",
+        cluster_name="c"),
      "image_id"),
     (lambda: NodeGroupArgs(name="w", launch_template_id="lt", launch_template_version=1, subnet_ids=["s"],
                            min_size=3, max_size=4, desired=2, node_role="worker"),

@@ -283,6 +283,16 @@ def test_control_plane_scraping_matches_the_kubeadm_config(plan: Plan) -> None:
     assert kps["kubeEtcd"]["serviceMonitor"]["scheme"] == "http"
 
 
+def test_release_ships_node_exporter_textfile_and_the_control_plane_dr_rule(plan: Plan) -> None:
+    kps = values(plan, "kube-prometheus-stack")
+    assert ("--collector.textfile.directory=/host/root/var/lib/node_exporter/textfile_collector"
+            in kps["prometheus-node-exporter"]["extraArgs"])
+    groups = kps["additionalPrometheusRulesMap"]["control-plane-dr"]["groups"]
+    assert {rule["alert"] for g in groups for rule in g["rules"]} == {
+        "EtcdSnapshotStale", "EtcdSnapshotFailing", "EtcdSnapshotNeverSucceeded",
+        "KubernetesCertificateExpiringSoon"}
+
+
 # --- wiring between the releases ------------------------------------------------------------------
 
 @pytest.mark.parametrize(("fixture", "loki_write", "loki_read"), [("plan", "", ""),

@@ -21,4 +21,8 @@ def render_k8s_gcp_helper(spec: K8sNodeBootstrap) -> str:
 
 def render_k8s_node_helper(spec: K8sNodeBootstrap) -> str:
     """The helper of the spec's backend (installed at ``spec.helper_path``)."""
+    if spec.is_control_plane:
+        from looper_infra.bootstrap.k8s_node.lifecycle import render_k8s_cp_helper  # noqa: PLC0415 (cycle)
+
+        return render_k8s_cp_helper(spec)
     return render_k8s_gcp_helper(spec) if spec.on_gcp else render_k8s_aws_helper(spec)

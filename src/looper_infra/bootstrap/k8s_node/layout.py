@@ -22,6 +22,20 @@ K8S_CONF_DIR: Final = "/etc/looper/k8s"
 K8S_SETUP_UNIT: Final = "looper-k8s-node.service"
 K8S_UPLOAD_CERTS_UNIT: Final = "looper-k8s-upload-certs.service"
 K8S_UPLOAD_CERTS_TIMER: Final = "looper-k8s-upload-certs.timer"
+#: Control-plane timers: etcd snapshots, certificate renewal, token rotation, audit shipping.
+ETCD_SNAPSHOT_TIMER: Final = "looper-etcd-snapshot.timer"
+CERTS_TIMER: Final = "looper-k8s-certs.timer"
+TOKEN_TIMER: Final = "looper-k8s-token.timer"
+AUDIT_SHIP_TIMER: Final = "looper-k8s-audit-ship.timer"
+#: Control planes: the cloud helper's control-plane commands (S3, EC2, secret writes, logs).
+K8S_CP_HELPER_PATH: Final = "/usr/local/sbin/looper-k8s-cp"
+#: Control planes: etcd snapshot/restore and membership repair.
+K8S_ETCD_SCRIPT_PATH: Final = "/usr/local/sbin/looper-etcd"
+K8S_ETCD_MEMBERS_PATH: Final = "/usr/local/sbin/looper-etcd-members"
+#: Control planes: certificate renewal, token rotation, audit log shipping.
+K8S_LIFECYCLE_SCRIPT_PATH: Final = "/usr/local/sbin/looper-k8s-lifecycle"
+#: node-exporter's textfile collector directory on the host (metrics of the timers above).
+TEXTFILE_COLLECTOR_DIR: Final = "/var/lib/node_exporter/textfile_collector"
 #: Audit policy, audit log and encryption config as the API server sees them (hostPath
 #: volumes of the same path).
 AUDIT_POLICY_DIR: Final = "/etc/kubernetes/audit"
@@ -44,6 +58,11 @@ PATHS: Final = MappingProxyType(
         "modules": "/etc/modules-load.d/looper-k8s.conf",
         "sysctls": "/etc/sysctl.d/90-looper-k8s.conf",
         "crio_dropin": "/etc/crio/crio.conf.d/90-looper.conf",
+        "cp_helper": K8S_CP_HELPER_PATH,
+        "etcd_script": K8S_ETCD_SCRIPT_PATH,
+        "etcd_members": K8S_ETCD_MEMBERS_PATH,
+        "lifecycle_script": K8S_LIFECYCLE_SCRIPT_PATH,
+        "textfile_dir": TEXTFILE_COLLECTOR_DIR,
     }
 )
 NAMES: Final = MappingProxyType(

@@ -6,7 +6,13 @@ from __future__ import annotations
 from typing import Final
 
 from looper_infra.bootstrap.app_vm_shell import check_defined_once, shell_code
-from looper_infra.bootstrap.k8s_node.layout import render_node_document
+from looper_infra.bootstrap.k8s_node.layout import (
+    AUDIT_SHIP_TIMER,
+    CERTS_TIMER,
+    ETCD_SNAPSHOT_TIMER,
+    TOKEN_TIMER,
+    render_node_document,
+)
 from looper_infra.bootstrap.k8s_node.spec import K8sNodeBootstrap
 
 #: VXLAN encapsulation overhead (the NIC must carry the Calico MTU plus this).
@@ -22,6 +28,15 @@ _SHELL_ROOTS: Final = (
 _TEMPLATE: Final = "k8s-node-setup.sh.j2"
 
 
+def control_plane_timers(spec: K8sNodeBootstrap) -> tuple[str, ...]:
+    """The timers a control plane enables once it is up (none on workers)."""
+    if not spec.is_control_plane:
+        return ()
+    timers = (ETCD_SNAPSHOT_TIMER,) if spec.etcd_backup else ()
+    timers += (CERTS_TIMER, TOKEN_TIMER)
+    return timers + ((AUDIT_SHIP_TIMER,) if spec.audit_log_group else ())
+
+
 def render_k8s_node_setup_script(spec: K8sNodeBootstrap) -> str:
     """``looper-k8s-node``, the idempotent bash setup script."""
     script = render_node_document(
@@ -29,5 +44,6 @@ def render_k8s_node_setup_script(spec: K8sNodeBootstrap) -> str:
         app_vm=shell_code(_SHELL_ROOTS),
         hosts_block=(HOSTS_BLOCK_BEGIN, HOSTS_BLOCK_END),
         vxlan_overhead=VXLAN_OVERHEAD,
+        control_plane_timers=control_plane_timers(spec),
     )
     return check_defined_once(script, _TEMPLATE)

@@ -10,7 +10,11 @@ from types import MappingProxyType
 from typing import Final, Literal
 
 from looper_infra.bootstrap import k8s_versions, versions
-from looper_infra.bootstrap.k8s_node.layout import K8S_AWS_HELPER_PATH, K8S_GCP_HELPER_PATH
+from looper_infra.bootstrap.k8s_node.layout import (
+    K8S_AWS_HELPER_PATH,
+    K8S_CP_HELPER_PATH,
+    K8S_GCP_HELPER_PATH,
+)
 from looper_infra.facts.etcd import SNAPSHOT_KEY as SNAPSHOT_KEY  # snapshot object keys (one fact)
 from looper_infra.rules import ha_vpn
 
@@ -176,6 +180,10 @@ class K8sNodeBootstrap:
     bootstrap_token_ttl_hours: int = 24
     #: Control planes only: CloudWatch Logs group the API server audit log is shipped to.
     audit_log_group: str | None = None
+    #: Control planes with ``etcd_backup``: sha256 of the day-2 bundle (etcd and lifecycle
+    #: scripts, timers) that the setup script fetches from ``<prefix>bootstrap/<sha256>.tar.gz``
+    #: in the snapshot bucket: EC2 user data (16 KB gzipped) cannot hold it too.
+    bundle_sha256: str | None = None
 
     def __post_init__(self) -> None:
         # config.v4 guarantees this for the v4 stack (a cross-section rule); kept because the
@@ -225,7 +233,17 @@ class K8sNodeBootstrap:
     @property
     def helper_path(self) -> str:
         """Where the backend's helper (identity, secrets, marker filling) is installed."""
-        return K8S_GCP_HELPER_PATH if self.on_gcp else K8S_AWS_HELPER_PATH
+        if self.on_gcp:
+            return K8S_GCP_HELPER_PATH
+        # control planes: the AWS helper's commands plus S3, EC2, secret writes and logs
+        return K8S_CP_HELPER_PATH if self.is_control_plane else K8S_AWS_HELPER_PATH
+
+    @property
+    def bundle_key(self) -> str | None:
+        """S3 key of the day-2 bundle in the snapshot bucket (None without one)."""
+        if self.etcd_backup is None or self.bundle_sha256 is None:
+            return None
+        return f"{self.etcd_backup.prefix}bootstrap/{self.bundle_sha256}.tar.gz"
 
     @property
     def kernel_flavour(self) -> str:

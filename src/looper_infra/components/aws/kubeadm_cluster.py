@@ -134,7 +134,7 @@ class KubeadmCluster(Component):
         self.api_endpoint = self.api_lb.dns_name.apply(lambda h: f"https://{h}:6443")
         self.kubeconfig = self.pki.kubeconfig(cluster_name=self.cluster_name, server=self.api_endpoint)
         self.register_outputs({"api_endpoint": self.api_endpoint, "kubeconfig": self.kubeconfig,
-                               "control_plane_instance_ids": self.control_planes.instance_ids})
+                               "control_plane_groups": self.control_planes.group_names})
 
     def _cloud_name(self, role: str) -> str:
         return cloud_name(self._args.name_prefix, self._args.env, role)
@@ -176,7 +176,7 @@ class KubeadmCluster(Component):
             instance_profile=self.control_plane_role.instance_profile_name, volume_gb=cp.volume_gb,
             user_data=[self._user_data(control_plane=True, init=i == 0) for i in range(cp.count)],
             api_target_group_arn=self.api_lb.target_group_arn, gzip_user_data=True,
-            termination_protection=args.termination_protection), opts)
+            cluster_name=self.cluster_name), opts)
 
     def _platform_roles(self, opts: pulumi.ResourceOptions) -> None:
         args, eso, ebs = self._args, v4_contract.EXTERNAL_SECRETS, v4_contract.EBS_CSI_CONTROLLER

@@ -1,12 +1,19 @@
 """The cluster's two Network Load Balancers.
 
-`ApiLoadBalancer`: internal, in the private subnets, TCP 6443 to the control planes as **IP
-targets**. With instance targets an NLB preserves the client IP, so a control plane that calls
-the API through the NLB and is picked as the target sees its own address come back and the
-connection hangs (docs/architecture.md, "Cross-cloud facts"); IP targets with
-`preserve_client_ip=false` do not.
+`ApiLoadBalancer`: internal, in the private subnets, TCP 6443 to the control planes as
+**instance targets**, registered by the control planes' Auto Scaling groups
+(`target_group_arns`). An NLB preserves the client IP of instance targets by default, so a
+control plane that calls the API through the NLB and is picked as the target would see its own
+address come back and the connection would hang (docs/architecture.md, "Cross-cloud facts"):
+the group sets `preserve_client_ip=false`, which makes instance targets safe for that hairpin.
 Health: HTTPS `GET /readyz` (readable anonymously on kubeadm clusters; NLB health checks do not
-verify the certificate), so a node whose API server is up but not ready gets no traffic.
+verify the certificate), so a node whose API server is up but not ready gets no traffic, and
+its group (ELB health) replaces it once the grace period is over.
+
+The group was of IP targets before (one attachment per control-plane instance); `target_type`
+cannot change in place, so Pulumi replaces it create-before-delete. It is auto-named (no
+`name`), so the new group cannot collide with the old one, and the listener moves to it before
+the old one is deleted.
 
 `AppLoadBalancer`: internet-facing, in the public subnets, in front of the ingress controller's
 NodePorts on the workers (instance targets registered by the worker group): TLS 443 terminated
@@ -100,11 +107,15 @@ class ApiLoadBalancer(Component):
             enable_cross_zone_load_balancing=True, ip_address_type="ipv4", tags=tags,
             enable_deletion_protection=args.deletion_protection, opts=child)
         self.target_group = aws.lb.TargetGroup(
-            f"{name}-tg", port=API_PORT, protocol="TCP", target_type="ip", vpc_id=args.vpc_id,
-            # IP targets: the client IP is not preserved, so a control plane reaching the API
-            # through the NLB (kubelet, kubeadm join on itself) can land on itself and work
+            f"{name}-tg", port=API_PORT, protocol="TCP", target_type="instance", vpc_id=args.vpc_id,
+            # instance targets registered by the control planes' groups; the client IP is not
+            # preserved, so a control plane reaching the API through the NLB (kubelet, kubeadm
+            # join on itself) can land on itself and work
             preserve_client_ip="false",
             deregistration_delay=args.deregistration_delay_sec,
+            # a deregistered (replaced, refreshed) control plane's open connections are closed
+            # after the delay instead of idling into a dead backend
+            connection_termination=True,
             health_check=aws.lb.TargetGroupHealthCheckArgs(
                 enabled=True, protocol="HTTPS", port="traffic-port", path="/readyz", matcher="200",
                 interval=10, timeout=5, healthy_threshold=2, unhealthy_threshold=2),

@@ -36,6 +36,9 @@ class JsonSecretArgs:
     kms_key_id: pulumi.Input[str] | None = None
     #: 7-30 days in which a deleted secret can be restored; 0 deletes at once (dev only)
     recovery_window_in_days: int = 7
+    #: the value is rewritten in place by its users (the join token, rotated by the control
+    #: planes): Pulumi writes the first value and never reverts a later one (`ignore_changes`)
+    rotated_in_place: bool = False
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def problems(self) -> list[str]:
@@ -77,7 +80,8 @@ class JsonSecret(Component):
             tags=dict(args.tags) or None, opts=child)
         version = aws.secretsmanager.SecretVersion(
             f"{name}-version", secret_id=self.secret.id, secret_string=secret_json(args.values),
-            opts=child)
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
+                ignore_changes=["secretString"] if args.rotated_in_place else None)))
         self.arn = self.secret.arn
         self.name = self.secret.name
         self.version_id = version.version_id

@@ -15,9 +15,10 @@ What it builds (all in namespace `monitoring` unless noted):
 - Helm releases at the versions pinned in `facts/observability_charts.py`: kube-prometheus-stack
   (Prometheus with the remote-write receiver, Alertmanager, Grafana with its datasources wired and
   its admin password from a Secret made here from a random password, control-plane scraping as the
-  kubeadm config exposes it), Loki, Tempo, Grafana Alloy (pod logs, the Promtail successor), the
-  OpenTelemetry Collector (OTLP in; traces to Tempo, metrics to Prometheus by remote write, logs to
-  Loki's OTLP endpoint) and Argo CD when enabled;
+  kubeadm config exposes it, node-exporter on every node reading the control planes' textfile
+  metrics, and the control-plane DR alerts of `observability_rules`), Loki, Tempo, Grafana Alloy
+  (pod logs, the Promtail successor), the OpenTelemetry Collector (OTLP in; traces to Tempo,
+  metrics to Prometheus by remote write, logs to Loki's OTLP endpoint) and Argo CD when enabled;
 - the SMTP password of Alertmanager through an ExternalSecret (AWS Secrets Manager -> Secret);
 - NetworkPolicies: default-deny ingress, intra-namespace allowed, OTLP 4317/4318 from the
   application namespaces, Grafana 3000 from `ingress-nginx`, the operator's admission webhook.

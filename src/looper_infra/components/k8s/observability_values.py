@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from looper_infra.components.k8s.observability_rules import CONTROL_PLANE_DR_RULE, control_plane_dr_rules
 from looper_infra.components.k8s.observability_settings import (
     AlertmanagerSettings,
     LokiSettings,
@@ -62,6 +63,24 @@ KUBE_PROXY_METRICS_PORT = 10249
 #: Loki's schema: tsdb + v13 from a fixed date in the past. Never edit an entry: add one with a
 #: future `from` date to change schema.
 LOKI_SCHEMA_FROM = "2026-01-01"
+
+#: node-exporter's textfile collector: the control planes write their etcd snapshot and certificate
+#: metrics as `*.prom` files into TEXTFILE_DIR on the host (bootstrap/k8s_node); the chart mounts
+#: the host's root read-only at HOST_ROOT (`hostRootFsMount`, HostToContainer propagation, so a
+#: directory made after the pod started is seen too), so the collector reads it through that mount
+HOST_ROOT = "/host/root"
+TEXTFILE_DIR = "/var/lib/node_exporter/textfile_collector"
+#: the arguments kube-prometheus-stack 92.x passes node-exporter by default: a values list replaces
+#: the chart's list instead of extending it, so they are repeated here next to ours
+KPS_NODE_EXPORTER_ARGS = (
+    "--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|var/lib/docker/.+|var/lib/kubelet/.+)($|/)",
+    "--collector.filesystem.fs-types-exclude=^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts"
+    "|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs"
+    "|selinuxfs|squashfs|sysfs|tracefs|erofs)$",
+)
+#: every node, control planes (node-role.kubernetes.io/control-plane:NoSchedule) included: the
+#: chart's default, pinned so a chart bump cannot drop the control planes' metrics
+NODE_EXPORTER_TOLERATIONS = ({"operator": "Exists", "effect": "NoSchedule"},)
 
 #: where Alertmanager finds the mounted SMTP password (`alertmanagerSpec.secrets` mounts each
 #: Secret under /etc/alertmanager/secrets/<name>/)
@@ -228,6 +247,16 @@ def _scrape(port: int, https: bool) -> dict[str, Any]:
             "serviceMonitor": monitor}
 
 
+def node_exporter_values() -> dict[str, Any]:
+    """node-exporter on every node, reading the control planes' textfile metrics from the host."""
+    return {
+        "resources": SIZES["node-exporter"].values(),
+        "hostRootFsMount": {"enabled": True, "mountPropagation": "HostToContainer"},
+        "extraArgs": [*KPS_NODE_EXPORTER_ARGS, f"--collector.textfile.directory={HOST_ROOT}{TEXTFILE_DIR}"],
+        "tolerations": [dict(t) for t in NODE_EXPORTER_TOLERATIONS],
+    }
+
+
 def kube_prometheus_stack_values(
     settings: ObservabilitySettings, ep: Endpoints, *, grafana_admin_secret: Any, smtp_secret: str | None,
 ) -> dict[str, Any]:
@@ -289,7 +318,9 @@ def kube_prometheus_stack_values(
                             "users": {"allow_sign_up": False}, "auth.anonymous": {"enabled": False}},
         },
         "kube-state-metrics": {"resources": SIZES["kube-state-metrics"].values()},
-        "prometheus-node-exporter": {"resources": SIZES["node-exporter"].values()},
+        "prometheus-node-exporter": node_exporter_values(),
+        # the control-plane DR alerts (etcd snapshots, certificates): a PrometheusRule of this release
+        "additionalPrometheusRulesMap": {CONTROL_PLANE_DR_RULE: control_plane_dr_rules()},
         # control plane: what the v4 kubeadm config exposes (see the constants above)
         "kubeControllerManager": _scrape(CONTROLLER_MANAGER_PORT, https=True),
         "kubeScheduler": _scrape(SCHEDULER_PORT, https=True),
