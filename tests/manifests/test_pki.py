@@ -35,6 +35,8 @@ def program() -> None:
     pulumi.export("encryption_key", pulumi.Output.unsecret(p.encryption_key))
     pulumi.export("jwks", p.sa_public_key_pem.apply(pki.jwks_document))
     pulumi.export("kubeconfig_secret", p.kubeconfig(cluster_name="looper-dev", server=SERVER))
+    pulumi.export("etcd_ca_cert", p.etcd_ca_cert_pem)
+    pulumi.export("etcd_ca_key_secret", p.etcd_ca_key_pem)
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +124,25 @@ def test_private_material_is_secret_in_the_plan(plan: Plan) -> None:
             if isinstance(value, str) and len(value) >= 16 and r.name != "pki-token-id":
                 assert value not in json.dumps([x.inputs for x in plan.resources]), (r.name, key)
     assert "PRIVATE KEY" not in text.replace(plan.outputs["kubeconfig"], "")
+
+
+def test_etcd_ca_is_its_own_ten_year_ca_with_a_secret_key(plan: Plan) -> None:
+    cert = x509.load_pem_x509_certificate(plan.outputs["etcd_ca_cert"].encode())
+    key_pem = state(plan, "tls:index/privateKey:PrivateKey", "pki-etcd-ca-key")["privateKeyPem"]
+    key = serialization.load_pem_private_key(key_pem.encode(), password=None)
+    assert cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == "etcd-ca"
+    assert cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is True
+    usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    assert usage.key_cert_sign and usage.key_encipherment and usage.digital_signature
+    assert (cert.not_valid_after_utc - cert.not_valid_before_utc).days >= 3649
+    # the certificate is of that key, and not the cluster CA's
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    assert key.public_key().public_bytes(serialization.Encoding.DER, spki) == \
+        cert.public_key().public_bytes(serialization.Encoding.DER, spki)
+    cluster_ca = state(plan, "tls:index/selfSignedCert:SelfSignedCert", "pki-ca")["certPem"]
+    assert x509.load_pem_x509_certificate(cluster_ca.encode()).public_key().public_bytes(
+        serialization.Encoding.DER, spki) != cert.public_key().public_bytes(serialization.Encoding.DER, spki)
+    assert plan.outputs["etcd_ca_key_secret"] == "[secret]"
 
 
 def test_discovery_document() -> None:

@@ -225,7 +225,7 @@ def test_user_data_is_small_and_holds_no_secret(stack: str, request: pytest.Fixt
 
 
 def test_nodes_pin_the_ca_hash_the_test_computes(dev: Plan) -> None:
-    (ca,) = [c for c in dev.of_type("tls:index/selfSignedCert:SelfSignedCert") if "ClusterPki" in c.urn]
+    (ca,) = [c for c in dev.of_type("tls:index/selfSignedCert:SelfSignedCert") if c.name == "pki-ca"]
     cert = x509.load_pem_x509_certificate(ca.state["certPem"].encode())
     spki = cert.public_key().public_bytes(serialization.Encoding.DER,
                                           serialization.PublicFormat.SubjectPublicKeyInfo)

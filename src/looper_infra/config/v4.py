@@ -14,6 +14,8 @@ from looper_infra.config.base import Cidr, Fqdn, Strict
 from looper_infra.config.gcp import GcpSettings, check_labels
 from looper_infra.config.gpu import Scheduling
 from looper_infra.facts import rds_windows
+from looper_infra.facts.cloudwatch import CW_RETENTION_DAYS
+from looper_infra.facts.etcd import SNAPSHOT_KEY
 from looper_infra.facts.gpu import G2_GPU_COUNTS, L4_ZONES, L4_ZONES_AS_OF
 from looper_infra.facts.openvpn import user_problem
 from looper_infra.rules import ha_vpn
@@ -28,10 +30,6 @@ _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 NODE_PORT_RANGE = (30000, 32767)
 #: Largest Calico VXLAN MTU across the AWS<->GCP VPN (one fact, in rules.ha_vpn).
 VPN_SAFE_MTU = ha_vpn.CALICO_MTU_MAX
-
-
-CW_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
-                     2557, 2922, 3288, 3653)
 
 
 def _cw_retention(v: int) -> int:
@@ -76,6 +74,29 @@ class AwsNetwork(Strict):
     _retention = field_validator("flow_log_retention_days")(_cw_retention)
 
 
+class EtcdBackups(Strict):
+    """etcd snapshots of the control planes to S3 (SSE-KMS, versioned; the nodes cannot delete)."""
+
+    interval_minutes: int = Field(60, ge=5, le=1440, description="Minutes between etcd snapshots.")
+    keep_recent_days: int = Field(
+        2, ge=1, le=35, description="Days the `hourly/` snapshots are kept (also the Object Lock retention).")
+    keep_daily_days: int = Field(30, ge=1, le=3650, description="Days the `daily/` snapshots are kept.")
+    object_lock: bool = Field(
+        False, description="S3 Object Lock (governance mode, keep_recent_days): only at bucket creation; "
+        "turning it on later replaces the bucket.")
+    restore_snapshot: str | None = Field(
+        None, description="Snapshot key (`<cluster>/hourly|daily/...db`) a control plane restores when "
+        "none answers; null: the latest.")
+
+    @field_validator("restore_snapshot")
+    @classmethod
+    def _snapshot_key(cls, v: str | None) -> str | None:
+        if v is not None and not SNAPSHOT_KEY.fullmatch(v):
+            raise ValueError(f"{v!r} is not a snapshot key (<cluster>/hourly/<YYYYmmddTHHMMSSZ>-<node>.db or "
+                             "<cluster>/daily/<YYYYmmdd>-<node>.db)")
+        return v
+
+
 class Cluster(Strict):
     """The kubeadm control plane and the cluster networks."""
 
@@ -91,6 +112,16 @@ class Cluster(Strict):
         f"{VPN_SAFE_MTU} when GCP nodes join over the VPN.")
     termination_protection: bool = Field(
         True, description="EC2 termination protection on the control-plane instances.")
+    etcd_backups: EtcdBackups = Field(default_factory=EtcdBackups)
+    bootstrap_token_ttl_hours: int = Field(
+        24, ge=1, le=168, description="Lifetime of the kubeadm bootstrap tokens the control planes mint.")
+    audit_log_retention_days: int = Field(
+        365, description="Days the Kubernetes audit log is kept in CloudWatch Logs.")
+    control_plane_health_grace_seconds: int = Field(
+        1200, ge=300, le=3600,
+        description="Seconds a new control plane has to join before its Auto Scaling group replaces it.")
+
+    _audit_retention = field_validator("audit_log_retention_days")(_cw_retention)
 
     @field_validator("control_plane_count")
     @classmethod

@@ -8,6 +8,12 @@ Declarations the validators read (set by the components, visible in the plan):
 * ``looper/single-az = "<reason>"`` tag on a VPC, an Auto Scaling group or an instance: it is
   single-AZ on purpose (e.g. the dedicated Kafka node). The zone checks skip it and an advisory
   policy reports it, so the exception stays visible.
+* ``role = "control-plane"`` tag on an Auto Scaling group: one control plane (each group has one
+  subnet, so one AZ). The groups are judged together: a production stack needs an odd number, at
+  least 3, in at least 3 AZs; a non-production stack with fewer reports it as a cost option.
+* ``looper/etcd-backups = "<cluster>/"`` tag on a bucket: where the control planes put etcd
+  snapshots. A production stack with control planes needs one, versioned, SSE-KMS encrypted,
+  keeping ``daily/`` snapshots at least 7 days.
 * A production stack is one whose stack name is ``prod``/``production`` or ends in ``-prod``
   (``v4-prod``), or whose ``env`` tag (resource tags or the aws provider's default tags) is
   ``prod``/``production``: the same ``env`` the GCP stages put in their labels.
@@ -27,6 +33,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from looper_infra.facts.etcd import BACKUP_BUCKET_TAG, DAILY_PREFIX
 from looper_infra.policies.model import Resource, ResourcePolicy, StackPolicy
 
 VPC = "aws:ec2/vpc:Vpc"
@@ -45,6 +52,8 @@ DB_SUBNET_GROUP = "aws:rds/subnetGroup:SubnetGroup"
 BUCKET = "aws:s3/bucket:Bucket"
 BUCKET_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
 BUCKET_SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+BUCKET_VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+BUCKET_LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
@@ -66,6 +75,11 @@ TLS12_POLICY = re.compile(r"^ELBSecurityPolicy-(TLS13-1-[23]|TLS-1-2|FS-1-2)-[A-
 TLS_PROTOCOLS = frozenset({"TLS", "HTTPS"})
 ADMIN_POLICY_ARNS = frozenset({"arn:aws:iam::aws:policy/AdministratorAccess"})
 MIN_BACKUP_DAYS = 7
+#: etcd snapshots a production cluster keeps at least this long (its `daily/` expiration)
+MIN_ETCD_SNAPSHOT_DAYS = 7
+#: a production control plane: an odd number of members, at least this many, in as many AZs
+MIN_CONTROL_PLANES = 3
+CONTROL_PLANE_ROLE = "control-plane"
 HA_VPN_TUNNELS = 4
 _PROD = re.compile(r"(^|-)prod(uction)?$")
 _PROD_ENV = frozenset({"prod", "production"})
@@ -279,6 +293,60 @@ def _resilience_gaps(resources: Sequence[Resource]) -> Iterable[tuple[str, str]]
     if nats and subnet_azs and len(nat_azs) < len(subnet_azs):
         missing = ", ".join(sorted(subnet_azs - nat_azs))
         yield nats[0].urn, f"NAT gateways not in every AZ (none in {missing}): one AZ's outage cuts egress"
+    yield from _control_plane_gaps(idx)
+
+
+def control_plane_groups(idx: _Index) -> list[Resource]:
+    """Auto Scaling groups of control planes (tag role=control-plane), one per member."""
+    return [g for g in idx.of_type(ASG) if tags_of(g).get("role") == CONTROL_PLANE_ROLE]
+
+
+def _control_plane_gaps(idx: _Index) -> Iterable[tuple[str, str]]:
+    """An HA control plane: odd count >= 3 over >= 3 AZs, and etcd snapshots kept >= 7 days."""
+    groups = control_plane_groups(idx)
+    if not groups:
+        return
+    count = len(groups)
+    azs: set[str] = set()
+    for g in groups:
+        azs |= idx.azs(g, "vpcZoneIdentifiers") | {str(z) for z in g.props.get("availabilityZones") or []}
+    if count < MIN_CONTROL_PLANES or count % 2 == 0:
+        yield groups[0].urn, (f"{count} control plane(s): etcd keeps quorum through the loss of one member "
+                              f"only with an odd number, at least {MIN_CONTROL_PLANES} (no HA)")
+    elif len(azs) < MIN_CONTROL_PLANES:
+        yield groups[0].urn, (f"{count} control planes in {len(azs)} availability zone(s): at least "
+                              f"{MIN_CONTROL_PLANES}, so one zone's outage keeps etcd quorum")
+    buckets = [b for b in idx.of_type(BUCKET) if tags_of(b).get(BACKUP_BUCKET_TAG)]
+    if not buckets:
+        yield groups[0].urn, f"no etcd snapshot bucket (a bucket tagged {BACKUP_BUCKET_TAG})"
+    for bucket in buckets:
+        yield from ((bucket.urn, m) for m in _etcd_bucket_gaps(idx, bucket))
+
+
+def _of_bucket(idx: _Index, bucket: Resource, type_: str) -> list[Resource]:
+    return [r for r in idx.of_type(type_) if bucket in idx.sources(r, "bucket", BUCKET, ("bucket",))]
+
+
+def _etcd_bucket_gaps(idx: _Index, bucket: Resource) -> Iterable[str]:
+    versioning = _of_bucket(idx, bucket, BUCKET_VERSIONING)
+    if not any((v.props.get("versioningConfiguration") or {}).get("status") == "Enabled" for v in versioning):
+        yield "etcd snapshot bucket without versioning (an overwritten snapshot is lost)"
+    algorithms = {str((rule.get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm"))
+                  for sse in _of_bucket(idx, bucket, BUCKET_SSE) for rule in sse.props.get("rules") or []}
+    if not algorithms & {"aws:kms", "aws:kms:dsse"}:
+        yield "etcd snapshot bucket not encrypted with a KMS key (SSE-KMS)"
+    prefix = tags_of(bucket).get(BACKUP_BUCKET_TAG, "")
+    for lifecycle in _of_bucket(idx, bucket, BUCKET_LIFECYCLE):
+        for rule in lifecycle.props.get("rules") or []:
+            scope = str((rule.get("filter") or {}).get("prefix") or rule.get("prefix") or "")
+            days = (rule.get("expiration") or {}).get("days")
+            # a rule over the daily snapshots, or over all of them (the cluster's prefix or the bucket)
+            covers_daily = f"{prefix}{DAILY_PREFIX}".startswith(scope)
+            if (str(rule.get("status", "Enabled")) == "Enabled" and covers_daily and days is not None
+                    and _int(days, 0) < MIN_ETCD_SNAPSHOT_DAYS):
+                where = scope or "the whole bucket"
+                yield (f"etcd snapshots under {where} expire after {_int(days, 0)} day(s): keep daily "
+                       f"snapshots at least {MIN_ETCD_SNAPSHOT_DAYS}")
 
 
 def production_resilience(resources: Sequence[Resource]) -> Iterable[tuple[str, str]]:
@@ -367,10 +435,16 @@ def ha_zones(resources: Sequence[Resource]) -> Iterable[tuple[str, str]]:
     for key, (vpc, azs) in by_vpc.items():
         if (vpc is None or not single_az_reason(vpc)) and len(azs) < 2:
             yield (vpc.urn if vpc else key), "the VPC's subnets span fewer than 2 availability zones"
+    control_planes = control_plane_groups(idx)
     for asg in idx.of_type(ASG):
+        if asg in control_planes:
+            continue  # one AZ each by design: judged together below
         azs = idx.azs(asg, "vpcZoneIdentifiers") | set(asg.props.get("availabilityZones") or [])
         if not single_az_reason(asg) and len(azs) < 2:
             yield asg.urn, "an Auto Scaling group spans at least 2 availability zones"
+    cp_azs: set[str] = set().union(*(idx.azs(g, "vpcZoneIdentifiers") for g in control_planes))
+    if len(control_planes) >= 2 and len(cp_azs) < 2:
+        yield control_planes[0].urn, (f"{len(control_planes)} control planes all in one availability zone")
     by_role: dict[str, list[Resource]] = {}
     for i in idx.of_type(INSTANCE):
         if i.props.get("iamInstanceProfile") and not single_az_reason(i):
@@ -485,7 +559,8 @@ STACK_POLICIES = (
                 "span at least 2 availability zones", "mandatory", ha_zones),
     StackPolicy("aws-ha-vpn", "GCP HA VPN: 4 tunnels, each with a BGP peer", "mandatory", ha_vpn),
     StackPolicy("aws-production-resilience", "Production: RDS Multi-AZ with deletion protection, a "
-                "NAT gateway per AZ", "mandatory", production_resilience),
+                "NAT gateway per AZ, an odd number (>= 3) of control planes over >= 3 AZs, etcd snapshots "
+                "versioned, SSE-KMS, kept >= 7 days", "mandatory", production_resilience),
     StackPolicy("aws-cost-options", "Non-production stacks: resilience traded for cost, reported",
                 "advisory", cost_options),
     StackPolicy("aws-declared-single-az", "Resources declared single-AZ, reported", "advisory",

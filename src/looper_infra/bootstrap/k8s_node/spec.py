@@ -15,6 +15,7 @@ from looper_infra.bootstrap.k8s_node.layout import (
     K8S_CP_HELPER_PATH,
     K8S_GCP_HELPER_PATH,
 )
+from looper_infra.facts.etcd import SNAPSHOT_KEY as SNAPSHOT_KEY  # snapshot object keys (one fact)
 from looper_infra.rules import ha_vpn
 
 #: kube-apiserver port behind the API NLB.
@@ -89,13 +90,6 @@ class K8sGpuWorker:
             # the driver is on the host: the operator must not deploy its driver container here
             "nvidia.com/gpu.deploy.driver": "false",
         }
-
-
-#: etcd snapshot object keys: ``<prefix>hourly/<YYYYmmddTHHMMSSZ>-<node>.db`` (every run) and
-#: ``<prefix>daily/<YYYYmmdd>-<node>.db`` (the first run of a UTC day), prefix ``<cluster>/``.
-SNAPSHOT_KEY: Final = re.compile(
-    r"[a-z0-9][a-z0-9-]{0,62}/(hourly/[0-9]{8}T[0-9]{6}Z|daily/[0-9]{8})-[a-z0-9][a-z0-9.-]{0,252}\.db"
-)
 
 
 @dataclass(frozen=True)

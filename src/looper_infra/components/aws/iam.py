@@ -37,16 +37,20 @@ def assume_role_policy(service: str) -> str:
 
 def read_secrets_policy(secret_arns: Sequence[pulumi.Input[str]],
                         extra_statements: Sequence[Mapping[str, Any]] = ()) -> pulumi.Output[str]:
-    """`GetSecretValue` on exactly these secrets (resolved ARNs), then the extra statements."""
-    def render(arns: list[str]) -> str:
+    """`GetSecretValue` on exactly these secrets (resolved ARNs), then the extra statements.
+
+    An extra statement's values may be Outputs (a key ARN): they are resolved before rendering.
+    """
+    def render(arns: list[str], extra: list[Mapping[str, Any]]) -> str:
         statements: list[Mapping[str, Any]] = []
         if arns:
             statements.append({"Sid": "ReadBootstrapSecrets", "Effect": "Allow",
                                "Action": "secretsmanager:GetSecretValue", "Resource": arns})
-        statements += list(extra_statements)
+        statements += extra
         return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
-    return pulumi.Output.all(*secret_arns).apply(lambda arns: render(list(arns)))
+    extra = pulumi.Output.from_input([dict(s) for s in extra_statements])
+    return pulumi.Output.all(extra, *secret_arns).apply(lambda v: render(list(v[1:]), list(v[0])))
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,7 @@ class NodeRoleArgs:
     secret_arns: Sequence[pulumi.Input[str]] = ()
     #: managed policies to attach, by ARN (e.g. arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore)
     managed_policy_arns: Sequence[str] = ()
-    #: further IAM statements for the inline policy (plain JSON-able dicts)
+    #: further IAM statements for the inline policy (JSON-able dicts; values may be Outputs)
     extra_statements: Sequence[Mapping[str, Any]] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
 

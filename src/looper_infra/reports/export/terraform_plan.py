@@ -152,6 +152,8 @@ TYPE_MAP: dict[str, str] = {
     "aws:s3/bucketVersioning:BucketVersioning": "aws_s3_bucket_versioning",
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration":
         "aws_s3_bucket_lifecycle_configuration",
+    "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration":
+        "aws_s3_bucket_object_lock_configuration",
     "aws:secretsmanager/secret:Secret": "aws_secretsmanager_secret",
     "aws:secretsmanager/secretVersion:SecretVersion": "aws_secretsmanager_secret_version",
     "aws:ssm/parameter:Parameter": "aws_ssm_parameter",

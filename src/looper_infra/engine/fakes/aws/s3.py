@@ -21,7 +21,8 @@ def bucket(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any
             "bucketDomainName": f"{bucket_name}.s3.amazonaws.com",
             "bucketRegionalDomainName": f"{bucket_name}.s3.{region}.amazonaws.com",
             "hostedZoneId": hosted_zone("s3", region), "region": region, "bucketRegion": region,
-            "forceDestroy": bool(inputs.get("forceDestroy")), "objectLockEnabled": False}
+            "forceDestroy": bool(inputs.get("forceDestroy")),
+            "objectLockEnabled": bool(inputs.get("objectLockEnabled"))}
 
 
 def bucket_part(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
