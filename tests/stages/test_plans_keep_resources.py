@@ -29,7 +29,7 @@ from helpers.plans import BASELINES, EXAMPLE_STACKS, baseline, example_plan, mat
 INTENDED: dict[str, re.Pattern[str]] = {
     "v4": re.compile(
         r"control-plane(-\d+)?(-template|-api)?|control-plane-\d+-template|api-lb-(tg|tg-i|listener)"
-        r"|cp-secret.*|cp-role.*|pki-etcd-ca.*|etcd-backups.*|audit-logs.*"
+        r"|cp-secret.*|cp-role.*|cp-bundle|pki-etcd-ca.*|etcd-backups.*|audit-logs.*"
     ),
 }
 #: ... and in v4-platform: kube-prometheus-stack's values gain node-exporter's textfile

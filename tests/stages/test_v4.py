@@ -6,8 +6,10 @@ import base64
 import gzip
 import hashlib
 import ipaddress
+import io
 import json
 import re
+import tarfile
 from typing import Any
 
 import pytest
@@ -207,6 +209,35 @@ def user_data_of(r: RecordedResource) -> str:
     return gzip.decompress(raw).decode()
 
 
+def bundle_of(plan: Plan) -> dict[str, str]:
+    """The control planes' bundle (bootstrap.k8s_node.bundle) as Pulumi uploads it: path -> text."""
+    (obj,) = [o for o in plan.of_type("aws:s3/bucketObjectv2:BucketObjectv2") if o.name == "cp-bundle"]
+    data = gzip.decompress(base64.b64decode(obj.inputs["contentBase64"]))
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        return {"/" + m.name: tar.extractfile(m).read().decode()  # type: ignore[union-attr]
+                for m in tar.getmembers()}
+
+
+def node_text(plan: Plan, r: RecordedResource) -> str:
+    """What a node's launch template brings to the machine: its user data and, on a control
+    plane, the bundle its setup script fetches."""
+    text = user_data_of(r)
+    if r.name.startswith("control-plane-"):
+        text += "".join(bundle_of(plan).values())
+    return text
+
+
+def test_control_planes_fetch_the_uploaded_bundle_by_its_sha256(dev: Plan) -> None:
+    (obj,) = [o for o in dev.of_type("aws:s3/bucketObjectv2:BucketObjectv2") if o.name == "cp-bundle"]
+    digest = hashlib.sha256(base64.b64decode(obj.inputs["contentBase64"])).hexdigest()
+    assert obj.inputs["key"] == f"looper-dev-k8s/bootstrap/{digest}.tar.gz"
+    assert obj.inputs["serverSideEncryption"] == "aws:kms" and obj.inputs["kmsKeyId"].startswith("arn:aws:kms:")
+    for lt in cluster_nodes(dev, LT):
+        if lt.name.startswith("control-plane-"):
+            assert f"readonly BUNDLE_SHA256={digest}" in user_data_of(lt), lt.name
+    assert "/usr/local/sbin/looper-etcd" in bundle_of(dev)
+
+
 TOKEN = re.compile(r"\b[a-z0-9]{6}\.[a-z0-9]{16}\b")
 
 
@@ -233,12 +264,12 @@ def test_nodes_pin_the_ca_hash_the_test_computes(dev: Plan) -> None:
     assert dev.outputs["ca_cert_hash"] == expected
     for r in cluster_nodes(dev, INSTANCE) + cluster_nodes(dev, LT):
         if "userDataBase64" in r.inputs or "userData" in r.inputs:
-            assert expected in user_data_of(r), r.name
+            assert expected in node_text(dev, r), r.name
 
 
 def test_control_plane_user_data_configures_irsa_and_the_api_endpoint(dev: Plan) -> None:
     (cp,) = [lt for lt in cluster_nodes(dev, LT) if lt.name.startswith("control-plane-")]
-    text = user_data_of(cp)
+    text = node_text(dev, cp)
     api = by_name(dev, LB)["api-lb-nlb"].state["dnsName"]
     assert f"{api}:6443" in text
     issuer = dev.outputs["oidc_issuer"]
@@ -346,7 +377,8 @@ def test_irsa_documents_match_the_sa_key(dev: Plan) -> None:
     assert json.loads(objects[pki.JWKS_PATH]["content"]) == expected
     discovery = json.loads(objects[pki.DISCOVERY_PATH]["content"])
     assert discovery["issuer"] == dev.outputs["oidc_issuer"]
-    (block,) = dev.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    (block,) = [b for b in dev.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+                if b.name.startswith("irsa")]
     assert all(block.inputs[k] is True for k in ("blockPublicAcls", "blockPublicPolicy",
                                                   "ignorePublicAcls", "restrictPublicBuckets"))
 

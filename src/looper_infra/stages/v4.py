@@ -21,6 +21,7 @@ import pulumi
 from looper_infra.components.aws.endpoints import VpcEndpoints, VpcEndpointsArgs
 from looper_infra.components.aws.kubeadm_cluster import (
     ClusterPlacement,
+    ControlPlaneRecovery,
     ControlPlaneSpec,
     KubeadmCluster,
     KubeadmClusterArgs,
@@ -65,6 +66,14 @@ def program(cfg: V4Config) -> None:
         control_planes=ControlPlaneSpec(cl.control_plane_count, cl.control_plane_instance_type,
                                         cl.control_plane_volume_gb),
         network=PodNetwork(str(cl.pod_cidr), str(cl.service_cidr), cl.calico_mtu),
+        recovery=ControlPlaneRecovery(
+            snapshot_interval_minutes=cl.etcd_backups.interval_minutes,
+            keep_recent_days=cl.etcd_backups.keep_recent_days,
+            keep_daily_days=cl.etcd_backups.keep_daily_days, object_lock=cl.etcd_backups.object_lock,
+            restore_snapshot=cl.etcd_backups.restore_snapshot,
+            bootstrap_token_ttl_hours=cl.bootstrap_token_ttl_hours,
+            audit_log_retention_days=cl.audit_log_retention_days,
+            health_grace_seconds=cl.control_plane_health_grace_seconds),
         termination_protection=cl.termination_protection), opts)
     app_lb = AppLoadBalancer("app-lb", AppLoadBalancerArgs(
         name=nm("app"), vpc_id=vpc.vpc_id, subnet_ids=vpc.public_subnet_ids,

@@ -6,7 +6,10 @@
       JsonSecret x2        control-plane material; the join token (every node may read it)
       NodeRole x2          control plane (both secrets), worker (the join secret only)
       ApiLoadBalancer      internal NLB, TCP 6443, IP targets, fixed private IPs per AZ
-      ControlPlaneNodes    1, 3 or 5 instances; node 0 may run `kubeadm init`
+      EtcdBackupBucket     etcd snapshots (own KMS key, versioned, lifecycle) + the day-2 bundle
+      AuditLogGroup        API server audit log in CloudWatch Logs (own KMS key, retention)
+      ControlPlaneNodes    1, 3 or 5 auto scaling groups of one, one per AZ; slot 0 may run
+                           `kubeadm init` (and restore the latest snapshot when the cluster existed)
       IrsaRole x2          External Secrets (looper/<env>/* only), the EBS CSI controller
 
 Trust chain (docs/architecture.md): Pulumi generates every key and the token; they go to
@@ -17,13 +20,28 @@ node pools through it), so a pool never repeats the cluster's facts.
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
+import pulumi_aws as aws
 
-from looper_infra.bootstrap.k8s_node import K8sGpuWorker, K8sNodeBootstrap, render_k8s_node_cloud_config
+from looper_infra.bootstrap.k8s_node import (
+    EtcdBackup,
+    K8sGpuWorker,
+    K8sNodeBootstrap,
+    render_k8s_node_cloud_config,
+)
+from looper_infra.bootstrap.k8s_node.bundle import bundle_sha256, control_plane_bundle
+from looper_infra.components.aws.audit_logs import AuditLogGroup, AuditLogGroupArgs, audit_log_group_name
 from looper_infra.components.aws.control_planes import ControlPlaneNodes, ControlPlaneNodesArgs
+from looper_infra.components.aws.etcd_backups import (
+    EtcdBackupBucket,
+    EtcdBackupBucketArgs,
+    etcd_backup_bucket_name,
+)
 from looper_infra.components.aws.iam import NodeRole, NodeRoleArgs
 from looper_infra.components.aws.irsa import IrsaIssuer, IrsaIssuerArgs, IrsaRole, IrsaRoleArgs
 from looper_infra.components.aws.nlb import ApiLoadBalancer, ApiLoadBalancerArgs
@@ -63,6 +81,23 @@ class ControlPlaneSpec:
 
 
 @dataclass(frozen=True)
+class ControlPlaneRecovery:
+    """How the control plane outlives its machines (docs/runbooks/control-plane-dr.md)."""
+
+    snapshot_interval_minutes: int = 60
+    keep_recent_days: int = 2
+    keep_daily_days: int = 30
+    #: S3 Object Lock (governance) on the snapshots
+    object_lock: bool = False
+    #: a snapshot key the init node restores instead of the latest (when nothing answers)
+    restore_snapshot: str | None = None
+    bootstrap_token_ttl_hours: int = 24
+    audit_log_retention_days: int = 365
+    #: seconds before the API target group's health may replace a new control plane
+    health_grace_seconds: int = 1200
+
+
+@dataclass(frozen=True)
 class PodNetwork:
     pod_cidr: str = "192.168.0.0/16"
     service_cidr: str = "10.96.0.0/12"
@@ -80,6 +115,7 @@ class KubeadmClusterArgs:
     placement: ClusterPlacement
     control_planes: ControlPlaneSpec = field(default_factory=ControlPlaneSpec)
     network: PodNetwork = field(default_factory=PodNetwork)
+    recovery: ControlPlaneRecovery = field(default_factory=ControlPlaneRecovery)
     #: EC2 termination protection of the control planes and NLB deletion protection
     termination_protection: bool = True
     image_id: str = UBUNTU_AMI
@@ -127,6 +163,7 @@ class KubeadmCluster(Component):
         self.issuer = IrsaIssuer("irsa", IrsaIssuerArgs(
             name_prefix=self._cloud_name("oidc"), bucket_name=f"{self._cloud_name('oidc')}-{args.account_id}",
             sa_public_key_pem=self.pki.sa_public_key_pem), moved)
+        self._recovery_stores(self.child_opts)
         self._secrets(moved)
         self._load_balancer(moved)
         self._control_planes(moved)
@@ -139,6 +176,19 @@ class KubeadmCluster(Component):
     def _cloud_name(self, role: str) -> str:
         return cloud_name(self._args.name_prefix, self._args.env, role)
 
+    def _recovery_stores(self, opts: pulumi.ResourceOptions) -> None:
+        """The snapshot bucket (also the day-2 bundle's home) and the audit log group."""
+        args, rec = self._args, self._args.recovery
+        self.snapshot_prefix = f"{self.cluster_name}/"
+        self.backups = EtcdBackupBucket("etcd-backups", EtcdBackupBucketArgs(
+            bucket_name=etcd_backup_bucket_name(args.name_prefix, args.env, args.account_id),
+            account_id=args.account_id, cluster_prefix=self.snapshot_prefix,
+            keep_recent_days=rec.keep_recent_days, keep_daily_days=rec.keep_daily_days,
+            object_lock=rec.object_lock), opts)
+        self.audit_logs = AuditLogGroup("audit-logs", AuditLogGroupArgs(
+            name=audit_log_group_name(args.name_prefix, args.env), region=args.region,
+            account_id=args.account_id, retention_days=rec.audit_log_retention_days), opts)
+
     def _secrets(self, opts: pulumi.ResourceOptions) -> None:
         env, pki = self._args.env, self.pki
         self.control_plane_secret_name = v4_contract.cluster_secret_name(env, "control-plane")
@@ -148,13 +198,26 @@ class KubeadmCluster(Component):
             description=f"{self.cluster_name}: control-plane bootstrap material",
             values={"ca_crt": pki.ca_cert_pem, "ca_key": pki.ca_key_pem, "sa_key": pki.sa_private_key_pem,
                     "sa_pub": pki.sa_public_key_pem, "token": pki.bootstrap_token,
-                    "certificate_key": pki.certificate_key, "encryption_key": pki.encryption_key}), opts)
+                    "certificate_key": pki.certificate_key, "encryption_key": pki.encryption_key,
+                    "etcd_ca_crt": pki.etcd_ca_cert_pem, "etcd_ca_key": pki.etcd_ca_key_pem}), opts)
+        # the control planes rotate the token (bounded TTL) and write it here: Pulumi sets the
+        # first value only
         join_secret = JsonSecret("join-secret", JsonSecretArgs(
             name=self.join_secret_name, description=f"{self.cluster_name}: node join token",
-            values={"token": pki.bootstrap_token}), opts)
+            values={"token": pki.bootstrap_token}, rotated_in_place=True), opts)
         self.control_plane_role = NodeRole("cp-role", NodeRoleArgs(
             name=self._cloud_name("control-plane"), secret_arns=(cp_secret.arn, join_secret.arn),
-            managed_policy_arns=(ECR_READ, SSM_CORE)), opts)
+            managed_policy_arns=(ECR_READ, SSM_CORE),
+            extra_statements=(
+                *self.backups.writer_statements(self.snapshot_prefix),
+                *self.audit_logs.writer_statements(),
+                {"Sid": "RotateJoinToken", "Effect": "Allow", "Action": "secretsmanager:PutSecretValue",
+                 "Resource": join_secret.arn},
+                # a replacement lists the running control planes (etcd membership repair);
+                # DescribeInstances takes no resource-level conditions
+                {"Sid": "FindControlPlanes", "Effect": "Allow", "Action": "ec2:DescribeInstances",
+                 "Resource": "*"},
+            )), opts)
         self.worker_role = NodeRole("worker-role", NodeRoleArgs(
             name=self._cloud_name("worker"), secret_arns=(join_secret.arn,),
             managed_policy_arns=(ECR_READ, SSM_CORE)), opts)
@@ -169,14 +232,30 @@ class KubeadmCluster(Component):
 
     def _control_planes(self, opts: pulumi.ResourceOptions) -> None:
         args, cp = self._args, self._args.control_planes
+        bundle = self._bundle(opts)
         self.control_planes = ControlPlaneNodes("control-plane", ControlPlaneNodesArgs(
             name_prefix=self._cloud_name("cp"), count=cp.count, image_id=args.image_id,
             instance_type=cp.instance_type, subnet_ids=args.placement.private_subnet_ids,
             security_group_ids=(args.placement.control_plane_security_group_id,),
             instance_profile=self.control_plane_role.instance_profile_name, volume_gb=cp.volume_gb,
-            user_data=[self._user_data(control_plane=True, init=i == 0) for i in range(cp.count)],
+            user_data=[self._user_data(control_plane=True, init=i == 0, bundle_key=bundle.key)
+                       for i in range(cp.count)],
             api_target_group_arn=self.api_lb.target_group_arn, gzip_user_data=True,
+            health_check_grace_period_sec=args.recovery.health_grace_seconds,
             cluster_name=self.cluster_name), opts)
+
+    def _bundle(self, opts: pulumi.ResourceOptions) -> aws.s3.BucketObjectv2:
+        """The control planes' day-2 bundle (bootstrap.k8s_node.bundle) in the snapshot bucket,
+        under a key named by its sha256; user data names that key and checks the sum."""
+        data = self._spec_values().apply(
+            lambda v: control_plane_bundle(self._spec(v, control_plane=True, init=False)))
+        return aws.s3.BucketObjectv2(
+            "cp-bundle", bucket=self.backups.bucket,
+            key=data.apply(lambda b: f"{self.snapshot_prefix}bootstrap/{bundle_sha256(b)}.tar.gz"),
+            content_base64=data.apply(lambda b: base64.b64encode(b).decode("ascii")),
+            content_type="application/gzip", server_side_encryption="aws:kms",
+            kms_key_id=self.backups.kms_key_arn, checksum_algorithm="SHA256",
+            opts=self.child_opts)
 
     def _platform_roles(self, opts: pulumi.ResourceOptions) -> None:
         args, eso, ebs = self._args, v4_contract.EXTERNAL_SECRETS, v4_contract.EBS_CSI_CONTROLLER
@@ -195,21 +274,52 @@ class KubeadmCluster(Component):
             issuer_host=self.issuer.issuer_host, namespace=ebs.namespace, service_account=ebs.name,
             managed_policy_arns=(EBS_CSI_POLICY,)), opts)
 
+    def _spec_values(self) -> pulumi.Output[list[str]]:
+        """API NLB name, CA hash, issuer, snapshot bucket, its key: what a node spec needs."""
+        return pulumi.Output.all(self.api_lb.dns_name, self.pki.ca_cert_hash, self.issuer.issuer,
+                                 self.backups.bucket, self.backups.kms_key_arn).apply(
+            lambda v: [str(x) for x in v])
+
+    def _spec(self, v: list[str], *, control_plane: bool, init: bool,
+              kind: NodeKind | None = None) -> K8sNodeBootstrap:
+        args, net, rec, kind = self._args, self._args.network, self._args.recovery, kind or NodeKind()
+        return K8sNodeBootstrap(
+            role="control-plane" if control_plane else "worker",
+            cluster_name=self.cluster_name, control_plane_endpoint=v[0], ca_cert_hash=v[1],
+            pod_cidr=net.pod_cidr, service_cidr=net.service_cidr, calico_mtu=net.calico_mtu,
+            region=args.region, secret_backend="aws",  # noqa: S106 (a backend name, not a secret)
+            join_secret_id=self.join_secret_name,
+            control_plane_secret_id=self.control_plane_secret_name if control_plane else None,
+            service_account_issuer=v[2] if control_plane else None,
+            init_node=init, control_plane_count=args.control_planes.count,
+            node_labels=dict(kind.labels), node_taints=kind.taints, gpu=kind.gpu,
+            api_server_addresses=args.placement.api_server_addresses,
+            **({"etcd_backup": EtcdBackup(
+                bucket=v[3], prefix=self.snapshot_prefix, kms_key_arn=v[4],
+                interval_minutes=rec.snapshot_interval_minutes, restore_key=rec.restore_snapshot),
+                "bootstrap_token_ttl_hours": rec.bootstrap_token_ttl_hours,
+                "audit_log_group": audit_log_group_name(args.name_prefix, args.env)}
+               if control_plane else {}))
+
     def _user_data(self, *, control_plane: bool = False, init: bool = False,
-                   kind: NodeKind | None = None) -> pulumi.Output[str]:
-        args, net, kind = self._args, self._args.network, kind or NodeKind()
-        return pulumi.Output.all(self.api_lb.dns_name, self.pki.ca_cert_hash, self.issuer.issuer).apply(
-            lambda v: render_k8s_node_cloud_config(K8sNodeBootstrap(
-                role="control-plane" if control_plane else "worker",
-                cluster_name=self.cluster_name, control_plane_endpoint=v[0], ca_cert_hash=v[1],
-                pod_cidr=net.pod_cidr, service_cidr=net.service_cidr, calico_mtu=net.calico_mtu,
-                region=args.region, secret_backend="aws",  # noqa: S106 (a backend name, not a secret)
-                join_secret_id=self.join_secret_name,
-                control_plane_secret_id=self.control_plane_secret_name if control_plane else None,
-                service_account_issuer=v[2] if control_plane else None,
-                init_node=init, control_plane_count=args.control_planes.count,
-                node_labels=dict(kind.labels), node_taints=kind.taints, gpu=kind.gpu,
-                api_server_addresses=args.placement.api_server_addresses)))
+                   kind: NodeKind | None = None,
+                   bundle_key: pulumi.Output[str] | None = None) -> pulumi.Output[str]:
+        if not control_plane:
+            # workers: the same inputs (and bytes) as before the control planes had a bundle
+            return pulumi.Output.all(self.api_lb.dns_name, self.pki.ca_cert_hash, self.issuer.issuer).apply(
+                lambda v: render_k8s_node_cloud_config(
+                    self._spec([*map(str, v), "", ""], control_plane=False, init=False, kind=kind)))
+        assert bundle_key is not None
+
+        def render(v: list[str]) -> str:
+            spec = self._spec(v[:5], control_plane=True, init=init)
+            sha = bundle_sha256(control_plane_bundle(spec))
+            if not v[5].endswith(f"/{sha}.tar.gz"):  # the object uploaded is this bundle
+                raise ValueError(f"bundle key {v[5]!r} does not name bundle {sha}")
+            return render_k8s_node_cloud_config(dataclasses.replace(spec, bundle_sha256=sha))
+
+        return pulumi.Output.all(self._spec_values(), bundle_key).apply(
+            lambda v: render([*v[0], str(v[1])]))
 
     def node_template(self, *, name_prefix: str, node_role: str, instance_type: str, volume_gb: int,
                       security_group_ids: Sequence[pulumi.Input[str]],

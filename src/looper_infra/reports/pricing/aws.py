@@ -62,6 +62,8 @@ FREE_TYPES: dict[str, str] = {
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration":
         "bucket settings are free (SSE-S3; SSE-KMS requests are billed on the key as usage)",
     "aws:s3/bucketVersioning:BucketVersioning": "bucket settings are free (old versions are storage)",
+    "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration":
+        "bucket settings are free (locked versions are storage)",
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": "bucket settings are free",
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration":
         "bucket settings are free (transitions and expirations are usage)",
