@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
-import ipaddress
 import io
+import ipaddress
 import json
 import re
 import tarfile
@@ -231,7 +231,8 @@ def test_control_planes_fetch_the_uploaded_bundle_by_its_sha256(dev: Plan) -> No
     (obj,) = [o for o in dev.of_type("aws:s3/bucketObjectv2:BucketObjectv2") if o.name == "cp-bundle"]
     digest = hashlib.sha256(base64.b64decode(obj.inputs["contentBase64"])).hexdigest()
     assert obj.inputs["key"] == f"looper-dev-k8s/bootstrap/{digest}.tar.gz"
-    assert obj.inputs["serverSideEncryption"] == "aws:kms" and obj.inputs["kmsKeyId"].startswith("arn:aws:kms:")
+    assert obj.inputs["serverSideEncryption"] == "aws:kms"
+    assert obj.inputs["kmsKeyId"].startswith("arn:aws:kms:")
     for lt in cluster_nodes(dev, LT):
         if lt.name.startswith("control-plane-"):
             assert f"readonly BUNDLE_SHA256={digest}" in user_data_of(lt), lt.name

@@ -294,12 +294,13 @@ class KubeadmCluster(Component):
             init_node=init, control_plane_count=args.control_planes.count,
             node_labels=dict(kind.labels), node_taints=kind.taints, gpu=kind.gpu,
             api_server_addresses=args.placement.api_server_addresses,
-            **({"etcd_backup": EtcdBackup(
+            # control planes only (workers render none of these)
+            etcd_backup=EtcdBackup(
                 bucket=v[3], prefix=self.snapshot_prefix, kms_key_arn=v[4],
-                interval_minutes=rec.snapshot_interval_minutes, restore_key=rec.restore_snapshot),
-                "bootstrap_token_ttl_hours": rec.bootstrap_token_ttl_hours,
-                "audit_log_group": audit_log_group_name(args.name_prefix, args.env)}
-               if control_plane else {}))
+                interval_minutes=rec.snapshot_interval_minutes, restore_key=rec.restore_snapshot,
+            ) if control_plane else None,
+            bootstrap_token_ttl_hours=rec.bootstrap_token_ttl_hours,
+            audit_log_group=audit_log_group_name(args.name_prefix, args.env) if control_plane else None)
 
     def _user_data(self, *, control_plane: bool = False, init: bool = False,
                    kind: NodeKind | None = None,
