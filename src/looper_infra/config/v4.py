@@ -111,7 +111,9 @@ class Cluster(Strict):
         description=f"Calico VXLAN MTU, explicit (auto-detection sees only the local 9001 NIC); at most "
         f"{VPN_SAFE_MTU} when GCP nodes join over the VPN.")
     termination_protection: bool = Field(
-        True, description="EC2 termination protection on the control-plane instances.")
+        True, description="Deletion protection of the API and app NLBs and EC2 termination "
+        "protection of the OpenVPN server (control planes are auto scaling groups of one, "
+        "which must be able to replace their instance).")
     etcd_backups: EtcdBackups = Field(default_factory=EtcdBackups)
     bootstrap_token_ttl_hours: int = Field(
         24, ge=1, le=168, description="Lifetime of the kubeadm bootstrap tokens the control planes mint.")

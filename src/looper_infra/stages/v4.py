@@ -1,7 +1,7 @@
 """Stage v4: a kubeadm Kubernetes cluster on AWS EC2 that bootstraps itself, reached privately.
 
     internet -> app NLB (TLS 443 / TCP 80, public subnets) -> ingress NodePorts on the workers
-    VPN / GCP / nodes -> internal API NLB (TCP 6443, IP targets) -> control planes
+    VPN / GCP / nodes -> internal API NLB (TCP 6443, instance targets) -> control planes (ASGs of one)
     private subnets per AZ: control planes (1 or 3), worker pool, Kafka pool (one AZ), GPU pool
     data subnets per AZ: RDS PostgreSQL Multi-AZ (KMS, force SSL, RDS-managed password)
     operators -- OpenVPN (access VPC) -- peering or transit gateway --> K8s VPC (and GCP)

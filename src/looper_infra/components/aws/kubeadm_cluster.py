@@ -5,7 +5,7 @@
       IrsaIssuer           OIDC discovery + JWKS (private S3 behind CloudFront), IAM OIDC provider
       JsonSecret x2        control-plane material; the join token (every node may read it)
       NodeRole x2          control plane (both secrets), worker (the join secret only)
-      ApiLoadBalancer      internal NLB, TCP 6443, IP targets, fixed private IPs per AZ
+      ApiLoadBalancer      internal NLB, TCP 6443, instance targets, fixed private IPs per AZ
       EtcdBackupBucket     etcd snapshots (own KMS key, versioned, lifecycle) + the day-2 bundle
       AuditLogGroup        API server audit log in CloudWatch Logs (own KMS key, retention)
       ControlPlaneNodes    1, 3 or 5 auto scaling groups of one, one per AZ; slot 0 may run
@@ -116,7 +116,7 @@ class KubeadmClusterArgs:
     control_planes: ControlPlaneSpec = field(default_factory=ControlPlaneSpec)
     network: PodNetwork = field(default_factory=PodNetwork)
     recovery: ControlPlaneRecovery = field(default_factory=ControlPlaneRecovery)
-    #: EC2 termination protection of the control planes and NLB deletion protection
+    #: NLB deletion protection (control planes are ASGs of one: no EC2 termination protection)
     termination_protection: bool = True
     image_id: str = UBUNTU_AMI
 
