@@ -44,8 +44,8 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="etcd-bench-"))
     runner = EtcdRunner(shutil.which("etcd") or "etcd", shutil.which("etcdctl") or "etcdctl", tmp)
     try:
-        spec = K8sNodeBootstrap(**CONTROL_PLANE, init_node=True, etcd_backup=EtcdBackup(
-            bucket="b", prefix="looper-dev/", kms_key_arn="k"))
+        spec = K8sNodeBootstrap(**{**CONTROL_PLANE, "etcd_backup": EtcdBackup(
+            bucket="b", prefix="looper-dev/", kms_key_arn="k")}, init_node=True)
         script = tmp / "looper-etcd"
         script.write_text(render_k8s_etcd_script(spec), encoding="utf-8")
         script.chmod(0o755)
