@@ -37,14 +37,25 @@ def test_the_node_bootstrap_and_config_share_one_snapshot_key_fact() -> None:
     assert SNAPSHOT_KEY is etcd.SNAPSHOT_KEY
 
 
-@pytest.mark.parametrize("key", ["looper-dev/hourly/20261205T070000Z-ip-10-1-16-5.ec2.internal.db",
-                                 "looper-dev/daily/20261205-ip-10-1-16-5.db"])
+@pytest.mark.parametrize("key", ["looper-dev-k8s/hourly/20261205T070000Z-ip-10-1-16-5.ec2.internal.db",
+                                 "looper-dev-k8s/daily/20261205-ip-10-1-16-5.db"])
 def test_a_snapshot_key_may_be_restored(key: str) -> None:
     values = example_values("v4-dev")
     values["cluster"]["etcd_backups"] = {"restore_snapshot": key, "object_lock": True}
     cfg = validate_mapping(values, "test")
     assert isinstance(cfg, V4Config)
     assert cfg.cluster.etcd_backups.restore_snapshot == key and cfg.cluster.etcd_backups.object_lock
+
+
+
+def test_a_snapshot_of_another_cluster_is_refused() -> None:
+    """The control-plane role reads only its own cluster's prefix: say so before `up`."""
+    values = example_values("v4-dev")
+    values["cluster"]["etcd_backups"] = {"restore_snapshot": "looper-prod-k8s/daily/20261205-ip-10-1-16-5.db"}
+    assert issues_of(values) == {
+        "looper:cluster.etcd_backups.restore_snapshot":
+            "'looper-prod-k8s/daily/20261205-ip-10-1-16-5.db' is not a snapshot of this cluster "
+            "(keys start with looper-dev-k8s/)"}
 
 
 BAD: list[tuple[str, Any, str, str]] = [

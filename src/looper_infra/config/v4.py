@@ -13,6 +13,7 @@ from looper_infra.config.aws import AwsSettings, Env
 from looper_infra.config.base import Cidr, Fqdn, Strict
 from looper_infra.config.gcp import GcpSettings, check_labels
 from looper_infra.config.gpu import Scheduling
+from looper_infra.core import naming
 from looper_infra.facts import rds_windows
 from looper_infra.facts.cloudwatch import CW_RETENTION_DAYS
 from looper_infra.facts.etcd import SNAPSHOT_KEY
@@ -542,6 +543,12 @@ class V4Config(Strict):
                                                           f"one in {self.aws.region}"))
         if self.database.windows_overlap():
             issues.append(("database.maintenance_window", "overlaps the backup window"))
+        snapshot = self.cluster.etcd_backups.restore_snapshot
+        cluster = naming.name(self.name_prefix, self.env, "k8s")
+        if snapshot and not snapshot.startswith(f"{cluster}/"):
+            # the control-plane role may read its own cluster's prefix only
+            issues.append(("cluster.etcd_backups.restore_snapshot",
+                           f"{snapshot!r} is not a snapshot of this cluster (keys start with {cluster}/)"))
         return issues
 
     def _access_issues(self) -> list[tuple[str, str]]:
