@@ -384,6 +384,19 @@ def test_irsa_documents_match_the_sa_key(dev: Plan) -> None:
                                                   "ignorePublicAcls", "restrictPublicBuckets"))
 
 
+def test_the_join_token_is_rotated_by_the_cluster_not_reverted_by_pulumi(dev: Plan) -> None:
+    versions = {v.name: v for v in dev.of_type("aws:secretsmanager/secretVersion:SecretVersion")}
+    assert versions["join-secret-version"].ignore_changes == ["secretString"]
+    assert versions["cp-secret-version"].ignore_changes == []
+    init = next(p for p in dev.of_type("aws:iam/rolePolicy:RolePolicy") if p.name.startswith("cp-role"))
+    statements = json.loads(init.inputs["policy"])["Statement"]
+    secrets = {s.inputs["name"]: s.state["arn"] for s in dev.of_type("aws:secretsmanager/secret:Secret")}
+    writes = [s for s in statements if "secretsmanager:PutSecretValue" in s["Action"]]
+    assert [w["Resource"] for w in writes] == [secrets["looper-cluster/dev/join"]]
+    kubeadm = bundle_of(dev)["/etc/looper/k8s/kubeadm-init.yaml"]
+    assert 'ttl: "24h0m0s"' in kubeadm
+
+
 def test_node_roles_read_only_their_own_secrets(dev: Plan) -> None:
     secrets = {s.inputs["name"]: s.state["arn"] for s in dev.of_type("aws:secretsmanager/secret:Secret")}
     cp_arn, join_arn = secrets["looper-cluster/dev/control-plane"], secrets["looper-cluster/dev/join"]

@@ -79,6 +79,8 @@ class RecordedResource:
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     protect: bool = False
     replace_on_changes: list[str] = field(default_factory=list)
+    #: properties Pulumi leaves alone after creation (`ignore_changes`)
+    ignore_changes: list[str] = field(default_factory=list)
     delete_before_replace: bool = False
     #: the aliases the program declared (resolved to URNs by `engine.aliases`)
     alias_specs: list[AliasSpec] = field(default_factory=list)
@@ -163,6 +165,7 @@ class RecordingMonitor(MockMonitor):
                 },
                 protect=bool(request.protect),
                 replace_on_changes=list(request.replaceOnChanges),
+                ignore_changes=list(request.ignoreChanges),
                 delete_before_replace=bool(request.deleteBeforeReplace),
                 alias_specs=[_alias_spec(a) for a in request.aliases],
                 id=response.id or None,
