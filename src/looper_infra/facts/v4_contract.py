@@ -22,6 +22,10 @@ class ServiceAccountRef:
 
 
 #: External Secrets Operator: reads `looper/<env>/*` from Secrets Manager through IRSA
+#: node-exporter's textfile collector directory on the v4 hosts: control planes write their
+#: snapshot and certificate metrics there (bootstrap), node-exporter reads it (v4-platform)
+TEXTFILE_COLLECTOR_DIR = "/var/lib/node_exporter/textfile_collector"
+
 EXTERNAL_SECRETS = ServiceAccountRef("external-secrets", "external-secrets")
 #: the EBS CSI controller: calls EC2 through IRSA (pods cannot reach the node role)
 EBS_CSI_CONTROLLER = ServiceAccountRef("kube-system", "ebs-csi-controller-sa")

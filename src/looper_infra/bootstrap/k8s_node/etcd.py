@@ -10,14 +10,19 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Final
 
-from looper_infra.bootstrap.k8s_node.layout import K8S_CP_HELPER_PATH
+from looper_infra.bootstrap.k8s_node.layout import (
+    ETCD_SNAPSHOT_TIMER,
+    K8S_CP_HELPER_PATH,
+    K8S_ETCD_MEMBERS_PATH,
+    K8S_ETCD_SCRIPT_PATH,
+    TEXTFILE_COLLECTOR_DIR,
+)
 from looper_infra.bootstrap.k8s_node.spec import EtcdBackup, K8sNodeBootstrap
 from looper_infra.bootstrap.render import File, macro_file, render_document, template_module
 
-ETCD_SCRIPT_PATH: Final = "/usr/local/sbin/looper-etcd"
-ETCD_MEMBERS_PATH: Final = "/usr/local/sbin/looper-etcd-members"
-ETCD_SNAPSHOT_UNIT: Final = "looper-etcd-snapshot.service"
-ETCD_SNAPSHOT_TIMER: Final = "looper-etcd-snapshot.timer"
+ETCD_SCRIPT_PATH: Final = K8S_ETCD_SCRIPT_PATH
+ETCD_MEMBERS_PATH: Final = K8S_ETCD_MEMBERS_PATH
+ETCD_SNAPSHOT_UNIT: Final = ETCD_SNAPSHOT_TIMER.replace(".timer", ".service")
 #: kubeadm's etcd pki (the static pod mounts it at the same path).
 ETCD_PKI_DIR: Final = "/etc/kubernetes/pki/etcd"
 ETCD_PATHS: Final = MappingProxyType(
@@ -39,7 +44,8 @@ def _backup(spec: K8sNodeBootstrap) -> EtcdBackup:
 def render_k8s_etcd_script(spec: K8sNodeBootstrap) -> str:
     """``looper-etcd`` (bash): snapshot, latest, fetch, verify, restore, restore-kubeadm."""
     return render_document(
-        "k8s-etcd.sh.j2", spec=spec, backup=_backup(spec), cp_helper=K8S_CP_HELPER_PATH
+        "k8s-etcd.sh.j2", spec=spec, backup=_backup(spec), cp_helper=K8S_CP_HELPER_PATH,
+        textfile_dir=TEXTFILE_COLLECTOR_DIR,
     )
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from looper_infra.bootstrap import k8s_versions
 from looper_infra.bootstrap.render import render_document
+from looper_infra.facts import v4_contract
 
 if TYPE_CHECKING:
     from looper_infra.bootstrap.k8s_node.spec import K8sNodeBootstrap
@@ -35,7 +36,7 @@ K8S_ETCD_MEMBERS_PATH: Final = "/usr/local/sbin/looper-etcd-members"
 #: Control planes: certificate renewal, token rotation, audit log shipping.
 K8S_LIFECYCLE_SCRIPT_PATH: Final = "/usr/local/sbin/looper-k8s-lifecycle"
 #: node-exporter's textfile collector directory on the host (metrics of the timers above).
-TEXTFILE_COLLECTOR_DIR: Final = "/var/lib/node_exporter/textfile_collector"
+TEXTFILE_COLLECTOR_DIR: Final = v4_contract.TEXTFILE_COLLECTOR_DIR
 #: Audit policy, audit log and encryption config as the API server sees them (hostPath
 #: volumes of the same path).
 AUDIT_POLICY_DIR: Final = "/etc/kubernetes/audit"

@@ -8,25 +8,33 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, Final
 
-from looper_infra.bootstrap.k8s_node.layout import K8S_CP_HELPER_PATH, NAMES, render_node_document
+from looper_infra.bootstrap.k8s_node.layout import (
+    AUDIT_SHIP_TIMER,
+    CERTS_TIMER,
+    K8S_CP_HELPER_PATH,
+    K8S_LIFECYCLE_SCRIPT_PATH,
+    NAMES,
+    TOKEN_TIMER,
+    render_node_document,
+)
 from looper_infra.bootstrap.k8s_node.spec import K8sNodeBootstrap
 from looper_infra.bootstrap.render import File, macro_file, template_module
 
 #: The day-2 script the timers run.
-K8S_LIFECYCLE_PATH: Final = "/usr/local/sbin/looper-k8s-lifecycle"
+K8S_LIFECYCLE_PATH: Final = K8S_LIFECYCLE_SCRIPT_PATH
 #: kubeadm-managed leaf certificates are renewed when fewer days than this are left.
 CERT_RENEW_DAYS: Final = 30
 _UNIT_DIR: Final = "/etc/systemd/system"
 #: unit file name: the macro of k8s-cp-lifecycle.units.j2 that writes it
 _UNITS: Final = {
-    "looper-k8s-certs.service": "certs_service",
-    "looper-k8s-certs.timer": "certs_timer",
-    "looper-k8s-token.service": "token_service",
-    "looper-k8s-token.timer": "token_timer",
+    CERTS_TIMER.replace(".timer", ".service"): "certs_service",
+    CERTS_TIMER: "certs_timer",
+    TOKEN_TIMER.replace(".timer", ".service"): "token_service",
+    TOKEN_TIMER: "token_timer",
 }
 _AUDIT_UNITS: Final = {
-    "looper-k8s-audit-ship.service": "audit_service",
-    "looper-k8s-audit-ship.timer": "audit_timer",
+    AUDIT_SHIP_TIMER.replace(".timer", ".service"): "audit_service",
+    AUDIT_SHIP_TIMER: "audit_timer",
 }
 
 

@@ -6,13 +6,8 @@ from __future__ import annotations
 from typing import Final
 
 from looper_infra.bootstrap.app_vm_shell import check_defined_once, shell_code
-from looper_infra.bootstrap.k8s_node.layout import (
-    AUDIT_SHIP_TIMER,
-    CERTS_TIMER,
-    ETCD_SNAPSHOT_TIMER,
-    TOKEN_TIMER,
-    render_node_document,
-)
+from looper_infra.bootstrap.k8s_node.layout import ETCD_SNAPSHOT_TIMER, render_node_document
+from looper_infra.bootstrap.k8s_node.lifecycle import lifecycle_unit_names
 from looper_infra.bootstrap.k8s_node.spec import K8sNodeBootstrap
 
 #: VXLAN encapsulation overhead (the NIC must carry the Calico MTU plus this).
@@ -32,8 +27,8 @@ def control_plane_timers(spec: K8sNodeBootstrap) -> tuple[str, ...]:
     """The timers a control plane enables once it is up (none on workers)."""
     if not spec.is_control_plane:
         return ()
-    timers = (ETCD_SNAPSHOT_TIMER, CERTS_TIMER, TOKEN_TIMER)
-    return timers + ((AUDIT_SHIP_TIMER,) if spec.audit_log_group else ())
+    lifecycle = tuple(unit for unit in lifecycle_unit_names(spec) if unit.endswith(".timer"))
+    return (ETCD_SNAPSHOT_TIMER, *lifecycle)
 
 
 def render_k8s_node_setup_script(spec: K8sNodeBootstrap) -> str:

@@ -22,6 +22,7 @@ from looper_infra.components.k8s.observability_settings import (
     LokiSettings,
     ObservabilitySettings,
 )
+from looper_infra.facts import v4_contract
 from looper_infra.facts.observability_charts import OTEL_COLLECTOR_IMAGE_REPOSITORY
 from looper_infra.manifests.web_identity import WebIdentity
 
@@ -69,7 +70,7 @@ LOKI_SCHEMA_FROM = "2026-01-01"
 #: the host's root read-only at HOST_ROOT (`hostRootFsMount`, HostToContainer propagation, so a
 #: directory made after the pod started is seen too), so the collector reads it through that mount
 HOST_ROOT = "/host/root"
-TEXTFILE_DIR = "/var/lib/node_exporter/textfile_collector"
+TEXTFILE_DIR = v4_contract.TEXTFILE_COLLECTOR_DIR
 #: the arguments kube-prometheus-stack 92.x passes node-exporter by default: a values list replaces
 #: the chart's list instead of extending it, so they are repeated here next to ours
 KPS_NODE_EXPORTER_ARGS = (
