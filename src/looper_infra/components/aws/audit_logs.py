@@ -22,13 +22,11 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from looper_infra.components.aws.kms import ACCOUNT_ID, PARTITIONS, REGION, customer_key
 from looper_infra.components.base import Component
 from looper_infra.facts.cloudwatch import CW_RETENTION_DAYS
 
-KEY_DELETION_WINDOW_DAYS = 30
 _GROUP = re.compile(r"^[A-Za-z0-9_./#-]{1,512}$")
-_ACCOUNT = re.compile(r"^\d{12}$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 
 
 def audit_log_group_name(name_prefix: str, env: str) -> str:
@@ -74,14 +72,14 @@ class AuditLogGroupArgs:
         errors = []
         if not _GROUP.match(self.name):
             errors.append(f"name: {self.name!r} is not a CloudWatch Logs group name")
-        if not _REGION.match(self.region):
+        if not REGION.match(self.region):
             errors.append(f"region: {self.region!r} is not an AWS region")
-        if not _ACCOUNT.match(self.account_id):
+        if not ACCOUNT_ID.match(self.account_id):
             errors.append(f"account_id: {self.account_id!r} is not a 12-digit AWS account ID")
         if self.retention_days not in CW_RETENTION_DAYS:
             errors.append(f"retention_days: {self.retention_days} (CloudWatch Logs accepts only "
                           f"{CW_RETENTION_DAYS})")
-        if self.partition not in ("aws", "aws-cn", "aws-us-gov"):
+        if self.partition not in PARTITIONS:
             errors.append(f"partition: {self.partition!r} is not an AWS partition")
         return errors
 
@@ -97,10 +95,8 @@ class AuditLogGroup(Component):
         super().__init__("looper:aws:AuditLogGroup", name, args, opts)
         child = self.child_opts
         tags = {"Name": args.name, **args.tags}
-        key = aws.kms.Key(
-            f"{name}-key", description=f"{args.name}: Kubernetes audit log",
-            enable_key_rotation=True, deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
-            policy=key_policy(args.partition, args.region, args.account_id, args.name), tags=tags, opts=child)
+        key = customer_key(name, description=f"{args.name}: Kubernetes audit log", tags=tags, opts=child,
+                           policy=key_policy(args.partition, args.region, args.account_id, args.name))
         group = aws.cloudwatch.LogGroup(
             f"{name}-group", name=args.name, kms_key_id=key.arn, retention_in_days=args.retention_days,
             tags=tags, opts=child)

@@ -33,15 +33,14 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from looper_infra.components.aws.kms import ACCOUNT_ID, PARTITIONS, customer_key
 from looper_infra.components.aws.s3 import private_bucket
 from looper_infra.components.base import Component
 from looper_infra.facts.etcd import BACKUP_BUCKET_TAG, DAILY_PREFIX, HOURLY_PREFIX
 
 _BUCKET = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _CLUSTER_PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}/$")
-_ACCOUNT = re.compile(r"^\d{12}$")
 #: KMS: 7-30 days before a key scheduled for deletion is gone; the maximum, for a backup key
-KEY_DELETION_WINDOW_DAYS = 30
 #: days an unfinished multipart upload (an interrupted snapshot upload) is kept
 ABORT_MULTIPART_DAYS = 1
 
@@ -126,7 +125,7 @@ class EtcdBackupBucketArgs:
         errors = []
         if not _BUCKET.match(self.bucket_name) or re.match(r"^\d+\.\d+\.\d+\.\d+$", self.bucket_name):
             errors.append(f"bucket_name: {self.bucket_name!r} is not an S3 bucket name")
-        if not _ACCOUNT.match(self.account_id):
+        if not ACCOUNT_ID.match(self.account_id):
             errors.append(f"account_id: {self.account_id!r} is not a 12-digit AWS account ID")
         if not _CLUSTER_PREFIX.match(self.cluster_prefix):
             errors.append(f"cluster_prefix: {self.cluster_prefix!r} must be `<cluster name>/`")
@@ -134,7 +133,7 @@ class EtcdBackupBucketArgs:
             errors.append(f"keep_recent_days: {self.keep_recent_days} (1-35)")
         if not 1 <= self.keep_daily_days <= 3650:
             errors.append(f"keep_daily_days: {self.keep_daily_days} (1-3650)")
-        if self.partition not in ("aws", "aws-cn", "aws-us-gov"):
+        if self.partition not in PARTITIONS:
             errors.append(f"partition: {self.partition!r} is not an AWS partition")
         return errors
 
@@ -150,12 +149,8 @@ class EtcdBackupBucket(Component):
         super().__init__("looper:aws:EtcdBackupBucket", name, args, opts)
         child = self.child_opts
         tags = {"Name": args.bucket_name, BACKUP_BUCKET_TAG: args.cluster_prefix, **args.tags}
-        key = aws.kms.Key(
-            f"{name}-key", description=f"{args.bucket_name}: etcd snapshots",
-            enable_key_rotation=True, deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
-            policy=key_policy(args.account_id, args.partition), tags=tags, opts=child)
-        aws.kms.Alias(f"{name}-key-alias", name=f"alias/{args.bucket_name}", target_key_id=key.key_id,
-                      opts=child)
+        key = customer_key(name, description=f"{args.bucket_name}: etcd snapshots", tags=tags, opts=child,
+                           policy=key_policy(args.account_id, args.partition), alias=args.bucket_name)
         bucket, block = private_bucket(f"{name}-bucket", prefix=name, bucket_name=args.bucket_name, tags=tags,
                                        kms_key_arn=key.arn, object_lock=args.object_lock, opts=child)
         versioning = aws.s3.BucketVersioning(

@@ -46,6 +46,7 @@ from looper_infra.components.aws.iam import NodeRole, NodeRoleArgs
 from looper_infra.components.aws.irsa import IrsaIssuer, IrsaIssuerArgs, IrsaRole, IrsaRoleArgs
 from looper_infra.components.aws.nlb import ApiLoadBalancer, ApiLoadBalancerArgs
 from looper_infra.components.aws.node_launch_template import NodeLaunchTemplateArgs
+from looper_infra.components.aws.provider import partition
 from looper_infra.components.aws.secrets import JsonSecret, JsonSecretArgs
 from looper_infra.components.base import Component, moved_from_root
 from looper_infra.components.k8s.pki import ClusterPki, ClusterPkiArgs
@@ -182,12 +183,13 @@ class KubeadmCluster(Component):
         self.snapshot_prefix = f"{self.cluster_name}/"
         self.backups = EtcdBackupBucket("etcd-backups", EtcdBackupBucketArgs(
             bucket_name=etcd_backup_bucket_name(args.name_prefix, args.env, args.account_id),
-            account_id=args.account_id, cluster_prefix=self.snapshot_prefix,
+            account_id=args.account_id, cluster_prefix=self.snapshot_prefix, partition=partition(args.region),
             keep_recent_days=rec.keep_recent_days, keep_daily_days=rec.keep_daily_days,
             object_lock=rec.object_lock), opts)
         self.audit_logs = AuditLogGroup("audit-logs", AuditLogGroupArgs(
             name=audit_log_group_name(args.name_prefix, args.env), region=args.region,
-            account_id=args.account_id, retention_days=rec.audit_log_retention_days), opts)
+            account_id=args.account_id, retention_days=rec.audit_log_retention_days,
+            partition=partition(args.region)), opts)
 
     def _secrets(self, opts: pulumi.ResourceOptions) -> None:
         env, pki = self._args.env, self.pki

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 import pulumi
 import pulumi_aws as aws
 
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
-_REGION = re.compile(r"^[a-z]{2,4}(-[a-z]+)+-\d+$")
+from looper_infra.components.aws.kms import ACCOUNT_ID, REGION
 
 
 def partition(region: str) -> str:
@@ -31,9 +29,9 @@ def aws_provider(
     taggable resource (`default_tags`).
     """
     errors = []
-    if not _ACCOUNT_ID.match(account_id):
+    if not ACCOUNT_ID.match(account_id):
         errors.append(f"account_id {account_id!r} is not a 12-digit AWS account ID")
-    if not _REGION.match(region):
+    if not REGION.match(region):
         errors.append(f"region {region!r} is not an AWS region name (e.g. ap-northeast-2)")
     if errors:
         raise ValueError(f"{name}: " + "; ".join(errors))

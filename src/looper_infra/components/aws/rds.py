@@ -23,6 +23,7 @@ import pulumi
 import pulumi_aws as aws
 
 from looper_infra.components.aws.iam import assume_role_policy
+from looper_infra.components.aws.kms import customer_key
 from looper_infra.components.base import Component
 from looper_infra.facts.rds_windows import BACKUP_WINDOW, MAINTENANCE_WINDOW, windows_overlap
 
@@ -137,11 +138,9 @@ class PostgresDatabase(Component):
         super().__init__("looper:aws:PostgresDatabase", name, args, opts)
         child = self.child_opts
         tags = {"Name": args.identifier, **args.tags}
-        key = aws.kms.Key(
-            f"{name}-key", description=f"{args.identifier}: storage, master secret, Performance Insights",
-            enable_key_rotation=True, deletion_window_in_days=30, tags=tags, opts=child)
-        aws.kms.Alias(f"{name}-key-alias", name=f"alias/{args.identifier}", target_key_id=key.key_id,
-                      opts=child)
+        key = customer_key(
+            name, description=f"{args.identifier}: storage, master secret, Performance Insights",
+            tags=tags, opts=child, alias=args.identifier)
 
         def checked(ids: Sequence[Any]) -> list[str]:
             problems = _subnet_problems([str(i) for i in ids])
