@@ -22,6 +22,12 @@ class ServiceAccountRef:
 
 
 #: External Secrets Operator: reads `looper/<env>/*` from Secrets Manager through IRSA
+def cluster_tag(cluster_name: str) -> str:
+    """The ownership tag key (value `owned`) on the cluster's instances: a replacement control
+    plane finds its running peers by it (with `role=control-plane`)."""
+    return f"kubernetes.io/cluster/{cluster_name}"
+
+
 #: node-exporter's textfile collector directory on the v4 hosts: control planes write their
 #: snapshot and certificate metrics there (bootstrap), node-exporter reads it (v4-platform)
 TEXTFILE_COLLECTOR_DIR = "/var/lib/node_exporter/textfile_collector"

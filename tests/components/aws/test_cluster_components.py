@@ -555,12 +555,12 @@ def test_gzipped_user_data_fits_and_round_trips() -> None:
             security_group_ids=("sg-0",), user_data=big, node_role="worker", gzip_user_data=True))
 
     plan = plan_of(program)
-    node = named(plan, LT, "cp-0").inputs
+    node = named(plan, LT, "cp-0-template").inputs
     for encoded in (node["userData"], named(plan, LT, "lt-template").inputs["userData"]):
         packed = base64.b64decode(encoded)
         assert len(packed) <= USER_DATA_LIMIT and gzip.decompress(packed).decode() == big
     # deterministic bytes (no timestamp in the gzip header): no diff from one run to the next
-    assert named(plan_of(program), LT, "cp-0").inputs["userData"] == node["userData"]
+    assert named(plan_of(program), LT, "cp-0-template").inputs["userData"] == node["userData"]
 
 
 @pytest.mark.parametrize(("build", "message"), [

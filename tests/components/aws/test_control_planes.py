@@ -81,7 +81,8 @@ def plan5() -> Plan:
 
 def slots(plan: Plan, type_: str) -> list[RecordedResource]:
     found = [r for r in plan.of_type(type_) if r.name.startswith("control-plane-")]
-    return sorted(found, key=lambda r: int(r.name.rsplit("-", 1)[1]))
+    # groups are `control-plane-<slot>`, their templates `control-plane-<slot>-template`
+    return sorted(found, key=lambda r: int(r.name.split("-")[2]))
 
 
 def test_each_slot_is_one_group_of_one_in_its_own_az(plan: Plan) -> None:

@@ -126,7 +126,8 @@ def join_registration(user_data_b64: str) -> dict[str, Any]:
 def test_one_init_node_and_every_control_plane_reads_the_control_plane_secret(plan: Plan) -> None:
     nodes = sorted((r for r in plan.resources if r.type == "aws:ec2/launchTemplate:LaunchTemplate"
                     and r.name.startswith("control-plane-")), key=lambda r: r.name)
-    assert [n.name for n in nodes] == ["control-plane-0", "control-plane-1", "control-plane-2"]
+    assert [n.name for n in nodes] == ["control-plane-0-template", "control-plane-1-template",
+                                       "control-plane-2-template"]
     found = [setup_vars(n.inputs["userData"]) for n in nodes]
     assert [v["INIT_NODE"] for v in found] == ["true", "false", "false"]
     assert {v["ROLE"] for v in found} == {"control-plane"}

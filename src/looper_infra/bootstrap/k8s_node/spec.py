@@ -15,6 +15,7 @@ from looper_infra.bootstrap.k8s_node.layout import (
     K8S_CP_HELPER_PATH,
     K8S_GCP_HELPER_PATH,
 )
+from looper_infra.facts import v4_contract
 from looper_infra.facts.etcd import SNAPSHOT_KEY as SNAPSHOT_KEY  # snapshot object keys (one fact)
 from looper_infra.rules import ha_vpn
 
@@ -233,7 +234,7 @@ class K8sNodeBootstrap:
     def cluster_tag(self) -> str:
         """The tag key (value ``owned``) on every instance of the cluster; control planes also
         carry ``role=control-plane``: how a replacement finds the running control planes."""
-        return f"kubernetes.io/cluster/{self.cluster_name}"
+        return v4_contract.cluster_tag(self.cluster_name)
 
     @property
     def helper_path(self) -> str:

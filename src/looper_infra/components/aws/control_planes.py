@@ -33,7 +33,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 import pulumi
@@ -42,13 +41,11 @@ import pulumi_aws as aws
 from looper_infra.components.aws.node_hardening import (
     NAME_PREFIX,
     UBUNTU_ROOT_DEVICE,
-    encode_user_data,
-    metadata_options,
-    root_volume,
-    tag_specifications,
     volume_problems,
 )
+from looper_infra.components.aws.node_launch_template import NodeLaunchTemplate, NodeLaunchTemplateArgs
 from looper_infra.components.base import Component
+from looper_infra.facts import v4_contract
 
 #: kube-apiserver's port (the API target group's port)
 API_PORT = 6443
@@ -61,9 +58,7 @@ SINGLE_AZ_REASON = "one control plane per AZ: the control plane spans the AZs as
 _CLUSTER_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
-def cluster_tag(cluster_name: str) -> str:
-    """The ownership tag key (value `owned`) a replacement control plane finds its peers by."""
-    return f"kubernetes.io/cluster/{cluster_name}"
+cluster_tag = v4_contract.cluster_tag
 
 
 @dataclass(frozen=True)
@@ -132,7 +127,7 @@ def _subnet_for(index: int, name: str) -> Callable[[Sequence[Any]], list[str]]:
 class ControlPlaneNodes(Component):
     """One Auto Scaling group of one control plane per slot, each in one AZ (module doc)."""
 
-    templates: list[aws.ec2.LaunchTemplate]
+    templates: list[NodeLaunchTemplate]
     groups: list[aws.autoscaling.Group]
     #: the groups' names in slot order (slot 0 first): the order to refresh them in, one at a time
     group_names: pulumi.Output[list[str]]
@@ -148,21 +143,14 @@ class ControlPlaneNodes(Component):
             slot_name = f"{args.name_prefix}-{i}"
             tags = {"Name": slot_name, "role": "control-plane", cluster_tag(args.cluster_name): "owned",
                     SLOT_TAG: str(i), **args.tags}
-            template = aws.ec2.LaunchTemplate(
-                f"{name}-{i}", name_prefix=f"{slot_name}-", image_id=args.image_id,
-                instance_type=args.instance_type,
-                iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(name=args.instance_profile),
-                # the security groups go on the interface, which is how a template says "no public IP"
-                network_interfaces=[aws.ec2.LaunchTemplateNetworkInterfaceArgs(
-                    device_index=0, associate_public_ip_address="false", delete_on_termination="true",
-                    security_groups=list(args.security_group_ids))],
-                user_data=pulumi.Output.from_input(user_data).apply(
-                    partial(encode_user_data, what=slot_name, gzip_it=args.gzip_user_data)),
-                metadata_options=metadata_options(),
-                block_device_mappings=[root_volume(args.root_device_name, args.volume_gb, args.kms_key_id)],
-                monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True), ebs_optimized="true",
-                update_default_version=True,
-                tag_specifications=tag_specifications(tags), tags=tags, opts=child)
+            # the workers' hardened template (IMDSv2 one hop, encrypted gp3, no public IP,
+            # monitoring), one per slot: each carries its own user data
+            template = NodeLaunchTemplate(f"{name}-{i}", NodeLaunchTemplateArgs(
+                name_prefix=slot_name, image_id=args.image_id, instance_type=args.instance_type,
+                instance_profile=args.instance_profile, security_group_ids=tuple(args.security_group_ids),
+                user_data=user_data, node_role="control-plane", gzip_user_data=args.gzip_user_data,
+                volume_gb=args.volume_gb, kms_key_id=args.kms_key_id, root_device_name=args.root_device_name,
+                tags={k: v for k, v in tags.items() if k not in ("Name", "role")}), child)
             group_tags = {**tags, SINGLE_AZ_TAG: SINGLE_AZ_REASON}
             group = aws.autoscaling.Group(
                 f"{name}-{i}", name=slot_name, min_size=1, max_size=1, desired_capacity=1,
