@@ -7,6 +7,7 @@ import json
 from ipaddress import IPv4Address, IPv4Network
 
 import pulumi
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
@@ -150,3 +151,18 @@ def test_plan_document_carries_the_warnings() -> None:
     values["access"]["admin_ssh_cidrs"] = {"anywhere": "0.0.0.0/0"}
     doc = plan_values(values).to_document()
     assert any("SSH is open to the internet" in w for w in doc["warnings"])
+
+
+def test_named_finds_exactly_one_resource_of_a_type_and_name() -> None:
+    def program() -> None:
+        from pulumi_random import RandomPassword, RandomString
+
+        RandomPassword("a", length=8)
+        RandomPassword("b", length=9)
+        RandomString("a", length=10)
+
+    plan = run_program(program, stage="test", stack="test", context=MockContext())
+    assert plan.named("random:index/randomPassword:RandomPassword", "b").inputs["length"] == 9
+    assert plan.named("random:index/randomString:RandomString", "a").inputs["length"] == 10
+    with pytest.raises(LookupError, match="named 'c', found 0"):
+        plan.named("random:index/randomPassword:RandomPassword", "c")

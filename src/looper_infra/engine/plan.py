@@ -57,6 +57,13 @@ class Plan:
             raise LookupError(f"expected exactly one {type_}, found {len(found)}")
         return found[0]
 
+    def named(self, type_: str, name: str) -> RecordedResource:
+        """The one resource of `type_` registered as `name`."""
+        found = [r for r in self.of_type(type_) if r.name == name]
+        if len(found) != 1:
+            raise LookupError(f"expected exactly one {type_} named {name!r}, found {len(found)}")
+        return found[0]
+
     def aliases(self) -> Mapping[str, list[str]]:
         """{urn: the old URNs it answers to}: declared aliases and those inherited from parents."""
         return resolve_aliases([Registration(r.urn, r.type, r.name, r.parent, r.alias_specs)

@@ -20,7 +20,7 @@ from looper_infra.components.aws.etcd_backups import (
 )
 from looper_infra.components.aws.iam import NodeRole, NodeRoleArgs
 from looper_infra.components.base import InvalidArgs
-from looper_infra.engine.mocks import MockContext, RecordedResource
+from looper_infra.engine.mocks import MockContext
 from looper_infra.engine.plan import Plan, run_program
 from looper_infra.policies import aws as aws_policy
 from looper_infra.policies.aws import LinkedResource
@@ -56,10 +56,6 @@ def plan() -> Plan:
     return plan_of(object_lock=True)
 
 
-def named(plan: Plan, type_: str, name: str) -> RecordedResource:
-    (found,) = [r for r in plan.of_type(type_) if r.name == name]
-    return found
-
 
 def statements(document: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = json.loads(document)["Statement"]
@@ -75,32 +71,32 @@ def allowed(policy: list[dict[str, Any]], action: str, resource: str) -> bool:
 
 
 def test_backup_bucket_is_private_versioned_and_encrypted_with_its_own_key(plan: Plan) -> None:
-    key = named(plan, KEY, "etcd-key")
+    key = plan.named(KEY, "etcd-key")
     key_arn = key.state["arn"]
     assert key.inputs["enableKeyRotation"] is True and key.inputs["deletionWindowInDays"] == 30
     (admin,) = statements(key.inputs["policy"])
     assert admin["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
-    bucket = named(plan, "aws:s3/bucket:Bucket", "etcd-bucket")
+    bucket = plan.named("aws:s3/bucket:Bucket", "etcd-bucket")
     assert bucket.inputs["bucket"] == f"looper-prod-etcd-backups-{ACCOUNT}"
     assert bucket.inputs["objectLockEnabled"] is True and bucket.inputs["forceDestroy"] is False
-    (sse,) = named(plan, SSE, "etcd-encryption").inputs["rules"]
+    (sse,) = plan.named(SSE, "etcd-encryption").inputs["rules"]
     assert sse["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": key_arn}
     assert sse["bucketKeyEnabled"] is True
-    block = named(plan, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "etcd-public-access-block")
+    block = plan.named("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "etcd-public-access-block")
     assert all(block.inputs[f] is True for f in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
                                                  "restrictPublicBuckets"))
-    ownership = named(plan, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", "etcd-ownership")
+    ownership = plan.named("aws:s3/bucketOwnershipControls:BucketOwnershipControls", "etcd-ownership")
     assert ownership.inputs["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
-    versioning = named(plan, "aws:s3/bucketVersioning:BucketVersioning", "etcd-versioning")
+    versioning = plan.named("aws:s3/bucketVersioning:BucketVersioning", "etcd-versioning")
     assert versioning.inputs["versioningConfiguration"]["status"] == "Enabled"
-    lock = named(plan, LOCK, "etcd-object-lock")
+    lock = plan.named(LOCK, "etcd-object-lock")
     assert lock.inputs["rule"]["defaultRetention"] == {"mode": "GOVERNANCE", "days": 3}
 
 
 def test_bucket_policy_refuses_plain_http_and_puts_without_this_key(plan: Plan) -> None:
-    key_arn = named(plan, KEY, "etcd-key").state["arn"]
+    key_arn = plan.named(KEY, "etcd-key").state["arn"]
     policy = {s["Sid"]: s for s in statements(
-        named(plan, "aws:s3/bucketPolicy:BucketPolicy", "etcd-policy").inputs["policy"])}
+        plan.named("aws:s3/bucketPolicy:BucketPolicy", "etcd-policy").inputs["policy"])}
     assert all(s["Effect"] == "Deny" for s in policy.values())
     assert policy["DenyInsecureTransport"]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert policy["DenyInsecureTransport"]["Resource"] == [
@@ -112,7 +108,7 @@ def test_bucket_policy_refuses_plain_http_and_puts_without_this_key(plan: Plan) 
 
 
 def test_lifecycle_expires_snapshots_then_their_noncurrent_versions(plan: Plan) -> None:
-    rules = {r["id"]: r for r in named(plan, LIFECYCLE, "etcd-lifecycle").inputs["rules"]}
+    rules = {r["id"]: r for r in plan.named(LIFECYCLE, "etcd-lifecycle").inputs["rules"]}
     assert rules["expire-hourly"]["filter"] == {"prefix": "looper-prod/hourly/"}
     assert rules["expire-hourly"]["expiration"] == {"days": 3}
     assert rules["expire-daily"]["filter"] == {"prefix": "looper-prod/daily/"}
@@ -126,8 +122,8 @@ def test_lifecycle_expires_snapshots_then_their_noncurrent_versions(plan: Plan) 
 
 
 def test_control_plane_role_writes_snapshots_and_audit_events_but_deletes_nothing(plan: Plan) -> None:
-    key_arn = named(plan, KEY, "etcd-key").state["arn"]
-    policy = statements(named(plan, "aws:iam/rolePolicy:RolePolicy", "cp-role-policy").inputs["policy"])
+    key_arn = plan.named(KEY, "etcd-key").state["arn"]
+    policy = statements(plan.named("aws:iam/rolePolicy:RolePolicy", "cp-role-policy").inputs["policy"])
     objects = f"arn:aws:s3:::{BUCKET}/looper-prod/hourly/20261205T070000Z-n1.db"
     assert allowed(policy, "s3:PutObject", objects) and allowed(policy, "s3:GetObject", objects)
     assert not allowed(policy, "s3:PutObject", f"arn:aws:s3:::{BUCKET}/other-cluster/hourly/x.db")
@@ -150,8 +146,8 @@ def test_control_plane_role_writes_snapshots_and_audit_events_but_deletes_nothin
 
 
 def test_audit_log_group_is_encrypted_with_a_key_only_logs_here_may_use_for_it(plan: Plan) -> None:
-    key = named(plan, KEY, "audit-key")
-    group = named(plan, "aws:cloudwatch/logGroup:LogGroup", "audit-group")
+    key = plan.named(KEY, "audit-key")
+    group = plan.named("aws:cloudwatch/logGroup:LogGroup", "audit-group")
     assert group.inputs["name"] == "/looper/prod/k8s-audit"
     assert group.inputs["kmsKeyId"] == key.state["arn"] and group.inputs["retentionInDays"] == 400
     assert key.inputs["enableKeyRotation"] is True and key.inputs["deletionWindowInDays"] == 30
@@ -170,7 +166,7 @@ def test_policy_pack_finds_nothing_to_report(plan: Plan) -> None:
 
 def test_without_object_lock_there_is_no_lock_configuration() -> None:
     plan = plan_of(object_lock=False)
-    assert "objectLockEnabled" not in named(plan, "aws:s3/bucket:Bucket", "etcd-bucket").inputs
+    assert "objectLockEnabled" not in plan.named("aws:s3/bucket:Bucket", "etcd-bucket").inputs
     assert not plan.of_type("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration")
 
 

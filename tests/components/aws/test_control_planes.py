@@ -44,10 +44,6 @@ def slot_user_data(i: int) -> str:
     return f"#cloud-config\n# control plane slot {i}: {'init' if i == 0 else 'join'}\n"
 
 
-def named(plan: Plan, type_: str, name: str) -> RecordedResource:
-    (found,) = [r for r in plan.of_type(type_) if r.name == name]
-    return found
-
 
 def program(count: int) -> Callable[[], None]:
     def run() -> None:
@@ -111,7 +107,7 @@ def test_five_slots_wrap_around_three_azs(plan5: Plan) -> None:
 
 
 def test_groups_register_in_the_api_target_group_and_heal_on_its_health(plan: Plan) -> None:
-    api_tg = named(plan, TG, "api-lb-tg")
+    api_tg = plan.named(TG, "api-lb-tg")
     for group in slots(plan, ASG):
         x = group.inputs
         assert x["targetGroupArns"] == [api_tg.state["arn"]]
@@ -167,7 +163,7 @@ def test_instances_carry_name_role_cluster_and_slot_tags(plan: Plan) -> None:
 
 
 def test_api_target_group_takes_instance_targets_without_client_ip(plan: Plan) -> None:
-    tg = named(plan, TG, "api-lb-tg")
+    tg = plan.named(TG, "api-lb-tg")
     x = tg.inputs
     assert (x["port"], x["protocol"], x["targetType"], x["preserveClientIp"]) == (
         6443, "TCP", "instance", "false")
