@@ -6,6 +6,7 @@ the GCP template extending the AWS one."""
 from __future__ import annotations
 
 from looper_infra.bootstrap.k8s_node.layout import render_node_document
+from looper_infra.bootstrap.k8s_node.lifecycle import render_k8s_cp_helper
 from looper_infra.bootstrap.k8s_node.spec import K8sNodeBootstrap
 
 
@@ -21,8 +22,6 @@ def render_k8s_gcp_helper(spec: K8sNodeBootstrap) -> str:
 
 def render_k8s_node_helper(spec: K8sNodeBootstrap) -> str:
     """The helper of the spec's backend (installed at ``spec.helper_path``)."""
-    if spec.is_control_plane:
-        from looper_infra.bootstrap.k8s_node.lifecycle import render_k8s_cp_helper
-
+    if spec.is_control_plane:  # the AWS helper's commands plus S3, EC2, secret writes, logs
         return render_k8s_cp_helper(spec)
     return render_k8s_gcp_helper(spec) if spec.on_gcp else render_k8s_aws_helper(spec)

@@ -240,7 +240,7 @@ class KubeadmCluster(Component):
             instance_type=cp.instance_type, subnet_ids=args.placement.private_subnet_ids,
             security_group_ids=(args.placement.control_plane_security_group_id,),
             instance_profile=self.control_plane_role.instance_profile_name, volume_gb=cp.volume_gb,
-            user_data=[self._user_data(control_plane=True, init=i == 0, bundle_key=bundle.key)
+            user_data=[self._control_plane_user_data(init=i == 0, bundle_key=bundle.key)
                        for i in range(cp.count)],
             api_target_group_arn=self.api_lb.target_group_arn, gzip_user_data=True,
             health_check_grace_period_sec=args.recovery.health_grace_seconds,
@@ -250,7 +250,7 @@ class KubeadmCluster(Component):
         """The control planes' day-2 bundle (bootstrap.k8s_node.bundle) in the snapshot bucket,
         under a key named by its sha256; user data names that key and checks the sum."""
         data = self._spec_values().apply(
-            lambda v: control_plane_bundle(self._spec(v, control_plane=True, init=False)))
+            lambda v: control_plane_bundle(self._control_plane_spec(v, init=False)))
         return aws.s3.BucketObjectv2(
             "cp-bundle", bucket=self.backups.bucket,
             key=data.apply(lambda b: f"{self.snapshot_prefix}bootstrap/{bundle_sha256(b)}.tar.gz"),
@@ -277,52 +277,50 @@ class KubeadmCluster(Component):
             managed_policy_arns=(EBS_CSI_POLICY,)), opts)
 
     def _spec_values(self) -> pulumi.Output[list[str]]:
-        """API NLB name, CA hash, issuer, snapshot bucket, its key: what a node spec needs."""
+        """API NLB name, CA hash, issuer, snapshot bucket, its key: what a control plane's spec needs."""
         return pulumi.Output.all(self.api_lb.dns_name, self.pki.ca_cert_hash, self.issuer.issuer,
                                  self.backups.bucket, self.backups.kms_key_arn).apply(
             lambda v: [str(x) for x in v])
 
-    def _spec(self, v: list[str], *, control_plane: bool, init: bool,
-              kind: NodeKind | None = None) -> K8sNodeBootstrap:
+    def _spec(self, endpoint: str, ca_hash: str, *, kind: NodeKind | None = None,
+              control_plane: tuple[str, str, str] | None = None, init: bool = False) -> K8sNodeBootstrap:
+        """A node's bootstrap; `control_plane` = (issuer, snapshot bucket, its KMS key ARN)."""
         args, net, rec, kind = self._args, self._args.network, self._args.recovery, kind or NodeKind()
+        issuer, bucket, key = control_plane or (None, None, None)
         return K8sNodeBootstrap(
             role="control-plane" if control_plane else "worker",
-            cluster_name=self.cluster_name, control_plane_endpoint=v[0], ca_cert_hash=v[1],
+            cluster_name=self.cluster_name, control_plane_endpoint=endpoint, ca_cert_hash=ca_hash,
             pod_cidr=net.pod_cidr, service_cidr=net.service_cidr, calico_mtu=net.calico_mtu,
             region=args.region, secret_backend="aws",  # noqa: S106 (a backend name, not a secret)
             join_secret_id=self.join_secret_name,
             control_plane_secret_id=self.control_plane_secret_name if control_plane else None,
-            service_account_issuer=v[2] if control_plane else None,
+            service_account_issuer=issuer,
             init_node=init, control_plane_count=args.control_planes.count,
             node_labels=dict(kind.labels), node_taints=kind.taints, gpu=kind.gpu,
             api_server_addresses=args.placement.api_server_addresses,
-            # control planes only (workers render none of these)
             etcd_backup=EtcdBackup(
-                bucket=v[3], prefix=self.snapshot_prefix, kms_key_arn=v[4],
+                bucket=bucket, prefix=self.snapshot_prefix, kms_key_arn=key,
                 interval_minutes=rec.snapshot_interval_minutes, restore_key=rec.restore_snapshot,
-            ) if control_plane else None,
+            ) if bucket and key else None,
             bootstrap_token_ttl_hours=rec.bootstrap_token_ttl_hours,
             audit_log_group=audit_log_group_name(args.name_prefix, args.env) if control_plane else None)
 
-    def _user_data(self, *, control_plane: bool = False, init: bool = False,
-                   kind: NodeKind | None = None,
-                   bundle_key: pulumi.Output[str] | None = None) -> pulumi.Output[str]:
-        if not control_plane:
-            # workers: the same inputs (and bytes) as before the control planes had a bundle
-            return pulumi.Output.all(self.api_lb.dns_name, self.pki.ca_cert_hash, self.issuer.issuer).apply(
-                lambda v: render_k8s_node_cloud_config(
-                    self._spec([*map(str, v), "", ""], control_plane=False, init=False, kind=kind)))
-        assert bundle_key is not None
+    def _control_plane_spec(self, v: list[str], *, init: bool) -> K8sNodeBootstrap:
+        return self._spec(v[0], v[1], control_plane=(v[2], v[3], v[4]), init=init)
 
-        def render(v: list[str]) -> str:
-            spec = self._spec(v[:5], control_plane=True, init=init)
+    def _worker_user_data(self, kind: NodeKind | None) -> pulumi.Output[str]:
+        return pulumi.Output.all(self.api_lb.dns_name, self.pki.ca_cert_hash).apply(
+            lambda v: render_k8s_node_cloud_config(self._spec(str(v[0]), str(v[1]), kind=kind)))
+
+    def _control_plane_user_data(self, *, init: bool, bundle_key: pulumi.Output[str]) -> pulumi.Output[str]:
+        def render(v: list[str], key: str) -> str:
+            spec = self._control_plane_spec(v, init=init)
             sha = bundle_sha256(control_plane_bundle(spec))
-            if not v[5].endswith(f"/{sha}.tar.gz"):  # the object uploaded is this bundle
-                raise ValueError(f"bundle key {v[5]!r} does not name bundle {sha}")
+            if not key.endswith(f"/{sha}.tar.gz"):  # the object uploaded is this bundle
+                raise ValueError(f"bundle key {key!r} does not name bundle {sha}")
             return render_k8s_node_cloud_config(dataclasses.replace(spec, bundle_sha256=sha))
 
-        return pulumi.Output.all(self._spec_values(), bundle_key).apply(
-            lambda v: render([*v[0], str(v[1])]))
+        return pulumi.Output.all(self._spec_values(), bundle_key).apply(lambda v: render(v[0], str(v[1])))
 
     def node_template(self, *, name_prefix: str, node_role: str, instance_type: str, volume_gb: int,
                       security_group_ids: Sequence[pulumi.Input[str]],
@@ -331,5 +329,5 @@ class KubeadmCluster(Component):
         return NodeLaunchTemplateArgs(
             name_prefix=name_prefix, image_id=self._args.image_id, instance_type=instance_type,
             instance_profile=self.worker_role.instance_profile_name,
-            security_group_ids=tuple(security_group_ids), user_data=self._user_data(kind=kind),
+            security_group_ids=tuple(security_group_ids), user_data=self._worker_user_data(kind),
             volume_gb=volume_gb, node_role=node_role, gzip_user_data=True)
