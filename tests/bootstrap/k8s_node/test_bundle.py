@@ -16,6 +16,7 @@ from helpers.k8s_node import SPECS
 from helpers.tools import require_tool
 from looper_infra.bootstrap.k8s_node import K8S_CONF_DIR, k8s_node_files, k8s_node_user_data
 from looper_infra.bootstrap.k8s_node.bundle import bundle_files, bundle_sha256, control_plane_bundle
+from looper_infra.components.k8s import observability_rules
 
 INIT, JOIN = SPECS["k8s_control_plane_init"], SPECS["k8s_control_plane_join"]
 
@@ -70,3 +71,10 @@ def test_tar_unpacks_it_root_owned_with_modes(tmp_path: Path) -> None:
 def test_workers_have_no_bundle() -> None:
     with pytest.raises(ValueError, match="control planes with etcd_backup"):
         bundle_files(SPECS["k8s_worker"])
+
+
+def test_the_alerts_read_metrics_the_control_planes_write() -> None:
+    """The v4-platform alert rules and the control planes' scripts name the same metrics."""
+    scripts = "".join(f.content for p, f in bundle_files(JOIN).items() if p.startswith("/usr/local/sbin/"))
+    for metric in observability_rules.METRICS:
+        assert metric in scripts, metric
