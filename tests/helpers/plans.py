@@ -95,7 +95,7 @@ def normalize(value: Any) -> Any:
 BASELINE = FIXTURES / "plans" / "before-issue-13"
 #: Every committed baseline (folder name): a stack deployed from any of these commits must keep
 #: its resources (tests/stages/test_plans_keep_resources.py).
-BASELINES = ("before-issue-13", "before-issue-14")
+BASELINES = ("before-issue-13", "before-issue-14", "before-issue-15")
 
 
 @dataclass(frozen=True)

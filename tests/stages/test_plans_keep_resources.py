@@ -26,21 +26,35 @@ from helpers.plans import BASELINES, EXAMPLE_STACKS, baseline, example_plan, mat
 #: snapshot bucket and audit log group are new; the `control_plane_instance_ids` output becomes
 #: `control_plane_groups`. Everything else -- VPCs, RDS, VPN, node pools and their user data --
 #: must stay as it was.
-INTENDED: dict[str, re.Pattern[str]] = {
+ISSUE_14: dict[str, re.Pattern[str]] = {
     "v4": re.compile(
         r"control-plane(-\d+)?(-template|-api)?|control-plane-\d+-template|api-lb-(tg|tg-i|listener)"
         r"|cp-secret.*|cp-role.*|cp-bundle|pki-etcd-ca.*|etcd-backups.*|audit-logs.*"
     ),
+    # kube-prometheus-stack's values gain node-exporter's textfile collector and the
+    # control-plane DR alert rules (an in-place Helm upgrade)
+    "v4-platform": re.compile(r"observability-kube-prometheus-stack"),
 }
-#: ... and in v4-platform: kube-prometheus-stack's values gain node-exporter's textfile
-#: collector and the control-plane DR alert rules (an in-place Helm upgrade).
-INTENDED["v4-platform"] = re.compile(r"observability-kube-prometheus-stack")
-INTENDED_OUTPUTS = {"v4": {"control_plane_instance_ids", "control_plane_groups"}}
+ISSUE_14_OUTPUTS = {"v4": {"control_plane_instance_ids", "control_plane_groups"}}
+#: Issue 15 (node lifecycle): the control planes' day-2 bundle gains the dead-Node cleanup (its
+#: key is its sha256, which also covers the run's CA hash; control-plane user data names the key),
+#: and the cluster stack exports what the platform's node-lifecycle controllers read
+#: (facts.v4_contract.NODE_LIFECYCLE_OUTPUTS).
+ISSUE_15: dict[str, re.Pattern[str]] = {"v4": re.compile(r"cp-bundle|control-plane-\d+-template")}
+ISSUE_15_OUTPUTS = {"v4": {"cluster_name", "kubernetes_version"}}
+#: baseline folder -> the issues since it (their intended changes add up)
+SINCE = {"before-issue-13": (ISSUE_14, ISSUE_15), "before-issue-14": (ISSUE_14, ISSUE_15),
+         "before-issue-15": (ISSUE_15,)}
+SINCE_OUTPUTS = {"before-issue-13": (ISSUE_14_OUTPUTS, ISSUE_15_OUTPUTS),
+                 "before-issue-14": (ISSUE_14_OUTPUTS, ISSUE_15_OUTPUTS),
+                 "before-issue-15": (ISSUE_15_OUTPUTS,)}
 
 
-def _intended(stack: str) -> tuple[re.Pattern[str] | None, set[str]]:
+def _intended(stack: str, folder: str) -> tuple[re.Pattern[str] | None, set[str]]:
     stage = stack.rsplit("-", 1)[0]
-    return INTENDED.get(stage), INTENDED_OUTPUTS.get(stage, set())
+    patterns = [issue[stage].pattern for issue in SINCE[folder] if stage in issue]
+    outputs = {o for issue in SINCE_OUTPUTS[folder] for o in issue.get(stage, set())}
+    return (re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None), outputs
 
 
 @pytest.mark.parametrize("folder", BASELINES)
@@ -48,7 +62,7 @@ def _intended(stack: str) -> tuple[re.Pattern[str] | None, set[str]]:
 def test_same_resources_same_inputs(stack: str, folder: str) -> None:
     old, old_outputs = baseline(stack, folder)
     plan = example_plan(stack)
-    pattern, outputs = _intended(stack)
+    pattern, outputs = _intended(stack, folder)
 
     def meant(urn: str) -> bool:
         return pattern is not None and pattern.fullmatch(urn.rsplit("::", 1)[-1]) is not None
@@ -74,7 +88,7 @@ def test_same_resources_same_inputs(stack: str, folder: str) -> None:
 
 def test_intended_changes_stay_narrow() -> None:
     """The exemption covers the control plane's parts, never a node pool, VPC or database."""
-    pattern = INTENDED["v4"]
+    pattern = ISSUE_14["v4"]
     for name in ("control-plane-0", "control-plane-2-template", "api-lb-tg", "cp-role-policy",
                  "etcd-backups-bucket", "audit-logs-group"):
         assert pattern.fullmatch(name), name

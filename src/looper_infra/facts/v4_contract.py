@@ -36,6 +36,34 @@ EXTERNAL_SECRETS = ServiceAccountRef("external-secrets", "external-secrets")
 #: the EBS CSI controller: calls EC2 through IRSA (pods cannot reach the node role)
 EBS_CSI_CONTROLLER = ServiceAccountRef("kube-system", "ebs-csi-controller-sa")
 
+#: AWS Node Termination Handler (queue mode): cordons and drains a node before its Auto Scaling
+#: group terminates it, then completes the group's lifecycle action
+NODE_TERMINATION_HANDLER = ServiceAccountRef("kube-system", "aws-node-termination-handler")
+#: Cluster Autoscaler: sizes the node groups that carry this cluster's discovery tags
+CLUSTER_AUTOSCALER = ServiceAccountRef("kube-system", "cluster-autoscaler")
+#: Auto Scaling group tag the handler's queue mode requires before it acts on a group's events
+#: (its `managedTag` default); every node group carries it
+NTH_MANAGED_TAG = "aws-node-termination-handler/managed"
+#: Auto Scaling group tag prefix of Cluster Autoscaler's scale-from-zero node templates
+#: (`.../label/<label>`, `.../taint/<key>` = `<value>:<effect>`, `.../resources/<resource>`)
+AUTOSCALER_NODE_TEMPLATE = "k8s.io/cluster-autoscaler/node-template/"
+
+
+def autoscaler_discovery_tags(cluster_name: str) -> dict[str, str]:
+    """The tags Cluster Autoscaler's auto-discovery selects a group by (its IAM role's scaling
+    actions are conditioned on the second)."""
+    return {"k8s.io/cluster-autoscaler/enabled": "true", f"k8s.io/cluster-autoscaler/{cluster_name}": "owned"}
+
+
+#: cluster stack outputs the platform's node-lifecycle controllers need (issue 15):
+#: cluster_name (str), kubernetes_version (the control plane's, "1.36.5"), node_asg_names
+#: ({"workers": ..., "kafka": ..., "gpu": ...}), node_termination_queue_url (SQS URL),
+#: node_termination_role_arn, cluster_autoscaler_role_arn, node_drain_timeout_seconds (int)
+NODE_LIFECYCLE_OUTPUTS = ("cluster_name", "kubernetes_version", "node_asg_names",
+                          "node_termination_queue_url", "node_termination_role_arn",
+                          "cluster_autoscaler_role_arn",
+                          "node_drain_timeout_seconds")
+
 #: cluster stack outputs the platform stack requires (StackReference.require_output)
 CLUSTER_OUTPUTS = ("env", "region", "kubeconfig", "rds_secret_arn", "eso_role_arn",
                    "oidc_provider_arn", "oidc_issuer_host", "ebs_csi_role_arn", "ingress_node_ports")

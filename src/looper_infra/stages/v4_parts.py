@@ -13,6 +13,7 @@ from typing import Any
 
 import pulumi
 
+from looper_infra.bootstrap import k8s_versions
 from looper_infra.components.aws.kubeadm_cluster import UBUNTU_AMI, KubeadmCluster, NodeKind
 from looper_infra.components.aws.nlb import AppLoadBalancer
 from looper_infra.components.aws.node_pool import NodePool, NodePoolArgs, PoolSize
@@ -184,4 +185,6 @@ def cluster_outputs(cfg: V4Config, cluster: KubeadmCluster) -> dict[str, Any]:
                                "redirect": cfg.ingress.redirect_node_port},
         "region": cfg.aws.region,
         "env": cfg.env,
+        "cluster_name": cluster.cluster_name,
+        "kubernetes_version": k8s_versions.KUBERNETES_VERSION,
     }
