@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
@@ -73,22 +74,26 @@ NAMES: Final = MappingProxyType(
         "upload_certs_timer": K8S_UPLOAD_CERTS_TIMER,
     }
 )
-#: The pinned apt repositories and manifests (k8s_versions), for the templates.
-_REPOSITORIES: Final = MappingProxyType(
-    {
-        "kubernetes_apt_url": k8s_versions.KUBERNETES_APT_URL,
-        "kubernetes_apt_key_url": k8s_versions.KUBERNETES_APT_KEY_URL,
+
+
+def repositories(spec: K8sNodeBootstrap) -> Mapping[str, str]:
+    """The apt repositories of the node's release row (k8s_versions) and the pinned manifests,
+    for the templates. Each key signs every minor's repository (k8s_versions)."""
+    row = spec.release
+    return MappingProxyType({
+        "kubernetes_apt_url": row.kubernetes_apt_url,
+        "kubernetes_apt_key_url": row.kubernetes_apt_key_url,
         "kubernetes_apt_key_fingerprint": k8s_versions.KUBERNETES_APT_KEY_FINGERPRINT,
-        "crio_apt_url": k8s_versions.CRIO_APT_URL,
-        "crio_apt_key_url": k8s_versions.CRIO_APT_KEY_URL,
+        "crio_apt_url": row.crio_apt_url,
+        "crio_apt_key_url": row.crio_apt_key_url,
         "crio_apt_key_fingerprint": k8s_versions.CRIO_APT_KEY_FINGERPRINT,
         "calico_manifest_url": k8s_versions.CALICO_OPERATOR_MANIFEST_URL,
-    }
-)
+    })
 
 
 def render_node_document(template: str, spec: K8sNodeBootstrap, **context: Any) -> str:
     """Render a node template (``paths``, ``names``, ``k8s`` repositories and ``spec`` in its
     context, ``paths.helper`` the backend's helper); the text ends with one newline."""
     paths = {**PATHS, "helper": spec.helper_path}
-    return render_document(template, spec=spec, paths=paths, names=NAMES, k8s=_REPOSITORIES, **context)
+    return render_document(template, spec=spec, paths=paths, names=NAMES, k8s=repositories(spec),
+                           **context)
