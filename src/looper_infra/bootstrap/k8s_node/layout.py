@@ -36,6 +36,8 @@ K8S_ETCD_SCRIPT_PATH: Final = "/usr/local/sbin/looper-etcd"
 K8S_ETCD_MEMBERS_PATH: Final = "/usr/local/sbin/looper-etcd-members"
 #: Control planes: certificate renewal, token rotation, audit log shipping.
 K8S_LIFECYCLE_SCRIPT_PATH: Final = "/usr/local/sbin/looper-k8s-lifecycle"
+#: Control planes: joins a cluster of the previous release, then upgrades it (day-2 bundle).
+K8S_UPGRADE_SCRIPT_PATH: Final = "/usr/local/sbin/looper-k8s-upgrade"
 #: node-exporter's textfile collector directory on the host (metrics of the timers above).
 TEXTFILE_COLLECTOR_DIR: Final = v4_contract.TEXTFILE_COLLECTOR_DIR
 #: Audit policy, audit log and encryption config as the API server sees them (hostPath
@@ -64,6 +66,7 @@ PATHS: Final = MappingProxyType(
         "etcd_script": K8S_ETCD_SCRIPT_PATH,
         "etcd_members": K8S_ETCD_MEMBERS_PATH,
         "lifecycle_script": K8S_LIFECYCLE_SCRIPT_PATH,
+        "upgrade_script": K8S_UPGRADE_SCRIPT_PATH,
         "textfile_dir": TEXTFILE_COLLECTOR_DIR,
     }
 )
