@@ -41,7 +41,7 @@ ISSUE_14_OUTPUTS = {"v4": {"control_plane_instance_ids", "control_plane_groups"}
 #: and the cluster stack exports what the platform's node-lifecycle controllers read
 #: (facts.v4_contract.NODE_LIFECYCLE_OUTPUTS).
 ISSUE_15: dict[str, re.Pattern[str]] = {"v4": re.compile(r"cp-bundle|control-plane-\d+-template")}
-ISSUE_15_OUTPUTS = {"v4": {"cluster_name", "kubernetes_version"}}
+ISSUE_15_OUTPUTS = {"v4": {"cluster_name", "kubernetes_version", "node_kubernetes_version"}}
 #: baseline folder -> the issues since it (their intended changes add up)
 SINCE = {"before-issue-13": (ISSUE_14, ISSUE_15), "before-issue-14": (ISSUE_14, ISSUE_15),
          "before-issue-15": (ISSUE_15,)}
