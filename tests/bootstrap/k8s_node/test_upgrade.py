@@ -149,7 +149,9 @@ def test_one_minor_newer_joins_at_the_clusters_release_and_upgrades_once(
             "--allow-change-held-packages kubeadm=1.36.5-1.1 kubelet=1.36.5-1.1 kubectl=1.36.5-1.1",
             "apt-mark hold kubeadm kubelet kubectl",
             "systemctl restart kubelet.service"]
-    source = (tmp_path / "sources" / "kubernetes-v1.36.sources").read_text()
+    source_file = tmp_path / "sources" / "kubernetes-v1.36.sources"
+    assert source_file.stat().st_mode & 0o777 == 0o644  # apt's unprivileged fetcher reads it
+    source = source_file.read_text()
     assert source == ("Types: deb\nURIs: https://pkgs.k8s.io/core:/stable:/v1.36/deb/\nSuites: /\n"
                       "Signed-By: /etc/apt/keyrings/kubernetes.asc\n")
     # the first to finish holds the lease and upgrades the cluster; the second upgrades its node
@@ -238,6 +240,8 @@ def test_script_shellcheck_bundle_and_setup_order(tmp_path: Path) -> None:
     flow = setup[setup.index("bring_up_control_plane() {"):setup.index("apply_calico() {")]
     pre_join = flow.index('"$UPGRADE_SCRIPT" pre-join "${TMP_DIR}/join.json"')
     assert flow.index("repair_etcd_membership") < pre_join < flow.index("join --config")
+    # a refusal (3) ends the setup; anything else (the API did not answer) is polled again
+    assert 'if ((rc == 3)); then\n        fail "Kubernetes ${KUBERNETES_VERSION} cannot join' in flow
     main = setup[setup.index("\nsetup() {"):]
     finish = main.index('"$UPGRADE_SCRIPT" finish "$NODE_NAME"')
     assert main.index("wait_node_ready") < finish < main.index("k8s ready")
