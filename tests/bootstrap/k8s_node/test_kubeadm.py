@@ -127,7 +127,10 @@ def test_kubeadm_init_documents(name: str) -> None:
         jsonschema.validate(doc, SCHEMAS[kind])
     init, cluster = found["InitConfiguration"], found["ClusterConfiguration"]
     assert args(init["nodeRegistration"]["kubeletExtraArgs"])["provider-id"] == "@@provider_id@@"
-    assert "providerID" not in found["KubeletConfiguration"]  # cluster-wide: no per-node value
+    kubelet = found["KubeletConfiguration"]
+    assert "providerID" not in kubelet  # cluster-wide: no per-node value
+    # graceful node shutdown within the 30 s Ubuntu's logind lets an inhibitor delay shutdown
+    assert (kubelet["shutdownGracePeriod"], kubelet["shutdownGracePeriodCriticalPods"]) == ("30s", "10s")
     assert init["bootstrapTokens"][0]["token"] == "@@token@@"
     assert init["certificateKey"] == "@@certificate_key@@"
     assert init["nodeRegistration"]["taints"] == [
