@@ -346,7 +346,11 @@ def test_prune_deletes_the_dead_nodes_with_preconditions_and_counts_them(
     assert [f.get("NextToken") for f in FakeEc2.seen] == [None, "1", "2"]
     for name in DEAD:
         assert f"node {name}: instance " in proc.stderr
-    assert "node stopped is not Ready; instance i-00000000000000010 is stopped: kept" in proc.stderr
+    assert "node stopped is not Ready; instance i-00000000000000010 is 'stopped': kept" in proc.stderr
+    assert "node not-found-new is not Ready; instance i-0000000000000000e is unknown to EC2 (a new " \
+           "node): kept" in proc.stderr
+    assert "node not-found-old: instance i-0000000000000000d is unknown to EC2: deleted" in proc.stderr
+    assert "node terminated: instance i-0000000000000000a is terminated: deleted" in proc.stderr
     metrics = cp.metrics()
     assert metrics["looper_dead_nodes_deleted_total"] == 4
     assert metrics["looper_dead_node_check_success"] == 1
