@@ -3,6 +3,8 @@
     internet -> app NLB (TLS 443 / TCP 80, public subnets) -> ingress NodePorts on the workers
     VPN / GCP / nodes -> internal API NLB (TCP 6443, instance targets) -> control planes (ASGs of one)
     private subnets per AZ: control planes (1 or 3), worker pool, Kafka pool (one AZ), GPU pool
+    node lifecycle: termination hooks on the pools -> EventBridge -> SQS (KMS) -> the handler (IRSA);
+                    Cluster Autoscaler's IRSA role and discovery tags on the workers and GPU pools
     data subnets per AZ: RDS PostgreSQL Multi-AZ (KMS, force SSL, RDS-managed password)
     operators -- OpenVPN (access VPC) -- peering or transit gateway --> K8s VPC (and GCP)
     GCP: VPC + Cloud NAT (the GCP foundation), HA VPN with BGP, the L4 GPU node
@@ -82,6 +84,7 @@ def program(cfg: V4Config) -> None:
         node_ports={"http": cfg.ingress.http_node_port, "redirect": cfg.ingress.redirect_node_port},
         deletion_protection=cl.termination_protection), opts)
     pools = v4_parts.node_pools(cfg, cluster, vpc, worker_sg=sgs.ids["worker"], app_lb=app_lb, opts=opts)
+    lifecycle = v4_parts.node_lifecycle_parts(cfg, cluster, pools, opts)
 
     access = v4_parts.operator_access(cfg, vpc, opts) if cfg.openvpn is not None else None
     transit = v4_parts.transit_hub(cfg, vpc, access, opts)
@@ -96,6 +99,7 @@ def program(cfg: V4Config) -> None:
         "rds_endpoint": db.endpoint,
         "rds_secret_arn": db.master_user_secret_arn,
         "node_asg_names": {key: pool.name for key, pool in pools.items()},
+        **v4_parts.node_lifecycle_outputs(cfg, lifecycle),
         **(access.outputs if access is not None else {}),
         **gcp,
         "vpc_id": vpc.vpc_id,
