@@ -99,7 +99,8 @@ def test_no_rule_beyond_the_listed_ports() -> None:
                    ("udp", 4789, 4789), ("tcp", 5473, 5473), ("tcp", 22, 22)}
     assert ports[CP] == node_common | {("tcp", 6443, 6443), ("tcp", 2379, 2380), ("tcp", 2381, 2381),
                                        ("tcp", 10257, 10257), ("tcp", 10259, 10259)}
-    assert ports[WORKER] == node_common | {("tcp", 30080, 30080), ("tcp", 30081, 30081), ("tcp", 10256, 10256)}
+    assert ports[WORKER] == node_common | {("tcp", 30080, 30080), ("tcp", 30081, 30081),
+                                           ("tcp", 10256, 10256)}
     assert ports[API_NLB] == {("tcp", 6443, 6443)}
     assert ports[APP_NLB] == {("tcp", 80, 80), ("tcp", 443, 443)}
     assert ports[RDS] == {("tcp", 5432, 5432)}

@@ -37,10 +37,16 @@ def node_pools(plan: Plan) -> dict[str, RecordedResource]:
     return {k: g for k, g in groups(plan).items() if not k.startswith("control-plane")}
 
 
-@pytest.mark.parametrize(("stack", "pools", "heartbeat"), [
-    ("v4-dev", {"workers", "kafka"}, 300 + 120), ("v4-prod", {"workers", "kafka", "gpu-workers"}, 600 + 120)])
+@pytest.mark.parametrize(
+    ("stack", "pools", "heartbeat"),
+    [
+        ("v4-dev", {"workers", "kafka"}, 300 + 120),
+        ("v4-prod", {"workers", "kafka", "gpu-workers"}, 600 + 120),
+    ],
+)
 def test_every_node_group_has_a_termination_hook_from_config_and_control_planes_none(
-        stack: str, pools: set[str], heartbeat: int, request: pytest.FixtureRequest) -> None:
+    stack: str, pools: set[str], heartbeat: int, request: pytest.FixtureRequest
+) -> None:
     plan: Plan = request.getfixturevalue(f"{stack.replace('-', '_')}_plan")
     by_group = {h.inputs["autoscalingGroupName"]: h.inputs for h in plan.of_type(HOOK)}
     names = {k: g.inputs["name"] for k, g in node_pools(plan).items()}
@@ -48,11 +54,16 @@ def test_every_node_group_has_a_termination_hook_from_config_and_control_planes_
     assert set(by_group) == set(names.values())  # no hook on a control-plane group
     for hook in by_group.values():
         assert (hook["lifecycleTransition"], hook["defaultResult"], hook["heartbeatTimeout"]) == (
-            "autoscaling:EC2_INSTANCE_TERMINATING", "CONTINUE", heartbeat)
+            "autoscaling:EC2_INSTANCE_TERMINATING",
+            "CONTINUE",
+            heartbeat,
+        )
     for group in node_pools(plan).values():
         assert tags(group)[v4_contract.NTH_MANAGED_TAG] == "true"
     # the ASG rule hears exactly the node groups
-    (rule,) = [r for r in plan.of_type("aws:cloudwatch/eventRule:EventRule") if r.name.endswith("asg-terminate")]
+    (rule,) = [
+        r for r in plan.of_type("aws:cloudwatch/eventRule:EventRule") if r.name.endswith("asg-terminate")
+    ]
     assert json.loads(rule.inputs["eventPattern"])["detail"]["AutoScalingGroupName"] == sorted(names.values())
 
 
@@ -76,9 +87,10 @@ def test_gpu_scale_from_zero_tags_say_what_the_bootstrap_registers(v4_prod_plan:
     (labels,) = re.findall(r'name: node-labels\n\s+value: "([^"]+)"', user_data)
     registered = dict(pair.split("=", 1) for pair in labels.split(",") if "@@" not in pair)
     assert {k.removeprefix("label/"): v for k, v in template.items() if k.startswith("label/")} == registered
-    taints = yaml.safe_load(user_data[user_data.index("        taints:"):].split("\n  - path:")[0])["taints"]
+    taints = yaml.safe_load(user_data[user_data.index("        taints:") :].split("\n  - path:")[0])["taints"]
     assert {k.removeprefix("taint/"): v for k, v in template.items() if k.startswith("taint/")} == {
-        t["key"]: f"{t.get('value', '')}:{t['effect']}" for t in taints}
+        t["key"]: f"{t.get('value', '')}:{t['effect']}" for t in taints
+    }
     # g4dn.xlarge: one T4
     assert template["resources/nvidia.com/gpu"] == "1"
     assert registered["looper/accelerator"] == "nvidia-t4"
@@ -91,24 +103,49 @@ def test_workers_use_elb_health_on_kube_proxy_and_the_refresh_follows_config(v4_
     assert {pools[k].inputs["healthCheckType"] for k in ("kafka", "gpu-workers")} == {"EC2"}
     for tg in (t for t in v4_prod_plan.of_type(TG) if t.name.startswith("app-lb-tg-")):
         check = tg.inputs["healthCheck"]
-        assert (check["protocol"], check["port"], check["path"], check["matcher"]) == ("HTTP", "10256", "/livez", "200")
+        assert (check["protocol"], check["port"], check["path"], check["matcher"]) == (
+            "HTTP",
+            "10256",
+            "/livez",
+            "200",
+        )
     refresh = example_values("v4-prod")["node_lifecycle"]["instance_refresh"]
-    for key, min_healthy in (("workers", refresh["min_healthy_percentage"]),
-                             ("gpu-workers", refresh["min_healthy_percentage"]), ("kafka", 0)):
+    for key, min_healthy in (
+        ("workers", refresh["min_healthy_percentage"]),
+        ("gpu-workers", refresh["min_healthy_percentage"]),
+        ("kafka", 0),
+    ):
         prefs = pools[key].inputs["instanceRefresh"]["preferences"]
-        assert (prefs["minHealthyPercentage"], prefs["checkpointPercentages"], prefs["checkpointDelay"],
-                prefs["skipMatching"]) == (min_healthy, refresh["checkpoint_percentages"],
-                                           str(refresh["checkpoint_delay_seconds"]), True), key
+        assert (
+            prefs["minHealthyPercentage"],
+            prefs["checkpointPercentages"],
+            prefs["checkpointDelay"],
+            prefs["skipMatching"],
+        ) == (
+            min_healthy,
+            refresh["checkpoint_percentages"],
+            str(refresh["checkpoint_delay_seconds"]),
+            True,
+        ), key
 
 
 def test_kube_proxy_health_port_is_open_only_from_the_app_nlb(v4_dev_plan: Plan) -> None:
     role_of = {g.id: g.inputs["tags"].get("looper/role") for g in v4_dev_plan.of_type(SG)}
-    opened = [(role_of.get(r.inputs["securityGroupId"]), role_of.get(r.inputs.get("referencedSecurityGroupId")),
-               r.inputs.get("cidrIpv4")) for r in v4_dev_plan.of_type(INGRESS)
-              if r.inputs.get("fromPort", -1) <= 10256 <= r.inputs.get("toPort", -1)]
+    opened = [
+        (
+            role_of.get(r.inputs["securityGroupId"]),
+            role_of.get(r.inputs.get("referencedSecurityGroupId")),
+            r.inputs.get("cidrIpv4"),
+        )
+        for r in v4_dev_plan.of_type(INGRESS)
+        if r.inputs.get("fromPort", -1) <= 10256 <= r.inputs.get("toPort", -1)
+    ]
     assert opened == [("worker", "app-nlb", None)]
-    out = [(role_of.get(r.inputs["securityGroupId"]), role_of.get(r.inputs.get("referencedSecurityGroupId")))
-           for r in v4_dev_plan.of_type(EGRESS) if r.inputs.get("fromPort") == 10256]
+    out = [
+        (role_of.get(r.inputs["securityGroupId"]), role_of.get(r.inputs.get("referencedSecurityGroupId")))
+        for r in v4_dev_plan.of_type(EGRESS)
+        if r.inputs.get("fromPort") == 10256
+    ]
     assert out == [("app-nlb", "worker")]
 
 
@@ -116,12 +153,21 @@ def test_outputs_the_platform_reads(v4_prod_plan: Plan) -> None:
     out = v4_prod_plan.outputs
     assert set(v4_contract.NODE_LIFECYCLE_OUTPUTS) <= set(out)
     assert out["node_termination_queue_url"] == (
-        "https://sqs.ap-northeast-2.amazonaws.com/123456789012/looper-prod-node-termination")
-    assert out["node_termination_role_arn"] == "arn:aws:iam::123456789012:role/looper-prod-node-termination-handler"
-    assert out["cluster_autoscaler_role_arn"] == "arn:aws:iam::123456789012:role/looper-prod-cluster-autoscaler"
+        "https://sqs.ap-northeast-2.amazonaws.com/123456789012/looper-prod-node-termination"
+    )
+    assert (
+        out["node_termination_role_arn"]
+        == "arn:aws:iam::123456789012:role/looper-prod-node-termination-handler"
+    )
+    assert (
+        out["cluster_autoscaler_role_arn"] == "arn:aws:iam::123456789012:role/looper-prod-cluster-autoscaler"
+    )
     assert out["node_drain_timeout_seconds"] == 600
-    assert out["node_asg_names"] == {"workers": "looper-prod-workers", "kafka": "looper-prod-kafka",
-                                     "gpu": "looper-prod-gpu"}
+    assert out["node_asg_names"] == {
+        "workers": "looper-prod-workers",
+        "kafka": "looper-prod-kafka",
+        "gpu": "looper-prod-gpu",
+    }
 
 
 def test_the_drain_timeout_moves_the_hooks_and_the_output() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from ipaddress import IPv4Network
-from itertools import combinations, islice
+from itertools import combinations, islice, pairwise
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
@@ -487,7 +487,7 @@ class InstanceRefresh(Strict):
         bad = [p for p in v if not 1 <= p <= 100]
         if bad:
             raise ValueError(f"{bad}: each checkpoint is a percentage 1-100")
-        if any(b <= a for a, b in zip(v, v[1:], strict=False)):
+        if any(b <= a for a, b in pairwise(v)):
             raise ValueError(f"{v} is not strictly ascending")
         if v[-1] != 100:
             raise ValueError(f"{v} ends at {v[-1]}: the last checkpoint is 100 (every node replaced)")

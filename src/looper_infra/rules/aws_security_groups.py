@@ -320,8 +320,8 @@ def egress_for(role: Role, *, node_ports: Sequence[int]) -> tuple[SgEgressRule, 
             raise ValueError("; ".join(errors))
         return (*(SgEgressRule(f"ingress NodePort {p} and its health check", "tcp", p, p, dest_role="worker")
                   for p in ports),
-                SgEgressRule("kube-proxy health of the workers (target health checks)", "tcp", KUBE_PROXY_HEALTH,
-                             KUBE_PROXY_HEALTH, dest_role="worker"))
+                SgEgressRule("kube-proxy health of the workers (target health checks)", "tcp",
+                             KUBE_PROXY_HEALTH, KUBE_PROXY_HEALTH, dest_role="worker"))
     return ()
 
 

@@ -15,8 +15,8 @@ from typing import Any
 import pulumi
 
 from looper_infra.bootstrap import k8s_versions
-from looper_infra.components.aws.kubeadm_cluster import UBUNTU_AMI, KubeadmCluster, NodeKind
 from looper_infra.components.aws import node_lifecycle
+from looper_infra.components.aws.kubeadm_cluster import UBUNTU_AMI, KubeadmCluster, NodeKind
 from looper_infra.components.aws.nlb import AppLoadBalancer
 from looper_infra.components.aws.node_group import InstanceRefreshSpec, TerminationHook
 from looper_infra.components.aws.node_lifecycle import NodeLifecycle, NodeLifecycleArgs
@@ -122,7 +122,8 @@ def node_lifecycle_parts(cfg: V4Config, cluster: KubeadmCluster, pools: dict[str
         account_id=a.account_id, partition=partition(a.region),
         group_names={key: pool.group_name for key, pool in pools.items()},
         provider_arn=cluster.issuer.provider_arn, issuer_host=cluster.issuer.issuer_host,
-        handler_role_name=nm("node-termination-handler"), autoscaler_role_name=nm("cluster-autoscaler")), opts)
+        handler_role_name=nm("node-termination-handler"), autoscaler_role_name=nm("cluster-autoscaler")),
+        opts)
 
 
 def node_lifecycle_outputs(cfg: V4Config, lifecycle: NodeLifecycle) -> dict[str, Any]:

@@ -237,8 +237,8 @@ def test_app_nlb_tls_443_and_tcp_80_to_the_ingress_node_ports(plan: Plan) -> Non
         "http": (30080, "TCP", "instance"), "redirect": (30081, "TCP", "instance")}
     # each node's kube-proxy /livez (port 10256), not the NodePort: ELB health must not replace
     # every worker while the ingress controller is down
-    assert {k: (v.inputs["healthCheck"]["protocol"], v.inputs["healthCheck"]["port"],
-                v.inputs["healthCheck"]["path"], v.inputs["healthCheck"]["matcher"]) for k, v in tgs.items()} == {
+    checks = {k: v.inputs["healthCheck"] for k, v in tgs.items()}
+    assert {k: (c["protocol"], c["port"], c["path"], c["matcher"]) for k, c in checks.items()} == {
         role: ("HTTP", "10256", "/livez", "200") for role in ("http", "redirect")}
     listeners = app_listeners(plan)
     assert set(listeners) == {443, 80}

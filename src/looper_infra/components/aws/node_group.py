@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Literal
 
 import pulumi
@@ -58,7 +59,7 @@ class InstanceRefreshSpec:
         if not 0 <= self.min_healthy_percentage <= 100:
             errors.append(f"min_healthy_percentage: {self.min_healthy_percentage} (0-100)")
         cps = self.checkpoint_percentages
-        if not cps or cps[-1] != 100 or any(b <= a for a, b in zip(cps, cps[1:], strict=False)) \
+        if not cps or cps[-1] != 100 or any(b <= a for a, b in pairwise(cps)) \
                 or cps[0] < 1:
             errors.append(f"checkpoint_percentages: {list(cps)} (ascending, 1-100, ending at 100)")
         if not 0 <= self.checkpoint_delay_sec <= 172800:
@@ -109,10 +110,9 @@ class NodeGroupArgs:
         errors += [f"refresh.{p}" for p in self.refresh.problems()]
         if self.max_size > 1 and self.refresh.min_healthy_percentage < 50:
             errors.append("refresh.min_healthy_percentage: 50-100 for a group of more than one node")
-        low, high = HEARTBEAT_RANGE
-        if not low <= self.termination_hook.heartbeat_timeout_sec <= high:
-            errors.append(f"termination_hook.heartbeat_timeout_sec: {self.termination_hook.heartbeat_timeout_sec}"
-                          f" ({low}-{high})")
+        (low, high), heartbeat = HEARTBEAT_RANGE, self.termination_hook.heartbeat_timeout_sec
+        if not low <= heartbeat <= high:
+            errors.append(f"termination_hook.heartbeat_timeout_sec: {heartbeat} ({low}-{high})")
         if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$", self.name):
             errors.append(f"name: {self.name!r} is not an Auto Scaling group name")
         return errors

@@ -29,16 +29,23 @@ def queue(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]
         raise ValueError(f"SQS refuses MessageRetentionPeriod {retention} (60-1209600)")
     url = queue_url(region, ctx.aws_account, queue_name)
     kms = bool(inputs.get("kmsMasterKeyId"))
-    return {**inputs, "id": url, "url": url, "name": queue_name, "region": region,
-            "arn": arn("sqs", region, ctx.aws_account, queue_name),
-            "messageRetentionSeconds": retention,
-            "kmsDataKeyReusePeriodSeconds": inputs.get("kmsDataKeyReusePeriodSeconds", 300),
-            # SQS-managed SSE is the default for queues without a KMS key
-            "sqsManagedSseEnabled": inputs.get("sqsManagedSseEnabled", not kms),
-            "visibilityTimeoutSeconds": inputs.get("visibilityTimeoutSeconds", 30),
-            "delaySeconds": inputs.get("delaySeconds", 0), "maxMessageSize": inputs.get("maxMessageSize", 262144),
-            "receiveWaitTimeSeconds": inputs.get("receiveWaitTimeSeconds", 0),
-            "fifoQueue": bool(inputs.get("fifoQueue"))}
+    return {
+        **inputs,
+        "id": url,
+        "url": url,
+        "name": queue_name,
+        "region": region,
+        "arn": arn("sqs", region, ctx.aws_account, queue_name),
+        "messageRetentionSeconds": retention,
+        "kmsDataKeyReusePeriodSeconds": inputs.get("kmsDataKeyReusePeriodSeconds", 300),
+        # SQS-managed SSE is the default for queues without a KMS key
+        "sqsManagedSseEnabled": inputs.get("sqsManagedSseEnabled", not kms),
+        "visibilityTimeoutSeconds": inputs.get("visibilityTimeoutSeconds", 30),
+        "delaySeconds": inputs.get("delaySeconds", 0),
+        "maxMessageSize": inputs.get("maxMessageSize", 262144),
+        "receiveWaitTimeSeconds": inputs.get("receiveWaitTimeSeconds", 0),
+        "fifoQueue": bool(inputs.get("fifoQueue")),
+    }
 
 
 def queue_policy(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
