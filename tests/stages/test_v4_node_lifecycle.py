@@ -149,6 +149,16 @@ def test_kube_proxy_health_port_is_open_only_from_the_app_nlb(v4_dev_plan: Plan)
     assert out == [("app-nlb", "worker")]
 
 
+def test_target_groups_check_kube_proxy_only_once_the_rules_let_the_checks_in(v4_dev_plan: Plan) -> None:
+    """With ELB health on the workers, a check that cannot connect would replace every worker: the
+    target groups' health check follows (data dependency) both rules for port 10256."""
+    rules = {r.urn for r in (*v4_dev_plan.of_type(INGRESS), *v4_dev_plan.of_type(EGRESS))
+             if r.inputs.get("fromPort") == 10256}
+    assert len(rules) == 2
+    for tg in (t for t in v4_dev_plan.of_type(TG) if t.name.startswith("app-lb-tg-")):
+        assert set(tg.property_dependencies["healthCheck"]) >= rules, tg.name
+
+
 def test_outputs_the_platform_reads(v4_prod_plan: Plan) -> None:
     out = v4_prod_plan.outputs
     assert set(v4_contract.NODE_LIFECYCLE_OUTPUTS) <= set(out)

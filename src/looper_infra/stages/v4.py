@@ -36,6 +36,7 @@ from looper_infra.components.aws.vpc import Vpc, VpcArgs
 from looper_infra.config.v4 import V4Config
 from looper_infra.core import naming
 from looper_infra.core.tags import aws_tags
+from looper_infra.rules.aws_security_groups import KUBE_PROXY_HEALTH
 from looper_infra.stages import v4_parts
 
 
@@ -82,7 +83,9 @@ def program(cfg: V4Config) -> None:
         security_group_id=sgs.ids["app-nlb"], domain=cfg.ingress.domain,
         hosted_zone_id=cfg.ingress.hosted_zone_id, certificate_arn=cfg.ingress.certificate_arn,
         node_ports={"http": cfg.ingress.http_node_port, "redirect": cfg.ingress.redirect_node_port},
-        deletion_protection=cl.termination_protection), opts)
+        deletion_protection=cl.termination_protection,
+        health_check_allowed=(sgs.rule_ids[f"worker-in-tcp-{KUBE_PROXY_HEALTH}-from-app-nlb"],
+                              sgs.rule_ids[f"app-nlb-out-tcp-{KUBE_PROXY_HEALTH}-to-worker"])), opts)
     pools = v4_parts.node_pools(cfg, cluster, vpc, worker_sg=sgs.ids["worker"], app_lb=app_lb, opts=opts)
     lifecycle = v4_parts.node_lifecycle_parts(cfg, cluster, pools, opts)
 

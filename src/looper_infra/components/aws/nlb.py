@@ -165,6 +165,10 @@ class AppLoadBalancerArgs:
     deregistration_delay_sec: int = 60
     #: refuse deletion (production); `pulumi destroy` needs it turned off first
     deletion_protection: bool = False
+    #: the IDs of the rules that let the health checks reach kube-proxy on the targets: the target
+    #: groups move their check to it only once they exist (with ELB health on the worker group, a
+    #: check that cannot connect would have the group replace every worker)
+    health_check_allowed: Sequence[pulumi.Input[str]] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def problems(self) -> list[str]:
@@ -208,13 +212,16 @@ class AppLoadBalancer(Component):
             enable_cross_zone_load_balancing=True, ip_address_type="ipv4",
             enable_deletion_protection=args.deletion_protection,
             tags={**tags, PUBLIC_ENTRY_TAG: "true"}, opts=child)
+        # the port as data that follows the security-group rule letting the checks in
+        health_port = pulumi.Output.all(str(KUBE_PROXY_HEALTH), *args.health_check_allowed).apply(
+            lambda v: v[0])
         groups = {
             role: aws.lb.TargetGroup(
                 f"{name}-tg-{role}", port=port, protocol="TCP", target_type="instance",
                 vpc_id=args.vpc_id, deregistration_delay=args.deregistration_delay_sec,
                 # each node's kube-proxy, not the NodePort (module doc)
                 health_check=aws.lb.TargetGroupHealthCheckArgs(
-                    enabled=True, protocol="HTTP", port=str(KUBE_PROXY_HEALTH), path=KUBE_PROXY_HEALTH_PATH,
+                    enabled=True, protocol="HTTP", port=health_port, path=KUBE_PROXY_HEALTH_PATH,
                     matcher="200", interval=10, timeout=5, healthy_threshold=2, unhealthy_threshold=2),
                 tags={**tags, "Name": f"{args.name}-{role}"}, opts=child)
             for role, port in sorted(args.node_ports.items())}
