@@ -20,6 +20,10 @@ keeps the graph acyclic. Control-plane groups have no hook and are not in the AS
 replacement control plane must not wait on a drain through the API server it replaces, and the
 handler would have to evict static pods that cannot be evicted (docs/runbooks/node-lifecycle.md).
 
+The EC2 and Health rules are account-wide (their events carry no group); the handler acts only
+on instances tagged `aws-node-termination-handler/managed` (every node group propagates it), so
+control planes and the VPN server are left alone.
+
 The handler's role has no `autoscaling:RecordLifecycleActionHeartbeat`: the handler sends
 heartbeats only when its `heartbeatInterval` is set, and the hooks here already wait the drain
 timeout plus a margin. Its `Describe*` actions and `ec2:DescribeInstances` take no resource-level
