@@ -83,7 +83,8 @@ def node_pools(cfg: V4Config, cluster: KubeadmCluster, vpc: Vpc, *, worker_sg: p
             group_name=nm("kafka"), size=PoolSize(1, 1, 1),
             subnet_ids=vpc.private_subnet_ids.apply(lambda ids: [ids[cfg.aws.azs.index(k.az)]]),
             group_tags={KAFKA_SINGLE_AZ_TAG: KAFKA_SINGLE_AZ_REASON},
-            # a group of one: its node is replaced terminate-first, or the refresh never starts
+            # a group of one (max 1): its node is replaced terminate-first, on purpose; the
+            # broker's volume can follow only once the old pod is gone anyway
             refresh=dataclasses.replace(refresh, min_healthy_percentage=0)), opts),
     }
     if cfg.gpu_workers is not None:

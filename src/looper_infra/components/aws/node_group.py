@@ -47,7 +47,8 @@ class InstanceRefreshSpec:
     """How a new template version rolls the group (EC2 Auto Scaling instance refresh)."""
 
     #: share of desired capacity kept in service while nodes are replaced (0 for a group of one:
-    #: its only node is replaced terminate-first, or the refresh could never start)
+    #: its only node is replaced terminate-first; launch-before-terminate, max healthy 200 %,
+    #: would need room above the group's max size of 1)
     min_healthy_percentage: int = 90
     #: pause after each of these shares of the group (ascending, the last 100) ...
     checkpoint_percentages: tuple[int, ...] = (50, 100)
