@@ -353,6 +353,8 @@ def _deploy(action: str, stage: str, stack: str | None, project_dir: Path | None
             request = deploy.DeployRequest(action=action, stage=stage, stack=stack_name,
                                            project_dir=pdir, backend_url=backend, yes=yes,
                                            clouds=deploy.stack_clouds(stage, cfg))
+            if stage == "v4" and action in ("preview", "up"):
+                _check_kubernetes_versions(request, cfg, config_path)
             outputs = deploy.run(
                 request,
                 on_output=lambda line: _console().print(line, markup=False, highlight=False,
@@ -372,6 +374,24 @@ def _deploy(action: str, stage: str, stack: str | None, project_dir: Path | None
         _fail(EXIT_INTERNAL, f"the API server did not answer within {API_WAIT_SECONDS // 60} minutes; "
                              f"once it does (over the VPN), run `looper up v4-platform --stack {platform}`")
     _deploy("up", "v4-platform", platform, project_dir, yes, backend)
+
+
+def _check_kubernetes_versions(request: Any, cfg: Any, config_path: Path) -> None:
+    """A v4 stack's versions against the deployed one (exit 2 naming the field); needs Pulumi."""
+    from looper_infra.config.errors import ConfigIssue
+    from looper_infra.engine import deploy
+
+    problems = deploy.check_prerequisites(request, os.environ)
+    if problems:  # reported by deploy.run with every other missing piece
+        return
+    outputs = deploy.deployed_outputs(request, os.environ)
+    deployed = (outputs or {}).get("kubernetes_version")
+    issues = deploy.kubernetes_version_issues(
+        deployed if isinstance(deployed, str) else None, cfg.cluster.kubernetes_version,
+        cfg.cluster.effective_node_kubernetes_version)
+    if issues:
+        raise ConfigError(f"{config_path} (against the deployed stack {request.stack})",
+                          [ConfigIssue(f"looper:{path}", message) for path, message in issues])
 
 
 #: How long `looper up v4` waits for the new cluster's API before applying the platform stack.

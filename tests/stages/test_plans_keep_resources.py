@@ -49,7 +49,8 @@ ISSUE_15: dict[str, re.Pattern[str]] = {"v4": re.compile(
     r"|sg-(worker-in|app-nlb-out)-tcp-10256-.*")}
 ISSUE_15_OUTPUTS = {"v4": {"cluster_name", "kubernetes_version", "node_termination_queue_url",
                            "node_termination_role_arn", "cluster_autoscaler_role_arn",
-                           "node_drain_timeout_seconds"}}
+                           "node_drain_timeout_seconds",
+                           "node_kubernetes_version"}}
 #: baseline folder -> the issues since it (their intended changes add up)
 SINCE = {"before-issue-13": (ISSUE_14, ISSUE_15), "before-issue-14": (ISSUE_14, ISSUE_15),
          "before-issue-15": (ISSUE_15,)}

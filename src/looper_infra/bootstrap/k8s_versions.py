@@ -3,10 +3,20 @@
 One constant per artifact, each with where its value comes from. Bump a pin deliberately
 (together with the Kubernetes minor of both apt repositories) and regenerate the golden
 files with ``LOOPER_UPDATE_GOLDEN=1``; the bootstrap never installs "latest".
+
+The supported Kubernetes releases are data (:data:`RELEASES`, one :class:`K8sRelease` row
+per minor): a node's ``kubernetes_version`` selects its row, and everything it installs
+(kubeadm/kubelet/kubectl, CRI-O, both apt repositories) follows that row. The constants
+below are the default row (1.36). Add a minor's row only with pins verified as these were
+(release tag, apt revision resolved from the signed index); never a guessed one.
+docs/runbooks/kubernetes-upgrade.md says how a row is added and rolled out.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Final
 
 #: Ubuntu release of the node AMI (Canonical's Ubuntu 24.04 LTS images for EC2).
@@ -58,6 +68,84 @@ CRIO_APT_KEY_URL: Final = f"{CRIO_APT_URL}Release.key"
 #: Fingerprint of the isv:cri-o OBS signing key; confirmed by ``gpgv`` of the v1.36
 #: InRelease (signed 2026-09-22) in the verification record above.
 CRIO_APT_KEY_FINGERPRINT: Final = "85B67D5C50100B1AC8CEFE49CBA9C85640A2B579"
+
+
+
+@dataclass(frozen=True)
+class K8sRelease:
+    """One supported Kubernetes release and the CRI-O release that goes with it."""
+
+    #: exact release, "1.36.5" (kubeadm ``kubernetesVersion`` is ``v`` + this)
+    version: str
+    #: apt version of kubeadm, kubelet and kubectl in the minor's pkgs.k8s.io repository
+    apt_version: str
+    #: CRI-O release of the same minor and its apt version in the minor's OBS repository
+    crio_version: str
+    crio_apt_version: str
+
+    @property
+    def minor(self) -> str:
+        """"1.36" of "1.36.5"."""
+        return minor_of(self.version)
+
+    @property
+    def kubernetes_apt_url(self) -> str:
+        return f"https://pkgs.k8s.io/core:/stable:/v{self.minor}/deb/"
+
+    @property
+    def kubernetes_apt_key_url(self) -> str:
+        return f"{self.kubernetes_apt_url}Release.key"
+
+    @property
+    def crio_apt_url(self) -> str:
+        return f"https://download.opensuse.org/repositories/isv:/cri-o:/stable:/v{self.minor}/deb/"
+
+    @property
+    def crio_apt_key_url(self) -> str:
+        return f"{self.crio_apt_url}Release.key"
+
+
+_VERSION = re.compile(r"(?P<major>1)\.(?P<minor>[0-9]+)\.(0|[1-9][0-9]*)")
+
+
+def minor_of(version: str) -> str:
+    """``"1.36"`` of ``"1.36.5"`` (ValueError for anything but ``1.<minor>.<patch>``)."""
+    match = _VERSION.fullmatch(version)
+    if match is None:
+        raise ValueError(f"{version!r} is not a Kubernetes release 1.<minor>.<patch>")
+    return f"1.{match['minor']}"
+
+
+def minor_number(version: str) -> int:
+    """36 of "1.36.5" (or of "1.36")."""
+    return int((version if version.count(".") == 1 else minor_of(version)).split(".")[1])
+
+
+#: The supported releases by minor. Only rows whose pins were verified (see the constants
+#: above for how): 1.36 today. The table, not config, decides what a node can install.
+RELEASES: Final = MappingProxyType({
+    KUBERNETES_MINOR: K8sRelease(
+        version=KUBERNETES_VERSION, apt_version=KUBERNETES_APT_VERSION,
+        crio_version=CRIO_VERSION, crio_apt_version=CRIO_APT_VERSION),
+})
+
+
+def release(version: str) -> K8sRelease:
+    """The row of an exact release (KeyError naming the supported ones otherwise)."""
+    row = RELEASES.get(minor_of(version))
+    if row is None or row.version != version:
+        known = ", ".join(r.version for r in RELEASES.values())
+        raise KeyError(f"Kubernetes {version} has no verified pins in looper_infra.bootstrap."
+                       f"k8s_versions (supported: {known})")
+    return row
+
+
+def previous_release(version: str) -> K8sRelease | None:
+    """The row of the minor before ``version``'s, if the table has it: what a replacement
+    control plane joins with before upgrading the cluster to ``version``."""
+    number = minor_number(version)
+    return RELEASES.get(f"1.{number - 1}")
+
 
 # --- Calico (operator install) -------------------------------------------------------------------
 #: Calico release. Source: github.com/projectcalico/calico/releases/tag/v3.32.4 (2026-11-11),

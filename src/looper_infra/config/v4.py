@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
+from looper_infra.bootstrap import k8s_versions  # the verified release table (data only)
 from looper_infra.config.aws import AwsSettings, Env
 from looper_infra.config.base import Cidr, Fqdn, Strict
 from looper_infra.config.gcp import GcpSettings, check_labels
@@ -123,8 +124,53 @@ class Cluster(Strict):
     control_plane_health_grace_seconds: int = Field(
         1200, ge=300, le=3600,
         description="Seconds a new control plane has to join before its Auto Scaling group replaces it.")
+    kubernetes_version: str = Field(
+        k8s_versions.KUBERNETES_VERSION,
+        description="Kubernetes release of the control planes (and the cluster): a row of the verified "
+        "pins in looper_infra.bootstrap.k8s_versions. Raise it one minor at a time; new control "
+        "planes then upgrade the cluster (docs/runbooks/kubernetes-upgrade.md).")
+    node_kubernetes_version: str | None = Field(
+        None,
+        description="Kubernetes release of every other kubelet (workers, Kafka, GPU pools, the GCP node): "
+        "the control planes' or one minor older, never newer; null: the control planes'.")
 
     _audit_retention = field_validator("audit_log_retention_days")(_cw_retention)
+
+    @field_validator("kubernetes_version", "node_kubernetes_version")
+    @classmethod
+    def _pinned(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                k8s_versions.release(v)
+            except (KeyError, ValueError) as error:
+                raise ValueError(str(error.args[0])) from None
+        return v
+
+    @property
+    def effective_node_kubernetes_version(self) -> str:
+        """The kubelets' release: ``node_kubernetes_version``, or the control planes'."""
+        return self.node_kubernetes_version or self.kubernetes_version
+
+    def version_skew_issue(self) -> str | None:
+        """Why the kubelets' release cannot run against the control planes', or None.
+
+        Kubernetes allows a kubelet up to three minors older than kube-apiserver and never
+        newer (kubernetes.io/releases/version-skew-policy). This cluster allows one: kubeadm
+        joins nodes with their own kubeadm, and kubeadm's skew policy wants the join binary
+        to match the cluster's (create-cluster-kubeadm "kubeadm's skew against kubeadm"), so
+        a lag is a short upgrade window, not a state to keep; one minor also keeps every
+        upgrade a single step of one minor for control planes and nodes alike.
+        """
+        cp, node = k8s_versions.minor_number(self.kubernetes_version), \
+            k8s_versions.minor_number(self.effective_node_kubernetes_version)
+        if node > cp:
+            return (f"{self.effective_node_kubernetes_version} is newer than the control planes' "
+                    f"{self.kubernetes_version}: kubelets may lag kube-apiserver, never lead it")
+        if cp - node > 1:
+            return (f"{self.effective_node_kubernetes_version} is {cp - node} minors behind the control "
+                    f"planes' {self.kubernetes_version}: at most one (upgrade nodes right after the "
+                    "control planes)")
+        return None
 
     @field_validator("control_plane_count")
     @classmethod
@@ -582,6 +628,9 @@ class V4Config(Strict):
             issues.append(("kafka_node.az",
                            f"{self.kafka_node.az!r} is not one of aws.azs ({', '.join(azs)})"))
         issues += self._access_issues()
+        skew = self.cluster.version_skew_issue() if self.cluster.node_kubernetes_version else None
+        if skew:
+            issues.append(("cluster.node_kubernetes_version", skew))
         if self.gcp and self.cluster.calico_mtu > VPN_SAFE_MTU:
             issues.append(("cluster.calico_mtu", f"{self.cluster.calico_mtu} does not fit through the "
                                                  f"AWS<->GCP VPN with VXLAN: at most {VPN_SAFE_MTU}"))

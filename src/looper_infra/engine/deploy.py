@@ -8,8 +8,10 @@ user's machine with Pulumi and cloud credentials.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,6 +177,71 @@ def run(
         return dict(getattr(result, "outputs", {}) or {})
     stack.destroy(on_output=on_output, show_secrets=False)
     return {}
+
+
+# --- Kubernetes versions against the deployed stack (v4) ------------------------------------
+# The config alone cannot know what runs: `looper up v4` reads the deployed stack's
+# `kubernetes_version` output (the control planes' release of the last deploy) first. A new
+# stack has none. Kubernetes supports upgrading one minor at a time and no downgrade
+# (kubernetes.io "Upgrading kubeadm clusters": "Skipping MINOR versions when upgrading is
+# unsupported"; kubeadm upgrade only goes up).
+
+Runner = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+def stack_output_command(stack: str) -> list[str]:
+    """``pulumi stack output --json`` of ``stack`` (secrets stay "[secret]": not asked for)."""
+    return ["pulumi", "stack", "output", "--json", "--stack", stack, "--non-interactive"]
+
+
+def deployed_outputs(request: DeployRequest, environ: Mapping[str, str],
+                     runner: Runner = subprocess.run) -> dict[str, Any] | None:
+    """The deployed stack's outputs, with the backend and environment the deploy uses; None
+    when the stack does not exist yet (a first `looper up`)."""
+    env = {**environ, **workspace_env(request, environ)}
+    prepare_backend(env["PULUMI_BACKEND_URL"])
+    proc = runner(stack_output_command(request.stack), cwd=str(request.project_dir), env=env,
+                  capture_output=True, text=True, check=False, timeout=300)
+    if proc.returncode != 0:
+        if "no stack named" in proc.stderr:
+            return None
+        raise DeployError(f"cannot read the outputs of stack {request.stack}: "
+                          f"{proc.stderr.strip() or proc.stdout.strip()}")
+    outputs = json.loads(proc.stdout or "{}")
+    if not isinstance(outputs, dict):
+        raise DeployError(f"`pulumi stack output --json` of {request.stack} is not an object")
+    return outputs
+
+
+def kubernetes_version_issues(deployed: str | None, control_planes: str, nodes: str
+                              ) -> list[tuple[str, str]]:
+    """(config field, reason) for every version the deployed cluster cannot move to.
+
+    ``deployed`` is the control planes' release of the last deploy (None: a new stack). The
+    control planes go up by at most one minor and never down; the other kubelets stay at or
+    below the deployed minor in the same `looper up`, because the control planes keep running
+    it until they are replaced one by one (docs/runbooks/kubernetes-upgrade.md).
+    """
+    if deployed is None:
+        return []
+    from looper_infra.bootstrap.k8s_versions import minor_number
+
+    issues: list[tuple[str, str]] = []
+    was, new = minor_number(deployed), minor_number(control_planes)
+    parts = lambda v: tuple(int(x) for x in v.split("."))  # noqa: E731
+    if new > was + 1:
+        issues.append(("cluster.kubernetes_version",
+                       f"{control_planes} skips a minor: the stack runs {deployed}; go one minor at a "
+                       f"time (1.{was + 1} first)"))
+    elif parts(control_planes) < parts(deployed):
+        issues.append(("cluster.kubernetes_version",
+                       f"{control_planes} is older than the deployed {deployed}: Kubernetes has no "
+                       "downgrade (restore an etcd snapshot instead: docs/runbooks/control-plane-dr.md)"))
+    if minor_number(nodes) > was:
+        issues.append(("cluster.node_kubernetes_version",
+                       f"{nodes} is newer than the control planes' deployed {deployed}: they run it until "
+                       f"they are replaced; set node_kubernetes_version to {deployed} for this upgrade"))
+    return issues
 
 
 # --- reading a deployed stack ----------------------------------------------------------------

@@ -67,7 +67,8 @@ def program(cfg: V4Config) -> None:
             control_plane_security_group_id=sgs.ids["control-plane"],
             api_lb_security_group_id=sgs.ids["api-nlb"], api_server_addresses=cfg.api_server_addresses()),
         control_planes=ControlPlaneSpec(cl.control_plane_count, cl.control_plane_instance_type,
-                                        cl.control_plane_volume_gb),
+                                        cl.control_plane_volume_gb, cl.kubernetes_version),
+        node_kubernetes_version=cl.effective_node_kubernetes_version,
         network=PodNetwork(str(cl.pod_cidr), str(cl.service_cidr), cl.calico_mtu),
         recovery=ControlPlaneRecovery(
             snapshot_interval_minutes=cl.etcd_backups.interval_minutes,

@@ -14,7 +14,6 @@ from typing import Any
 
 import pulumi
 
-from looper_infra.bootstrap import k8s_versions
 from looper_infra.components.aws import node_lifecycle
 from looper_infra.components.aws.kubeadm_cluster import UBUNTU_AMI, KubeadmCluster, NodeKind
 from looper_infra.components.aws.nlb import AppLoadBalancer
@@ -214,7 +213,8 @@ def gcp_side(cfg: V4Config, cluster: KubeadmCluster, vpc: Vpc, transit: TransitH
                 api_server_addresses=cfg.api_server_addresses(), ca_cert_hash=cluster.pki.ca_cert_hash,
                 join_token=cluster.pki.bootstrap_token, pod_cidr=str(cl.pod_cidr),
                 service_cidr=str(cl.service_cidr), calico_mtu=cl.calico_mtu,
-                control_plane_count=cl.control_plane_count),
+                control_plane_count=cl.control_plane_count,
+                kubernetes_version=cl.effective_node_kubernetes_version),
             machine_type=g.gpu_node.machine_type, boot_disk_gb=g.gpu_node.boot_disk_gb,
             provisioning_model=g.gpu_node.scheduling.provisioning_model,
             termination_action=g.gpu_node.scheduling.termination_action)
@@ -251,5 +251,7 @@ def cluster_outputs(cfg: V4Config, cluster: KubeadmCluster) -> dict[str, Any]:
         "region": cfg.aws.region,
         "env": cfg.env,
         "cluster_name": cluster.cluster_name,
-        "kubernetes_version": k8s_versions.KUBERNETES_VERSION,
+        # the control planes' release (config); the kubelets' (facts.v4_contract)
+        "kubernetes_version": cfg.cluster.kubernetes_version,
+        "node_kubernetes_version": cfg.cluster.effective_node_kubernetes_version,
     }

@@ -52,3 +52,24 @@ def test_the_spec_cannot_change_after_construction() -> None:
     labels["a"] = "2"
     assert dict(spec.node_labels) == {"a": "1"}
     hash(spec)
+
+
+def test_kubernetes_version_selects_the_row_every_install_follows(monkeypatch: pytest.MonkeyPatch) -> None:
+    from helpers.k8s_node import WORKER
+    from helpers.k8s_releases import with_fake_releases
+    from looper_infra.bootstrap.k8s_node import K8S_SETUP_SCRIPT_PATH, k8s_node_files
+
+    with pytest.raises(ValueError, match=r"kubernetes_version: Kubernetes 1\.37\.2 has no verified pins"):
+        K8sNodeBootstrap(**WORKER, kubernetes_version="1.37.2")
+    with_fake_releases(monkeypatch)
+    spec = K8sNodeBootstrap(**WORKER, kubernetes_version="1.35.7")
+    assert spec.upgrade_from is None  # workers never upgrade the cluster
+    text = k8s_node_files(spec)[K8S_SETUP_SCRIPT_PATH]
+    lines = {line for line in text.splitlines() if line.startswith("readonly ")}
+    assert {"readonly KUBERNETES_VERSION=1.35.7", "readonly KUBERNETES_APT_VERSION=1.35.7-9.9",
+            "readonly CRIO_APT_VERSION=1.35.6-9.9",
+            "readonly KUBERNETES_APT_URL=https://pkgs.k8s.io/core:/stable:/v1.35/deb/",
+            "readonly KUBERNETES_APT_KEY_URL=https://pkgs.k8s.io/core:/stable:/v1.35/deb/Release.key",
+            "readonly CRIO_APT_URL=https://download.opensuse.org/repositories/isv:/cri-o:/stable:/v1.35/deb/"
+            } <= lines
+    assert "1.36" not in text  # nothing of another row

@@ -24,6 +24,7 @@ from looper_infra.bootstrap.k8s_node.cloud_config import control_plane_config_fi
 from looper_infra.bootstrap.k8s_node.etcd import etcd_files
 from looper_infra.bootstrap.k8s_node.lifecycle import lifecycle_files
 from looper_infra.bootstrap.k8s_node.spec import K8sNodeBootstrap
+from looper_infra.bootstrap.k8s_node.upgrade import upgrade_files
 from looper_infra.bootstrap.render import File
 
 
@@ -33,7 +34,8 @@ def bundle_files(spec: K8sNodeBootstrap) -> Mapping[str, File]:
     if not spec.is_control_plane or spec.etcd_backup is None:
         raise ValueError("the day-2 bundle is for control planes with etcd_backup")
     base = dataclasses.replace(spec, init_node=False, bundle_sha256=None)
-    files = {**control_plane_config_files(base), **etcd_files(base), **lifecycle_files(base)}
+    files = {**control_plane_config_files(base), **etcd_files(base), **lifecycle_files(base),
+             **upgrade_files(base)}
     return MappingProxyType(dict(sorted(files.items())))
 
 

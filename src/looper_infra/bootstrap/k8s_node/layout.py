@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
@@ -43,6 +44,8 @@ K8S_ETCD_SCRIPT_PATH: Final = "/usr/local/sbin/looper-etcd"
 K8S_ETCD_MEMBERS_PATH: Final = "/usr/local/sbin/looper-etcd-members"
 #: Control planes: certificate renewal, token rotation, audit log shipping.
 K8S_LIFECYCLE_SCRIPT_PATH: Final = "/usr/local/sbin/looper-k8s-lifecycle"
+#: Control planes: joins a cluster of the previous release, then upgrades it (day-2 bundle).
+K8S_UPGRADE_SCRIPT_PATH: Final = "/usr/local/sbin/looper-k8s-upgrade"
 #: Control planes: dead-Node cleanup (Nodes whose aws:/// instance is gone), a bundle file.
 K8S_NODES_SCRIPT_PATH: Final = "/usr/local/sbin/looper-k8s-nodes"
 #: node-exporter's textfile collector directory on the host (metrics of the timers above).
@@ -73,6 +76,7 @@ PATHS: Final = MappingProxyType(
         "etcd_script": K8S_ETCD_SCRIPT_PATH,
         "etcd_members": K8S_ETCD_MEMBERS_PATH,
         "lifecycle_script": K8S_LIFECYCLE_SCRIPT_PATH,
+        "upgrade_script": K8S_UPGRADE_SCRIPT_PATH,
         "nodes_script": K8S_NODES_SCRIPT_PATH,
         "textfile_dir": TEXTFILE_COLLECTOR_DIR,
     }
@@ -84,22 +88,26 @@ NAMES: Final = MappingProxyType(
         "upload_certs_timer": K8S_UPLOAD_CERTS_TIMER,
     }
 )
-#: The pinned apt repositories and manifests (k8s_versions), for the templates.
-_REPOSITORIES: Final = MappingProxyType(
-    {
-        "kubernetes_apt_url": k8s_versions.KUBERNETES_APT_URL,
-        "kubernetes_apt_key_url": k8s_versions.KUBERNETES_APT_KEY_URL,
+
+
+def repositories(spec: K8sNodeBootstrap) -> Mapping[str, str]:
+    """The apt repositories of the node's release row (k8s_versions) and the pinned manifests,
+    for the templates. Each key signs every minor's repository (k8s_versions)."""
+    row = spec.release
+    return MappingProxyType({
+        "kubernetes_apt_url": row.kubernetes_apt_url,
+        "kubernetes_apt_key_url": row.kubernetes_apt_key_url,
         "kubernetes_apt_key_fingerprint": k8s_versions.KUBERNETES_APT_KEY_FINGERPRINT,
-        "crio_apt_url": k8s_versions.CRIO_APT_URL,
-        "crio_apt_key_url": k8s_versions.CRIO_APT_KEY_URL,
+        "crio_apt_url": row.crio_apt_url,
+        "crio_apt_key_url": row.crio_apt_key_url,
         "crio_apt_key_fingerprint": k8s_versions.CRIO_APT_KEY_FINGERPRINT,
         "calico_manifest_url": k8s_versions.CALICO_OPERATOR_MANIFEST_URL,
-    }
-)
+    })
 
 
 def render_node_document(template: str, spec: K8sNodeBootstrap, **context: Any) -> str:
     """Render a node template (``paths``, ``names``, ``k8s`` repositories and ``spec`` in its
     context, ``paths.helper`` the backend's helper); the text ends with one newline."""
     paths = {**PATHS, "helper": spec.helper_path}
-    return render_document(template, spec=spec, paths=paths, names=NAMES, k8s=_REPOSITORIES, **context)
+    return render_document(template, spec=spec, paths=paths, names=NAMES, k8s=repositories(spec),
+                           **context)

@@ -165,9 +165,11 @@ class K8sNodeBootstrap:
     #: JWKS URL published in the issuer's discovery document. None: issuer +
     #: "/openid/v1/jwks", the API server's own path, which the IRSA bucket mirrors.
     service_account_jwks_uri: str | None = None
+    #: The Kubernetes release this node installs (kubeadm, kubelet, kubectl, and CRI-O of the
+    #: same minor, from that minor's apt repositories): a row of ``k8s_versions.RELEASES``.
+    #: A control plane's is also the cluster version it brings the cluster to (``kubeadm
+    #: upgrade apply`` when the cluster is one minor behind: the day-2 bundle's upgrade script).
     kubernetes_version: str = k8s_versions.KUBERNETES_VERSION
-    kubernetes_apt_version: str = k8s_versions.KUBERNETES_APT_VERSION
-    crio_apt_version: str = k8s_versions.CRIO_APT_VERSION
     #: Workers only: make this a GPU node (labels, taint, host driver). None: no GPU.
     gpu: K8sGpuWorker | None = None
     #: Private IPv4 addresses of the API NLB (one per AZ). When given, the setup script pins
@@ -200,10 +202,33 @@ class K8sNodeBootstrap:
                 "invalid K8sNodeBootstrap: etcd_backup: a control plane needs one (snapshots, "
                 "restore, membership repair and its day-2 bundle live in that bucket)"
             )
+        try:
+            k8s_versions.release(self.kubernetes_version)
+        except (KeyError, ValueError) as error:
+            raise ValueError(f"invalid K8sNodeBootstrap: kubernetes_version: {error.args[0]}") from None
         # Freeze the mapping so the spec cannot change after construction.
         object.__setattr__(self, "node_labels", MappingProxyType(dict(self.node_labels)))
 
     # --- derived values --------------------------------------------------------------------
+
+    @property
+    def release(self) -> k8s_versions.K8sRelease:
+        """This node's row of the version table: what it installs."""
+        return k8s_versions.release(self.kubernetes_version)
+
+    @property
+    def kubernetes_apt_version(self) -> str:
+        return self.release.apt_version
+
+    @property
+    def crio_apt_version(self) -> str:
+        return self.release.crio_apt_version
+
+    @property
+    def upgrade_from(self) -> k8s_versions.K8sRelease | None:
+        """Control planes: the previous minor's row (None when the table lacks it), which a
+        replacement joins with when the cluster still runs that minor, before upgrading it."""
+        return k8s_versions.previous_release(self.kubernetes_version) if self.is_control_plane else None
 
     @property
     def is_control_plane(self) -> bool:

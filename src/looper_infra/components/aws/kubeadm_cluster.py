@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from looper_infra.bootstrap import k8s_versions
 from looper_infra.bootstrap.k8s_node import (
     EtcdBackup,
     K8sGpuWorker,
@@ -79,6 +80,8 @@ class ControlPlaneSpec:
     count: int = 1
     instance_type: str = "m7i.large"
     volume_gb: int = 50
+    #: the control planes' (and the cluster's) Kubernetes release, a row of k8s_versions.RELEASES
+    kubernetes_version: str = k8s_versions.KUBERNETES_VERSION
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,12 @@ class KubeadmClusterArgs:
     #: NLB deletion protection (control planes are ASGs of one: no EC2 termination protection)
     termination_protection: bool = True
     image_id: str = UBUNTU_AMI
+    #: every other kubelet's release (the pools' launch templates); None: the control planes'
+    node_kubernetes_version: str | None = None
+
+    @property
+    def node_version(self) -> str:
+        return self.node_kubernetes_version or self.control_planes.kubernetes_version
 
     def problems(self) -> list[str]:
         addresses = self.placement.api_server_addresses
@@ -304,7 +313,8 @@ class KubeadmCluster(Component):
                 interval_minutes=rec.snapshot_interval_minutes, restore_key=rec.restore_snapshot,
             ) if bucket and key else None,
             bootstrap_token_ttl_hours=rec.bootstrap_token_ttl_hours,
-            audit_log_group=audit_log_group_name(args.name_prefix, args.env) if control_plane else None)
+            audit_log_group=audit_log_group_name(args.name_prefix, args.env) if control_plane else None,
+            kubernetes_version=args.control_planes.kubernetes_version if control_plane else args.node_version)
 
     def _control_plane_spec(self, v: list[str], *, init: bool) -> K8sNodeBootstrap:
         return self._spec(v[0], v[1], control_plane=(v[2], v[3], v[4]), init=init)

@@ -25,6 +25,7 @@ from typing import Any
 import pulumi
 from pulumi_gcp import secretmanager
 
+from looper_infra.bootstrap import k8s_versions
 from looper_infra.bootstrap.k8s_node import (
     K8sGpuWorker,
     K8sNodeBootstrap,
@@ -77,6 +78,8 @@ class K8sJoin:
     #: Calico MTU of the cluster (at most 1350 across the VPN)
     calico_mtu: int = 1350
     control_plane_count: int = 3
+    #: the node's Kubernetes release (the cluster's node_kubernetes_version, a k8s_versions row)
+    kubernetes_version: str = k8s_versions.KUBERNETES_VERSION
 
 
 @dataclass(frozen=True)
@@ -222,4 +225,4 @@ def _bootstrap(args: GcpGpuNodeArgs, gpu: K8sGpuWorker, *, secret_name: str, end
         secret_backend="gcp",  # noqa: S106 (a backend name, not a secret)
         join_secret_id=secret_name, control_plane_secret_id=None, service_account_issuer=None,
         control_plane_count=c.control_plane_count, node_labels=dict(args.node_labels),
-        api_server_addresses=addresses, gpu=gpu)
+        api_server_addresses=addresses, gpu=gpu, kubernetes_version=c.kubernetes_version)
