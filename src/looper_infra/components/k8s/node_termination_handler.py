@@ -18,7 +18,7 @@ would roll back before the patch exists); the patch waits for the patched rollou
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
