@@ -125,6 +125,10 @@ def test_data_services_keep_their_volumes_and_have_pdbs(plan: Plan) -> None:
     # instead of waiting forever; a crash-looping pod never holds a drain
     assert all(p["maxUnavailable"] == 1 and p["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
                for p in pdbs.values())
+    # ... and the autoscaler does not take a singleton down just to empty a node
+    for r in plan.of_type(STS):
+        annotations = r.inputs["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["cluster-autoscaler.kubernetes.io/safe-to-evict"] == "false", r.name
 
 
 def test_kafka_runs_only_on_the_dedicated_node(plan: Plan) -> None:
