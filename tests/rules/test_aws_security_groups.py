@@ -54,6 +54,9 @@ TABLE = table()
     (CP, "udp", 53, set()),
     # workers (every non-control-plane node: app, Kafka, GPU)
     (WORKER, "tcp", 6443, set()),
+    # kube-proxy's health port: only the app NLB's health checks
+    (WORKER, "tcp", 10256, {APP_NLB}),
+    (CP, "tcp", 10256, set()),
     (WORKER, "tcp", 2379, set()),
     (WORKER, "tcp", 10250, {CP, WORKER}),
     (WORKER, "tcp", 10249, {WORKER}),
@@ -96,7 +99,8 @@ def test_no_rule_beyond_the_listed_ports() -> None:
                    ("udp", 4789, 4789), ("tcp", 5473, 5473), ("tcp", 22, 22)}
     assert ports[CP] == node_common | {("tcp", 6443, 6443), ("tcp", 2379, 2380), ("tcp", 2381, 2381),
                                        ("tcp", 10257, 10257), ("tcp", 10259, 10259)}
-    assert ports[WORKER] == node_common | {("tcp", 30080, 30080), ("tcp", 30081, 30081)}
+    assert ports[WORKER] == node_common | {("tcp", 30080, 30080), ("tcp", 30081, 30081),
+                                           ("tcp", 10256, 10256)}
     assert ports[API_NLB] == {("tcp", 6443, 6443)}
     assert ports[APP_NLB] == {("tcp", 80, 80), ("tcp", 443, 443)}
     assert ports[RDS] == {("tcp", 5432, 5432)}
@@ -229,7 +233,9 @@ def test_egress() -> None:
     for node in NODES:
         assert out(node) == {("-1", 0, 65535, ANY)}
     assert out(API_NLB) == {("tcp", 6443, 6443, CP)}
-    assert out(APP_NLB) == {("tcp", 30080, 30080, WORKER), ("tcp", 30081, 30081, WORKER)}
+    # the NodePorts, and kube-proxy's health port the target groups check (nlb.py)
+    assert out(APP_NLB) == {("tcp", 30080, 30080, WORKER), ("tcp", 30081, 30081, WORKER),
+                            ("tcp", 10256, 10256, WORKER)}
     assert out(RDS) == set()
     with pytest.raises(ValueError, match="node_ports"):
         aws_security_groups.egress_for(APP_NLB, node_ports=(80,))

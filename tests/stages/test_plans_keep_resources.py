@@ -40,8 +40,16 @@ ISSUE_14_OUTPUTS = {"v4": {"control_plane_instance_ids", "control_plane_groups"}
 #: key is its sha256, which also covers the run's CA hash; control-plane user data names the key),
 #: and the cluster stack exports what the platform's node-lifecycle controllers read
 #: (facts.v4_contract.NODE_LIFECYCLE_OUTPUTS).
-ISSUE_15: dict[str, re.Pattern[str]] = {"v4": re.compile(r"cp-bundle|control-plane-\d+-template")}
-ISSUE_15_OUTPUTS = {"v4": {"cluster_name", "kubernetes_version"}}
+#: lc-aws: the node-lifecycle queue, rules and roles are new; every node group gains a termination
+#: hook, tags, refresh checkpoints (workers: ELB health); the app target groups check kube-proxy,
+#: whose port opens from the app NLB's group (all in-place updates or additions).
+ISSUE_15: dict[str, re.Pattern[str]] = {"v4": re.compile(
+    r"cp-bundle|control-plane-\d+-template"
+    r"|node-lifecycle.*|(workers|kafka|gpu-workers)-(group|termination-hook)|app-lb-tg-(http|redirect)"
+    r"|sg-(worker-in|app-nlb-out)-tcp-10256-.*")}
+ISSUE_15_OUTPUTS = {"v4": {"cluster_name", "kubernetes_version", "node_termination_queue_url",
+                           "node_termination_role_arn", "cluster_autoscaler_role_arn",
+                           "node_drain_timeout_seconds"}}
 #: baseline folder -> the issues since it (their intended changes add up)
 SINCE = {"before-issue-13": (ISSUE_14, ISSUE_15), "before-issue-14": (ISSUE_14, ISSUE_15),
          "before-issue-15": (ISSUE_15,)}

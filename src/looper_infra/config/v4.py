@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from ipaddress import IPv4Network
-from itertools import combinations, islice
+from itertools import combinations, islice, pairwise
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
@@ -460,6 +460,52 @@ class AwsGpuWorkers(Strict):
     _ordered = field_validator("desired", "max_size")(_ordered_sizes)
 
 
+#: the instance refresh's checkpoint delay AWS accepts (seconds)
+CHECKPOINT_DELAY_MAX = 172800
+
+
+class InstanceRefresh(Strict):
+    """How a changed launch template rolls a node pool (EC2 Auto Scaling instance refresh)."""
+
+    min_healthy_percentage: int = Field(
+        90, ge=50, le=100,
+        description="Share of a pool's desired capacity kept in service while its nodes are replaced "
+        "(50-100; 100 replaces one node at a time). The single Kafka node is replaced terminate-first.")
+    checkpoint_percentages: list[int] = Field(
+        default_factory=lambda: [50, 100],
+        description="Shares of the pool replaced before the refresh pauses for checkpoint_delay_seconds "
+        "(strictly ascending, 1-100, the last 100).")
+    checkpoint_delay_seconds: int = Field(
+        600, ge=0, le=CHECKPOINT_DELAY_MAX,
+        description="Seconds the refresh waits at each checkpoint (time to spot a bad node image).")
+
+    @field_validator("checkpoint_percentages")
+    @classmethod
+    def _checkpoints(cls, v: list[int]) -> list[int]:
+        if not v:
+            raise ValueError("at least one checkpoint (the last is 100)")
+        bad = [p for p in v if not 1 <= p <= 100]
+        if bad:
+            raise ValueError(f"{bad}: each checkpoint is a percentage 1-100")
+        if any(b <= a for a, b in pairwise(v)):
+            raise ValueError(f"{v} is not strictly ascending")
+        if v[-1] != 100:
+            raise ValueError(f"{v} ends at {v[-1]}: the last checkpoint is 100 (every node replaced)")
+        return v
+
+
+class NodeLifecycle(Strict):
+    """How nodes leave: drained before their Auto Scaling group terminates them, pools rolled by
+    instance refresh (docs/runbooks/node-lifecycle.md)."""
+
+    drain_timeout_seconds: int = Field(
+        300, ge=60, le=3600,
+        description="Seconds the node termination handler has to cordon and drain a node before the "
+        "Auto Scaling group goes on terminating it (60-3600); the groups' termination lifecycle hooks "
+        "wait this long plus a margin.")
+    instance_refresh: InstanceRefresh = Field(default_factory=InstanceRefresh)
+
+
 class V4Config(Strict):
     """Stage v4: kubeadm Kubernetes on AWS EC2 across AZs, RDS Multi-AZ, NLB + TLS, IRSA."""
 
@@ -482,6 +528,10 @@ class V4Config(Strict):
     gcp: GcpSide | None = Field(
         None, description="GCP side (HA VPN with BGP, GPU node); null: AWS only.")
     gpu_workers: AwsGpuWorkers | None = Field(None, description="AWS GPU node group; null: none.")
+    node_lifecycle: NodeLifecycle = Field(
+        default_factory=NodeLifecycle,
+        description="Node draining on termination and pool rolling (termination handler queue, lifecycle "
+        "hooks, instance refresh).")
 
     @property
     def vpn_cidrs(self) -> tuple[str, ...]:

@@ -14,6 +14,9 @@ Declarations the validators read (set by the components, visible in the plan):
 * ``looper/etcd-backups = "<cluster>/"`` tag on a bucket: where the control planes put etcd
   snapshots. A production stack with control planes needs one, versioned, SSE-KMS encrypted,
   keeping ``daily/`` snapshots at least 7 days.
+* An Auto Scaling group that is not a control plane is a node group: it needs an
+  ``autoscaling:EC2_INSTANCE_TERMINATING`` lifecycle hook (a node is drained before it goes; a
+  replacement control plane must not wait on a drain through the API server it replaces).
 * A production stack is one whose stack name is ``prod``/``production`` or ends in ``-prod``
   (``v4-prod``), or whose ``env`` tag (resource tags or the aws provider's default tags) is
   ``prod``/``production``: the same ``env`` the GCP stages put in their labels.
@@ -45,6 +48,8 @@ INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 INSTANCE = "aws:ec2/instance:Instance"
 ASG = "aws:autoscaling/group:Group"
+LIFECYCLE_HOOK = "aws:autoscaling/lifecycleHook:LifecycleHook"
+SQS_QUEUE = "aws:sqs/queue:Queue"
 LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
 LISTENER = "aws:lb/listener:Listener"
 DB_INSTANCE = "aws:rds/instance:Instance"
@@ -80,6 +85,7 @@ MIN_ETCD_SNAPSHOT_DAYS = 7
 #: a production control plane: an odd number of members, at least this many, in as many AZs
 MIN_CONTROL_PLANES = 3
 CONTROL_PLANE_ROLE = "control-plane"
+TERMINATING = "autoscaling:EC2_INSTANCE_TERMINATING"
 HA_VPN_TUNNELS = 4
 _PROD = re.compile(r"(^|-)prod(uction)?$")
 _PROD_ENV = frozenset({"prod", "production"})
@@ -464,6 +470,25 @@ def ha_zones(resources: Sequence[Resource]) -> Iterable[tuple[str, str]]:
             yield group.urn, "an RDS subnet group spans at least 2 subnets in 2 availability zones"
 
 
+def node_groups_drain(resources: Sequence[Resource]) -> Iterable[tuple[str, str]]:
+    """Every node group (an Auto Scaling group that is not a control plane) has a termination
+    lifecycle hook, joined by `autoscalingGroupName`."""
+    idx = _Index(resources)
+    control_planes = control_plane_groups(idx)
+    hooked = {g.urn for hook in idx.of_type(LIFECYCLE_HOOK)
+              if hook.props.get("lifecycleTransition") == TERMINATING
+              for g in idx.sources(hook, "autoscalingGroupName", ASG)}
+    for group in idx.of_type(ASG):
+        if group not in control_planes and group.urn not in hooked:
+            yield group.urn, (f"node group without a {TERMINATING} lifecycle hook: its nodes are terminated "
+                              "without a drain")
+
+
+def sqs_kms(r: Resource) -> Iterable[str]:
+    if not r.props.get("kmsMasterKeyId"):
+        yield "SQS queue not encrypted with a KMS key (kmsMasterKeyId)"
+
+
 def declared_single_az(resources: Sequence[Resource]) -> Iterable[tuple[str, str]]:
     for r in resources:
         if r.type in (VPC, ASG, INSTANCE):
@@ -544,6 +569,7 @@ RESOURCE_POLICIES = (
                      (DB_INSTANCE,), rds_hardening),
     _resource_policy("aws-lb-tls12", "TLS/HTTPS listeners use a TLS 1.2+ security policy",
                      (LISTENER,), listener_tls_policy),
+    _resource_policy("aws-sqs-kms", "SQS queues are encrypted with a KMS key", (SQS_QUEUE,), sqs_kms),
     _resource_policy("aws-iam-no-admin", "No Action \"*\" on Resource \"*\"; no AdministratorAccess",
                      (ROLE, ROLE_POLICY, ROLE_POLICY_ATTACHMENT), iam_no_admin),
 )
@@ -557,6 +583,8 @@ STACK_POLICIES = (
                 "server-side encryption", "mandatory", s3_private_encrypted),
     StackPolicy("aws-ha-zones", "Subnets, Auto Scaling groups, instance sets and RDS subnet groups "
                 "span at least 2 availability zones", "mandatory", ha_zones),
+    StackPolicy("aws-node-groups-drain", "Node groups (Auto Scaling groups other than control planes) have "
+                "a termination lifecycle hook", "mandatory", node_groups_drain),
     StackPolicy("aws-ha-vpn", "GCP HA VPN: 4 tunnels, each with a BGP peer", "mandatory", ha_vpn),
     StackPolicy("aws-production-resilience", "Production: RDS Multi-AZ with deletion protection, a "
                 "NAT gateway per AZ, an odd number (>= 3) of control planes over >= 3 AZs, etcd snapshots "

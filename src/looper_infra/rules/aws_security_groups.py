@@ -14,7 +14,8 @@ pod-to-pod traffic between nodes is then UDP 4789 between node addresses, which 
 allow; raw pod IPs would be dropped here (and by EC2's source/destination check). BGP 179 is
 unused. Kubernetes NodePorts (30000-32767) are closed except the configured ingress NodePorts,
 and those only from the application NLB's group (which works with client IP preservation on:
-the NLB's group is what the target's group sees).
+the NLB's group is what the target's group sees); the NLB's health checks reach kube-proxy's
+health port (10256) on the workers, from the same group.
 
 An NLB has a security group of its own (it can only be given one at creation), so its
 targets reference that group instead of client CIDRs.
@@ -61,6 +62,9 @@ ETCD_CLIENT, ETCD_PEER = 2379, 2380
 ETCD_METRICS = 2381
 KUBELET = 10250
 KUBE_PROXY_METRICS = 10249
+#: kube-proxy's health server (`/healthz`, `/livez`; healthzBindAddress 0.0.0.0:10256, the default):
+#: the app NLB's target health check, which the worker group's ELB health follows
+KUBE_PROXY_HEALTH = 10256
 CONTROLLER_MANAGER = 10257
 SCHEDULER = 10259
 NODE_EXPORTER = 9100
@@ -282,6 +286,8 @@ def rules_for(
         if role == "worker":
             for port in x.node_ports:
                 rules += _ingress(f"ingress NodePort {port}", "tcp", port, ("app-nlb",), lb)
+            rules += _ingress("kube-proxy health (app NLB health check)", "tcp", KUBE_PROXY_HEALTH,
+                              ("app-nlb",), lb)
         rules += _ingress("SSH", "tcp", SSH, x.vpn, lb)
     elif role == "api-nlb":
         rules += _ingress("Kubernetes API", "tcp", API_SERVER, (*nodes, *x.vpn, *x.gcp), lb)
@@ -312,8 +318,10 @@ def egress_for(role: Role, *, node_ports: Sequence[int]) -> tuple[SgEgressRule, 
         ports = _node_ports(node_ports, errors)
         if errors:
             raise ValueError("; ".join(errors))
-        return tuple(SgEgressRule(f"ingress NodePort {p} and its health check", "tcp", p, p,
-                                  dest_role="worker") for p in ports)
+        return (*(SgEgressRule(f"ingress NodePort {p} and its health check", "tcp", p, p, dest_role="worker")
+                  for p in ports),
+                SgEgressRule("kube-proxy health of the workers (target health checks)", "tcp",
+                             KUBE_PROXY_HEALTH, KUBE_PROXY_HEALTH, dest_role="worker"))
     return ()
 
 

@@ -3,6 +3,8 @@
     internet -> app NLB (TLS 443 / TCP 80, public subnets) -> ingress NodePorts on the workers
     VPN / GCP / nodes -> internal API NLB (TCP 6443, instance targets) -> control planes (ASGs of one)
     private subnets per AZ: control planes (1 or 3), worker pool, Kafka pool (one AZ), GPU pool
+    node lifecycle: termination hooks on the pools -> EventBridge -> SQS (KMS) -> the handler (IRSA);
+                    Cluster Autoscaler's IRSA role and discovery tags on the workers and GPU pools
     data subnets per AZ: RDS PostgreSQL Multi-AZ (KMS, force SSL, RDS-managed password)
     operators -- OpenVPN (access VPC) -- peering or transit gateway --> K8s VPC (and GCP)
     GCP: VPC + Cloud NAT (the GCP foundation), HA VPN with BGP, the L4 GPU node
@@ -34,6 +36,7 @@ from looper_infra.components.aws.vpc import Vpc, VpcArgs
 from looper_infra.config.v4 import V4Config
 from looper_infra.core import naming
 from looper_infra.core.tags import aws_tags
+from looper_infra.rules.aws_security_groups import KUBE_PROXY_HEALTH
 from looper_infra.stages import v4_parts
 
 
@@ -80,8 +83,11 @@ def program(cfg: V4Config) -> None:
         security_group_id=sgs.ids["app-nlb"], domain=cfg.ingress.domain,
         hosted_zone_id=cfg.ingress.hosted_zone_id, certificate_arn=cfg.ingress.certificate_arn,
         node_ports={"http": cfg.ingress.http_node_port, "redirect": cfg.ingress.redirect_node_port},
-        deletion_protection=cl.termination_protection), opts)
+        deletion_protection=cl.termination_protection,
+        health_check_allowed=(sgs.rule_ids[f"worker-in-tcp-{KUBE_PROXY_HEALTH}-from-app-nlb"],
+                              sgs.rule_ids[f"app-nlb-out-tcp-{KUBE_PROXY_HEALTH}-to-worker"])), opts)
     pools = v4_parts.node_pools(cfg, cluster, vpc, worker_sg=sgs.ids["worker"], app_lb=app_lb, opts=opts)
+    lifecycle = v4_parts.node_lifecycle_parts(cfg, cluster, pools, opts)
 
     access = v4_parts.operator_access(cfg, vpc, opts) if cfg.openvpn is not None else None
     transit = v4_parts.transit_hub(cfg, vpc, access, opts)
@@ -96,6 +102,7 @@ def program(cfg: V4Config) -> None:
         "rds_endpoint": db.endpoint,
         "rds_secret_arn": db.master_user_secret_arn,
         "node_asg_names": {key: pool.name for key, pool in pools.items()},
+        **v4_parts.node_lifecycle_outputs(cfg, lifecycle),
         **(access.outputs if access is not None else {}),
         **gcp,
         "vpc_id": vpc.vpc_id,

@@ -7,6 +7,7 @@ a transit gateway.
 
 from __future__ import annotations
 
+import dataclasses
 from functools import partial
 from ipaddress import IPv4Network
 from typing import Any
@@ -14,8 +15,11 @@ from typing import Any
 import pulumi
 
 from looper_infra.bootstrap import k8s_versions
+from looper_infra.components.aws import node_lifecycle
 from looper_infra.components.aws.kubeadm_cluster import UBUNTU_AMI, KubeadmCluster, NodeKind
 from looper_infra.components.aws.nlb import AppLoadBalancer
+from looper_infra.components.aws.node_group import InstanceRefreshSpec, TerminationHook
+from looper_infra.components.aws.node_lifecycle import NodeLifecycle, NodeLifecycleArgs
 from looper_infra.components.aws.node_pool import NodePool, NodePoolArgs, PoolSize
 from looper_infra.components.aws.operator_access import (
     AccessNetwork,
@@ -24,11 +28,13 @@ from looper_infra.components.aws.operator_access import (
     OperatorAccessArgs,
     VpnServerSpec,
 )
+from looper_infra.components.aws.provider import partition
 from looper_infra.components.aws.rds import PostgresDatabase, PostgresDatabaseArgs
 from looper_infra.components.aws.transit import TransitHub, TransitHubArgs, TransitVpc
 from looper_infra.components.aws.vpc import Vpc
 from looper_infra.config.v4 import V4Config
 from looper_infra.core import naming
+from looper_infra.facts import v4_contract
 from looper_infra.rules import ha_vpn
 
 #: The Kafka node is one broker in one AZ by design (its volume lives there); declared, so the
@@ -36,40 +42,99 @@ from looper_infra.rules import ha_vpn
 KAFKA_SINGLE_AZ_TAG = "looper/single-az"
 KAFKA_SINGLE_AZ_REASON = "one dedicated Kafka broker node; replaced in its AZ by the ASG"
 KAFKA_NODES = NodeKind(labels={"dedicated": "kafka"}, taints=("dedicated=kafka:NoSchedule",))
+#: the extended resource the NVIDIA device plugin advertises
+GPU_RESOURCE = "nvidia.com/gpu"
 
 
 def node_pools(cfg: V4Config, cluster: KubeadmCluster, vpc: Vpc, *, worker_sg: pulumi.Input[str],
                app_lb: AppLoadBalancer, opts: pulumi.ResourceOptions) -> dict[str, NodePool]:
-    """The worker pool (behind the app NLB), the Kafka node's pool (one AZ), the AWS GPU pool."""
+    """The worker pool (behind the app NLB), the Kafka node's pool (one AZ), the AWS GPU pool.
+
+    Every pool's group has the termination hook (drain timeout from config) and rolls by instance
+    refresh (config). Workers and GPU workers are Cluster Autoscaler's (discovery tags; the GPU
+    pool also scale-from-zero hints); the Kafka group is not: one broker whose volume lives in
+    one AZ, fixed at one node. The workers use ELB health: the app NLB checks kube-proxy on each
+    node (nlb.py), not the ingress NodePort.
+    """
     from looper_infra.bootstrap.k8s_node import K8sGpuWorker
 
     nm = partial(naming.name, cfg.name_prefix, cfg.env)
     template = partial(cluster.node_template, security_group_ids=(worker_sg,))
-    w, k = cfg.workers, cfg.kafka_node
+    w, k, lc = cfg.workers, cfg.kafka_node, cfg.node_lifecycle
+    refresh = InstanceRefreshSpec(
+        min_healthy_percentage=lc.instance_refresh.min_healthy_percentage,
+        checkpoint_percentages=tuple(lc.instance_refresh.checkpoint_percentages),
+        checkpoint_delay_sec=lc.instance_refresh.checkpoint_delay_seconds)
+    lifecycle = partial(NodePoolArgs, termination_hook=TerminationHook(
+        node_lifecycle.hook_heartbeat_seconds(lc.drain_timeout_seconds)), refresh=refresh)
+    discovery = v4_contract.autoscaler_discovery_tags(cluster.cluster_name)
     pools = {
-        "workers": NodePool("workers", NodePoolArgs(
+        "workers": NodePool("workers", lifecycle(
             template=template(name_prefix=nm("worker"), node_role="worker", instance_type=w.instance_type,
                               volume_gb=w.volume_gb),
             group_name=nm("workers"), subnet_ids=vpc.private_subnet_ids,
             size=PoolSize(w.min_size, w.desired, w.max_size),
-            target_group_arns=list(app_lb.target_group_arns.values()), template_resource_name="worker-lt"),
+            target_group_arns=list(app_lb.target_group_arns.values()), template_resource_name="worker-lt",
+            health_check_type="ELB", autoscaled=True, group_tags=discovery),
             opts),
-        "kafka": NodePool("kafka", NodePoolArgs(
+        "kafka": NodePool("kafka", lifecycle(
             template=template(name_prefix=nm("kafka"), node_role="kafka", instance_type=k.instance_type,
                               volume_gb=k.volume_gb, kind=KAFKA_NODES),
             group_name=nm("kafka"), size=PoolSize(1, 1, 1),
             subnet_ids=vpc.private_subnet_ids.apply(lambda ids: [ids[cfg.aws.azs.index(k.az)]]),
-            group_tags={KAFKA_SINGLE_AZ_TAG: KAFKA_SINGLE_AZ_REASON}), opts),
+            group_tags={KAFKA_SINGLE_AZ_TAG: KAFKA_SINGLE_AZ_REASON},
+            # a group of one (max 1): its node is replaced terminate-first, on purpose; the
+            # broker's volume can follow only once the old pod is gone anyway
+            refresh=dataclasses.replace(refresh, min_healthy_percentage=0)), opts),
     }
     if cfg.gpu_workers is not None:
         g = cfg.gpu_workers
         gpu = NodeKind(gpu=K8sGpuWorker(accelerator=g.accelerator, count=g.gpus_per_node, model=g.gpu_model))
-        pools["gpu"] = NodePool("gpu-workers", NodePoolArgs(
+        pools["gpu"] = NodePool("gpu-workers", lifecycle(
             template=template(name_prefix=nm("gpu"), node_role="gpu", instance_type=g.instance_type,
                               volume_gb=g.volume_gb, kind=gpu),
             group_name=nm("gpu"), subnet_ids=vpc.private_subnet_ids,
-            size=PoolSize(g.min_size, g.desired, g.max_size), template_resource_name="gpu-lt"), opts)
+            size=PoolSize(g.min_size, g.desired, g.max_size), template_resource_name="gpu-lt",
+            autoscaled=True, group_tags={**discovery, **scale_from_zero_tags(gpu)}), opts)
     return pools
+
+
+def scale_from_zero_tags(kind: NodeKind) -> dict[str, str]:
+    """Cluster Autoscaler's node-template tags of a pool: the labels and taints its nodes register
+    with (the bootstrap's: the kind's own, then the GPU's) and its GPUs."""
+    from looper_infra.bootstrap.k8s_node.spec import GPU_TAINT
+
+    labels, taints = dict(kind.labels), list(kind.taints)
+    resources: dict[str, int | str] = {}
+    if kind.gpu is not None:
+        labels |= kind.gpu.labels
+        taints.append(GPU_TAINT)
+        resources[GPU_RESOURCE] = kind.gpu.count
+    return node_lifecycle.autoscaler_node_template(labels, taints, resources)
+
+
+def node_lifecycle_parts(cfg: V4Config, cluster: KubeadmCluster, pools: dict[str, NodePool],
+                         opts: pulumi.ResourceOptions) -> NodeLifecycle:
+    """The termination handler's queue and rules, and the handler's and the autoscaler's roles."""
+    nm = partial(naming.name, cfg.name_prefix, cfg.env)
+    a = cfg.aws
+    return NodeLifecycle("node-lifecycle", NodeLifecycleArgs(
+        name=nm("node-termination"), cluster_name=cluster.cluster_name, region=a.region,
+        account_id=a.account_id, partition=partition(a.region),
+        group_names={key: pool.group_name for key, pool in pools.items()},
+        provider_arn=cluster.issuer.provider_arn, issuer_host=cluster.issuer.issuer_host,
+        handler_role_name=nm("node-termination-handler"), autoscaler_role_name=nm("cluster-autoscaler")),
+        opts)
+
+
+def node_lifecycle_outputs(cfg: V4Config, lifecycle: NodeLifecycle) -> dict[str, Any]:
+    """What the platform's node-lifecycle controllers read (facts.v4_contract.NODE_LIFECYCLE_OUTPUTS)."""
+    return {
+        "node_termination_queue_url": lifecycle.queue_url,
+        "node_termination_role_arn": lifecycle.handler_role_arn,
+        "cluster_autoscaler_role_arn": lifecycle.autoscaler_role_arn,
+        "node_drain_timeout_seconds": cfg.node_lifecycle.drain_timeout_seconds,
+    }
 
 
 def database(cfg: V4Config, vpc: Vpc, *, rds_sg: pulumi.Input[str],

@@ -110,7 +110,8 @@ def node_files(spec: K8sNodeBootstrap) -> dict[str, str]:
 
 
 AWS_IDENTITY = {"zone": "ap-northeast-2a", "region": "ap-northeast-2", "instance_type": "m7i.large",
-            "node_ip": "10.1.16.23", "node_name": "ip-10-1-16-23.ap-northeast-2.compute.internal"}
+            "node_ip": "10.1.16.23", "node_name": "ip-10-1-16-23.ap-northeast-2.compute.internal",
+            "provider_id": "aws:///ap-northeast-2a/i-0123456789abcdef0"}
 
 
 @pytest.fixture
@@ -142,6 +143,9 @@ def test_fill_and_pki_produce_what_kubeadm_reads(aws_helper: Path, tmp_path: Pat
     join = docs(outputs["kubeadm-join.yaml"])["JoinConfiguration"]
     assert join["discovery"]["bootstrapToken"]["token"] == secret["token"]
     assert join["nodeRegistration"]["name"] == AWS_IDENTITY["node_name"]
+    for registration in (join, init["InitConfiguration"]):
+        assert args(registration["nodeRegistration"]["kubeletExtraArgs"])["provider-id"] == (
+            "aws:///ap-northeast-2a/i-0123456789abcdef0")
     labels = args(join["nodeRegistration"]["kubeletExtraArgs"])["node-labels"]
     assert "topology.kubernetes.io/zone=ap-northeast-2a" in labels.split(",")
     assert "node.kubernetes.io/instance-type=m7i.large" in labels.split(",")
@@ -163,6 +167,9 @@ def test_fill_and_pki_produce_what_kubeadm_reads(aws_helper: Path, tmp_path: Pat
 
 
 @pytest.mark.parametrize("key, value", [
+    # an instance fact (later files win: the bad value replaces the identity's)
+    ("provider_id", "aws:///ap-northeast-2a/i-0123456789abcdef0\n--node-ip=1.2.3.4"),
+    ("provider_id", "aws:///ap-northeast-2a/../i-0123"),
     ("token", "ABCDEF.0123456789abcdef"),
     ("certificate_key", "abc"),
     ("encryption_key", base64.b64encode(b"x" * 16).decode()),
@@ -225,6 +232,7 @@ class FakeAws(LoopbackServer):
             "/latest/meta-data/instance-type": AWS_IDENTITY["instance_type"],
             "/latest/meta-data/local-ipv4": AWS_IDENTITY["node_ip"],
             "/latest/meta-data/local-hostname": AWS_IDENTITY["node_name"],
+            "/latest/meta-data/instance-id": "i-0123456789abcdef0",
         }
         self._answer(200, answers[self.path]) if self.path in answers else self._answer(404, "")
 
@@ -283,7 +291,8 @@ def test_secret_and_identity_through_imdsv2_and_signed_requests(
 
 GCP_IDENTITY = {"zone": "asia-northeast3-a", "region": "asia-northeast3", "instance_type": "g2-standard-4",
             "node_ip": "10.0.16.5",
-            "node_name": "looper-dev-gpu-0.asia-northeast3-a.c.looper-dev.internal"}
+            "node_name": "looper-dev-gpu-0.asia-northeast3-a.c.looper-dev.internal",
+            "provider_id": "gce://looper-dev/asia-northeast3-a/looper-dev-gpu-0"}
 
 
 class FakeGcp(LoopbackServer):
@@ -307,6 +316,8 @@ class FakeGcp(LoopbackServer):
                 "instance/machine-type": "projects/123456789012/machineTypes/g2-standard-4",
                 "instance/network-interfaces/0/ip": GCP_IDENTITY["node_ip"],
                 "instance/hostname": GCP_IDENTITY["node_name"],
+                "instance/name": "looper-dev-gpu-0",
+                "project/project-id": "looper-dev",
             }
             key = self.path.removeprefix("/computeMetadata/v1/")
             self._answer(200, answers[key]) if key in answers else self._answer(404, "")
@@ -386,6 +397,9 @@ def test_helper_identity_and_fill_give_kubeadm_its_join_config(
     assert labels["node.kubernetes.io/instance-type"] == "g2-standard-4"
     assert [a for a in join["nodeRegistration"]["kubeletExtraArgs"] if a["name"] == "node-ip"] == [
         {"name": "node-ip", "value": GCP_IDENTITY["node_ip"]}]
+    # gce://<project>/<zone>/<instance name>: never aws:///, so the dead-Node cleanup skips it
+    assert args(join["nodeRegistration"]["kubeletExtraArgs"])["provider-id"] == (
+        "gce://looper-dev/asia-northeast3-a/looper-dev-gpu-0")
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
 import os
 import stat
@@ -20,39 +19,16 @@ from typing import Any, ClassVar
 import pytest
 
 from helpers.k8s_node import SPECS, run_helper
+from helpers.sigv4 import IMDS_ANSWERS, expected_signature
 from looper_infra.bootstrap.k8s_node.cloud_helpers import (
     render_k8s_aws_helper,
     render_k8s_gcp_helper,
 )
 from looper_infra.bootstrap.k8s_node.lifecycle import render_k8s_cp_helper
 
-SECRET_KEY = "fake-secret-key"
 REGION = "ap-northeast-2"
 KMS = "arn:aws:kms:ap-northeast-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 CLUSTER_TAG = "kubernetes.io/cluster/looper-dev"
-
-
-def expected_signature(method: str, raw_path: str, headers: dict[str, str], body: bytes) -> bool:
-    """Recompute the SigV4 signature of a received request (independent of the helper)."""
-    auth = headers["authorization"]
-    cred = auth.split("Credential=")[1].split(",")[0]
-    signed = auth.split("SignedHeaders=")[1].split(",")[0].split(";")
-    access, date, region, service, _ = cred.split("/")
-    path, _, query = raw_path.partition("?")
-    pairs = sorted(query.split("&")) if query else []
-    canonical = "\n".join([
-        method, path, "&".join(pairs),
-        "".join(f"{n}:{headers[n].strip()}\n" for n in signed), ";".join(signed),
-        hashlib.sha256(body).hexdigest(),
-    ])
-    scope = f"{date}/{region}/{service}/aws4_request"
-    to_sign = "\n".join(["AWS4-HMAC-SHA256", headers["x-amz-date"], scope,
-                         hashlib.sha256(canonical.encode()).hexdigest()])
-    key = ("AWS4" + SECRET_KEY).encode()
-    for part in (date, region, service, "aws4_request"):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-    good = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
-    return access == "ASIAFAKE" and "host" in signed and auth.endswith(f"Signature={good}")
 
 
 class Fake(BaseHTTPRequestHandler):
@@ -99,13 +75,7 @@ class Fake(BaseHTTPRequestHandler):
     do_GET = do_PUT = do_POST = handle_any
 
     def imds(self, path: str) -> None:
-        answers = {
-            "/latest/api/token": "imds-session",
-            "/latest/meta-data/iam/security-credentials/": "role\n",
-            "/latest/meta-data/iam/security-credentials/role": json.dumps(
-                {"AccessKeyId": "ASIAFAKE", "SecretAccessKey": SECRET_KEY, "Token": "session"}),
-        }
-        self.answer(200, answers[path]) if path in answers else self.answer(404)
+        self.answer(200, IMDS_ANSWERS[path]) if path in IMDS_ANSWERS else self.answer(404)
 
     def s3(self, key: str, query: dict[str, list[str]], body: bytes) -> None:
         if self.command == "PUT":

@@ -126,6 +126,11 @@ def test_kubeadm_init_documents(name: str) -> None:
     for kind, doc in found.items():
         jsonschema.validate(doc, SCHEMAS[kind])
     init, cluster = found["InitConfiguration"], found["ClusterConfiguration"]
+    assert args(init["nodeRegistration"]["kubeletExtraArgs"])["provider-id"] == "@@provider_id@@"
+    kubelet = found["KubeletConfiguration"]
+    assert "providerID" not in kubelet  # cluster-wide: no per-node value
+    # graceful node shutdown within the 30 s Ubuntu's logind lets an inhibitor delay shutdown
+    assert (kubelet["shutdownGracePeriod"], kubelet["shutdownGracePeriodCriticalPods"]) == ("30s", "10s")
     assert init["bootstrapTokens"][0]["token"] == "@@token@@"
     assert init["certificateKey"] == "@@certificate_key@@"
     assert init["nodeRegistration"]["taints"] == [
@@ -172,6 +177,8 @@ def test_kubeadm_join_document(name: str) -> None:
     assert labels["node.kubernetes.io/instance-type"] == "@@instance_type@@"
     assert not any(key.startswith("node-role.kubernetes.io") for key in labels)
     assert kubelet["node-ip"] == "@@node_ip@@"
+    # every kubelet registers its provider ID (filled from the helper's identity at boot)
+    assert kubelet["provider-id"] == "@@provider_id@@"
 
 
 # --- labels and taints ------------------------------------------------------------------------

@@ -28,6 +28,8 @@ from looper_infra.bootstrap.k8s_node import k8s_node_files
 from looper_infra.bootstrap.k8s_node.lifecycle import (
     K8S_CP_HELPER_PATH,
     K8S_LIFECYCLE_PATH,
+    K8S_NODES_SCRIPT_PATH,
+    UNITS_CONTEXT,
     lifecycle_files,
     lifecycle_unit_names,
     render_k8s_lifecycle_script,
@@ -266,10 +268,12 @@ def test_files_units_golden_and_size(tmp_path: Path) -> None:
     files = lifecycle_files(SPEC)
     assert lifecycle_unit_names(SPEC) == ("looper-k8s-certs.service", "looper-k8s-certs.timer",
                                           "looper-k8s-token.service", "looper-k8s-token.timer",
+                                          "looper-k8s-prune-nodes.service", "looper-k8s-prune-nodes.timer",
                                           "looper-k8s-audit-ship.service", "looper-k8s-audit-ship.timer")
     # the helper is the control plane's node helper (user data); these go into its bundle
-    assert set(files) == {K8S_LIFECYCLE_PATH,
+    assert set(files) == {K8S_LIFECYCLE_PATH, K8S_NODES_SCRIPT_PATH,
                           *(f"/etc/systemd/system/{n}" for n in lifecycle_unit_names(SPEC))}
+    assert files[K8S_NODES_SCRIPT_PATH].mode == "0755"
     plain = lifecycle_files(dataclasses.replace(SPEC, audit_log_group=None))
     assert not any("audit-ship" in path for path in plain)
     assert files[K8S_LIFECYCLE_PATH].mode == "0755"
@@ -278,6 +282,11 @@ def test_files_units_golden_and_size(tmp_path: Path) -> None:
     assert "OnCalendar=daily\n" in timers["looper-k8s-certs.timer"]
     assert "OnCalendar=hourly\n" in timers["looper-k8s-token.timer"]
     assert "OnCalendar=minutely\n" in timers["looper-k8s-audit-ship.timer"]
+    # every PRUNE_NODES_MINUTES (5), up to PRUNE_NODES_DELAY (1 min) later
+    assert "OnCalendar=*:0/5\nRandomizedDelaySec=1min\n" in timers["looper-k8s-prune-nodes.timer"]
+    prune = files["/etc/systemd/system/looper-k8s-prune-nodes.service"].content
+    assert f"ExecStart={K8S_LIFECYCLE_PATH} prune-nodes\n" in prune
+    assert "ConditionPathExists=/etc/kubernetes/admin.conf" in prune
     assert all("Persistent=true" in t and "RandomizedDelaySec=" in t for t in timers.values())
     for path, file in files.items():
         assert_matches_golden(file.content, GOLDEN / f"k8s_cp_lifecycle{path.replace('/', '_')}")
@@ -291,9 +300,10 @@ def test_script_passes_shellcheck_and_units_verify(tmp_path: Path) -> None:
     script.chmod(0o755)
     assert_shellcheck_clean(script)
     units = template_module("k8s-cp-lifecycle.units.j2", {
-        "names": {"setup_unit": "looper-k8s-node.service"}, "lifecycle": str(script)})
+        **UNITS_CONTEXT, "names": {"setup_unit": "looper-k8s-node.service"}, "lifecycle": str(script)})
     names = []
-    for name, macro in (("certs", "certs"), ("token", "token"), ("audit-ship", "audit")):
+    for name, macro in (("certs", "certs"), ("token", "token"), ("audit-ship", "audit"),
+                        ("prune-nodes", "prune")):
         for kind in ("service", "timer"):
             unit = tmp_path / f"looper-k8s-{name}.{kind}"
             unit.write_text(str(getattr(units, f"{macro}_{kind}")()).strip() + "\n")

@@ -191,7 +191,7 @@ def test_control_planes_repair_membership_before_join_and_restore_after_init() -
     assert 'if [[ -n "$ip" && "$name" != "$NODE_NAME" ]]' in repair  # itself is no endpoint
     assert '"${TMP_DIR}/secret.json" \\\n    "${TMP_DIR}/join.json"' in cp  # join token last
     assert "systemctl enable --now looper-etcd-snapshot.timer looper-k8s-certs.timer " \
-           "looper-k8s-token.timer looper-k8s-audit-ship.timer" in cp
+           "looper-k8s-token.timer looper-k8s-prune-nodes.timer looper-k8s-audit-ship.timer" in cp
     worker = written("k8s_worker")[K8S_SETUP_SCRIPT_PATH]["content"]
     for absent in ("repair_etcd_membership", "ETCD_SCRIPT", "join.json", ".timer"):
         assert absent not in worker

@@ -194,7 +194,13 @@ def test_node_group_spans_the_subnets_and_registers_in_the_app_target_groups(pla
     refresh = asg["instanceRefresh"]
     assert refresh["strategy"] == "Rolling" and 50 <= refresh["preferences"]["minHealthyPercentage"] <= 100
     assert {(t["key"], t["value"], t["propagateAtLaunch"]) for t in asg["tags"]} == {
-        ("Name", "looper-dev-workers", True), ("role", "worker", True)}
+        ("Name", "looper-dev-workers", True), ("role", "worker", True),
+        ("aws-node-termination-handler/managed", "true", True)}
+    # every node group waits for a drain before it terminates a node (default heartbeat)
+    hook = named(plan, "aws:autoscaling/lifecycleHook:LifecycleHook", "workers-termination-hook").inputs
+    assert (hook["autoscalingGroupName"], hook["lifecycleTransition"], hook["defaultResult"],
+            hook["heartbeatTimeout"]) == ("looper-dev-workers", "autoscaling:EC2_INSTANCE_TERMINATING",
+                                          "CONTINUE", 420)
 
 
 def test_api_nlb_is_internal_with_instance_targets_on_6443(plan: Plan) -> None:
@@ -229,7 +235,11 @@ def test_app_nlb_tls_443_and_tcp_80_to_the_ingress_node_ports(plan: Plan) -> Non
     tgs = {r.name.removeprefix("app-lb-tg-"): r for r in children(plan, TG, "app-lb-tg-")}
     assert {k: (v.inputs["port"], v.inputs["protocol"], v.inputs["targetType"]) for k, v in tgs.items()} == {
         "http": (30080, "TCP", "instance"), "redirect": (30081, "TCP", "instance")}
-    assert all(v.inputs["healthCheck"]["protocol"] == "TCP" for v in tgs.values())
+    # each node's kube-proxy /livez (port 10256), not the NodePort: ELB health must not replace
+    # every worker while the ingress controller is down
+    checks = {k: v.inputs["healthCheck"] for k, v in tgs.items()}
+    assert {k: (c["protocol"], c["port"], c["path"], c["matcher"]) for k, c in checks.items()} == {
+        role: ("HTTP", "10256", "/livez", "200") for role in ("http", "redirect")}
     listeners = app_listeners(plan)
     assert set(listeners) == {443, 80}
     tls_, plain = listeners[443], listeners[80]

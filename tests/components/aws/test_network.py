@@ -298,7 +298,8 @@ def test_every_security_group_rule_is_the_table(per_az: Plan) -> None:
     assert out == {"control-plane": {("-1", None, None, "0.0.0.0/0")},
                    "worker": {("-1", None, None, "0.0.0.0/0")},
                    "api-nlb": {("tcp", 6443, 6443, "control-plane")},
-                   "app-nlb": {("tcp", 30080, 30080, "worker"), ("tcp", 30081, 30081, "worker")}}
+                   "app-nlb": {("tcp", 30080, 30080, "worker"), ("tcp", 30081, 30081, "worker"),
+                               ("tcp", 10256, 10256, "worker")}}
 
 
 @pytest.mark.parametrize(("overrides", "message"), [

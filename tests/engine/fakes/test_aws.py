@@ -60,9 +60,12 @@ def _every_aws_type() -> None:
     control = aws.ec2.Instance("k8s-cp-1", ami="ami-0123456789abcdef0", instance_type="m6i.large",
                                subnet_id=subnets["a"].id, vpc_security_group_ids=[sg.id])
     worker = aws.ec2.Instance("k8s-worker-1", launch_template={"id": lt.id, "version": "$Latest"})
-    aws.autoscaling.Group("k8s-workers", min_size=1, max_size=3,
-                          vpc_zone_identifiers=[s.id for s in subnets.values()],
-                          launch_template={"id": lt.id, "version": "$Latest"})
+    workers = aws.autoscaling.Group("k8s-workers", min_size=1, max_size=3,
+                                    vpc_zone_identifiers=[s.id for s in subnets.values()],
+                                    launch_template={"id": lt.id, "version": "$Latest"})
+    aws.autoscaling.LifecycleHook("k8s-workers", name="drain", autoscaling_group_name=workers.name,
+                                  lifecycle_transition="autoscaling:EC2_INSTANCE_TERMINATING",
+                                  default_result="CONTINUE", heartbeat_timeout=420)
     nlb = aws.lb.LoadBalancer("k8s-api", load_balancer_type="network", internal=True,
                               subnets=[s.id for s in subnets.values()])
     tg = aws.lb.TargetGroup("k8s-api", port=6443, protocol="TCP", target_type="ip", vpc_id=vpc.id)
@@ -141,6 +144,11 @@ def _every_aws_type() -> None:
                                                 transit_gateway_attachment_id=attach.id)
     aws.ec2transitgateway.Route("hub-gcp", transit_gateway_route_table_id=table.id,
                                 destination_cidr_block="10.0.0.0/16", transit_gateway_attachment_id=attach.id)
+    queue = aws.sqs.Queue("nth", name="looper-nth", message_retention_seconds=300, kms_master_key_id=key.arn)
+    rule = aws.cloudwatch.EventRule("nth-spot", name="looper-nth-spot", event_pattern=json.dumps(
+        {"source": ["aws.ec2"], "detail-type": ["EC2 Spot Instance Interruption Warning"]}))
+    aws.cloudwatch.EventTarget("nth-spot", rule=rule.name, target_id="queue", arn=queue.arn)
+    aws.sqs.QueuePolicy("nth", queue_url=queue.url, policy=rule.arn.apply(lambda a: json.dumps({"arn": a})))
     aws.Provider("aws-secondary", region="us-east-1")
 
     pulumi.export("control_ip", control.private_ip)
@@ -155,6 +163,8 @@ def _every_aws_type() -> None:
     pulumi.export("db_secret", db.master_user_secrets[0].secret_arn)
     pulumi.export("tunnel1_peer", vpn.tunnel1_vgw_inside_address)
     pulumi.export("igw", igw.id)
+    pulumi.export("queue_url", queue.url)
+    pulumi.export("rule_arn", rule.arn)
 
 
 @pytest.fixture(scope="module")
@@ -195,6 +205,8 @@ def test_program_sees_region_account_and_subnet_addresses(every_type_plan: Plan)
     assert out["db_host"].endswith(".eu-west-1.rds.amazonaws.com")
     assert out["db_secret"].startswith(f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:rds!db-")
     assert out["tunnel1_peer"] == "169.254.21.1"
+    assert out["queue_url"] == f"https://sqs.eu-west-1.amazonaws.com/{ACCOUNT}/looper-nth"
+    assert out["rule_arn"] == f"arn:aws:events:eu-west-1:{ACCOUNT}:rule/looper-nth-spot"
     plan = every_type_plan
     record = next(r for r in plan.of_type("aws:route53/record:Record") if r.name == "app-validation")
     cert = plan.one("aws:acm/certificate:Certificate")

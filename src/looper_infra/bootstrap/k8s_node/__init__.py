@@ -35,6 +35,12 @@ and only after the endpoint stayed silent for several polls; the others poll, bo
 With several control planes (3 or 5), a timer re-uploads the control-plane certificates hourly
 (kubeadm deletes them after 2 h) so a replacement can join at any time.
 
+Every kubelet registers its provider ID (``aws:///<az>/<instance-id>`` from IMDSv2,
+``gce://<project>/<zone>/<name>`` on GCP; the helper's ``identity``), which Node Termination
+Handler, Cluster Autoscaler and the control planes' dead-Node cleanup (``looper-k8s-nodes``,
+``lifecycle``) map instances by; a Node takes it at registration only, so nodes that joined
+before keep none until they are replaced.
+
 The setup script reuses the app VM setup script's shell helpers (retry, step markers, apt
 repositories with fingerprint-checked keys), cut out at render time by
 :mod:`looper_infra.bootstrap.app_vm_shell`.

@@ -3,6 +3,7 @@ KubeProxyConfiguration for ``kubeadm init``, JoinConfiguration for every node.""
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Final
 
 from looper_infra.bootstrap.k8s_node.api_server import API_SERVER_VOLUMES, api_server_args
@@ -11,6 +12,10 @@ from looper_infra.bootstrap.k8s_node.spec import API_SERVER_PORT, K8sNodeBootstr
 
 #: CRI-O's socket (kubeadm nodeRegistration.criSocket, kubelet containerRuntimeEndpoint).
 CRI_SOCKET: Final = "unix:///var/run/crio/crio.sock"
+#: Kubelet graceful node shutdown (KubeletConfiguration shutdownGracePeriod, of which the last
+#: ``critical_pods`` go to critical pods): 30 s in all, the most Ubuntu's logind allows (the
+#: template says why).
+SHUTDOWN_GRACE: Final = MappingProxyType({"grace_period": "30s", "critical_pods": "10s"})
 
 
 def _kubeadm(spec: K8sNodeBootstrap, mode: str) -> str:
@@ -24,6 +29,7 @@ def _kubeadm(spec: K8sNodeBootstrap, mode: str) -> str:
         api_server_args=api_server_args(spec) if mode == "init" else (),
         api_server_volumes=API_SERVER_VOLUMES,
         discovery_timeout="1m0s",
+        shutdown=SHUTDOWN_GRACE,
     )
 
 

@@ -28,6 +28,14 @@ ETCD_SNAPSHOT_TIMER: Final = "looper-etcd-snapshot.timer"
 CERTS_TIMER: Final = "looper-k8s-certs.timer"
 TOKEN_TIMER: Final = "looper-k8s-token.timer"  # noqa: S105 (a unit name)
 AUDIT_SHIP_TIMER: Final = "looper-k8s-audit-ship.timer"
+PRUNE_NODES_TIMER: Final = "looper-k8s-prune-nodes.timer"
+#: Every control plane looks for dead Nodes (``looper-k8s-nodes prune``) every this many
+#: minutes, after a random delay of up to PRUNE_NODES_DELAY. Bound: a terminated instance's
+#: Node is deleted within about PRUNE_NODES_MINUTES + PRUNE_NODES_DELAY (6 min) after it turns
+#: NotReady (kube-controller-manager's node-monitor-grace-period, under a minute by default);
+#: with several control planes the first of their runs deletes it.
+PRUNE_NODES_MINUTES: Final = 5
+PRUNE_NODES_DELAY: Final = "1min"
 #: Control planes: the cloud helper's control-plane commands (S3, EC2, secret writes, logs).
 K8S_CP_HELPER_PATH: Final = "/usr/local/sbin/looper-k8s-cp"
 #: Control planes: etcd snapshot/restore and membership repair.
@@ -35,6 +43,8 @@ K8S_ETCD_SCRIPT_PATH: Final = "/usr/local/sbin/looper-etcd"
 K8S_ETCD_MEMBERS_PATH: Final = "/usr/local/sbin/looper-etcd-members"
 #: Control planes: certificate renewal, token rotation, audit log shipping.
 K8S_LIFECYCLE_SCRIPT_PATH: Final = "/usr/local/sbin/looper-k8s-lifecycle"
+#: Control planes: dead-Node cleanup (Nodes whose aws:/// instance is gone), a bundle file.
+K8S_NODES_SCRIPT_PATH: Final = "/usr/local/sbin/looper-k8s-nodes"
 #: node-exporter's textfile collector directory on the host (metrics of the timers above).
 TEXTFILE_COLLECTOR_DIR: Final = v4_contract.TEXTFILE_COLLECTOR_DIR
 #: Audit policy, audit log and encryption config as the API server sees them (hostPath
@@ -63,6 +73,7 @@ PATHS: Final = MappingProxyType(
         "etcd_script": K8S_ETCD_SCRIPT_PATH,
         "etcd_members": K8S_ETCD_MEMBERS_PATH,
         "lifecycle_script": K8S_LIFECYCLE_SCRIPT_PATH,
+        "nodes_script": K8S_NODES_SCRIPT_PATH,
         "textfile_dir": TEXTFILE_COLLECTOR_DIR,
     }
 )

@@ -56,6 +56,8 @@ _BUCKET = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(aws|\d{12}):policy/[\w+=,.@/-]+$")
 _ROLE_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
+#: verbs of read-only IAM actions (an Allow on Resource "*" may name only these, or carry a Condition)
+_READ_ONLY_VERBS = ("Describe", "Get", "List")
 
 
 def bucket_policy(bucket_arn: str, distribution_arn: str) -> str:
@@ -210,7 +212,8 @@ class IrsaRoleArgs:
     issuer_host: pulumi.Input[str]
     namespace: str
     service_account: str
-    #: the role's permissions: IAM statements (plain JSON-able dicts) ...
+    #: the role's permissions: IAM statements (JSON-able dicts, values may be Outputs); an Allow
+    #: on Resource "*" only for read-only actions (Describe*/Get*/List*) or under a Condition ...
     statements: Sequence[Mapping[str, Any]] = ()
     #: ... and/or AWS managed policies (e.g. the EBS CSI driver's, which AWS keeps current)
     managed_policy_arns: Sequence[str] = ()
@@ -232,9 +235,21 @@ class IrsaRoleArgs:
         for i, st in enumerate(self.statements):
             if st.get("Effect") not in ("Allow", "Deny") or "Action" not in st or "Resource" not in st:
                 errors.append(f"statements[{i}]: needs Effect (Allow/Deny), Action and Resource")
-            elif st.get("Effect") == "Allow" and st.get("Resource") in ("*", ["*"]):
-                errors.append(f"statements[{i}]: Resource '*' (name the resources)")
+            elif st.get("Effect") == "Allow" and st.get("Resource") in ("*", ["*"]) \
+                    and not st.get("Condition") and not all(map(_read_only, _actions(st["Action"]))):
+                errors.append(f"statements[{i}]: Resource '*' for actions that are not read-only "
+                              "(Describe*/Get*/List*): name the resources or add a Condition")
         return errors
+
+
+def _actions(action: Any) -> list[str]:
+    return [action] if isinstance(action, str) else [str(a) for a in action]
+
+
+def _read_only(action: str) -> bool:
+    """`service:Describe*|Get*|List*`: read-only actions, many without resource-level permissions."""
+    _, _, verb = action.partition(":")
+    return verb.startswith(_READ_ONLY_VERBS) and "*" not in verb.removesuffix("*")
 
 
 class IrsaRole(Component):
@@ -254,7 +269,9 @@ class IrsaRole(Component):
         if args.statements:
             granted.append(aws.iam.RolePolicy(
                 f"{name}-policy", role=role.name, name=f"{args.name}-inline",
-                policy=json.dumps({"Version": "2012-10-17", "Statement": [dict(s) for s in args.statements]}),
+                # statements may name resources by Output (a queue's, a key's ARN)
+                policy=pulumi.Output.json_dumps(
+                    {"Version": "2012-10-17", "Statement": [dict(s) for s in args.statements]}),
                 opts=child).id)
         for arn in args.managed_policy_arns:
             granted.append(aws.iam.RolePolicyAttachment(

@@ -215,8 +215,9 @@ class KubeadmCluster(Component):
                 *self.audit_logs.writer_statements(),
                 {"Sid": "RotateJoinToken", "Effect": "Allow", "Action": "secretsmanager:PutSecretValue",
                  "Resource": join_secret.arn},
-                # a replacement lists the running control planes (etcd membership repair);
-                # DescribeInstances takes no resource-level conditions
+                # a replacement lists the running control planes (etcd membership repair), the
+                # dead-Node cleanup (looper-k8s-nodes) reads instance states; DescribeInstances
+                # takes no resource-level conditions
                 {"Sid": "FindControlPlanes", "Effect": "Allow", "Action": "ec2:DescribeInstances",
                  "Resource": "*"},
             )), opts)

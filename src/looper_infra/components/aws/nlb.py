@@ -18,11 +18,23 @@ the old one is deleted.
 `AppLoadBalancer`: internet-facing, in the public subnets, in front of the ingress controller's
 NodePorts on the workers (instance targets registered by the worker group): TLS 443 terminated
 on the NLB (ACM certificate, TLS 1.3/1.2 policy) -> `http` NodePort; TCP 80 -> `redirect` NodePort
-(the ingress controller answers it with a redirect to HTTPS). Health checks are TCP connects to
-the NodePort itself: kube-proxy accepts there only while the ingress service has ready
-endpoints, which is exactly "this node can deliver traffic"; an HTTP check on ingress-nginx's
-`/healthz` lives on another port (10254) and would not test the path traffic takes. No ALPN
-policy: the listener must not agree to HTTP/2 with clients while the backend speaks HTTP/1.1.
+(the ingress controller answers it with a redirect to HTTPS). No ALPN policy: the listener must
+not agree to HTTP/2 with clients while the backend speaks HTTP/1.1.
+
+Health checks test each node, not the ingress service: HTTP `GET /livez` on kube-proxy's health
+port 10256 (`KUBE_PROXY_HEALTH_PATH`). The worker group uses ELB health, so a failing check
+makes the group replace that node. A check on the NodePort (what traffic takes) would fail on
+every node at once while the ingress controller has no ready pod, and the group would replace
+the whole fleet for an in-cluster outage. kube-proxy (Kubernetes 1.36, KEP-3836;
+pkg/proxy/healthcheck/proxy_health.go) serves two paths on 10256:
+- `/healthz` also fails once the Node is being deleted or carries Cluster Autoscaler's
+  `ToBeDeletedByClusterAutoscaler` taint: right for routing, wrong here, since the group would
+  then replace (launch a new node for) the node the autoscaler is removing;
+- `/livez` reports only whether kube-proxy keeps its rules in sync: a node that cannot forward
+  service traffic. Chosen. Traffic leaves a node being terminated anyway: the group deregisters
+  it from the target groups before its termination hook (drain) runs.
+With externalTrafficPolicy Cluster (the ingress NodePorts'), any node with working kube-proxy
+forwards to a ready ingress pod, so "this node's kube-proxy is live" is the right per-node test.
 """
 
 from __future__ import annotations
@@ -36,8 +48,11 @@ import pulumi
 import pulumi_aws as aws
 
 from looper_infra.components.base import Component
+from looper_infra.rules.aws_security_groups import KUBE_PROXY_HEALTH
 
 API_PORT = 6443
+#: kube-proxy's liveness path (module doc: `/livez`, not `/healthz`)
+KUBE_PROXY_HEALTH_PATH = "/livez"
 #: marks a declared internet entry point for the policy pack (policies/aws.py)
 PUBLIC_ENTRY_TAG = "looper/public-entry"
 #: TLS 1.3 + TLS 1.2 (forward-secret AEAD suites only): the NLB policy AWS recommends
@@ -150,6 +165,10 @@ class AppLoadBalancerArgs:
     deregistration_delay_sec: int = 60
     #: refuse deletion (production); `pulumi destroy` needs it turned off first
     deletion_protection: bool = False
+    #: the IDs of the rules that let the health checks reach kube-proxy on the targets: the target
+    #: groups move their check to it only once they exist (with ELB health on the worker group, a
+    #: check that cannot connect would have the group replace every worker)
+    health_check_allowed: Sequence[pulumi.Input[str]] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def problems(self) -> list[str]:
@@ -193,13 +212,17 @@ class AppLoadBalancer(Component):
             enable_cross_zone_load_balancing=True, ip_address_type="ipv4",
             enable_deletion_protection=args.deletion_protection,
             tags={**tags, PUBLIC_ENTRY_TAG: "true"}, opts=child)
+        # the port as data that follows the security-group rule letting the checks in
+        health_port = pulumi.Output.all(str(KUBE_PROXY_HEALTH), *args.health_check_allowed).apply(
+            lambda v: v[0])
         groups = {
             role: aws.lb.TargetGroup(
                 f"{name}-tg-{role}", port=port, protocol="TCP", target_type="instance",
                 vpc_id=args.vpc_id, deregistration_delay=args.deregistration_delay_sec,
+                # each node's kube-proxy, not the NodePort (module doc)
                 health_check=aws.lb.TargetGroupHealthCheckArgs(
-                    enabled=True, protocol="TCP", port="traffic-port", interval=10, timeout=5,
-                    healthy_threshold=2, unhealthy_threshold=2),
+                    enabled=True, protocol="HTTP", port=health_port, path=KUBE_PROXY_HEALTH_PATH,
+                    matcher="200", interval=10, timeout=5, healthy_threshold=2, unhealthy_threshold=2),
                 tags={**tags, "Name": f"{args.name}-{role}"}, opts=child)
             for role, port in sorted(args.node_ports.items())}
         self.certificate_arn = (pulumi.Output.from_input(args.certificate_arn) if args.certificate_arn

@@ -2,7 +2,8 @@
 
     NodePool
       NodeLaunchTemplate   image, type, role, security groups, user data (the node's join)
-      NodeGroup            subnets (AZs), min/desired/max, target groups, instance refresh
+      NodeGroup            subnets (AZs), min/desired/max, target groups, instance refresh,
+                           the termination lifecycle hook (drain before terminate)
 
 Workers, the Kafka node and AWS GPU workers are pools that differ only in these values; the
 group is pinned to the template's version number, so a changed template rolls the pool.
@@ -12,10 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import pulumi
 
-from looper_infra.components.aws.node_group import NodeGroup, NodeGroupArgs
+from looper_infra.components.aws.node_group import (
+    InstanceRefreshSpec,
+    NodeGroup,
+    NodeGroupArgs,
+    TerminationHook,
+)
 from looper_infra.components.aws.node_launch_template import NodeLaunchTemplate, NodeLaunchTemplateArgs
 from looper_infra.components.base import Component, moved_from_root
 
@@ -42,6 +49,12 @@ class NodePoolArgs:
     group_tags: Mapping[str, str] = field(default_factory=dict)
     #: logical name of the launch template child; None: `<pool name>-lt`
     template_resource_name: str | None = None
+    #: ELB only behind target groups that check the node itself (NodeGroupArgs)
+    health_check_type: Literal["EC2", "ELB"] = "EC2"
+    refresh: InstanceRefreshSpec = field(default_factory=InstanceRefreshSpec)
+    termination_hook: TerminationHook = field(default_factory=TerminationHook)
+    #: Cluster Autoscaler sizes the pool (its discovery tags come in group_tags)
+    autoscaled: bool = False
 
     def group_args(self, template_id: pulumi.Input[str],
                    template_version: pulumi.Input[int]) -> NodeGroupArgs:
@@ -50,7 +63,8 @@ class NodePoolArgs:
             name=self.group_name, launch_template_id=template_id, launch_template_version=template_version,
             subnet_ids=self.subnet_ids, min_size=s.min_size, max_size=s.max_size, desired=s.desired,
             target_group_arns=list(self.target_group_arns), node_role=self.template.node_role,
-            tags=dict(self.group_tags))
+            health_check_type=self.health_check_type, refresh=self.refresh,
+            termination_hook=self.termination_hook, autoscaled=self.autoscaled, tags=dict(self.group_tags))
 
     def problems(self) -> list[str]:
         return ([f"template.{p}" for p in self.template.problems()]
@@ -62,6 +76,8 @@ class NodePool(Component):
     group: NodeGroup
     #: the Auto Scaling group's name
     name: pulumi.Output[str]
+    #: the same, as the plain value it was given (for rules and policies that name the group)
+    group_name: str
 
     def __init__(self, name: str, args: NodePoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("looper:aws:NodePool", name, args, opts)
@@ -72,4 +88,5 @@ class NodePool(Component):
         self.group = NodeGroup(name, args.group_args(self.template.id, self.template.latest_version),
                                moved_from_root(self.child_opts))
         self.name = self.group.name
+        self.group_name = args.group_name
         self.register_outputs({"name": self.name})

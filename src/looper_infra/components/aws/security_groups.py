@@ -84,6 +84,9 @@ class SecurityGroupsArgs:
 class SecurityGroups(Component):
     groups: dict[Role, aws.ec2.SecurityGroup]
     ids: dict[Role, pulumi.Output[str]]
+    #: `<role>-in-<rule key>` / `<role>-out-<rule key>` -> the rule's ID: what must exist before a
+    #: peer relies on it (the app target groups' health checks on the workers' kube-proxy port)
+    rule_ids: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: SecurityGroupsArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
@@ -102,11 +105,11 @@ class SecurityGroups(Component):
         }
         self.ids = {role: sg.id for role, sg in self.groups.items()}
         role_ids: dict[str, pulumi.Input[str]] = {role: i for role, i in self.ids.items()}
+        self.rule_ids = {}
         for role, (ingress, egress) in table.items():
-            for rule in ingress:
-                rule_resource(f"{name}-{role}-in-{rule.key}", rule,
-                              security_group_id=self.ids[role], role_ids=role_ids, opts=child)
-            for out in egress:
-                rule_resource(f"{name}-{role}-out-{out.key}", out,
-                              security_group_id=self.ids[role], role_ids=role_ids, opts=child)
+            rules: tuple[SgRule | SgEgressRule, ...] = (*ingress, *egress)
+            for rule in rules:
+                key = f"{role}-{'in' if isinstance(rule, SgRule) else 'out'}-{rule.key}"
+                self.rule_ids[key] = rule_resource(f"{name}-{key}", rule, security_group_id=self.ids[role],
+                                                   role_ids=role_ids, opts=child).id
         self.register_outputs({"ids": dict(self.ids)})

@@ -77,6 +77,12 @@ FREE_TYPES: dict[str, str] = {
     "aws:ec2transitgateway/transitGateway:TransitGateway": "a transit gateway has no charge of its own "
                                                            "(attachments and data are billed)",
     "aws:ec2/eipAssociation:EipAssociation": "associations are free (the address is priced on the EIP)",
+    "aws:autoscaling/lifecycleHook:LifecycleHook": "lifecycle hooks are free",
+    "aws:cloudwatch/eventRule:EventRule": "rules matching AWS service events on the default bus are free",
+    "aws:cloudwatch/eventTarget:EventTarget": "targets are free (AWS service events are delivered free)",
+    "aws:sqs/queue:Queue": "SQS bills requests (usage; the first million a month are free): node events "
+                           "are a few a day",
+    "aws:sqs/queuePolicy:QueuePolicy": "queue settings are free",
 }
 REGISTRY.add_free(FREE_TYPES)
 

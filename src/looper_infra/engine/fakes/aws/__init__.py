@@ -17,6 +17,7 @@ from looper_infra.engine.fakes.aws import (
     cloudwatch,
     ec2,
     elb,
+    events,
     iam,
     kms,
     rds,
@@ -24,6 +25,7 @@ from looper_infra.engine.fakes.aws import (
     s3,
     secretsmanager,
     security_groups,
+    sqs,
     transit_gateway,
     vpc,
     vpn,
@@ -34,6 +36,7 @@ from looper_infra.engine.mocks import Fake
 FAKES: dict[str, Fake] = {
     **vpc.FAKES, **security_groups.FAKES, **ec2.FAKES, **vpn.FAKES, **transit_gateway.FAKES,
     **iam.FAKES, **autoscaling.FAKES, **elb.FAKES, **acm.FAKES, **route53.FAKES, **cloudwatch.FAKES,
-    **kms.FAKES, **secretsmanager.FAKES, **rds.FAKES, **s3.FAKES, **cloudfront.FAKES,
+    **kms.FAKES, **secretsmanager.FAKES, **rds.FAKES, **s3.FAKES, **cloudfront.FAKES, **sqs.FAKES,
+    **events.FAKES,
     "pulumi:providers:aws": echo_inputs,
 }

@@ -1,4 +1,4 @@
-"""Auto Scaling groups: their zones are those of the subnets they launch into."""
+"""Auto Scaling groups (their zones are those of the subnets they launch into) and lifecycle hooks."""
 
 from __future__ import annotations
 
@@ -31,6 +31,17 @@ def autoscaling_group(name: str, inputs: dict[str, Any], ctx: MockContext) -> di
     }
 
 
+def lifecycle_hook(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
+    timeout = int(inputs.get("heartbeatTimeout", 3600))
+    if not 30 <= timeout <= 7200:
+        raise ValueError(f"EC2 Auto Scaling refuses HeartbeatTimeout {timeout} (30-7200)")
+    if inputs.get("defaultResult", "ABANDON") not in ("CONTINUE", "ABANDON"):
+        raise ValueError(f"EC2 Auto Scaling refuses DefaultResult {inputs['defaultResult']!r}")
+    return {**inputs, "id": str(inputs["name"]), "heartbeatTimeout": timeout,
+            "defaultResult": inputs.get("defaultResult", "ABANDON"), "region": region_of(inputs, ctx)}
+
+
 FAKES: dict[str, Fake] = {
     "aws:autoscaling/group:Group": autoscaling_group,
+    "aws:autoscaling/lifecycleHook:LifecycleHook": lifecycle_hook,
 }
