@@ -127,9 +127,11 @@ def test_priority_configmap_prefers_workers_over_gpu_and_omits_kafka(plan: Plan)
     kubernetes_validate.validate(to_object(cm), KUBERNETES_MINOR, strict=True)
 
 
-def test_group_names_are_matched_literally_and_a_missing_group_is_an_error() -> None:
+def test_group_names_are_matched_literally_gpu_is_optional_workers_are_not() -> None:
     doc = yaml.safe_load(priorities({"workers": "a.b", "gpu": "c"}))
     assert doc == {20: [r"^a\.b$"], 10: ["^c$"]}
+    # a cluster without AWS GPU workers (v4-dev) has no GPU group: the workers alone are ranked
     groups: Mapping[str, str] = {"workers": "w", "kafka": "k"}
-    with pytest.raises(ClusterOutputError, match="node_asg_names lacks gpu"):
-        priorities(groups)
+    assert yaml.safe_load(priorities(groups)) == {20: ["^w$"]}
+    with pytest.raises(ClusterOutputError, match="node_asg_names lacks workers"):
+        priorities({"kafka": "k", "gpu": "g"})

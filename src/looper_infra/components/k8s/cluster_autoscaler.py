@@ -33,7 +33,7 @@ CHART = "cluster-autoscaler"
 #: the ConfigMap the priority expander reads from the autoscaler's namespace (a fixed name)
 PRIORITY_CONFIGMAP = "cluster-autoscaler-priority-expander"
 #: node group keys (cluster stack output `node_asg_names`) -> priority; higher wins. Kafka is absent:
-#: its group is not autoscaled
+#: its group is not autoscaled; the GPU group exists only where stage v4 has AWS GPU workers
 PRIORITIES: Mapping[str, int] = {"workers": 20, "gpu": 10}
 #: nobody (the image is distroless and needs no user of its own)
 UID = 65534
@@ -87,11 +87,11 @@ def image_tag(kubernetes_version: str) -> str:
 
 
 def priorities(asg_names: Mapping[str, str]) -> str:
-    """The priority expander's `priorities` document: priority -> regexes of group names."""
-    missing = sorted(set(PRIORITIES) - set(asg_names))
-    if missing:
-        raise ClusterOutputError(f"cluster stack output node_asg_names lacks {', '.join(missing)}")
-    doc = {PRIORITIES[key]: [f"^{_regex_literal(asg_names[key])}$"] for key in PRIORITIES}
+    """The priority expander's `priorities` document: priority -> regexes of group names. The GPU
+    group is optional (a cluster without AWS GPU workers has none); the workers group is not."""
+    if "workers" not in asg_names:
+        raise ClusterOutputError("cluster stack output node_asg_names lacks workers")
+    doc = {PRIORITIES[key]: [f"^{_regex_literal(asg_names[key])}$"] for key in PRIORITIES if key in asg_names}
     return yaml.safe_dump(dict(sorted(doc.items(), reverse=True)), sort_keys=False)
 
 
