@@ -97,6 +97,21 @@ def topic(**kw: Any) -> dict[str, Any]:
          "looper:observability.alertmanager.smtp.password_secret_key", "not under looper/dev/"),
         (lambda v: v.update(namespaces={"app": "x", "data": "x"}), "looper:namespaces.data", "must differ"),
         (lambda v: v.update(colour="blue"), "looper:colour", "unknown key"),
+        # node lifecycle
+        (lambda v: v.update(cluster_autoscaler={"scale_down_unneeded_time": "10 minutes"}),
+         "looper:cluster_autoscaler.scale_down_unneeded_time", "not a duration"),
+        (lambda v: v.update(cluster_autoscaler={"scale_down_delay_after_add": "0m"}),
+         "looper:cluster_autoscaler.scale_down_delay_after_add", "is zero"),
+        (lambda v: v.update(cluster_autoscaler={"max_node_provision_time": "15m\n"}),
+         "looper:cluster_autoscaler.max_node_provision_time", "not a duration"),
+        (lambda v: v.update(cluster_autoscaler={"scale_down_utilization_threshold": 1.5}),
+         "looper:cluster_autoscaler.scale_down_utilization_threshold", "less than 1"),
+        (lambda v: v.update(cluster_autoscaler={"replicas": 0}), "looper:cluster_autoscaler.replicas",
+         "greater than or equal to 1"),
+        (lambda v: v.update(node_termination_handler={"replicas": 4}),
+         "looper:node_termination_handler.replicas", "less than or equal to 3"),
+        (lambda v: v.update(node_termination_handler={"drain_timeout": 300}),
+         "looper:node_termination_handler.drain_timeout", "unknown key"),
     ],
 )
 def test_bad_field_is_reported_at_its_path(mutate: Any, path: str, fragment: str) -> None:
@@ -124,3 +139,17 @@ def test_defaults_need_only_the_cluster_and_rds_subnets() -> None:
         "network_policies": {"rds_cidrs": ["10.1.8.0/24"]}}, "test")
     assert isinstance(cfg, V4PlatformConfig)
     assert (cfg.redis.storage, cfg.kafka.brokers, cfg.gpu.enabled) == ("8Gi", 1, True)
+    # node lifecycle: two replicas each, the autoscaler's own defaults for scale-down
+    ca = cfg.cluster_autoscaler
+    assert (ca.replicas, cfg.node_termination_handler.replicas, ca.scale_down_enabled) == (2, 2, True)
+    assert (ca.scale_down_unneeded_time, ca.scale_down_delay_after_add, ca.max_node_provision_time) == (
+        "10m", "10m", "15m")
+
+
+def test_every_bad_autoscaler_duration_is_named() -> None:
+    values = example_values("v4-platform-dev")
+    values["cluster_autoscaler"] = {"scale_down_unneeded_time": "soon", "scale_down_delay_after_add": "-1m",
+                                    "scale_down_delay_after_failure": "1d"}
+    issues = issues_of(values)
+    fields = ("scale_down_unneeded_time", "scale_down_delay_after_add", "scale_down_delay_after_failure")
+    assert {f"looper:cluster_autoscaler.{f}" for f in fields} <= set(issues)

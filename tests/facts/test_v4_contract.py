@@ -8,9 +8,12 @@ from helpers.plans import example_plan
 from looper_infra.engine.fakes.k8s import cluster_outputs
 from looper_infra.engine.mocks import MockContext
 from looper_infra.facts.v4_contract import (
+    CLUSTER_AUTOSCALER,
     CLUSTER_OUTPUTS,
     EBS_CSI_CONTROLLER,
     EXTERNAL_SECRETS,
+    NODE_TERMINATION_HANDLER,
+    NTH_MANAGED_TAG,
     app_secret_prefix,
     cluster_secret_name,
 )
@@ -42,6 +45,14 @@ def test_platform_charts_run_as_the_service_accounts_the_irsa_roles_trust(stack:
         EXTERNAL_SECRETS.namespace, EXTERNAL_SECRETS.name)
     assert (ebs["namespace"], ebs["values"]["controller"]["serviceAccount"]["name"]) == (
         EBS_CSI_CONTROLLER.namespace, EBS_CSI_CONTROLLER.name)
+    nth = next(r for chart, r in releases.items() if chart.endswith("/aws-node-termination-handler"))
+    ca = releases["cluster-autoscaler"]
+    assert (nth["namespace"], nth["values"]["serviceAccount"]["name"]) == (
+        NODE_TERMINATION_HANDLER.namespace, NODE_TERMINATION_HANDLER.name)
+    assert (ca["namespace"], ca["values"]["rbac"]["serviceAccount"]["name"]) == (
+        CLUSTER_AUTOSCALER.namespace, CLUSTER_AUTOSCALER.name)
+    # the handler drains only what carries the managed tag stage v4 puts on every node group
+    assert nth["values"]["managedTag"] == NTH_MANAGED_TAG
 
 
 @pytest.mark.parametrize("stack", ["v4-platform-dev", "v4-platform-prod"])

@@ -131,3 +131,46 @@ def test_policies_are_registered_and_mandatory() -> None:
     bad = copy.deepcopy(workload(k8s.DEPLOYMENT, container(image="redis:latest", securityContext={})))
     found = {v.policy for v in evaluate([bad, res(k8s.RELEASE, chart="c", version="^1.0.0")])}
     assert found == {"k8s-helm-chart-pinned", "k8s-container-hardening", "k8s-image-pinned"}
+
+
+# --- disruption budgets ---------------------------------------------------------------------------
+
+def pdb(**spec: Any) -> Resource:
+    return res(k8s.PDB, spec={"selector": {"matchLabels": {"app": "x"}}, **spec})
+
+
+@pytest.mark.parametrize(("spec", "fragment"), [
+    ({"maxUnavailable": 0}, "maxUnavailable 0"),
+    ({"maxUnavailable": "0%"}, "maxUnavailable '0%'"),
+    ({"minAvailable": "100%"}, "minAvailable '100%'"),
+    ({}, "without maxUnavailable or minAvailable"),
+])
+def test_a_budget_that_forbids_every_eviction_is_reported(spec: dict[str, Any], fragment: str) -> None:
+    (problem,) = k8s.pdb_allows_eviction(pdb(**spec))
+    assert fragment in problem
+
+
+@pytest.mark.parametrize("spec", [
+    {"maxUnavailable": 1, "unhealthyPodEvictionPolicy": "AlwaysAllow"}, {"maxUnavailable": "50%"},
+    {"minAvailable": 1}, {"minAvailable": "50%"}])
+def test_a_budget_that_lets_a_drain_proceed_passes(spec: dict[str, Any]) -> None:
+    assert list(k8s.pdb_allows_eviction(pdb(**spec))) == []
+
+
+def test_chart_values_asking_for_a_blocking_budget_are_reported() -> None:
+    values = {"replicaCount": 2, "podDisruptionBudget": {"enabled": True, "minAvailable": 2},
+              "webhook": {"replicaCount": 3, "podDisruptionBudget": {"minAvailable": 1}},
+              "controller": {"pdb": {"maxUnavailable": 0}},
+              "off": {"podDisruptionBudget": {"enabled": False, "maxUnavailable": 0}}}
+    problems = list(k8s.pdb_allows_eviction(res(k8s.RELEASE, chart="c", version="1.0.0", values=values)))
+    assert len(problems) == 2
+    assert "values.podDisruptionBudget" in problems[0] and "minAvailable 2 with 2 replica(s)" in problems[0]
+    assert "values.controller.pdb" in problems[1] and "maxUnavailable 0" in problems[1]
+    good = {"replicaCount": 2, "podDisruptionBudget": {"maxUnavailable": 1}}
+    assert list(k8s.pdb_allows_eviction(res(k8s.RELEASE, chart="c", version="1.0.0", values=good))) == []
+
+
+def test_the_budget_policy_is_registered_and_mandatory() -> None:
+    names = {p.name: p for p in RESOURCE_POLICIES}
+    assert names["k8s-pdb-allows-eviction"].level == "mandatory"
+    assert {v.policy for v in evaluate([pdb(maxUnavailable=0)])} == {"k8s-pdb-allows-eviction"}

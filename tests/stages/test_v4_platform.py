@@ -69,11 +69,16 @@ def test_every_chart_is_the_pinned_one_installed_atomically(plan: Plan) -> None:
     tables: dict[str, tuple[str, str]] = {c.chart: (c.repo, c.version) for c in CHARTS.values()}
     obs_table = {c.chart: (c.repo, c.version) for c in OBSERVABILITY_CHARTS.values()}
     ours = {r.inputs["chart"] for r in plan.of_type(RELEASE)} - set(obs_table)
-    assert ours == {"ingress-nginx", "aws-ebs-csi-driver", "external-secrets", "gpu-operator"}
+    assert ours == {"ingress-nginx", "aws-ebs-csi-driver", "external-secrets", "gpu-operator",
+                    CHARTS["aws-node-termination-handler"].chart, "cluster-autoscaler"}
     for r in plan.of_type(RELEASE):
         repo, version = tables.get(r.inputs["chart"]) or obs_table[r.inputs["chart"]]
-        assert (r.inputs["repositoryOpts"]["repo"], r.inputs["version"]) == (repo, version), r.name
-        assert r.inputs["atomic"] is True and r.inputs["timeout"] >= 300, r.name
+        assert (r.inputs.get("repositoryOpts", {}).get("repo", ""), r.inputs["version"]) == (repo, version)
+        assert r.inputs["timeout"] >= 300, r.name
+        # the one exception: the handler's pods need the token the patch adds before they are ready,
+        # so its release does not wait (the patch does: test_termination_handler_...)
+        waits = r.inputs["chart"] != CHARTS["aws-node-termination-handler"].chart
+        assert r.inputs["atomic"] is waits and r.inputs.get("skipAwait", False) is not waits, r.name
     for r in (release(plan, c) for c in ours):
         assert r.inputs["createNamespace"] is False, r.name  # namespaces are ours, with PSS labels
 
@@ -116,8 +121,14 @@ def test_data_services_keep_their_volumes_and_have_pdbs(plan: Plan) -> None:
         assert r.inputs["spec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"] == "Retain"
     pdbs = {p.inputs["metadata"]["name"]: p.inputs["spec"] for p in plan.of_type(PDB)}
     assert set(pdbs) == {"redis", "chromadb", "kafka"}
-    # one replica each: a drain waits for an operator instead of taking the service down
-    assert all(p["maxUnavailable"] == 0 for p in pdbs.values())
+    # one replica each: a drain moves the pod (the service is down meanwhile, docs/v4-platform.md)
+    # instead of waiting forever; a crash-looping pod never holds a drain
+    assert all(p["maxUnavailable"] == 1 and p["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
+               for p in pdbs.values())
+    # ... and the autoscaler does not take a singleton down just to empty a node
+    for r in plan.of_type(STS):
+        annotations = r.inputs["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["cluster-autoscaler.kubernetes.io/safe-to-evict"] == "false", r.name
 
 
 def test_kafka_runs_only_on_the_dedicated_node(plan: Plan) -> None:
@@ -329,3 +340,54 @@ def test_observability_config_becomes_the_components_settings_unchanged() -> Non
     assert settings.alertmanager.replicas == 3
     assert (settings.loki.mode, settings.loki.replicas) == ("simple-scalable", 3)
     assert (settings.tempo_retention_hours, settings.argocd) == (48, True)
+
+
+def test_no_disruption_budget_blocks_a_drain(plan: Plan) -> None:
+    """Neither our PDBs nor the budgets the charts' values ask for forbid every eviction (a drain
+    that never ends blocks scale-in, instance refresh and upgrades)."""
+    from looper_infra.policies.k8s import PDB as PDB_TYPE
+    from looper_infra.policies.k8s import pdb_allows_eviction
+
+    checked = resources_of(plan)
+    budgets = [r for r in checked if r.type in (PDB_TYPE, RELEASE)]
+    assert sum(r.type == PDB_TYPE for r in budgets) == 3 and sum(r.type == RELEASE for r in budgets) >= 10
+    blocking = {r.name: list(pdb_allows_eviction(r)) for r in budgets}
+    assert {name: found for name, found in blocking.items() if found} == {}
+    # and the charts that run two replicas of ours let one go at a time
+    for chart in (CHARTS["aws-node-termination-handler"].chart, "cluster-autoscaler"):
+        assert release(plan, chart).inputs["values"]["podDisruptionBudget"] == {"maxUnavailable": 1}
+
+
+def test_termination_handler_reads_the_cluster_stacks_queue_and_drain_timeout(plan: Plan) -> None:
+    out = cluster(plan)
+    nth = release(plan, CHARTS["aws-node-termination-handler"].chart)
+    values = nth.inputs["values"]
+    assert (nth.inputs["namespace"], values["serviceAccount"]["name"]) == ("kube-system",
+                                                                          "aws-node-termination-handler")
+    assert values["queueURL"] == out["node_termination_queue_url"]
+    assert values["queueURL"].endswith(f"/looper-{out['env']}-node-termination")
+    assert values["awsRegion"] == out["region"]
+    assert values["nodeTerminationGracePeriod"] == out["node_drain_timeout_seconds"] == 300
+    env = {e["name"]: e["value"] for e in values["extraEnv"]}
+    assert env["AWS_ROLE_ARN"] == out["node_termination_role_arn"]
+    # the release does not wait; the patch that mounts the token does, after the release
+    (patch,) = plan.of_type("kubernetes:apps/v1:DeploymentPatch")
+    assert nth.urn in patch.dependencies
+    assert patch.inputs["metadata"] == {"name": "aws-node-termination-handler", "namespace": "kube-system"}
+
+
+def test_autoscaler_follows_the_cluster_stacks_name_version_and_groups(plan: Plan) -> None:
+    from looper_infra.facts.charts import CLUSTER_AUTOSCALER_IMAGES
+
+    out = cluster(plan)
+    ca = release(plan, "cluster-autoscaler")
+    values = ca.inputs["values"]
+    assert values["autoDiscovery"]["clusterName"] == out["cluster_name"] == f"looper-{out['env']}-k8s"
+    minor = ".".join(out["kubernetes_version"].split(".")[:2])
+    assert values["image"]["tag"] == CLUSTER_AUTOSCALER_IMAGES[minor]
+    assert values["extraEnv"]["AWS_ROLE_ARN"] == out["cluster_autoscaler_role_arn"]
+    priorities = named(plan, "kubernetes:core/v1:ConfigMap", "cluster-autoscaler-priority-expander")
+    assert priorities.inputs["metadata"]["namespace"] == "kube-system"
+    groups = out["node_asg_names"]
+    assert priorities.inputs["data"] == {
+        "priorities": f"20:\n- ^{groups['workers']}$\n10:\n- ^{groups['gpu']}$\n"}

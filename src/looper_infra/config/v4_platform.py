@@ -288,6 +288,51 @@ class NetworkPolicySettings(Strict):
         description="Where the app may call HTTPS 443 (external APIs); empty: nowhere outside the cluster.")
 
 
+def check_duration(text: str) -> str:
+    """A positive Go duration of whole hours, minutes and seconds (`10m`, `1h30m`, `90s`)."""
+    if not _DURATION.fullmatch(text):
+        raise ValueError(f"{text!r} is not a duration like 90s, 10m or 1h30m")
+    if all(int(n) == 0 for n in re.findall(r"[0-9]+", text)):
+        raise ValueError(f"{text!r} is zero")
+    return text
+
+
+Duration = Annotated[str, AfterValidator(check_duration)]
+
+
+class ClusterAutoscalerSettings(Strict):
+    """Cluster Autoscaler (kube-system): sizes the worker and GPU groups that carry the cluster's
+    discovery tags; the Kafka group is not autoscaled (its broker's volume lives in one zone)."""
+
+    replicas: int = Field(2, ge=1, le=3, description="Replicas (one leads, the other takes over "
+                          "within the leader-election lease; 1 only to save a pod).")
+    scale_down_enabled: bool = Field(True, description="Remove nodes that stay unneeded (false: grow "
+                                     "only, e.g. during an incident).")
+    scale_down_unneeded_time: Duration = Field(
+        "10m", description="How long a node must be unneeded before it is removed.")
+    scale_down_delay_after_add: Duration = Field(
+        "10m", description="No scale-down evaluation for this long after a scale-up.")
+    scale_down_delay_after_failure: Duration = Field(
+        "3m", description="No scale-down evaluation for this long after a failed scale-down.")
+    scale_down_utilization_threshold: float = Field(
+        0.5, gt=0, lt=1, description="A node whose requests use less than this share of its "
+        "capacity is a scale-down candidate.")
+    max_node_provision_time: Duration = Field(
+        "15m", description="A new node not Ready within this is given up (its group backs off).")
+    resources: ResourceSpec = Field(default_factory=lambda: _res("50m", "300Mi", "500m", "600Mi"),
+                                    description="Requests and limits of the autoscaler.")
+
+
+class NodeTerminationHandlerSettings(Strict):
+    """AWS Node Termination Handler in queue mode (kube-system): drains a node before its group
+    terminates it. Its drain timeout is the cluster stack's `node_drain_timeout_seconds`."""
+
+    replicas: int = Field(2, ge=1, le=3, description="Replicas reading the queue (a message is "
+                          "handled by one; two keep draining while one is rescheduled).")
+    resources: ResourceSpec = Field(default_factory=lambda: _res("25m", "64Mi", "250m", "256Mi"),
+                                    description="Requests and limits of the handler.")
+
+
 class V4PlatformConfig(Strict):
     """Stage v4-platform: ingress, storage, secrets, GPU operator, Redis, ChromaDB, Kafka in the cluster."""
 
@@ -309,6 +354,13 @@ class V4PlatformConfig(Strict):
     chromadb: ChromaSettings = Field(default_factory=ChromaSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     network_policies: NetworkPolicySettings
+    cluster_autoscaler: ClusterAutoscalerSettings = Field(
+        default_factory=ClusterAutoscalerSettings,
+        description="Cluster Autoscaler of the worker and GPU groups (image follows the cluster's "
+        "Kubernetes minor).")
+    node_termination_handler: NodeTerminationHandlerSettings = Field(
+        default_factory=NodeTerminationHandlerSettings,
+        description="AWS Node Termination Handler (queue mode).")
     observability: ObservabilityConfig = Field(
         default_factory=ObservabilityConfig, description="Metrics, logs and traces (see its own section).")
 

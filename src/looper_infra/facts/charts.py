@@ -14,10 +14,15 @@ from typing import Final
 
 @dataclass(frozen=True)
 class Chart:
+    #: the chart repository; "" for an OCI chart (`chart` is then its `oci://` reference)
     repo: str
     chart: str
     version: str
     source: str
+
+    @property
+    def oci(self) -> bool:
+        return self.chart.startswith("oci://")
 
 
 CHARTS: Final[dict[str, Chart]] = {
@@ -43,7 +48,55 @@ CHARTS: Final[dict[str, Chart]] = {
     # HAMi install guide on 2026-09-14). CDI is on by default since 25.10 (docs "CDI Support").
     "gpu-operator": Chart("https://helm.ngc.nvidia.com/nvidia", "gpu-operator", "v26.3.3",
                           "NVIDIA/gpu-operator release v26.3.3"),
+    # aws-node-termination-handler: chart 0.27.6 = NTH v1.25.6 (config/helm/aws-node-termination-
+    # handler/Chart.yaml `version: 0.27.6`, `appVersion: 1.25.6` at tag v1.25.6, 2026-04-02; still
+    # the newest on the default branch of 2026-07-21 in a snapshot of aws/aws-node-termination-
+    # handler read 2026-12-05). Published only as an OCI chart on public ECR (the eks-charts copy
+    # is no longer updated). Image: NTH_IMAGE below.
+    "aws-node-termination-handler": Chart(
+        "", "oci://public.ecr.aws/aws-ec2/helm/aws-node-termination-handler", "0.27.6",
+        "aws/aws-node-termination-handler tag v1.25.6 (2026-04-02), chart 0.27.6"),
+    # cluster-autoscaler: chart 9.59.0 (tag cluster-autoscaler-chart-9.59.0, 2026-07-21; the newest
+    # chart tag in a snapshot of kubernetes/autoscaler of 2026-08-22 read 2026-12-05). Its default
+    # image is v1.35.0: the image is always set from CLUSTER_AUTOSCALER_IMAGES (the cluster's minor).
+    "cluster-autoscaler": Chart("https://kubernetes.github.io/autoscaler", "cluster-autoscaler", "9.59.0",
+                                "kubernetes/autoscaler tag cluster-autoscaler-chart-9.59.0 (2026-07-21)"),
 }
+
+#: AWS Node Termination Handler's image for chart 0.27.6 (its appVersion 1.25.6; the chart's default
+#: repository, tag `v<appVersion>`), pinned explicitly so a chart bump cannot move it silently.
+NTH_IMAGE: Final = ("public.ecr.aws/aws-ec2/aws-node-termination-handler", "v1.25.6")
+
+#: Cluster Autoscaler's image repository (the chart's default, registry.k8s.io).
+CLUSTER_AUTOSCALER_REPOSITORY: Final = "registry.k8s.io/autoscaling/cluster-autoscaler"
+#: Kubernetes minor -> Cluster Autoscaler image tag. CA supports exactly the Kubernetes minor of
+#: its own minor (its README's version table), so the image follows the cluster's
+#: `kubernetes_version`, and a minor without an entry is refused (add the line before upgrading).
+#: The newest patch of each line: tags cluster-autoscaler-1.36.1 (2026-07-22),
+#: cluster-autoscaler-1.35.2 (2026-07-22), cluster-autoscaler-1.34.5 (2026-07-22) in a snapshot
+#: of kubernetes/autoscaler of 2026-08-22 read 2026-12-05; a later patch may exist (not confirmed).
+CLUSTER_AUTOSCALER_IMAGES: Final[dict[str, str]] = {
+    "1.34": "v1.34.5",
+    "1.35": "v1.35.2",
+    "1.36": "v1.36.1",
+}
+
+
+class NoAutoscalerImage(ValueError):
+    """The cluster runs a Kubernetes minor no Cluster Autoscaler image is pinned for."""
+
+
+def autoscaler_image_tag(kubernetes_version: str) -> str:
+    """The pinned Cluster Autoscaler tag for a cluster at `kubernetes_version` (`1.36.5`, `v1.36.5`)."""
+    parts = kubernetes_version.removeprefix("v").split(".")
+    minor = ".".join(parts[:2])
+    tag = CLUSTER_AUTOSCALER_IMAGES.get(minor) if len(parts) >= 2 else None
+    if tag is None:
+        raise NoAutoscalerImage(
+            f"the cluster runs Kubernetes {kubernetes_version!r}, and no Cluster Autoscaler image is "
+            f"pinned for minor {minor!r} (pinned: {', '.join(sorted(CLUSTER_AUTOSCALER_IMAGES))}): "
+            "add it to facts.charts.CLUSTER_AUTOSCALER_IMAGES")
+    return tag
 
 #: Images of our own workloads (not the charts'): exact tags from the official repositories.
 IMAGES: Final[dict[str, str]] = {

@@ -66,7 +66,8 @@ NODE_LIFECYCLE_OUTPUTS = ("cluster_name", "kubernetes_version", "node_asg_names"
 
 #: cluster stack outputs the platform stack requires (StackReference.require_output)
 CLUSTER_OUTPUTS = ("env", "region", "kubeconfig", "rds_secret_arn", "eso_role_arn",
-                   "oidc_provider_arn", "oidc_issuer_host", "ebs_csi_role_arn", "ingress_node_ports")
+                   "oidc_provider_arn", "oidc_issuer_host", "ebs_csi_role_arn", "ingress_node_ports",
+                   *NODE_LIFECYCLE_OUTPUTS)
 
 
 def app_secret_prefix(env: str) -> str:

@@ -94,14 +94,16 @@ def anti_affinity(selector: dict[str, str], replicas: int, *, zone: bool = True)
 
 
 def pdb_spec(selector: dict[str, str], replicas: int) -> dict[str, Any]:
-    """At most one replica voluntarily down; a singleton is never evicted voluntarily.
+    """A budget that lets every drain finish: at most one replica voluntarily down, a singleton
+    included, and an unhealthy pod (crash-looping, not Ready) is always evictable.
 
-    For a single-replica data service a drain must wait for an operator (who knows that the
-    service goes down) rather than silently take it offline.
+    `maxUnavailable: 0` (or `minAvailable` = replicas) would block every drain forever, and with
+    it scale-in, instance refresh and upgrades (the termination handler's drain times out, the
+    lifecycle hook expires, the instance dies with the pod still on it). A singleton therefore
+    moves: its service is down while the pod is rescheduled (docs/v4-platform.md, per service).
     """
-    if replicas <= 1:
-        return {"maxUnavailable": 0, "selector": {"matchLabels": dict(selector)}}
-    return {"maxUnavailable": 1, "selector": {"matchLabels": dict(selector)}}
+    return {"maxUnavailable": 1, "unhealthyPodEvictionPolicy": "AlwaysAllow",
+            "selector": {"matchLabels": dict(selector)}}
 
 
 def volume_claim(name: str, size: str, storage_class: Any) -> dict[str, Any]:

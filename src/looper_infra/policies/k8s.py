@@ -7,7 +7,11 @@ They read the objects as the kubernetes provider receives them (camelCase inputs
   CronJob) has CPU and memory limits, runs as non-root, cannot escalate privileges and is not
   privileged; long-running ones also have liveness and readiness probes (a Job's pod runs to
   completion: a probe would only restart it);
-* every image is pinned by an exact tag or a digest (no `latest`, no missing tag).
+* every image is pinned by an exact tag or a digest (no `latest`, no missing tag);
+* no PodDisruptionBudget forbids every eviction (`maxUnavailable: 0` / `0%`, `minAvailable:
+  100%`, or `minAvailable` >= the replicas next to it in a chart's values): such a budget blocks
+  every drain forever, and with it scale-in, instance refresh and upgrades. Both our own
+  PodDisruptionBudgets and the budgets a Helm release's values ask its chart for are read.
 
 A property the plan does not know (absent, or "[unknown]") counts as a violation: secure by
 default, as in the AWS validators.
@@ -31,6 +35,7 @@ JOB = "kubernetes:batch/v1:Job"
 CRON_JOB = "kubernetes:batch/v1:CronJob"
 WORKLOADS = (POD, DEPLOYMENT, STATEFUL_SET, DAEMON_SET, REPLICA_SET, JOB, CRON_JOB)
 RUN_TO_COMPLETION = (JOB, CRON_JOB)
+PDB = "kubernetes:policy/v1:PodDisruptionBudget"
 
 #: an exact chart version: semver with an optional leading `v` (NVIDIA's charts use one)
 _EXACT_SEMVER = re.compile(r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
@@ -119,6 +124,51 @@ def image_pinned(r: Resource) -> Iterator[str]:
             yield f"container {name}: image {image!r} uses a floating tag"
 
 
+def _blocks_eviction(budget: Mapping[str, Any], replicas: Any = None) -> str | None:
+    """Why a budget (`maxUnavailable` / `minAvailable`) forbids every eviction, or None."""
+    max_unavailable, min_available = budget.get("maxUnavailable"), budget.get("minAvailable")
+    if max_unavailable in (0, "0", "0%"):
+        return f"maxUnavailable {max_unavailable!r}"
+    if min_available == "100%":
+        return "minAvailable '100%'"
+    if isinstance(min_available, int) and isinstance(replicas, int) and min_available >= replicas:
+        return f"minAvailable {min_available} with {replicas} replica(s)"
+    return None
+
+
+def pdb_allows_eviction(r: Resource) -> Iterator[str]:
+    if r.type == PDB:
+        spec = _mapping(r.props.get("spec"))
+        if "maxUnavailable" not in spec and "minAvailable" not in spec:
+            yield "PodDisruptionBudget without maxUnavailable or minAvailable"
+            return
+        why = _blocks_eviction(spec)
+        if why:
+            yield f"PodDisruptionBudget forbids every eviction ({why}): it blocks every drain"
+        return
+    for path, budget, replicas in _chart_budgets(_mapping(r.props.get("values")), "values", None):
+        why = _blocks_eviction(budget, replicas)
+        if why:
+            yield f"{path}: the chart's PodDisruptionBudget forbids every eviction ({why})"
+
+
+def _chart_budgets(values: Mapping[str, Any], path: str,
+                   replicas: Any) -> Iterator[tuple[str, Mapping[str, Any], Any]]:
+    """Every `podDisruptionBudget`-like mapping of a chart's values, with the replica count of
+    the same block (`replicas` / `replicaCount`, inherited from an enclosing block)."""
+    here = values.get("replicas", values.get("replicaCount", replicas))
+    for key, value in values.items():
+        if not isinstance(value, Mapping):
+            continue
+        sub = f"{path}.{key}"
+        lowered = key.lower()
+        if "disruptionbudget" in lowered or lowered == "pdb":
+            if value.get("enabled", True) is not False:
+                yield sub, value, here
+        else:
+            yield from _chart_budgets(value, sub, here)
+
+
 def _resource_policy(name: str, description: str, types: tuple[str, ...],
                      check: Callable[[Resource], Iterable[str]]) -> ResourcePolicy:
     return ResourcePolicy(name, description, "mandatory", types, check)
@@ -132,5 +182,8 @@ RESOURCE_POLICIES = (
                      WORKLOADS, container_hardening),
     _resource_policy("k8s-image-pinned", "Container images pinned by exact tag or digest",
                      WORKLOADS, image_pinned),
+    _resource_policy("k8s-pdb-allows-eviction", "No PodDisruptionBudget (ours or a chart's) forbids "
+                     "every eviction: drains, scale-in, instance refresh and upgrades must finish",
+                     (PDB, RELEASE), pdb_allows_eviction),
 )
 STACK_POLICIES: tuple[StackPolicy, ...] = ()

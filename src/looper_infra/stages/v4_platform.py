@@ -5,6 +5,7 @@
     ingress-nginx on the NodePorts the app NLB targets (TLS ends at the NLB)
     External Secrets: ClusterSecretStore (IRSA via service-account JWT) -> RDS + app secrets
     NVIDIA GPU operator (host driver, CRI-O, CDI, DCGM exporter)
+    node lifecycle: AWS Node Termination Handler (queue mode) + Cluster Autoscaler (kube-system)
     Redis, ChromaDB (+ token-checking Envoy), Kafka (KRaft, dedicated node, topics Job)
     NetworkPolicies: default-deny per app namespace + the allows each workload needs
     observability (kube-prometheus-stack, Loki, Tempo, Alloy, OTel Collector)
@@ -22,6 +23,7 @@ import pulumi_kubernetes as k8s
 
 from looper_infra.components.aws.provider import aws_provider
 from looper_infra.components.k8s.chromadb import ChromaDb, ChromaDbArgs
+from looper_infra.components.k8s.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs, ScaleDown
 from looper_infra.components.k8s.external_secrets import (
     ExternalSecrets,
     ExternalSecretsArgs,
@@ -33,6 +35,10 @@ from looper_infra.components.k8s.ingress_nginx import IngressNginx, IngressNginx
 from looper_infra.components.k8s.kafka import Kafka, KafkaArgs, Topic
 from looper_infra.components.k8s.namespaces import Namespaces, NamespacesArgs
 from looper_infra.components.k8s.network_policies import NetworkPolicies, NetworkPoliciesArgs
+from looper_infra.components.k8s.node_termination_handler import (
+    NodeTerminationHandler,
+    NodeTerminationHandlerArgs,
+)
 from looper_infra.components.k8s.observability import Observability, ObservabilityArgs, OidcIssuer
 from looper_infra.components.k8s.observability_settings import (
     AlertmanagerSettings,
@@ -110,6 +116,26 @@ def kafka_args(cfg: V4PlatformConfig, namespace: pulumi.Output[str],
                 for name, t in k.topics.items()})
 
 
+def node_lifecycle(cfg: V4PlatformConfig, cluster: dict[str, pulumi.Output[Any]],
+                   opts: pulumi.ResourceOptions) -> None:
+    """Drain before termination (the handler reads the cluster's queue) and size the node groups."""
+    nth, ca = cfg.node_termination_handler, cfg.cluster_autoscaler
+    NodeTerminationHandler("node-termination", NodeTerminationHandlerArgs(
+        queue_url=cluster["node_termination_queue_url"], region=cfg.aws.region,
+        role_arn=cluster["node_termination_role_arn"],
+        drain_timeout_seconds=cluster["node_drain_timeout_seconds"].apply(int),
+        resources=nth.resources.resources(), replicas=nth.replicas), opts)
+    ClusterAutoscaler("autoscaler", ClusterAutoscalerArgs(
+        region=cfg.aws.region, cluster_name=cluster["cluster_name"],
+        kubernetes_version=cluster["kubernetes_version"], node_asg_names=cluster["node_asg_names"],
+        role_arn=cluster["cluster_autoscaler_role_arn"], resources=ca.resources.resources(),
+        scale_down=ScaleDown(enabled=ca.scale_down_enabled, unneeded_time=ca.scale_down_unneeded_time,
+                             delay_after_add=ca.scale_down_delay_after_add,
+                             delay_after_failure=ca.scale_down_delay_after_failure,
+                             utilization_threshold=ca.scale_down_utilization_threshold),
+        max_node_provision_time=ca.max_node_provision_time, replicas=ca.replicas), opts)
+
+
 def policy_inputs(cfg: V4PlatformConfig) -> network_policies.PolicyInputs:
     """What the platform's NetworkPolicies are made from: namespaces, the app port, outside CIDRs."""
     ns, np = cfg.namespaces, cfg.network_policies
@@ -150,6 +176,8 @@ def program(cfg: V4PlatformConfig) -> None:
     if cfg.gpu.enabled:
         GpuOperator("gpu", GpuOperatorArgs(namespace=names[GPU_NS], dcgm_exporter=cfg.gpu.dcgm_exporter,
                                            prometheus_release=obs.prometheus_release), opts)
+
+    node_lifecycle(cfg, cluster, opts)
 
     redis = Redis("redis", RedisArgs(
         namespace=names[ns.data], storage=cfg.redis.storage, storage_class=storage.retain_class,

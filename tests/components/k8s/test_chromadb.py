@@ -49,7 +49,7 @@ def test_chroma_listens_on_localhost_and_only_envoy_has_a_port(plan: Plan) -> No
     assert chroma["resources"] == RESOURCES.spec()
     assert all(x["securityContext"]["readOnlyRootFilesystem"] is True for x in c.values())
     pdb = plan.one("kubernetes:policy/v1:PodDisruptionBudget").inputs["spec"]
-    assert pdb["maxUnavailable"] == 0
+    assert pdb["maxUnavailable"] == 1 and pdb["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
 
 
 def test_envoy_admits_the_token_header_and_the_heartbeat_only() -> None:

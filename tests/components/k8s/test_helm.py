@@ -19,3 +19,12 @@ def test_release_pins_the_chart_and_rolls_back_on_failure(plan_of: Callable[...,
     assert r["atomic"] is True and r["cleanupOnFail"] is True and r["timeout"] == DEFAULT_TIMEOUT
     assert r["createNamespace"] is False and r["maxHistory"] == 5
     assert r["values"] == {"replicaCount": 2}
+
+
+def test_an_oci_chart_is_pulled_by_its_reference_without_a_repository(plan_of: Callable[..., Plan]) -> None:
+    plan = plan_of(lambda opts: pinned_release("nth", "aws-node-termination-handler",
+                                               namespace="kube-system", values={}, opts=opts))
+    r = plan.one("kubernetes:helm.sh/v3:Release").inputs
+    pin = CHARTS["aws-node-termination-handler"]
+    assert pin.oci and r["chart"] == "oci://public.ecr.aws/aws-ec2/helm/aws-node-termination-handler"
+    assert r["version"] == pin.version and "repositoryOpts" not in r

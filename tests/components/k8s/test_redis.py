@@ -41,9 +41,9 @@ def test_one_pinned_hardened_replica_with_probes_and_a_retained_volume(plan: Pla
     assert c["livenessProbe"]["tcpSocket"] == {"port": 6379}
     assert c["securityContext"]["readOnlyRootFilesystem"] is True
     assert spec["template"]["spec"]["securityContext"]["runAsUser"] == 999
-    # one replica: a drain waits for an operator instead of taking Redis down
+    # one replica: a drain moves it (Redis is down meanwhile) instead of blocking forever
     pdb = plan.one("kubernetes:policy/v1:PodDisruptionBudget").inputs["spec"]
-    assert pdb["maxUnavailable"] == 0
+    assert pdb["maxUnavailable"] == 1 and pdb["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
 
 
 def test_config_persists_and_bounds_memory_without_the_password(plan: Plan) -> None:

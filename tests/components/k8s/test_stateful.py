@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from looper_infra.components.k8s.stateful import StatefulPods, create_stateful
+from looper_infra.components.k8s.stateful import SAFE_TO_EVICT, StatefulPods, create_stateful
 from looper_infra.engine.plan import Plan
 
 POD = {"containers": [{"name": "app", "image": "example.org/app:1.0.0"}]}
@@ -32,8 +32,21 @@ def test_three_replicas_on_distinct_hosts_preferably_distinct_zones(plan: Plan) 
     assert spec["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Retain", "whenScaled": "Retain"}
     (claim,) = spec["volumeClaimTemplates"]
     assert claim["spec"]["storageClassName"] == "gp3-retain"
-    # several replicas: a drain may take one at a time
-    assert plan.one("kubernetes:policy/v1:PodDisruptionBudget").inputs["spec"]["maxUnavailable"] == 1
+    # several replicas: a drain may take one at a time, and the autoscaler may move them
+    pdb = plan.one("kubernetes:policy/v1:PodDisruptionBudget").inputs["spec"]
+    assert pdb["maxUnavailable"] == 1 and pdb["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
+    assert SAFE_TO_EVICT not in spec["template"]["metadata"].get("annotations", {})
+
+
+def test_a_singleton_may_be_drained_but_not_moved_by_the_autoscaler(plan_of: Callable[..., Plan]) -> None:
+    plan = plan_of(lambda opts: create_stateful("one", StatefulPods(
+        app="one", namespace="looper-data", replicas=1, ports={"client": 7000}, pod_spec=POD,
+        pod_annotations={"looper/config-hash": "abc"}), opts))
+    spec = plan.one("kubernetes:apps/v1:StatefulSet").inputs["spec"]
+    annotations = spec["template"]["metadata"]["annotations"]
+    assert annotations == {"looper/config-hash": "abc", SAFE_TO_EVICT: "false"}
+    pdb = plan.one("kubernetes:policy/v1:PodDisruptionBudget").inputs["spec"]
+    assert pdb["maxUnavailable"] == 1 and pdb["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
 
 
 def test_a_headless_and_a_client_service_on_the_named_ports(plan: Plan) -> None:

@@ -16,15 +16,20 @@ DEFAULT_TIMEOUT = 600
 
 def pinned_release(name: str, chart_name: str, *, namespace: pulumi.Input[str],
                    values: Mapping[str, Any], opts: pulumi.ResourceOptions,
-                   timeout: int = DEFAULT_TIMEOUT) -> Release:
-    """A release of `chart_name` at the exact version of the chart table.
+                   timeout: int = DEFAULT_TIMEOUT, wait: bool = True) -> Release:
+    """A release of `chart_name` at the exact version of the chart table (from its repository,
+    or from an OCI registry when the table's chart is an `oci://` reference).
 
     `atomic` rolls a failed install/upgrade back; namespaces are ours (with Pod Security
-    labels), never created by Helm.
+    labels), never created by Helm. `wait=False` (not atomic, no readiness wait) only for a chart
+    whose pods cannot become ready from the chart alone: a patch completes them, and the patch
+    resource waits for the rollout instead.
     """
     c = chart(chart_name)
+    # an OCI chart is its own reference (`oci://...`): Helm pulls it without a repository
+    repository = None if c.oci else RepositoryOptsArgs(repo=c.repo)
     return Release(name, ReleaseArgs(
         name=chart_name, chart=c.chart, version=c.version,
-        repository_opts=RepositoryOptsArgs(repo=c.repo), namespace=namespace, values=dict(values),
-        atomic=True, timeout=timeout, create_namespace=False, cleanup_on_fail=True,
-        max_history=5), opts=opts)
+        repository_opts=repository, namespace=namespace, values=dict(values),
+        atomic=wait, skip_await=not wait, timeout=timeout, create_namespace=False,
+        cleanup_on_fail=True, max_history=5), opts=opts)

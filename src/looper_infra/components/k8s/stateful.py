@@ -3,6 +3,10 @@
 A building block for redis.py, chromadb.py and kafka.py (not a component of its own): the
 pod spec comes from the caller, the rest (selector labels, governing headless Service,
 PDB, anti-affinity when replicas > 1, no service-account token) is the same for each.
+
+A single replica is down while it moves, so Cluster Autoscaler may not move it just to empty
+an underused node (`safe-to-evict: "false"`); a drain before termination (the termination
+handler, instance refresh, an operator) still evicts it, as its PDB allows.
 """
 
 from __future__ import annotations
@@ -35,6 +39,11 @@ class StatefulPods:
     pod_annotations: dict[str, str] = field(default_factory=dict)
 
 
+#: Cluster Autoscaler never removes a node running a pod annotated so (evictions by drains are
+#: unaffected: they follow the PodDisruptionBudget)
+SAFE_TO_EVICT = "cluster-autoscaler.kubernetes.io/safe-to-evict"
+
+
 def create_stateful(name: str, p: StatefulPods, opts: pulumi.ResourceOptions) -> StatefulSet:
     selector = labels(p.app)
     ports = [{"name": n, "port": port, "targetPort": n, "protocol": "TCP"} for n, port in p.ports.items()]
@@ -49,8 +58,9 @@ def create_stateful(name: str, p: StatefulPods, opts: pulumi.ResourceOptions) ->
     if affinity:
         pod_spec["affinity"] = {**pod_spec.get("affinity", {}), **affinity}
     template: dict[str, Any] = {"metadata": {"labels": selector}, "spec": pod_spec}
-    if p.pod_annotations:
-        template["metadata"]["annotations"] = p.pod_annotations
+    annotations = {**p.pod_annotations, **({SAFE_TO_EVICT: "false"} if p.replicas <= 1 else {})}
+    if annotations:
+        template["metadata"]["annotations"] = annotations
     spec: Any = {
         "serviceName": f"{p.app}-headless", "replicas": p.replicas,
         "selector": {"matchLabels": selector}, "podManagementPolicy": "Parallel",

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from looper_infra.bootstrap.k8s_versions import KUBERNETES_VERSION
 from looper_infra.engine.fakes.aws import cloudfront, rds
 from looper_infra.engine.fakes.aws.ids import ec2_id, iam_arn
 from looper_infra.engine.fakes.aws.secretsmanager import secret_arn
@@ -60,6 +61,14 @@ def cluster_outputs(stack_name: str, ctx: MockContext) -> dict[str, Any]:
         "oidc_issuer_host": cf,
         "ebs_csi_role_arn": iam_arn(account, f"role/{prefix}-ebs-csi"),
         "ingress_node_ports": {"http": 30080, "redirect": 30081},
+        # node lifecycle (issue 15): the handler's queue and both IRSA roles, the groups by key
+        "cluster_name": f"{prefix}-k8s",
+        "kubernetes_version": KUBERNETES_VERSION,
+        "node_asg_names": {key: f"{prefix}-{key}" for key in ("workers", "kafka", "gpu")},
+        "node_termination_queue_url": f"https://sqs.{region}.amazonaws.com/{account}/{prefix}-node-termination",
+        "node_termination_role_arn": iam_arn(account, f"role/{prefix}-node-termination-handler"),
+        "cluster_autoscaler_role_arn": iam_arn(account, f"role/{prefix}-cluster-autoscaler"),
+        "node_drain_timeout_seconds": 300,
     }
     return {
         **{name: required[name] for name in CLUSTER_OUTPUTS},

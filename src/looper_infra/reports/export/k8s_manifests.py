@@ -38,7 +38,10 @@ def api_version_kind(type_token: str) -> tuple[str, str]:
 
 
 def is_object(r: RecordedResource) -> bool:
-    return r.type.startswith("kubernetes:") and r.custom and r.type not in NOT_OBJECTS
+    """A whole object; a `*Patch` resource (server-side apply onto an object a chart created)
+    carries only the fields it sets, so it is no manifest of its own."""
+    return (r.type.startswith("kubernetes:") and r.custom and r.type not in NOT_OBJECTS
+            and not r.type.endswith("Patch"))
 
 
 def to_object(r: RecordedResource) -> dict[str, Any]:

@@ -176,6 +176,8 @@ TYPE_MAP: dict[str, str] = {
     "kubernetes:networking.k8s.io/v1:NetworkPolicy": "kubernetes_network_policy_v1",
     "kubernetes:storage.k8s.io/v1:StorageClass": "kubernetes_storage_class_v1",
     "kubernetes:helm.sh/v3:Release": "helm_release",
+    # a server-side-apply patch of an object someone else created: Terraform's SSA resource
+    "kubernetes:apps/v1:DeploymentPatch": "kubernetes_manifest",
     # random / tls (Terraform's hashicorp/random and hashicorp/tls)
     "random:index/randomBytes:RandomBytes": "random_bytes",
     "random:index/randomId:RandomId": "random_id",
