@@ -46,7 +46,13 @@ ISSUE_14_OUTPUTS = {"v4": {"control_plane_instance_ids", "control_plane_groups"}
 ISSUE_15: dict[str, re.Pattern[str]] = {"v4": re.compile(
     r"cp-bundle|control-plane-\d+-template"
     r"|node-lifecycle.*|(workers|kafka|gpu-workers)-(group|termination-hook)|app-lb-tg-(http|redirect)"
-    r"|sg-(worker-in|app-nlb-out)-tcp-10256-.*")}
+    r"|sg-(worker-in|app-nlb-out)-tcp-10256-.*"
+    # every kubelet registers its provider ID (worker, Kafka, GPU templates; the GCP node's
+    # user data, which replaces that VM once)
+    r"|(worker|kafka|gpu)-lt-template|gcp-gpu-node-vm-instance"),
+    # the handler and autoscaler releases are new; the data services' budgets allow a drain
+    # and their singletons are marked not safe to evict for the autoscaler
+    "v4-platform": re.compile(r"node-termination-.*|autoscaler-.*|(redis|chromadb|kafka)-(pdb|statefulset)")}
 ISSUE_15_OUTPUTS = {"v4": {"cluster_name", "kubernetes_version", "node_termination_queue_url",
                            "node_termination_role_arn", "cluster_autoscaler_role_arn",
                            "node_drain_timeout_seconds",

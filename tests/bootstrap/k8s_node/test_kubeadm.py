@@ -201,6 +201,8 @@ def test_gpu_labels_and_taint(name: str) -> None:
     labels = kubelet_labels(join)
     assert labels["nvidia.com/gpu.present"] == "true"
     assert labels["looper/accelerator"] == "nvidia-l4"
+    # Cluster Autoscaler's AWS provider waits for the GPUs of a node with this label
+    assert labels["k8s.amazonaws.com/accelerator"] == "nvidia-l4"
     assert labels["nvidia.com/gpu.deploy.driver"] == "false"  # the driver is on the host
     assert labels["looper/cloud"] == SPECS[name].secret_backend
     for key in ("topology.kubernetes.io/zone", "topology.kubernetes.io/region",

@@ -36,7 +36,8 @@ def test_derived_values_every_document_shares() -> None:
     assert (aws.helper_path, aws.kernel_flavour) == ("/usr/local/sbin/looper-k8s-aws", "aws")
     # extra and GPU labels sorted, then the topology markers filled at join time
     assert gcp.node_labels_arg == (
-        "looper/accelerator=nvidia-l4,looper/cloud=gcp,nvidia.com/gpu.deploy.driver=false,"
+        "k8s.amazonaws.com/accelerator=nvidia-l4,looper/accelerator=nvidia-l4,looper/cloud=gcp,"
+        "nvidia.com/gpu.deploy.driver=false,"
         "nvidia.com/gpu.present=true,node.kubernetes.io/instance-type=@@instance_type@@,"
         "topology.kubernetes.io/region=@@region@@,topology.kubernetes.io/zone=@@zone@@"
     )

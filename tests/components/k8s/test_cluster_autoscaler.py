@@ -135,3 +135,13 @@ def test_group_names_are_matched_literally_gpu_is_optional_workers_are_not() -> 
     assert yaml.safe_load(priorities(groups)) == {20: ["^w$"]}
     with pytest.raises(ClusterOutputError, match="node_asg_names lacks workers"):
         priorities({"kafka": "k", "gpu": "g"})
+
+
+def test_every_release_a_cluster_may_run_has_an_autoscaler_image() -> None:
+    """stage v4 accepts only the release table's versions (config `cluster.kubernetes_version`),
+    so a platform of a valid cluster never meets the error above: a new row needs its image."""
+    from looper_infra.bootstrap.k8s_versions import RELEASES
+
+    assert RELEASES, "the release table is empty"
+    missing = sorted(set(RELEASES) - set(CLUSTER_AUTOSCALER_IMAGES))
+    assert not missing, f"no Cluster Autoscaler image for minor(s) {missing}"

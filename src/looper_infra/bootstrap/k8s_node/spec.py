@@ -85,6 +85,10 @@ class K8sGpuWorker:
         """Registration labels: what the GPU operator and workloads select on."""
         return {
             "looper/accelerator": self.accelerator,
+            # Cluster Autoscaler's AWS provider (GPULabel, cloudprovider/aws/aws_cloud_provider.go)
+            # treats a node with this label as a GPU node and waits for its GPUs to become
+            # allocatable instead of starting more nodes while the device plugin comes up
+            "k8s.amazonaws.com/accelerator": self.accelerator,
             # the operator deploys its operands where NFD finds an NVIDIA PCI device; set at
             # registration so nothing waits for NFD
             "nvidia.com/gpu.present": "true",

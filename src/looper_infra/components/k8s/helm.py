@@ -28,8 +28,9 @@ def pinned_release(name: str, chart_name: str, *, namespace: pulumi.Input[str],
     c = chart(chart_name)
     # an OCI chart is its own reference (`oci://...`): Helm pulls it without a repository
     repository = None if c.oci else RepositoryOptsArgs(repo=c.repo)
+    # skip_await only when set: the waiting releases' inputs stay as they were deployed
     return Release(name, ReleaseArgs(
         name=chart_name, chart=c.chart, version=c.version,
         repository_opts=repository, namespace=namespace, values=dict(values),
-        atomic=wait, skip_await=not wait, timeout=timeout, create_namespace=False,
+        atomic=wait, skip_await=None if wait else True, timeout=timeout, create_namespace=False,
         cleanup_on_fail=True, max_history=5), opts=opts)
