@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 
 ACCESS_KEY = "ASIAFAKE"
 SECRET_KEY = "fake-secret-key"
@@ -16,6 +18,20 @@ IMDS_ANSWERS = {
     "/latest/meta-data/iam/security-credentials/role": json.dumps(
         {"AccessKeyId": ACCESS_KEY, "SecretAccessKey": SECRET_KEY, "Token": "session"}),
 }
+
+
+class LoopbackAws(BaseHTTPRequestHandler):
+    """A quiet request handler for loopback fakes of AWS APIs: `answer` sends one response."""
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def answer(self, code: int, body: bytes | str = b"") -> None:
+        data = body.encode() if isinstance(body, str) else body
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
 
 def expected_signature(method: str, raw_path: str, headers: dict[str, str], body: bytes) -> bool:

@@ -12,14 +12,14 @@ import stat
 import threading
 import urllib.parse
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 
 from helpers.k8s_node import SPECS, run_helper
-from helpers.sigv4 import IMDS_ANSWERS, expected_signature
+from helpers.sigv4 import IMDS_ANSWERS, LoopbackAws, expected_signature
 from looper_infra.bootstrap.k8s_node.cloud_helpers import (
     render_k8s_aws_helper,
     render_k8s_gcp_helper,
@@ -31,7 +31,7 @@ KMS = "arn:aws:kms:ap-northeast-2:123456789012:key/1234abcd-12ab-34cd-56ef-12345
 CLUSTER_TAG = "kubernetes.io/cluster/looper-dev"
 
 
-class Fake(BaseHTTPRequestHandler):
+class Fake(LoopbackAws):
     seen: ClassVar[list[dict[str, Any]]] = []
     objects: ClassVar[dict[str, bytes]] = {}
     instances: ClassVar[list[list[tuple[str, str]]]] = []
@@ -39,16 +39,6 @@ class Fake(BaseHTTPRequestHandler):
     events: ClassVar[list[list[dict[str, Any]]]] = []
     fail_puts: ClassVar[bool] = False
     page_size: ClassVar[int] = 2
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def answer(self, code: int, body: bytes | str = b"") -> None:
-        data = body.encode() if isinstance(body, str) else body
-        self.send_response(code)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def handle_any(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))

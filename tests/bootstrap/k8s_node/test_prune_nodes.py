@@ -16,7 +16,7 @@ import types
 import urllib.parse
 from collections.abc import Iterator
 from functools import cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -25,7 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers.k8s_node import SPECS
-from helpers.sigv4 import IMDS_ANSWERS, expected_signature
+from helpers.sigv4 import IMDS_ANSWERS, LoopbackAws, expected_signature
 from looper_infra.bootstrap.k8s_node.lifecycle import (
     DEAD_NODES_METRICS_FILE,
     UNKNOWN_INSTANCE_MIN_AGE,
@@ -175,22 +175,12 @@ def cp_module() -> types.ModuleType:
 # --- the whole command ------------------------------------------------------------------------
 
 
-class FakeEc2(BaseHTTPRequestHandler):
+class FakeEc2(LoopbackAws):
     """IMDSv2 and EC2 DescribeInstances (instance-id filter, pages of two) on loopback."""
 
     states: ClassVar[dict[str, str]] = {}
     seen: ClassVar[list[dict[str, str]]] = []
     error: ClassVar[tuple[int, str] | None] = None
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def answer(self, code: int, body: str) -> None:
-        data = body.encode()
-        self.send_response(code)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def handle_any(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
