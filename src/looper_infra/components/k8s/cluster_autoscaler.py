@@ -26,7 +26,14 @@ from looper_infra.components.base import Component
 from looper_infra.components.k8s.helm import pinned_release
 from looper_infra.facts.charts import CLUSTER_AUTOSCALER_REPOSITORY, NoAutoscalerImage, autoscaler_image_tag
 from looper_infra.facts.v4_contract import CLUSTER_AUTOSCALER, autoscaler_discovery_tags
-from looper_infra.manifests.pods import HOST_KEY, ZONE_KEY, Resources, container_security, metadata
+from looper_infra.manifests.pods import (
+    HOST_KEY,
+    ZONE_KEY,
+    Resources,
+    container_security,
+    metadata,
+    pod_security,
+)
 from looper_infra.manifests.web_identity import WebIdentity
 
 CHART = "cluster-autoscaler"
@@ -152,8 +159,7 @@ def autoscaler_values(args: ClusterAutoscalerArgs) -> dict[str, Any]:
         "topologySpreadConstraints": spread,
         "priorityClassName": "system-cluster-critical",
         "resources": args.resources.spec(),
-        "securityContext": {"runAsNonRoot": True, "runAsUser": UID, "runAsGroup": UID, "fsGroup": UID,
-                            "seccompProfile": {"type": "RuntimeDefault"}},
+        "securityContext": pod_security(UID),
         "containerSecurityContext": container_security(),
     }
 

@@ -28,7 +28,7 @@ from looper_infra.components.base import Component
 from looper_infra.components.k8s.helm import pinned_release
 from looper_infra.facts.charts import NTH_IMAGE
 from looper_infra.facts.v4_contract import NODE_TERMINATION_HANDLER, NTH_MANAGED_TAG
-from looper_infra.manifests.pods import HOST_KEY, ZONE_KEY, Resources, container_security
+from looper_infra.manifests.pods import HOST_KEY, ZONE_KEY, Resources, container_security, pod_security
 from looper_infra.manifests.web_identity import WebIdentity
 
 CHART = "aws-node-termination-handler"
@@ -98,8 +98,7 @@ def nth_values(args: NodeTerminationHandlerArgs) -> dict[str, Any]:
         "topologySpreadConstraints": spread,
         "priorityClassName": "system-cluster-critical",
         "resources": args.resources.spec(),
-        "podSecurityContext": {"runAsNonRoot": True, "runAsUser": UID, "runAsGroup": UID, "fsGroup": UID,
-                               "seccompProfile": {"type": "RuntimeDefault"}},
+        "podSecurityContext": pod_security(UID),
         "securityContext": {**container_security(), "runAsUser": UID, "runAsGroup": UID},
         # AWS_REGION comes from `awsRegion`; the token file is mounted by the patch below
         "extraEnv": [e for e in web.env() if e["name"] != "AWS_REGION"],
