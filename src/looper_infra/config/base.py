@@ -8,8 +8,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
-_FQDN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+_FQDN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)\Z")
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\Z")
 
 
 class Strict(BaseModel):
@@ -42,7 +42,7 @@ def check_email(value: str) -> str:
 
 def check_image_ref(value: str) -> str:
     """A container image reference pinned by tag or digest (never `latest`)."""
-    if not re.match(r"^[a-z0-9][a-z0-9._/:-]*(@sha256:[0-9a-f]{64})?$", value):
+    if not re.match(r"^[a-z0-9][a-z0-9._/:-]*(@sha256:[0-9a-f]{64})?\Z", value):
         raise ValueError(f"{value!r} is not a valid container image reference")
     last = value.rsplit("/", 1)[-1]
     if "@sha256:" not in value and ":" not in last:

@@ -15,7 +15,7 @@ from looper_infra.core.tags import is_label_key, is_label_value
 from looper_infra.facts.app_image import DEFAULT_APP_IMAGE
 from looper_infra.facts.gcp_zones import DEFAULT_REGION, REGION_ZONES, zones_of
 
-_PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+_PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]\Z")
 _MACHINE_TYPE = re.compile(
     r"^(?P<family>[a-z][a-z0-9]*)-(?P<kind>standard|highmem|highcpu|micro|small|medium)"
     r"(?:-(?P<cpus>\d+))?$"
@@ -213,7 +213,7 @@ class MachineSpec(Strict):
     @field_validator("image")
     @classmethod
     def _image_family(cls, v: str) -> str:
-        if not re.match(r"^ubuntu-os-cloud/ubuntu-\d{4}-lts(-amd64|-arm64)?$", v):
+        if not re.match(r"^ubuntu-os-cloud/ubuntu-\d{4}-lts(-amd64|-arm64)?\Z", v):
             raise ValueError(
                 f"{v!r} is not an Ubuntu LTS image family (e.g. ubuntu-os-cloud/ubuntu-2404-lts-amd64)"
             )

@@ -22,10 +22,10 @@ from looper_infra.facts.gpu import G2_GPU_COUNTS, L4_ZONES, L4_ZONES_AS_OF
 from looper_infra.facts.openvpn import user_problem
 from looper_infra.rules import ha_vpn
 
-_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
-_DB_CLASS = re.compile(r"^db\.[a-z0-9-]+\.[a-z0-9]+$")
-_CERT_ARN = re.compile(r"^arn:aws:acm:([a-z0-9-]+):(\d{12}):certificate/[0-9a-f-]{36}$")
-_WINDOW = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
+_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+\Z")
+_DB_CLASS = re.compile(r"^db\.[a-z0-9-]+\.[a-z0-9]+\Z")
+_CERT_ARN = re.compile(r"^arn:aws:acm:([a-z0-9-]+):(\d{12}):certificate/[0-9a-f-]{36}\Z")
+_WINDOW = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d\Z")
 _MAINT = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-"
                     r"(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -361,7 +361,7 @@ class OpenVpn(Strict):
     def _ssh(cls, v: dict[str, IPv4Network]) -> dict[str, IPv4Network]:
         bad = [f"{k}: {c} is too broad for SSH (at most a /16)" for k, c in v.items() if c.prefixlen < 16]
         bad += [f"key {k!r}: lowercase letters, digits, '-'" for k in v
-                if not re.match(r"^[a-z0-9][a-z0-9-]{0,30}$", k)]
+                if not re.match(r"^[a-z0-9][a-z0-9-]{0,30}\Z", k)]
         if bad:
             raise ValueError("; ".join(bad))
         return v

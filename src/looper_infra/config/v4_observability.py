@@ -16,13 +16,13 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 from looper_infra.config.base import Email, Fqdn, Strict
 
 #: Prometheus duration: one or more `<n><unit>` groups, units y w d h m s ms (e.g. `15d`, `1d12h`)
-_DURATION = re.compile(r"^(?:\d+(?:ms|[ywdhms]))+$")
+_DURATION = re.compile(r"^(?:\d+(?:ms|[ywdhms]))+\Z")
 #: Kubernetes binary/decimal quantity for storage (e.g. `50Gi`, `500M`)
-_QUANTITY = re.compile(r"^([1-9]\d*)(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)$")
+_QUANTITY = re.compile(r"^([1-9]\d*)(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)\Z")
 #: Prometheus `retention.size`: a number and a byte unit (e.g. `45GB`, `500MiB`)
-_BYTE_SIZE = re.compile(r"^([1-9]\d*)(B|KB|MB|GB|TB|PB|KiB|MiB|GiB|TiB|PiB)$")
+_BYTE_SIZE = re.compile(r"^([1-9]\d*)(B|KB|MB|GB|TB|PB|KiB|MiB|GiB|TiB|PiB)\Z")
 #: a secret under `looper/<env>/` in AWS Secrets Manager (the names the v4 roles may read)
-_SECRET_NAME = re.compile(r"^looper/[a-z][a-z0-9]{1,11}/[A-Za-z0-9/_+=.@-]{1,200}$")
+_SECRET_NAME = re.compile(r"^looper/[a-z][a-z0-9]{1,11}/[A-Za-z0-9/_+=.@-]{1,200}\Z")
 _BYTES = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50,
           "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15,
           "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "PB": 10**15,

@@ -21,15 +21,15 @@ from looper_infra.manifests.pods import Resources
 
 # --- Kubernetes quantities ------------------------------------------------------------------
 
-_QUANTITY = re.compile(r"^(?P<num>[0-9]+(\.[0-9]+)?)(?P<unit>Ki|Mi|Gi|Ti|Pi|m|k|M|G|T)?$")
+_QUANTITY = re.compile(r"^(?P<num>[0-9]+(\.[0-9]+)?)(?P<unit>Ki|Mi|Gi|Ti|Pi|m|k|M|G|T)?\Z")
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50}
 _DECIMAL = {"m": Decimal("0.001"), "": Decimal(1), "k": Decimal(10**3), "M": Decimal(10**6),
             "G": Decimal(10**9), "T": Decimal(10**12)}
-_DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z")
 #: Kafka topic names: legal characters, and no '.'/'_' mix (Kafka warns: they collide in metrics).
-_TOPIC = re.compile(r"^[a-zA-Z0-9._-]{1,249}$")
-_SECRET_KEY = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,200}$")
-_DURATION = re.compile(r"^([0-9]+(s|m|h))+$")
+_TOPIC = re.compile(r"^[a-zA-Z0-9._-]{1,249}\Z")
+_SECRET_KEY = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,200}\Z")
+_DURATION = re.compile(r"^([0-9]+(s|m|h))+\Z")
 GIB = 2**30
 
 
@@ -48,7 +48,7 @@ def quantity_value(text: str) -> Decimal:
 
 def check_storage_size(text: str) -> str:
     """A volume size: binary units (Gi/Ti), 1Gi to 16Ti (the gp3 range)."""
-    if not re.match(r"^[0-9]+(Gi|Ti)$", text):
+    if not re.match(r"^[0-9]+(Gi|Ti)\Z", text):
         raise ValueError(f"{text!r} is not a volume size in Gi or Ti (e.g. 20Gi)")
     value = quantity_value(text)
     if value < GIB or value > 16 * 2**40:
@@ -57,7 +57,7 @@ def check_storage_size(text: str) -> str:
 
 
 def check_cpu(text: str) -> str:
-    if not re.match(r"^([0-9]+m|[0-9]+(\.[0-9]{1,3})?)$", text):
+    if not re.match(r"^([0-9]+m|[0-9]+(\.[0-9]{1,3})?)\Z", text):
         raise ValueError(f"{text!r} is not a CPU quantity (e.g. 250m, 1, 1.5)")
     if quantity_value(text) <= 0:
         raise ValueError("a CPU quantity must be positive")
@@ -65,7 +65,7 @@ def check_cpu(text: str) -> str:
 
 
 def check_memory(text: str) -> str:
-    if not re.match(r"^[0-9]+(Mi|Gi)$", text):
+    if not re.match(r"^[0-9]+(Mi|Gi)\Z", text):
         raise ValueError(f"{text!r} is not a memory quantity in Mi or Gi (e.g. 512Mi)")
     if quantity_value(text) < 16 * 2**20:
         raise ValueError(f"{text} is below 16Mi")

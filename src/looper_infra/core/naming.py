@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-_RFC1035 = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+_RFC1035 = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?\Z")
 
 
 def name(prefix: str, env: str, role: str, key: str | None = None) -> str:

@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 DISCOVERY_PATH = ".well-known/openid-configuration"
 JWKS_PATH = "openid/v1/jwks"
 #: kubeadm bootstrap token: `<6 id chars>.<16 secret chars>` of [a-z0-9]
-BOOTSTRAP_TOKEN = re.compile(r"^[a-z0-9]{6}\.[a-z0-9]{16}$")
-CA_HASH = re.compile(r"^sha256:[0-9a-f]{64}$")
+BOOTSTRAP_TOKEN = re.compile(r"^[a-z0-9]{6}\.[a-z0-9]{16}\Z")
+CA_HASH = re.compile(r"^sha256:[0-9a-f]{64}\Z")
 
 
 def _spki_der(public_key: object) -> bytes:

@@ -76,7 +76,7 @@ PUBLIC_PORTS = frozenset({("tcp", 80), ("tcp", 443), ("udp", 1194)})
 #: ELB security policies whose minimum protocol is TLS 1.2 (TLS13-1-2-*, TLS13-1-3-*, TLS-1-2-*,
 #: FS-1-2-*), per AWS's "Security policies for your Network Load Balancer" table. Not allowed:
 #: ELBSecurityPolicy-2016-08 (the API default, TLS 1.0), TLS13-1-0/1-1, TLS-1-1, FS-2018-06.
-TLS12_POLICY = re.compile(r"^ELBSecurityPolicy-(TLS13-1-[23]|TLS-1-2|FS-1-2)-[A-Za-z0-9-]+$")
+TLS12_POLICY = re.compile(r"^ELBSecurityPolicy-(TLS13-1-[23]|TLS-1-2|FS-1-2)-[A-Za-z0-9-]+\Z")
 TLS_PROTOCOLS = frozenset({"TLS", "HTTPS"})
 ADMIN_POLICY_ARNS = frozenset({"arn:aws:iam::aws:policy/AdministratorAccess"})
 MIN_BACKUP_DAYS = 7

@@ -75,7 +75,7 @@ HTTPS = 443
 NODE_PORT_RANGE = (30000, 32767)
 
 #: What EC2 accepts in a rule description ("&" is refused for group references, so never used).
-_DESCRIPTION = re.compile(r"^[A-Za-z0-9 ._\-:/()#,@\[\]+=;{}!$*]{1,255}$")
+_DESCRIPTION = re.compile(r"^[A-Za-z0-9 ._\-:/()#,@\[\]+=;{}!$*]{1,255}\Z")
 
 Source = Role | IPv4Network
 

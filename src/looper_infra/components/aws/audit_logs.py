@@ -26,7 +26,7 @@ from looper_infra.components.aws.kms import ACCOUNT_ID, PARTITIONS, REGION, cust
 from looper_infra.components.base import Component
 from looper_infra.facts.cloudwatch import CW_RETENTION_DAYS
 
-_GROUP = re.compile(r"^[A-Za-z0-9_./#-]{1,512}$")
+_GROUP = re.compile(r"^[A-Za-z0-9_./#-]{1,512}\Z")
 
 
 def audit_log_group_name(name_prefix: str, env: str) -> str:

@@ -55,7 +55,7 @@ SLOT_TAG = "looper:control-plane-slot"
 SINGLE_AZ_TAG = "looper/single-az"
 SINGLE_AZ_REASON = "one control plane per AZ: the control plane spans the AZs as one group per slot"
 #: cluster names as kubeadm and the tag key `kubernetes.io/cluster/<name>` accept them
-_CLUSTER_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_CLUSTER_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\Z")
 
 
 cluster_tag = v4_contract.cluster_tag

@@ -25,7 +25,7 @@ from looper_infra.rules import aws_security_groups
 DEFAULT_INTERFACE_SERVICES = ("sts", "secretsmanager", "ec2", "ecr.api", "ecr.dkr", "ssm",
                               "ssmmessages", "ec2messages", "logs")
 DEFAULT_GATEWAY_SERVICES = ("s3",)
-_SERVICE = re.compile(r"^[a-z0-9]+([.-][a-z0-9]+)*$")
+_SERVICE = re.compile(r"^[a-z0-9]+([.-][a-z0-9]+)*\Z")
 
 
 def service_name(region: str, service: str) -> str:

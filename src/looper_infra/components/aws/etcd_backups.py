@@ -38,8 +38,8 @@ from looper_infra.components.aws.s3 import private_bucket
 from looper_infra.components.base import Component
 from looper_infra.facts.etcd import BACKUP_BUCKET_TAG, DAILY_PREFIX, HOURLY_PREFIX
 
-_BUCKET = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_CLUSTER_PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}/$")
+_BUCKET = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\Z")
+_CLUSTER_PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}/\Z")
 #: KMS: 7-30 days before a key scheduled for deletion is gone; the maximum, for a backup key
 #: days an unfinished multipart upload (an interrupted snapshot upload) is kept
 ABORT_MULTIPART_DAYS = 1
@@ -123,7 +123,7 @@ class EtcdBackupBucketArgs:
 
     def problems(self) -> list[str]:
         errors = []
-        if not _BUCKET.match(self.bucket_name) or re.match(r"^\d+\.\d+\.\d+\.\d+$", self.bucket_name):
+        if not _BUCKET.match(self.bucket_name) or re.match(r"^\d+\.\d+\.\d+\.\d+\Z", self.bucket_name):
             errors.append(f"bucket_name: {self.bucket_name!r} is not an S3 bucket name")
         if not ACCOUNT_ID.match(self.account_id):
             errors.append(f"account_id: {self.account_id!r} is not a 12-digit AWS account ID")

@@ -114,7 +114,7 @@ class NodeGroupArgs:
         (low, high), heartbeat = HEARTBEAT_RANGE, self.termination_hook.heartbeat_timeout_sec
         if not low <= heartbeat <= high:
             errors.append(f"termination_hook.heartbeat_timeout_sec: {heartbeat} ({low}-{high})")
-        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$", self.name):
+        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}\Z", self.name):
             errors.append(f"name: {self.name!r} is not an Auto Scaling group name")
         return errors
 

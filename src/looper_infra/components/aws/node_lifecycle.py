@@ -77,7 +77,7 @@ HANDLER_DESCRIBE_ACTIONS = (
     "ec2:DescribeInstances",
 )
 HANDLER_QUEUE_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage")
-_QUEUE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+_QUEUE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}\Z")
 #: rule names are `<name>-<rule key>`, at most 64 characters
 _NAME_MAX = 64 - len("-scheduled-change")
 _TAINT = re.compile(

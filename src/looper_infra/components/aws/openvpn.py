@@ -59,7 +59,7 @@ PUBLIC_ENTRY_TAG = "looper/public-entry"
 SSH_PORT = 22
 #: Keys of the server secret (VpnPki.server_secret_values()).
 SERVER_SECRET_KEYS = ("ca_crt", "server_crt", "server_key", "tls_crypt")
-_NAME = re.compile(r"^[a-z][a-z0-9-]{0,49}$")
+_NAME = re.compile(r"^[a-z][a-z0-9-]{0,49}\Z")
 
 
 def _net(path: str, value: str, errors: list[str]) -> ipaddress.IPv4Network | None:

@@ -37,8 +37,8 @@ PARAMETERS = {
     "log_min_duration_statement": "1000",
 }
 MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
-_IDENTIFIER = re.compile(r"^[a-z](?!.*--)[a-z0-9-]{0,62}(?<!-)$")
-_VERSION = re.compile(r"^(1[1-9])\.(\d{1,2})$")
+_IDENTIFIER = re.compile(r"^[a-z](?!.*--)[a-z0-9-]{0,62}(?<!-)\Z")
+_VERSION = re.compile(r"^(1[1-9])\.(\d{1,2})\Z")
 
 
 def parameter_group_family(engine_version: str) -> str:
@@ -100,7 +100,7 @@ class PostgresDatabaseArgs:
             errors.append(f"identifier: {self.identifier!r} (1-63 lowercase letters, digits, single '-')")
         if not _VERSION.match(self.engine_version):
             errors.append(f"engine_version: {self.engine_version!r} is not an exact <major>.<minor>")
-        if not re.match(r"^db\.[a-z0-9-]+\.[a-z0-9]+$", self.instance_class):
+        if not re.match(r"^db\.[a-z0-9-]+\.[a-z0-9]+\Z", self.instance_class):
             errors.append(f"instance_class: {self.instance_class!r} is not an RDS instance class")
         if not 20 <= self.allocated_storage_gb <= 65536:
             errors.append("allocated_storage_gb: gp3 takes 20-65536")

@@ -20,9 +20,9 @@ from looper_infra.components.base import Component
 
 #: Secrets Manager names: 1-512 of letters, digits and /_+=.@- (no `-` + 6 chars at the end,
 #: which would look like the suffix AWS appends to ARNs).
-_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}\Z")
 _ARN_SUFFIX_LOOKALIKE = re.compile(r"-[A-Za-z0-9]{6}$")
-_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*\Z")
 
 
 @dataclass(frozen=True)

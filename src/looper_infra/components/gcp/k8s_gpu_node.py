@@ -55,9 +55,9 @@ UBUNTU_IMAGE = "ubuntu-os-cloud/ubuntu-2404-lts-amd64"
 #: Firewall tags: every cluster node on GCP, and GPU nodes.
 DEFAULT_NETWORK_TAGS = ("looper-k8s-node", "looper-k8s-gpu")
 
-_CLOUD_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
-_SECRET_ID = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
-_TAG = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+_CLOUD_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?\Z")
+_SECRET_ID = re.compile(r"^[A-Za-z0-9_-]{1,255}\Z")
+_TAG = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?\Z")
 
 
 @dataclass(frozen=True)

@@ -60,9 +60,9 @@ SMTP_SECRET = "alertmanager-smtp"  # noqa: S105
 #: seconds Helm waits for a release's resources to become ready
 HELM_TIMEOUT_SEC = 900
 _NAME_LABEL = "kubernetes.io/metadata.name"
-_K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z")
 #: S3 bucket names as made here: 3-63 lowercase letters, digits and '-'
-_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]\Z")
 #: what each bucket holds (part of its name); Loki's role reaches the first two, Tempo's the last
 BUCKET_ROLES = ("loki-chunks", "loki-ruler", "tempo")
 

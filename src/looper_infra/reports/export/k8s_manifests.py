@@ -21,7 +21,7 @@ from looper_infra.engine.mocks import SECRET_MASK, RecordedResource
 NOT_OBJECTS = ("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart",
                "kubernetes:yaml/v2:ConfigGroup", "kubernetes:yaml/v2:ConfigFile",
                "kubernetes:kustomize/v2:Directory")
-_TOKEN = re.compile(r"^kubernetes:(?P<group>[^:/]+)/(?P<version>[^:]+):(?P<kind>[A-Za-z0-9]+)$")
+_TOKEN = re.compile(r"^kubernetes:(?P<group>[^:/]+)/(?P<version>[^:]+):(?P<kind>[A-Za-z0-9]+)\Z")
 #: fields pulumi-kubernetes adds to its inputs that are not part of the object
 _PROVIDER_FIELDS = ("__inputs", "__initialApiVersion")
 #: annotation naming the fields whose secret values the plan masks (emptied in the manifest)

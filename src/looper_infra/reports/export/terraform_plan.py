@@ -368,7 +368,7 @@ def is_exported(resource: _Resource) -> bool:
 
 #: Terraform's one resource for any custom resource (hashicorp/kubernetes `kubernetes_manifest`)
 K8S_CUSTOM_RESOURCE = "kubernetes_manifest"
-_K8S_TOKEN = re.compile(r"^kubernetes:(?P<group>[^:/]+)/[^:]+:[A-Za-z0-9]+$")
+_K8S_TOKEN = re.compile(r"^kubernetes:(?P<group>[^:/]+)/[^:]+:[A-Za-z0-9]+\Z")
 
 
 def is_custom_resource(type_: str) -> bool:

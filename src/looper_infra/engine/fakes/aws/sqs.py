@@ -10,7 +10,7 @@ from looper_infra.engine.fakes.aws.ids import arn, auto_name
 from looper_infra.engine.fakes.aws.state import region_of
 from looper_infra.engine.mocks import Fake, MockContext
 
-_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}\Z")
 #: what SQS accepts for MessageRetentionPeriod (seconds: 1 minute to 14 days)
 RETENTION_RANGE = (60, 1209600)
 
