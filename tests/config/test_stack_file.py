@@ -119,3 +119,13 @@ def test_config_file_with_bad_stack_name_exits_2(tmp_path: Path) -> None:
     result = runner.invoke(cli.app, ["plan", "v1", "--config", str(path)])
     assert result.exit_code == 2, result.output
     assert "invalid stack name 'v1 dev'" in result.output and "--config" in result.output
+
+
+def test_cluster_stack_reference_over_pulumi_length_limit_exits_2(tmp_path: Path) -> None:
+    doc = yaml.safe_load(_example("v4-platform-dev"))
+    doc["config"]["looper:cluster_stack"] = "organization/looper/" + "x" * 97 + "-dev"
+    path = tmp_path / "Pulumi.v4-platform-dev.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    with pytest.raises(ConfigError) as err:
+        load_stack_file(path, stage="v4-platform")
+    assert any(i.path == "looper:cluster_stack" and "at most 100" in i.message for i in err.value.issues)
