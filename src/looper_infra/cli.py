@@ -99,8 +99,21 @@ def _resolve(stage: str, stack: str | None, config: Path | None,
         _fail(EXIT_CONFIG, str(exc))
     if not info.implemented:
         _fail(EXIT_CONFIG, f"stage {stage!r} is planned but not implemented yet")
+    from looper_infra.config.stack_names import stack_from_file_name, stack_name_problem
+
     pdir = project_dir or project.find_project_dir()
+    where = "--stack"
+    if stack is None and config is not None:
+        where = f"--config {config}"
+        # The stack a plan is named after comes from the file: Pulumi.<stack>.yaml.
+        stack = stack_from_file_name(config.name)
+        if stack is None:
+            _fail(EXIT_CONFIG, f"--config {config}: file name is not Pulumi.<stack>.yaml; "
+                               "rename it or pass --stack")
     stack_name = stack or project.default_stack(stage)
+    problem = stack_name_problem(stack_name)
+    if problem is not None:
+        _fail(EXIT_CONFIG, f"{where}: {problem}")
     if config is None:
         if pdir is None:
             _fail(EXIT_CONFIG, "no looper Pulumi project found (Pulumi.yaml with name: looper); "

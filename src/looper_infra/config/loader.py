@@ -155,17 +155,76 @@ def _split_stack_document(doc: Any, source: str) -> tuple[dict[str, Any], list[C
     return values, issues
 
 
+class _DuplicateKey(yaml.YAMLError):
+    """A mapping key written twice; carries its full path and both (1-based) line numbers."""
+
+    def __init__(self, path: str, first: int, second: int) -> None:
+        super().__init__(f"{path}: written twice (lines {first} and {second})")
+        self.path, self.first, self.second = path, first, second
+
+
+def _check_duplicates(node: yaml.MappingNode, parents: list[str]) -> None:
+    seen: dict[str, int] = {}
+    for key_node, _value in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            continue
+        key = str(key_node.value)
+        line = key_node.start_mark.line + 1
+        if key in seen:
+            raise _DuplicateKey(".".join([*parents, key]), seen[key], line)
+        seen[key] = line
+
+
+def _check_document(node: Any, parents: list[str]) -> None:
+    """Walk the composed document once, so a duplicate is named by its full path."""
+    if isinstance(node, yaml.MappingNode):
+        _check_duplicates(node, parents)
+        for key_node, value_node in node.value:
+            key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
+            _check_document(value_node, [*parents, key])
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            if parents:
+                _check_document(item, [*parents[:-1], f"{parents[-1]}[{i}]"])
+            else:
+                _check_document(item, [f"[{i}]"])
+
+
+def parse_stack_text(text: str, source: str) -> Any:
+    """Parse a stack file's YAML; a key written twice is an error naming its path and lines."""
+    loader = yaml.CSafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_document(node, [])
+        return loader.construct_document(node)
+    except _DuplicateKey as exc:
+        raise ConfigError(
+            source, [ConfigIssue(exc.path, f"key written twice (lines {exc.first} and {exc.second})")]
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(source, [ConfigIssue("(file)", f"not valid YAML: {exc}")]) from None
+    finally:
+        loader.dispose()
+
+
 def load_stack_file(path: Path, stage: str | None = None) -> BaseModel:
     """Read and validate `Pulumi.<stack>.yaml`. Raises ConfigError (never a traceback)."""
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(source, [ConfigIssue("(file)", f"cannot read: {exc.strerror}")]) from None
     try:
-        doc = yaml.load(text, Loader=yaml.CSafeLoader)
-    except yaml.YAMLError as exc:
-        raise ConfigError(source, [ConfigIssue("(file)", f"not valid YAML: {exc}")]) from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            source,
+            [ConfigIssue("(file)", f"not UTF-8 text (invalid byte 0x{raw[exc.start]:02x} "
+                                   f"at byte offset {exc.start})")],
+        ) from None
+    doc = parse_stack_text(text, source)
     values, issues = _split_stack_document(doc, source)
     try:
         cfg = validate_mapping(values, source, stage)

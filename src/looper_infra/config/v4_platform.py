@@ -367,6 +367,10 @@ class V4PlatformConfig(Strict):
     def cross_issues(self) -> list[tuple[str, str]]:
         issues: list[tuple[str, str]] = []
         stack = self.cluster_stack.rsplit("/", 1)[-1]
+        from looper_infra.config.stack_names import stack_name_problem
+
+        if (problem := stack_name_problem(stack)) is not None:
+            issues.append(("cluster_stack", problem))
         if not stack.endswith(f"-{self.env}"):
             issues.append(("cluster_stack", f"stack {stack!r} is not the {self.env!r} cluster "
                                             f"(expected a name ending in -{self.env})"))
