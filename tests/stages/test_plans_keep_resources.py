@@ -57,12 +57,16 @@ ISSUE_15_OUTPUTS = {"v4": {"cluster_name", "kubernetes_version", "node_terminati
                            "node_termination_role_arn", "cluster_autoscaler_role_arn",
                            "node_drain_timeout_seconds",
                            "node_kubernetes_version"}}
+#: Issues 18 (hardening) and 19 (pins): filled in as their changes land.
+ISSUE_18: dict[str, re.Pattern[str]] = {}
+ISSUE_18_OUTPUTS: dict[str, set[str]] = {}
 #: baseline folder -> the issues since it (their intended changes add up)
-SINCE = {"before-issue-13": (ISSUE_14, ISSUE_15), "before-issue-14": (ISSUE_14, ISSUE_15),
-         "before-issue-15": (ISSUE_15,)}
-SINCE_OUTPUTS = {"before-issue-13": (ISSUE_14_OUTPUTS, ISSUE_15_OUTPUTS),
-                 "before-issue-14": (ISSUE_14_OUTPUTS, ISSUE_15_OUTPUTS),
-                 "before-issue-15": (ISSUE_15_OUTPUTS,)}
+SINCE = {"before-issue-13": (ISSUE_14, ISSUE_15, ISSUE_18), "before-issue-14": (ISSUE_14, ISSUE_15, ISSUE_18),
+         "before-issue-15": (ISSUE_15, ISSUE_18), "before-issue-18": (ISSUE_18,)}
+SINCE_OUTPUTS = {"before-issue-13": (ISSUE_14_OUTPUTS, ISSUE_15_OUTPUTS, ISSUE_18_OUTPUTS),
+                 "before-issue-14": (ISSUE_14_OUTPUTS, ISSUE_15_OUTPUTS, ISSUE_18_OUTPUTS),
+                 "before-issue-15": (ISSUE_15_OUTPUTS, ISSUE_18_OUTPUTS),
+                 "before-issue-18": (ISSUE_18_OUTPUTS,)}
 
 
 def _intended(stack: str, folder: str) -> tuple[re.Pattern[str] | None, set[str]]:
