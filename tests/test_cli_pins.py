@@ -79,3 +79,16 @@ def test_check_network_errors_exit_5_per_pin_without_traceback(monkeypatch: pyte
     doc = json.loads(result.stdout)
     assert [p["status"] for p in doc["pins"]] == ["error", "error", "unchecked"]
     assert "Traceback" not in result.output
+
+
+def test_a_scheduled_workflow_runs_the_check() -> None:
+    import yaml
+
+    from helpers.plans import ROOT
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "pins.yml").read_text())
+    assert workflow[True]["schedule"] and "workflow_dispatch" in workflow[True]  # YAML 1.1: on -> True
+    steps = workflow["jobs"]["pins"]["steps"]
+    check = next(s for s in steps if ".venv/bin/looper pins --check" in s.get("run", ""))
+    assert check["shell"] == "bash"  # GitHub's explicit bash adds pipefail: tee keeps looper's code
+    assert all("@" in s["uses"] for s in steps if "uses" in s)
