@@ -359,8 +359,9 @@ def schema_cmd() -> None:
 def pins_cmd(
     check: Annotated[bool, typer.Option(
         "--check", help="Confirm each pin upstream (needs network): chart versions in their "
-                        "repository's index.yaml or OCI tags, image tags in their registry, "
-                        "manifest sha256; newer patch releases are reported.")] = False,
+                        "repository's index.yaml or OCI tags, image tags in their registry, apt "
+                        "versions in their Packages index, manifest sha256; newer patch releases "
+                        "are reported.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the looper-pins/1 JSON.")] = False,
 ) -> None:
     """List every pinned chart, image, package and manifest; with --check, confirm them upstream.

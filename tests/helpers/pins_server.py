@@ -7,6 +7,7 @@ token per scope. Every request is recorded (method, path, Authorization) for ass
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import threading
@@ -73,6 +74,14 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path == "/manifests/tigera-operator.yaml":
             return self._send(200, (FIXTURES / "manifests" / "tigera-operator.yaml").read_bytes(),
                               head=head)
+        if url.path == "/apt/flat/Packages":
+            return self._send(200, (FIXTURES / "apt" / "flat-Packages").read_bytes(), head=head)
+        if url.path in ("/apt/noble-updates/Packages.gz", "/apt/noble-security/Packages.gz"):
+            pocket = url.path.split("/")[2].removeprefix("noble-")
+            body = gzip.compress((FIXTURES / "apt" / f"{pocket}-Packages").read_bytes(), mtime=0)
+            return self._send(200, body, head=head)
+        if url.path == "/apt/not-gzip/Packages.gz":
+            return self._send(200, b"Package: openvpn", head=head)
         if url.path == "/token":
             body = json.dumps({"token": _token(query.get("scope", "")), "expires_in": 300})
             return self._send(200, body.encode(), {"Content-Type": "application/json"}, head)

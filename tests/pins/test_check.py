@@ -14,9 +14,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from helpers.pins_server import FIXTURES, PinsServer, serve
-from looper_infra.pins.check import Checker, Repository, Status, newer_patches
+from looper_infra.pins.check import Checker, Repository, Status, newer_apt_patches, newer_patches
 from looper_infra.pins.http import UrllibFetcher
-from looper_infra.pins.registry import Kind, Pin
+from looper_infra.pins.registry import AptIndex, Kind, Pin
 
 
 @pytest.fixture(scope="module")
@@ -145,8 +145,45 @@ def test_manifest_sha256(server: PinsServer, checker: Checker) -> None:
     assert gone.status is Status.missing
 
 
-def test_packages_and_chart_tagged_images_are_listed_not_checked(checker: Checker) -> None:
-    results = list(checker.check_all([pin(Kind.package, "kubeadm", "1.36.5-1.1", "http://127.0.0.1:9/"),
+# --- apt packages in their Packages indexes ---------------------------------------------------
+
+def package(name: str, version: str, *indexes: str) -> Pin:
+    return Pin(Kind.package, name, version, "apt", "test", "tests", apt=AptIndex(name, indexes))
+
+
+def test_apt_package_in_a_flat_repository(server: PinsServer, checker: Checker) -> None:
+    flat = f"{server.url}/apt/flat/Packages"
+    results = list(checker.check_all([
+        package("kubeadm", "1.36.5-1.1", flat), package("kubeadm", "1.36.3-1.1", flat),
+        package("docker-ce", "5:29.8.2-1~ubuntu.24.04~noble", flat), package("kubectl", "1.36.5-1.1", flat)]))
+    assert [(r.status, r.newer) for r in results] == [
+        (Status.ok, ("1.36.6-1.1",)),  # not the -rc.0 build, not the continuation line's "Version:"
+        (Status.missing, ("1.36.4-1.1", "1.36.5-1.1", "1.36.6-1.1")),
+        (Status.ok, ("5:29.8.3-1~ubuntu.24.04~noble",)),
+        (Status.missing, ())]
+    assert "kubeadm=1.36.3-1.1 is not in" in results[1].detail
+    assert [r.path for r in server.requests] == ["/apt/flat/Packages"]  # fetched once
+
+
+def test_ubuntu_package_in_updates_or_security_gzipped(server: PinsServer, checker: Checker) -> None:
+    pockets = (f"{server.url}/apt/noble-updates/Packages.gz", f"{server.url}/apt/noble-security/Packages.gz")
+    result = checker.check(package("openvpn", "2.6.14-0ubuntu0.24.04.1", *pockets))
+    assert (result.status, result.newer) == (Status.ok, ("2.6.15-0ubuntu0.24.04.1",))
+
+
+def test_apt_index_errors(server: PinsServer, checker: Checker) -> None:
+    broken = checker.check(package("openvpn", "2.6.14-0ubuntu0.24.04.1",
+                                   f"{server.url}/apt/not-gzip/Packages.gz"))
+    gone = checker.check(package("openvpn", "2.6.14-0ubuntu0.24.04.1", f"{server.url}/apt/gone/Packages"))
+    # found in a good index even though another answered 404
+    found = checker.check(package("openvpn", "2.6.14-0ubuntu0.24.04.1", f"{server.url}/apt/gone/Packages",
+                                  f"{server.url}/apt/noble-security/Packages.gz"))
+    assert (broken.status, gone.status, found.status) == (Status.error, Status.error, Status.ok)
+    assert "not gzip" in broken.detail and "answered 404" in gone.detail
+
+
+def test_without_an_apt_index_or_a_tag_a_pin_is_listed_not_checked(checker: Checker) -> None:
+    results = list(checker.check_all([pin(Kind.package, "google-cloud-ops-agent", "2.70.0", "http://127.0.0.1:9/"),
                                       pin(Kind.image, "otel", "", "otel/opentelemetry-collector")]))
     assert [r.status for r in results] == [Status.unchecked] * 2
 
@@ -162,6 +199,14 @@ def test_packages_and_chart_tagged_images_are_listed_not_checked(checker: Checke
 ])
 def test_newer_patches(pinned: str, available: list[str], newer: list[str]) -> None:
     assert newer_patches(pinned, available) == newer
+
+
+def test_newer_apt_patches_keep_the_epoch() -> None:
+    available = ["1:3.3.9", "1:3.3.10", "3.3.11", "1:3.4.0"]
+    assert newer_apt_patches("1:3.3.9", available) == ["1:3.3.10"]
+    assert newer_apt_patches("580.173.02-0ubuntu0.24.04.1", ["580.173.03-0ubuntu0.24.04.1",
+                                                            "580.173.03-0ubuntu0.24.04.2"]) == [
+        "580.173.03-0ubuntu0.24.04.1", "580.173.03-0ubuntu0.24.04.2"]
 
 
 @pytest.mark.parametrize(("reference", "registry", "name", "base"), [

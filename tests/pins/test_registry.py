@@ -5,7 +5,7 @@ from __future__ import annotations
 from looper_infra.bootstrap import k8s_versions, versions
 from looper_infra.bootstrap.db_vm import CHROMA_IMAGE, POSTGRES_IMAGE
 from looper_infra.facts import app_image, charts, observability_charts
-from looper_infra.pins.registry import Kind, all_pins
+from looper_infra.pins.registry import AptIndex, Kind, all_pins
 
 
 def test_every_chart_of_the_facts_with_version_repository_and_source() -> None:
@@ -36,9 +36,15 @@ def test_packages_follow_the_release_table_and_the_bootstrap_pins() -> None:
         assert packages[f"kubelet-{minor}"].origin == row.kubernetes_apt_url
         assert packages[f"cri-o-{minor}"].version == row.crio_apt_version
         assert packages[f"cri-o-{minor}"].signing_key == k8s_versions.CRIO_APT_KEY_FINGERPRINT
+        assert packages[f"kubelet-{minor}"].apt == AptIndex("kubelet", (f"{row.kubernetes_apt_url}Packages",))
+        assert packages[f"cri-o-{minor}"].apt == AptIndex("cri-o", (f"{row.crio_apt_url}Packages",))
     assert packages["nvidia-utils-580-server"].version == versions.NVIDIA_DRIVER_VERSION
     assert packages["cuda-toolkit-12-9"].version == versions.CUDA_TOOLKIT_VERSION
     assert packages["docker-ce"].version == versions.DOCKER_CE_VERSION
+    # every package but the Ops Agent (installed as `<version>~*` by Google's script) is checkable
+    assert [name for name, p in packages.items() if p.apt is None] == ["google-cloud-ops-agent"]
+    assert all(p.apt.indexes and all(i.endswith(("/Packages", "/Packages.gz")) for i in p.apt.indexes)
+               for p in packages.values() if p.apt is not None)
 
 
 def test_the_calico_manifest_and_unique_keys() -> None:

@@ -4,7 +4,8 @@
 - chart (`oci://`) and image: the tag is in the registry's tag list (OCI distribution API
   `/v2/<name>/tags/list`), an image's manifest resolves (`HEAD /v2/<name>/manifests/<tag>`),
   with the anonymous bearer-token flow registries answer 401 with;
-- manifest: the URL answers 200, and its sha256 matches where one is pinned.
+- manifest: the URL answers 200, and its sha256 matches where one is pinned;
+- apt package: the version is a `Version:` of the package in one of its `Packages` indexes.
 
 Newer patch releases (same version line, only the last number higher) are reported, never
 fatal. A network or registry error is that pin's result (`error`), not an exception.
@@ -12,6 +13,7 @@ fatal. A network or registry error is that pin's result (`error`), not an except
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import re
@@ -34,7 +36,8 @@ class Status(StrEnum):
     mismatch = "mismatch"
     #: could not be checked: network, registry or format error
     error = "error"
-    #: not checkable by this command (apt packages; an image whose tag a chart pins)
+    #: not checkable by this command (a package without an exact apt version or known
+    #: index; an image whose tag a chart pins)
     unchecked = "unchecked"
 
 
@@ -85,6 +88,35 @@ def newer_patches(pinned: str, available: Iterable[str]) -> list[str]:
         if len(theirs) == len(numbers) and theirs[:-1] == numbers[:-1] and theirs[-1] > numbers[-1]:
             found.append((theirs, version))
     return [version for _, version in sorted(found)]
+
+
+def _apt_parts(version: str) -> tuple[str, str]:
+    """(`epoch:` or "", upstream version) of a Debian version `[epoch:]upstream[-revision]`."""
+    epoch, _, rest = version.rpartition(":")
+    upstream = rest.rpartition("-")[0] if "-" in rest else rest
+    return (f"{epoch}:" if epoch else ""), upstream
+
+
+def newer_apt_patches(pinned: str, available: Iterable[str]) -> list[str]:
+    """Debian versions whose upstream part is a newer patch of the pin's (same epoch), any
+    revision: `1.36.5-1.1` -> `1.36.6-1.1`, `5:29.8.2-1~ubuntu.24.04~noble` -> `5:29.8.3-1~...`."""
+    epoch, upstream = _apt_parts(pinned)
+    by_upstream: dict[str, list[str]] = {}
+    for version in set(available):
+        their_epoch, their_upstream = _apt_parts(version)
+        if their_epoch == epoch:
+            by_upstream.setdefault(their_upstream, []).append(version)
+    return [v for line in newer_patches(upstream, by_upstream) for v in sorted(by_upstream[line])]
+
+
+def apt_versions(packages_file: str, package: str) -> list[str]:
+    """Every `Version:` of `package` in an apt `Packages` file."""
+    versions = []
+    for stanza in re.split(r"\n\s*\n", packages_file):
+        fields = dict(re.findall(r"^([A-Za-z0-9-]+):[ \t]*(.*)$", stanza, re.M))
+        if fields.get("Package") == package and "Version" in fields:
+            versions.append(fields["Version"])
+    return versions
 
 
 # --- references ----------------------------------------------------------------------------
@@ -209,6 +241,7 @@ def _next_page(url: str, link: str) -> str | None:
 class Checker:
     fetcher: Fetcher
     _indexes: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    _packages: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.oci = OciClient(self.fetcher)
@@ -221,7 +254,7 @@ class Checker:
                 return self._image(pin)
             if pin.kind is Kind.manifest:
                 return self._manifest(pin)
-            return Result(pin, Status.unchecked, "apt packages are listed, not checked")
+            return self._package(pin)
         except (FetchError, CheckError) as exc:
             return Result(pin, Status.error, str(exc))
 
@@ -288,3 +321,34 @@ class Checker:
             return Result(pin, Status.mismatch, f"sha256 differs from the pinned {pin.digest}",
                           digest=digest)
         return Result(pin, Status.ok, "sha256 matches", digest=digest)
+
+    def _package(self, pin: Pin) -> Result:
+        if pin.apt is None:
+            return Result(pin, Status.unchecked, "no exact apt version or index to check it in")
+        versions: list[str] = []
+        errors: list[str] = []
+        for url in pin.apt.indexes:
+            try:
+                versions += apt_versions(self._packages_file(url), pin.apt.package)
+            except (FetchError, CheckError) as exc:
+                errors.append(str(exc))
+        newer = tuple(newer_apt_patches(pin.version, versions))
+        where = " or ".join(pin.apt.indexes)
+        if pin.version in versions:
+            return Result(pin, Status.ok, f"{pin.apt.package}={pin.version} in {where}", newer)
+        if errors:
+            raise CheckError("; ".join(errors))
+        return Result(pin, Status.missing, f"{pin.apt.package}={pin.version} is not in {where}", newer)
+
+    def _packages_file(self, url: str) -> str:
+        """An apt `Packages` file (gunzipped for `.gz`), fetched once per run."""
+        if url not in self._packages:
+            resp = self.fetcher.request("GET", url)
+            if resp.status != 200:
+                raise CheckError(f"{url} answered {resp.status}")
+            try:
+                body = gzip.decompress(resp.body) if url.endswith(".gz") else resp.body
+                self._packages[url] = body.decode("utf-8", errors="replace")
+            except (OSError, EOFError) as exc:
+                raise CheckError(f"{url}: not gzip") from exc
+        return self._packages[url]

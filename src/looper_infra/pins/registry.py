@@ -18,6 +18,15 @@ class Kind(StrEnum):
 
 
 @dataclass(frozen=True)
+class AptIndex:
+    """Where `--check` looks an apt package up: its name and the `Packages` files (plain or
+    `.gz`, amd64) of the suites a node installs it from; the pin must be in one of them."""
+
+    package: str
+    indexes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Pin:
     kind: Kind
     #: stable name, unique per kind (the chart's key, the image's role, the apt package)
@@ -35,6 +44,8 @@ class Pin:
     digest: str | None = None
     #: for apt packages: fingerprint of the repository's signing key the node checks
     signing_key: str | None = None
+    #: for apt packages: the package and the indexes that hold it (None: not checkable)
+    apt: AptIndex | None = None
 
     @property
     def key(self) -> str:
@@ -113,6 +124,13 @@ def image_pins() -> list[Pin]:
     return pins
 
 
+def _ubuntu_indexes(codename: str, component: str) -> tuple[str, ...]:
+    """`-updates` and `-security` of the Ubuntu archive (the only suites that keep a patched
+    package; the EC2 and GCE mirrors serve the same files)."""
+    return tuple(f"http://archive.ubuntu.com/ubuntu/dists/{codename}-{pocket}/{component}/binary-amd64/"
+                 "Packages.gz" for pocket in ("updates", "security"))
+
+
 def package_pins() -> list[Pin]:
     from looper_infra.bootstrap import k8s_versions, openvpn, versions
     from looper_infra.bootstrap.app_vm import GpuSetup
@@ -122,19 +140,25 @@ def package_pins() -> list[Pin]:
         where = f"looper_infra.bootstrap.k8s_versions.RELEASES[{minor!r}]"
         pins += [Pin(Kind.package, f"{package}-{minor}", row.apt_version, row.kubernetes_apt_url,
                      f"pkgs.k8s.io v{minor} (Kubernetes v{row.version})", f"{where}.apt_version",
-                     signing_key=k8s_versions.KUBERNETES_APT_KEY_FINGERPRINT)
+                     signing_key=k8s_versions.KUBERNETES_APT_KEY_FINGERPRINT,
+                     apt=AptIndex(package, (f"{row.kubernetes_apt_url}Packages",)))
                  for package in ("kubeadm", "kubelet", "kubectl")]
         pins.append(Pin(Kind.package, f"cri-o-{minor}", row.crio_apt_version, row.crio_apt_url,
                         f"isv:cri-o:stable:v{minor} (CRI-O v{row.crio_version})",
                         f"{where}.crio_apt_version",
-                        signing_key=k8s_versions.CRIO_APT_KEY_FINGERPRINT))
+                        signing_key=k8s_versions.CRIO_APT_KEY_FINGERPRINT,
+                        apt=AptIndex("cri-o", (f"{row.crio_apt_url}Packages",))))
     docker = f"{versions.DOCKER_APT_URL} {versions.UBUNTU_CODENAME} stable"
+    docker_index = (f"{versions.DOCKER_APT_URL}/dists/{versions.UBUNTU_CODENAME}/stable/binary-amd64/"
+                    "Packages",)
     for package, constant in (("docker-ce", "DOCKER_CE_VERSION"), ("docker-ce-cli", "DOCKER_CE_CLI_VERSION"),
                               ("containerd.io", "CONTAINERD_IO_VERSION"),
                               ("docker-compose-plugin", "DOCKER_COMPOSE_PLUGIN_VERSION")):
         pins.append(Pin(Kind.package, package, getattr(versions, constant), docker,
                         "Docker's apt repository", f"looper_infra.bootstrap.versions.{constant}",
-                        signing_key=versions.DOCKER_APT_KEY_FINGERPRINT))
+                        signing_key=versions.DOCKER_APT_KEY_FINGERPRINT,
+                        apt=AptIndex(package, docker_index)))
+    # the repo script adds Google's repository and installs `<version>~*`: no exact apt version
     pins.append(Pin(Kind.package, "google-cloud-ops-agent", versions.OPS_AGENT_VERSION,
                     versions.OPS_AGENT_REPO_SCRIPT_URL,
                     "GoogleCloudPlatform/ops-agent release (installed by Google's repo script)",
@@ -143,26 +167,33 @@ def package_pins() -> list[Pin]:
     ubuntu = f"Ubuntu {versions.UBUNTU_CODENAME}-updates / {versions.UBUNTU_CODENAME}-security"
     pins += [Pin(Kind.package, f"{package}-{gpu.driver_branch}-server", gpu.driver_version, ubuntu,
                  "source nvidia-graphics-drivers-<branch>-server (Canonical-signed modules)",
-                 "looper_infra.bootstrap.versions.NVIDIA_DRIVER_VERSION")
+                 "looper_infra.bootstrap.versions.NVIDIA_DRIVER_VERSION",
+                 apt=AptIndex(f"{package}-{gpu.driver_branch}-server",
+                              _ubuntu_indexes(versions.UBUNTU_CODENAME, "restricted")))
              for package in ("nvidia-headless-no-dkms", "nvidia-utils")]
+    cuda_index = (f"{versions.CUDA_APT_URL}/Packages",)
     pins += [
         Pin(Kind.package, gpu.cuda_toolkit_package, gpu.cuda_toolkit_version, versions.CUDA_APT_URL,
             "NVIDIA's CUDA apt repository", "looper_infra.bootstrap.versions.CUDA_TOOLKIT_VERSION",
-            signing_key=versions.CUDA_APT_KEY_FINGERPRINT),
+            signing_key=versions.CUDA_APT_KEY_FINGERPRINT,
+            apt=AptIndex(gpu.cuda_toolkit_package, cuda_index)),
         Pin(Kind.package, "datacenter-gpu-manager", gpu.dcgm_version, versions.CUDA_APT_URL,
             "NVIDIA's CUDA apt repository (DCGM 3.x for the Ops Agent receiver)",
             "looper_infra.bootstrap.versions.DCGM_VERSION",
-            signing_key=versions.CUDA_APT_KEY_FINGERPRINT),
+            signing_key=versions.CUDA_APT_KEY_FINGERPRINT,
+            apt=AptIndex("datacenter-gpu-manager", cuda_index)),
     ]
     pins += [Pin(Kind.package, package, gpu.container_toolkit_version,
                  versions.NVIDIA_CONTAINER_TOOLKIT_APT_URL, "NVIDIA/nvidia-container-toolkit release",
                  "looper_infra.bootstrap.versions.NVIDIA_CONTAINER_TOOLKIT_VERSION",
-                 signing_key=versions.NVIDIA_CONTAINER_TOOLKIT_KEY_FINGERPRINT)
+                 signing_key=versions.NVIDIA_CONTAINER_TOOLKIT_KEY_FINGERPRINT,
+                 apt=AptIndex(package, (f"{versions.NVIDIA_CONTAINER_TOOLKIT_APT_URL}/Packages",)))
              for package in ("nvidia-container-toolkit", "nvidia-container-toolkit-base",
                              "libnvidia-container-tools", "libnvidia-container1")]
     pins.append(Pin(Kind.package, "openvpn", openvpn.OPENVPN_APT_VERSION, ubuntu,
                     "Ubuntu's OpenVPN microrelease exception",
-                    "looper_infra.bootstrap.openvpn.OPENVPN_APT_VERSION"))
+                    "looper_infra.bootstrap.openvpn.OPENVPN_APT_VERSION",
+                    apt=AptIndex("openvpn", _ubuntu_indexes(versions.UBUNTU_CODENAME, "main"))))
     return pins
 
 
