@@ -1,8 +1,9 @@
 """AWS regions and the availability-zone names EC2 shows in them.
 
 Source: AWS "AWS Availability Zones" (docs.aws.amazon.com/global-infrastructure/latest/regions/
-aws-availability-zones.html, the AZ IDs per region) and the zone names `aws ec2
-describe-availability-zones --region R` returns, transcribed 2026-12-05, for every region
+aws-availability-zones.html: the AZ IDs of each region), read 2026-12-05, with the zone names
+(`<region><letter>`) EC2 reports for them (`aws ec2 describe-availability-zones --region R`);
+not yet re-checked with an account's describe-availability-zones. Covers every region
 config/aws.py accepts (AWS_REGIONS; a test keeps the two in step).
 
 In the oldest regions AWS maps zone names to physical zones per account, and an account may be
