@@ -149,7 +149,7 @@ def plan_cmd(
 ) -> None:
     """Show what STAGE would build: runs the real stage program offline under mocks."""
     with _internal_errors():
-        _, plan = _offline_plan(stage, stack, config, project_dir)
+        _, plan = _offline_plan(stage, stack, config, project_dir, echo_warnings=False)
         if as_json:
             sys.stdout.write(json.dumps(plan.to_document(), indent=2) + "\n")
         else:
@@ -159,17 +159,27 @@ def plan_cmd(
 
 
 def _offline_plan(stage: str, stack: str | None, config: Path | None,
-                  project_dir: Path | None) -> tuple[str, Any]:
-    """Validate the stack file and plan it offline (call inside `_internal_errors()`)."""
+                  project_dir: Path | None, *, echo_warnings: bool = True) -> tuple[str, Any]:
+    """Validate the stack file and plan it offline (call inside `_internal_errors()`).
+
+    The stack's own warnings (its name against its file and `looper:env`) are in the plan's
+    `warnings`; with `echo_warnings` (verbs that do not show the plan) they also go to stderr.
+    """
     from looper_infra.config import load_stack_file
+    from looper_infra.config.stack_names import stack_from_file_name, stack_warnings
 
     stack_name, config_path, _ = _resolve(stage, stack, config, project_dir)
     cfg = load_stack_file(config_path, stage=stage)
+    file_stack = stack_from_file_name(config_path.name)
+    if echo_warnings:
+        for warning in stack_warnings(stack_name, stage, getattr(cfg, "env", None), file_stack):
+            sys.stderr.write(f"warning: {warning}\n")
     with _spinner(f"planning {stage} ({stack_name}) offline"):
         from looper_infra.engine.plan import plan_stage
         from looper_infra.stages import load_program
 
-        return stack_name, plan_stage(cfg, load_program(stage), stack=stack_name)
+        return stack_name, plan_stage(cfg, load_program(stage), stack=stack_name,
+                                      file_stack=file_stack)
 
 
 @contextmanager
@@ -356,12 +366,15 @@ def schema_cmd() -> None:
 def _deploy(action: str, stage: str, stack: str | None, project_dir: Path | None,
             yes: bool, backend: str | None) -> None:
     from looper_infra.config import load_stack_file
+    from looper_infra.config.stack_names import stack_warnings
     from looper_infra.engine import deploy
 
     stack_name, config_path, pdir = _resolve(stage, stack, None, project_dir)
     assert pdir is not None
     with _internal_errors():
         cfg = load_stack_file(config_path, stage=stage)  # invalid config: exit 2 before any resource
+        for warning in stack_warnings(stack_name, stage, getattr(cfg, "env", None)):
+            _console(stderr=True).print(f"warning: {warning}", markup=False, highlight=False)
         try:
             request = deploy.DeployRequest(action=action, stage=stage, stack=stack_name,
                                            project_dir=pdir, backend_url=backend, yes=yes,
@@ -440,9 +453,12 @@ def vpn_profile_cmd(
     backend: BackendOpt = None,
 ) -> None:
     """Write USER's OpenVPN profile (.ovpn, mode 0600) from a deployed v4 stack."""
+    from looper_infra.config.stack_names import stack_name_problem
     from looper_infra.core import project
     from looper_infra.engine import deploy
 
+    if (problem := stack_name_problem(stack)) is not None:
+        _fail(EXIT_CONFIG, f"--stack: {problem}")
     pdir = project_dir or project.find_project_dir()
     if pdir is None:
         _fail(EXIT_CONFIG, "no looper Pulumi project found (Pulumi.yaml with name: looper); "
