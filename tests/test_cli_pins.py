@@ -34,7 +34,7 @@ def test_pins_json_lists_every_chart_with_its_source() -> None:
     assert set(listed) == set(facts)
     for name, fact in facts.items():
         assert (listed[name]["version"], listed[name]["source"]) == (fact.version, fact.source)
-    assert {"chart", "image", "package", "manifest"} == {p["kind"] for p in doc["pins"]}
+    assert {"chart", "image", "package", "manifest", "file"} == {p["kind"] for p in doc["pins"]}
 
 
 def test_pins_text_names_where_to_bump() -> None:
@@ -60,22 +60,22 @@ def test_check_all_present_exits_0_and_reports_newer(server: PinsServer,
     assert [p["newer"] for p in doc["pins"]] == [["1.2.4", "1.2.10"], ["8.2.4", "8.2.5", "8.2.8"], []]
 
 
-def test_check_missing_exits_4(server: PinsServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_missing_exits_5(server: PinsServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(registry, "all_pins", lambda: _pins(server, "8.2.2"))
     result = runner.invoke(cli.app, ["pins", "--check"])
-    assert result.exit_code == cli.EXIT_PIN_MISSING == 4
+    assert result.exit_code == cli.EXIT_PIN_MISSING == 5
     assert "missing   image    redis 8.2.2" in result.stdout
     assert "newer patch releases: 8.2.3, 8.2.4, 8.2.5, 8.2.8" in result.stdout
 
 
-def test_check_network_errors_exit_5_per_pin_without_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_network_errors_exit_6_per_pin_without_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     dead = PinsServer(url=f"http://127.0.0.1:{port}", host=f"127.0.0.1:{port}")
     monkeypatch.setattr(registry, "all_pins", lambda: _pins(dead, "8.2.3"))
     result = runner.invoke(cli.app, ["pins", "--check", "--json"])
-    assert result.exit_code == cli.EXIT_PIN_UNCHECKED == 5
+    assert result.exit_code == cli.EXIT_PIN_UNCHECKED == 6
     doc = json.loads(result.stdout)
     assert [p["status"] for p in doc["pins"]] == ["error", "error", "unchecked"]
     assert "Traceback" not in result.output

@@ -47,9 +47,14 @@ def test_packages_follow_the_release_table_and_the_bootstrap_pins() -> None:
                for p in packages.values() if p.apt is not None)
 
 
-def test_the_calico_manifest_and_unique_keys() -> None:
+def test_calico_manifests_and_crictl_with_their_sha256_and_unique_keys() -> None:
     pins = all_pins()
-    manifests = [p for p in pins if p.kind is Kind.manifest]
-    assert [(p.origin, p.version) for p in manifests] == [
-        (k8s_versions.CALICO_OPERATOR_MANIFEST_URL, k8s_versions.CALICO_VERSION)]
+    fetched = {(p.kind, p.origin): p.digest for p in pins if p.kind in (Kind.manifest, Kind.file)}
+    assert fetched == {
+        (Kind.manifest, k8s_versions.CALICO_CRDS_MANIFEST_URL):
+            f"sha256:{k8s_versions.CALICO_CRDS_MANIFEST_SHA256}",
+        (Kind.manifest, k8s_versions.CALICO_OPERATOR_MANIFEST_URL):
+            f"sha256:{k8s_versions.CALICO_OPERATOR_MANIFEST_SHA256}",
+        **{(Kind.file, row.crictl_url): f"sha256:{row.crictl_sha256}"
+           for row in k8s_versions.RELEASES.values()}}
     assert len({p.key for p in pins}) == len(pins)

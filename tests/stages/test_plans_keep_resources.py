@@ -57,8 +57,14 @@ ISSUE_15_OUTPUTS = {"v4": {"cluster_name", "kubernetes_version", "node_terminati
                            "node_termination_role_arn", "cluster_autoscaler_role_arn",
                            "node_drain_timeout_seconds",
                            "node_kubernetes_version"}}
-#: Issues 18 (hardening) and 19 (pins): filled in as their changes land.
-ISSUE_18: dict[str, re.Pattern[str]] = {}
+#: Issues 18 (hardening) and 19 (pins), in place:
+#: every node installs crictl (all launch templates and the GCP node's user data); the first
+#: control plane applies Calico's CRDs, operator and Installation at every boot from its day-2
+#: bundle (new script and retry timer in the bundle, whose sha256 the templates name).
+ISSUE_18: dict[str, re.Pattern[str]] = {
+    "v4": re.compile(r"cp-bundle|control-plane-\d+-template|(worker|kafka|gpu)-lt-template"
+                     r"|gcp-gpu-node-vm-instance"),
+}
 ISSUE_18_OUTPUTS: dict[str, set[str]] = {}
 #: baseline folder -> the issues since it (their intended changes add up)
 SINCE = {"before-issue-13": (ISSUE_14, ISSUE_15, ISSUE_18), "before-issue-14": (ISSUE_14, ISSUE_15, ISSUE_18),

@@ -4,7 +4,7 @@
 - chart (`oci://`) and image: the tag is in the registry's tag list (OCI distribution API
   `/v2/<name>/tags/list`), an image's manifest resolves (`HEAD /v2/<name>/manifests/<tag>`),
   with the anonymous bearer-token flow registries answer 401 with;
-- manifest: the URL answers 200, and its sha256 matches where one is pinned;
+- manifest or file: the URL answers 200, and its sha256 matches where one is pinned;
 - apt package: the version is a `Version:` of the package in one of its `Packages` indexes.
 
 Newer patch releases (same version line, only the last number higher) are reported, never
@@ -252,7 +252,7 @@ class Checker:
                 return self._chart(pin)
             if pin.kind is Kind.image:
                 return self._image(pin)
-            if pin.kind is Kind.manifest:
+            if pin.kind in (Kind.manifest, Kind.file):
                 return self._manifest(pin)
             return self._package(pin)
         except (FetchError, CheckError) as exc:

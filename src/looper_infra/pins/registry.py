@@ -15,6 +15,8 @@ class Kind(StrEnum):
     image = "image"
     package = "package"
     manifest = "manifest"
+    #: another download pinned by sha256 (a release asset)
+    file = "file"
 
 
 @dataclass(frozen=True)
@@ -198,14 +200,26 @@ def package_pins() -> list[Pin]:
 
 
 def manifest_pins() -> list[Pin]:
-    from looper_infra.bootstrap import k8s_versions
+    """Calico's manifests and the other downloads a node checks by sha256."""
+    from looper_infra.bootstrap import k8s_versions as k8s
 
-    return [Pin(Kind.manifest, "calico-tigera-operator", k8s_versions.CALICO_VERSION,
-                k8s_versions.CALICO_OPERATOR_MANIFEST_URL,
-                f"projectcalico/calico release {k8s_versions.CALICO_VERSION}",
-                "looper_infra.bootstrap.k8s_versions.CALICO_OPERATOR_MANIFEST_URL")]
+    where = "looper_infra.bootstrap.k8s_versions"
+    source = f"projectcalico/calico tag {k8s.CALICO_VERSION}"
+    pins = [Pin(Kind.manifest, "calico-operator-crds", k8s.CALICO_VERSION, k8s.CALICO_CRDS_MANIFEST_URL,
+                source, f"{where}.CALICO_VERSION / CALICO_CRDS_MANIFEST_SHA256",
+                digest=f"sha256:{k8s.CALICO_CRDS_MANIFEST_SHA256}"),
+            Pin(Kind.manifest, "calico-tigera-operator", k8s.CALICO_VERSION,
+                k8s.CALICO_OPERATOR_MANIFEST_URL, source,
+                f"{where}.CALICO_VERSION / CALICO_OPERATOR_MANIFEST_SHA256",
+                digest=f"sha256:{k8s.CALICO_OPERATOR_MANIFEST_SHA256}")]
+    pins += [Pin(Kind.file, f"crictl-{minor}", f"v{row.crictl_version}", row.crictl_url,
+                 "kubernetes-sigs/cri-tools release asset (linux-amd64)",
+                 f"{where}.RELEASES[{minor!r}].crictl_version / crictl_sha256",
+                 digest=f"sha256:{row.crictl_sha256}")
+             for minor, row in k8s.RELEASES.items()]
+    return pins
 
 
 def all_pins() -> list[Pin]:
-    """Every pin: charts, images, packages, manifests (in that order)."""
+    """Every pin: charts, images, packages, manifests and files (in that order)."""
     return [*chart_pins(), *image_pins(), *package_pins(), *manifest_pins()]
