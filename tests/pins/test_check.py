@@ -125,6 +125,8 @@ def test_network_errors_are_reported_per_pin(checker: Checker) -> None:
     results = list(checker.check_all(pins))
     assert [r.status for r in results] == [Status.error] * 3
     assert all(f"127.0.0.1:{port}" in r.detail for r in results)
+    # one connection attempt per dead host, not one per pin
+    assert ["unreachable earlier" in r.detail for r in results] == [False, True, True]
 
 
 # --- manifests by sha256 -----------------------------------------------------------------

@@ -7,6 +7,7 @@ same class pointed at a loopback server, or any object with this method.
 from __future__ import annotations
 
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -40,10 +41,17 @@ class UrllibFetcher:
 
     def __init__(self, timeout: float = TIMEOUT) -> None:
         self.timeout = timeout
+        #: hosts that could not be reached in this run: later requests fail at once, so a dead
+        #: registry costs one timeout, not one per pin
+        self._unreachable: dict[str, str] = {}
 
     def request(self, method: str, url: str, headers: dict[str, str] | None = None) -> Response:
         if not url.startswith(("https://", "http://")):
             raise FetchError(f"{url}: not an http(s) URL")
+        host = urllib.parse.urlsplit(url).netloc
+        if host in self._unreachable:
+            raise FetchError(f"{method} {url}: {host} was unreachable earlier in this run "
+                             f"({self._unreachable[host]})")
         req = urllib.request.Request(url, method=method,  # noqa: S310 (scheme checked above)
                                      headers={"User-Agent": USER_AGENT, **(headers or {})})
         try:
@@ -54,6 +62,7 @@ class UrllibFetcher:
             return Response(exc.code, _lower(exc.headers.items() if exc.headers else []), body)
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
+            self._unreachable[host] = str(reason)
             raise FetchError(f"{method} {url}: {reason}") from exc
 
 
