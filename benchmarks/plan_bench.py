@@ -152,6 +152,7 @@ def depends_on_uses() -> list[str]:
     import pulumi
 
     from looper_infra.config import load_stack_file
+    from looper_infra.config.stack_names import require_stack_name, stack_from_file_name
     from looper_infra.engine.plan import plan_stage
     from looper_infra.stages import load_program
 
@@ -171,7 +172,7 @@ def depends_on_uses() -> list[str]:
     pulumi.ResourceOptions.__init__ = spy  # type: ignore[method-assign]
     try:
         for stack_file in sorted(ROOT.glob("Pulumi.*.yaml")):
-            stack = stack_file.name.removeprefix("Pulumi.").removesuffix(".yaml")
+            stack = require_stack_name(stack_from_file_name(stack_file.name) or "", str(stack_file))
             plan_stage(cfg := load_stack_file(stack_file), load_program(str(cfg.stage)), stack=stack)
     finally:
         pulumi.ResourceOptions.__init__ = original  # type: ignore[method-assign]

@@ -7,7 +7,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,16 @@ os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="looper-tests-cache-")
 atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], ignore_errors=True)
 
 from helpers.plans import ROOT, example_plan, plan_values  # noqa: E402 (after sys.path)
+from looper_infra.core import cache  # noqa: E402
 from looper_infra.engine.plan import Plan  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _cache_in_use() -> Iterator[None]:
+    """Every test starts with the cache in use (once turned off it stays off in a process)."""
+    cache.reset()
+    yield
+    cache.reset()
 
 
 @pytest.fixture

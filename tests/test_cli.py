@@ -159,10 +159,84 @@ def test_up_without_pulumi_cli_says_what_to_do(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("PATH", "/nonexistent")
     monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE", raising=False)
     result = runner.invoke(cli.app, ["up", "v1", "--yes", "--project-dir", str(ROOT)])
-    assert result.exit_code == 1
+    assert result.exit_code == cli.EXIT_NOT_READY == 4
     assert "Pulumi CLI is not on PATH" in result.output
     assert "PULUMI_CONFIG_PASSPHRASE" in result.output
     assert "Traceback" not in result.output
+
+
+CREDENTIAL_VARIABLES = ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CREDENTIALS",
+                        "GOOGLE_OAUTH_ACCESS_TOKEN", "CLOUDSDK_CONFIG", "AWS_ACCESS_KEY_ID",
+                        "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE",
+                        "AWS_CONTAINER_CREDENTIALS_FULL_URI")
+
+
+@pytest.fixture
+def deploy_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A machine with everything a deployment needs: a `pulumi` on PATH (a stub that fails if
+    run), a passphrase, GCP and AWS credentials, and a home with nothing else in it."""
+    import looper_infra.engine.deploy as deploy
+
+    bin_dir, home = tmp_path / "bin", tmp_path / "home"
+    bin_dir.mkdir()
+    home.mkdir()
+    pulumi = bin_dir / "pulumi"
+    pulumi.write_text("#!/bin/sh\nexit 99\n")
+    pulumi.chmod(0o755)
+    for name in (*CREDENTIAL_VARIABLES, "PULUMI_CONFIG_PASSPHRASE_FILE", "PULUMI_BACKEND_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "pw")
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(home / "sa.json"))
+    monkeypatch.setenv("AWS_PROFILE", "looper")
+
+    def never(*args: object, **kwargs: object) -> object:
+        raise AssertionError("a stack was selected although a prerequisite is missing")
+
+    monkeypatch.setattr(deploy, "_select_stack", never)
+    monkeypatch.setattr(deploy, "_select_existing_stack", never)
+    monkeypatch.setattr(deploy, "deployed_outputs", never)
+    return bin_dir
+
+
+@pytest.mark.parametrize(("missing", "args", "expected"), [
+    ("pulumi", ["preview", "v1"], "the Pulumi CLI is not on PATH"),
+    ("pulumi", ["vpn-profile", "alice", "--stack", "v4-dev"], "the Pulumi CLI is not on PATH"),
+    ("passphrase", ["up", "v1", "--yes"], "no secrets passphrase: export PULUMI_CONFIG_PASSPHRASE"),
+    ("passphrase", ["vpn-profile", "alice", "--stack", "v4-dev"], "no secrets passphrase"),
+    ("gcp", ["destroy", "v1", "--yes"], "no GCP credentials"),
+    ("aws", ["preview", "v4-platform", "--stack", "v4-platform-dev"], "no AWS credentials"),
+    ("aws", ["up", "v4", "--stack", "v4-dev", "--yes"], "no AWS credentials"),
+])
+def test_each_missing_deploy_prerequisite_exits_4_naming_it(
+        deploy_machine: Path, monkeypatch: pytest.MonkeyPatch, missing: str, args: list[str],
+        expected: str) -> None:
+    if missing == "pulumi":
+        (deploy_machine / "pulumi").unlink()
+    elif missing == "passphrase":
+        monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE")
+    elif missing == "gcp":
+        monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS")
+    else:
+        monkeypatch.delenv("AWS_PROFILE")
+    result = CliRunner().invoke(cli.app, [*args, "--project-dir", str(ROOT)])
+    assert result.exit_code == 4, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[0] in ("cannot deploy yet:", "cannot read the stack yet:")
+    assert len(lines) == 2 and lines[1].startswith(f"  - {expected}"), lines  # only what is missing
+    assert "Traceback" not in result.output and "internal error" not in result.output
+    assert not list(Path.cwd().glob("alice-*.ovpn"))
+
+
+def test_help_lists_every_exit_code_as_the_readme_does() -> None:
+    text = flat(runner.invoke(cli.app, ["--help"]).output)
+    readme = (ROOT / "README.md").read_text()
+    assert set(cli.EXIT_CODES) == {0, 1, 2, 3, 4}
+    for code, meaning in cli.EXIT_CODES.items():
+        assert f"{code} {flat(meaning)}" in text, (code, text)
+        assert re.search(rf"^\| `{code}` \| \S", readme, re.M), code
+    assert "cannot deploy yet" in flat(runner.invoke(cli.app, ["up", "--help"]).output)
 
 
 def test_cost_json_and_unconfirmed_price_note() -> None:

@@ -1,6 +1,7 @@
 """`looper`: argument parsing and output formatting only (the contract: docs/architecture.md).
 
-Exit codes: 0 ok, 2 invalid config or usage, 1 internal error, 3 a mandatory policy violated (check).
+Exit codes (EXIT_CODES, listed in `looper --help`): 0 ok, 1 internal error, 2 invalid config or
+usage, 3 a mandatory policy violated (check), 4 cannot deploy yet (a missing prerequisite).
 """
 
 from __future__ import annotations
@@ -21,7 +22,17 @@ import typer
 from looper_infra.config import ConfigError
 from looper_infra.stages import STAGES, UnknownStage, get_stage
 
-EXIT_OK, EXIT_INTERNAL, EXIT_CONFIG, EXIT_POLICY = 0, 1, 2, 3
+EXIT_OK, EXIT_INTERNAL, EXIT_CONFIG, EXIT_POLICY, EXIT_NOT_READY = 0, 1, 2, 3, 4
+#: What each exit code means (README "Exit codes", docs/architecture.md; shown by `looper --help`).
+EXIT_CODES = {
+    EXIT_OK: "success",
+    EXIT_INTERNAL: "internal error (one line; LOOPER_DEBUG=1 shows the traceback)",
+    EXIT_CONFIG: "invalid config or usage (every error with its key path)",
+    EXIT_POLICY: "a mandatory policy is violated (looper check)",
+    EXIT_NOT_READY: "cannot deploy yet: the Pulumi CLI, the secrets passphrase or cloud "
+                    "credentials are missing (preview, up, destroy, vpn-profile; nothing was "
+                    "started)",
+}
 
 def _stage_names() -> str:
     """`v1, v2, v3, v4 or v4-platform`: the registered stages, for help texts."""
@@ -33,7 +44,8 @@ app = typer.Typer(
     name="looper",
     help="Looper infrastructure: plan offline, check, and deploy each architecture stage.",
     epilog="Stages: " + "; ".join(f"{s.name} on {s.cloud}" for s in STAGES.values() if s.implemented)
-    + ". `looper stages` says what each builds.",
+    + ". `looper stages` says what each builds.\n\n"
+    + "Exit codes: " + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES.items()) + ".",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -149,7 +161,7 @@ def plan_cmd(
 ) -> None:
     """Show what STAGE would build: runs the real stage program offline under mocks."""
     with _internal_errors():
-        _, plan = _offline_plan(stage, stack, config, project_dir)
+        _, plan = _offline_plan(stage, stack, config, project_dir, echo_warnings=False)
         if as_json:
             sys.stdout.write(json.dumps(plan.to_document(), indent=2) + "\n")
         else:
@@ -159,17 +171,27 @@ def plan_cmd(
 
 
 def _offline_plan(stage: str, stack: str | None, config: Path | None,
-                  project_dir: Path | None) -> tuple[str, Any]:
-    """Validate the stack file and plan it offline (call inside `_internal_errors()`)."""
+                  project_dir: Path | None, *, echo_warnings: bool = True) -> tuple[str, Any]:
+    """Validate the stack file and plan it offline (call inside `_internal_errors()`).
+
+    The stack's own warnings (its name against its file and `looper:env`) are in the plan's
+    `warnings`; with `echo_warnings` (verbs that do not show the plan) they also go to stderr.
+    """
     from looper_infra.config import load_stack_file
+    from looper_infra.config.stack_names import stack_from_file_name, stack_warnings
 
     stack_name, config_path, _ = _resolve(stage, stack, config, project_dir)
     cfg = load_stack_file(config_path, stage=stage)
+    file_stack = stack_from_file_name(config_path.name)
+    if echo_warnings:
+        for warning in stack_warnings(stack_name, stage, getattr(cfg, "env", None), file_stack):
+            sys.stderr.write(f"warning: {warning}\n")
     with _spinner(f"planning {stage} ({stack_name}) offline"):
         from looper_infra.engine.plan import plan_stage
         from looper_infra.stages import load_program
 
-        return stack_name, plan_stage(cfg, load_program(stage), stack=stack_name)
+        return stack_name, plan_stage(cfg, load_program(stage), stack=stack_name,
+                                      file_stack=file_stack)
 
 
 @contextmanager
@@ -356,12 +378,15 @@ def schema_cmd() -> None:
 def _deploy(action: str, stage: str, stack: str | None, project_dir: Path | None,
             yes: bool, backend: str | None) -> None:
     from looper_infra.config import load_stack_file
+    from looper_infra.config.stack_names import stack_warnings
     from looper_infra.engine import deploy
 
     stack_name, config_path, pdir = _resolve(stage, stack, None, project_dir)
     assert pdir is not None
     with _internal_errors():
         cfg = load_stack_file(config_path, stage=stage)  # invalid config: exit 2 before any resource
+        for warning in stack_warnings(stack_name, stage, getattr(cfg, "env", None)):
+            _console(stderr=True).print(f"warning: {warning}", markup=False, highlight=False)
         try:
             request = deploy.DeployRequest(action=action, stage=stage, stack=stack_name,
                                            project_dir=pdir, backend_url=backend, yes=yes,
@@ -374,6 +399,8 @@ def _deploy(action: str, stage: str, stack: str | None, project_dir: Path | None
                                                         end=""),
                 confirm=(lambda q: typer.confirm(q, default=False)) if sys.stdin.isatty() else None,
             )
+        except deploy.NotReady as exc:
+            _fail(EXIT_NOT_READY, str(exc))
         except deploy.DeployError as exc:
             _fail(EXIT_INTERNAL, str(exc))
     platform = deploy.platform_stack_for(stack_name, pdir) if (action, stage) == ("up", "v4") else None
@@ -421,7 +448,8 @@ def _deploy_command(action: str, doc: str) -> Callable[..., None]:
                 yes: YesOpt = False, backend: BackendOpt = None) -> None:
         _deploy(action, stage, stack, project_dir, yes, backend)
 
-    command.__doc__ = doc
+    command.__doc__ = doc + (" Exit 4 (cannot deploy yet) when the Pulumi CLI, the secrets "
+                             "passphrase or the stack's cloud credentials are missing.")
     return command
 
 
@@ -439,10 +467,16 @@ def vpn_profile_cmd(
     project_dir: ProjectDirOpt = None,
     backend: BackendOpt = None,
 ) -> None:
-    """Write USER's OpenVPN profile (.ovpn, mode 0600) from a deployed v4 stack."""
+    """Write USER's OpenVPN profile (.ovpn, mode 0600) from a deployed v4 stack.
+
+    Exit 4 when the Pulumi CLI or the stack's passphrase is missing.
+    """
+    from looper_infra.config.stack_names import stack_name_problem
     from looper_infra.core import project
     from looper_infra.engine import deploy
 
+    if (problem := stack_name_problem(stack)) is not None:
+        _fail(EXIT_CONFIG, f"--stack: {problem}")
     pdir = project_dir or project.find_project_dir()
     if pdir is None:
         _fail(EXIT_CONFIG, "no looper Pulumi project found (Pulumi.yaml with name: looper); "
@@ -452,6 +486,8 @@ def vpn_profile_cmd(
         try:
             outputs = deploy.stack_outputs(stack, pdir, backend_url=backend)
             deploy.write_private(target, deploy.vpn_profile(outputs, user, stack))
+        except deploy.NotReady as exc:
+            _fail(EXIT_NOT_READY, str(exc))
         except deploy.DeployError as exc:
             _fail(EXIT_INTERNAL, str(exc))
     _console(stderr=True).print(f"wrote {target} (mode 0600): connect with "

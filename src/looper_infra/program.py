@@ -11,6 +11,7 @@ from pulumi.runtime.config import get_config_env
 
 from looper_infra.config import ConfigError, validate_mapping
 from looper_infra.config.loader import values_from_pulumi_runtime
+from looper_infra.config.stack_names import stack_warnings
 from looper_infra.stages import load_program
 
 
@@ -20,4 +21,7 @@ def main() -> None:
         cfg = validate_mapping(values_from_pulumi_runtime(get_config_env()), source)
     except ConfigError as err:
         raise pulumi.RunError(str(err)) from None
-    load_program(str(cfg.stage))(cfg)  # type: ignore[attr-defined]
+    stage = str(cfg.stage)  # type: ignore[attr-defined]
+    for warning in stack_warnings(pulumi.get_stack(), stage, getattr(cfg, "env", None)):
+        pulumi.log.warn(warning)
+    load_program(stage)(cfg)

@@ -21,6 +21,10 @@ def test_kubernetes_and_crio_pins_are_of_the_repositories_minor() -> None:
     assert f"/v{pins.KUBERNETES_MINOR}/" in pins.CRIO_APT_URL
     assert re.fullmatch(r"v[0-9]+\.[0-9]+\.[0-9]+", pins.CALICO_VERSION)
     assert pins.CALICO_VERSION in pins.CALICO_OPERATOR_MANIFEST_URL
+    assert pins.CALICO_VERSION in pins.CALICO_CRDS_MANIFEST_URL
+    for sha256 in (pins.CALICO_OPERATOR_MANIFEST_SHA256, pins.CALICO_CRDS_MANIFEST_SHA256,
+                   pins.CRICTL_SHA256):
+        assert re.fullmatch(r"[0-9a-f]{64}", sha256)
 
 
 def test_the_release_table_is_the_default_row_and_only_verified_rows() -> None:
@@ -28,6 +32,7 @@ def test_the_release_table_is_the_default_row_and_only_verified_rows() -> None:
     default = pins.release(pins.KUBERNETES_VERSION)
     assert (default.version, default.apt_version, default.crio_version, default.crio_apt_version) == (
         pins.KUBERNETES_VERSION, pins.KUBERNETES_APT_VERSION, pins.CRIO_VERSION, pins.CRIO_APT_VERSION)
+    assert (default.crictl_version, default.crictl_sha256) == (pins.CRICTL_VERSION, pins.CRICTL_SHA256)
     assert default.kubernetes_apt_url == pins.KUBERNETES_APT_URL
     assert default.kubernetes_apt_key_url == pins.KUBERNETES_APT_KEY_URL
     assert default.crio_apt_url == pins.CRIO_APT_URL and default.crio_apt_key_url == pins.CRIO_APT_KEY_URL
@@ -35,6 +40,7 @@ def test_the_release_table_is_the_default_row_and_only_verified_rows() -> None:
         assert row.minor == minor
         assert row.apt_version.startswith(row.version + "-") and row.crio_version.startswith(minor + ".")
         assert row.crio_apt_version.startswith(row.crio_version + "-")
+        assert row.crictl_version.startswith(minor + ".")  # cri-tools follows the minor
 
 
 def test_lookups_refuse_unknown_and_malformed_releases() -> None:

@@ -75,7 +75,7 @@ def test_valid_stack_names(name: str) -> None:
 
 
 @pytest.mark.parametrize(("name", "why"), [
-    ("", "empty"), ("a" * 101, "at most 100"), ("v4 dev", "may only contain"),
+    ("", "empty"), ("a" * 101, "cannot exceed 100"), ("v4 dev", "may only contain"),
     ("org/v4-dev", "may only contain"), ("v4-dév", "may only contain"), ("v4-dev\n", "may only contain"),
 ])
 def test_invalid_stack_names(name: str, why: str) -> None:
@@ -128,4 +128,5 @@ def test_cluster_stack_reference_over_pulumi_length_limit_exits_2(tmp_path: Path
     path.write_text(yaml.safe_dump(doc))
     with pytest.raises(ConfigError) as err:
         load_stack_file(path, stage="v4-platform")
-    assert any(i.path == "looper:cluster_stack" and "at most 100" in i.message for i in err.value.issues)
+    assert any(i.path == "looper:cluster_stack" and "cannot exceed 100" in i.message
+               for i in err.value.issues)

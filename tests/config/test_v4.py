@@ -29,7 +29,7 @@ def test_examples_are_valid(stack: str) -> None:
         (lambda v: v["aws"].update(azs=["ap-northeast-2a", "ap-northeast-2a"]), "looper:aws.azs",
          "distinct"),
         (lambda v: v["aws"].update(azs=["ap-northeast-2a", "us-east-1b"]), "looper:aws.azs",
-         "not in region ap-northeast-2"),
+         "is in us-east-1, not ap-northeast-2"),
         (lambda v: v["aws"].update(region="mars-1"), "looper:aws.region", "unsupported AWS region"),
         (lambda v: v["aws"].update(account_id="12345"), "looper:aws.account_id", "pattern"),
         (lambda v: v["cluster"].update(control_plane_count=2), "looper:cluster.control_plane_count",

@@ -143,6 +143,24 @@ def test_plans_list_resources_in_one_reproducible_tree_order() -> None:
             assert position[r.parent] < position[r.urn], r.urn
 
 
+def test_dependencies_do_not_follow_the_hash_seed() -> None:
+    """The SDK hands dependencies over from a set; two processes with other hash seeds must still
+    write the same plan (a diff of two plans would otherwise show changes that are not there)."""
+    import os
+    import subprocess
+    import sys
+
+    def graph(seed: str) -> list[tuple[str, list[str]]]:
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run([sys.executable, "-m", "looper_infra", "plan", "v3", "--stack", "v3-dev",
+                              "--json"], env=env, capture_output=True, text=True, check=True).stdout
+        return [(r["urn"], r["dependencies"]) for r in json.loads(out)["resources"]]
+
+    first, second = graph("1"), graph("2")
+    assert any(len(deps) > 2 for _, deps in first)
+    assert first == second
+
+
 def test_plan_document_carries_the_warnings() -> None:
     from helpers.plans import example_values, plan_values
 

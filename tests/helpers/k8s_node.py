@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from looper_infra.bootstrap.app_vm_shell import SHELL_FUNCTION
 from looper_infra.bootstrap.k8s_node import (
     K8S_SETUP_SCRIPT_PATH,
     EtcdBackup,
@@ -128,6 +129,12 @@ def written(name: str) -> dict[str, dict[str, Any]]:
 def script(name: str = GCP) -> str:
     """The setup script the case's user data writes."""
     return str(written(name)[K8S_SETUP_SCRIPT_PATH]["content"])
+
+
+def shell_function(text: str, name: str) -> str:
+    """The definition of shell function ``name`` in a rendered script (exactly one)."""
+    [found] = [m[0] for m in SHELL_FUNCTION.finditer(text) if m["name"] == name]
+    return found
 
 
 def docs(text: str) -> dict[str, dict[str, Any]]:

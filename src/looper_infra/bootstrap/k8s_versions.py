@@ -69,6 +69,15 @@ CRIO_APT_KEY_URL: Final = f"{CRIO_APT_URL}Release.key"
 #: InRelease (signed 2026-09-22) in the verification record above.
 CRIO_APT_KEY_FINGERPRINT: Final = "85B67D5C50100B1AC8CEFE49CBA9C85640A2B579"
 
+# --- crictl: the cri-tools release of the minor (github.com/kubernetes-sigs/cri-tools) ---------
+#: cri-tools follows the Kubernetes minor (v1.36.0 for 1.36; kubeadm's packages pull an
+#: unpinned cri-tools, this one is the pinned copy in /usr/local/bin). Nodes are amd64.
+CRICTL_VERSION: Final = "1.36.0"
+#: sha256 of crictl-v1.36.0-linux-amd64.tar.gz, as recorded in kubernetes-sigs/kubespray
+#: roles/kubespray_defaults/vars/main/checksums.yml (``crictl_checksums.amd64``, added with
+#: "Support Kubernetes v1.36.0", #13219, 2026-05-01), whose downloads verify it.
+CRICTL_SHA256: Final = "83855e114566a8a8c44c548d515670f51de3a5e1da8b2effb59870e2f10c25a3"
+
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,10 @@ class K8sRelease:
     #: CRI-O release of the same minor and its apt version in the minor's OBS repository
     crio_version: str
     crio_apt_version: str
+    #: cri-tools release of the same minor (``crictl``, for debugging on the node) and the
+    #: sha256 of its ``crictl-v<version>-linux-amd64.tar.gz`` release asset
+    crictl_version: str
+    crictl_sha256: str
 
     @property
     def minor(self) -> str:
@@ -103,6 +116,11 @@ class K8sRelease:
     @property
     def crio_apt_key_url(self) -> str:
         return f"{self.crio_apt_url}Release.key"
+
+    @property
+    def crictl_url(self) -> str:
+        return (f"https://github.com/kubernetes-sigs/cri-tools/releases/download/v{self.crictl_version}"
+                f"/crictl-v{self.crictl_version}-linux-amd64.tar.gz")
 
 
 _VERSION = re.compile(r"(?P<major>1)\.(?P<minor>[0-9]+)\.(0|[1-9][0-9]*)")
@@ -126,7 +144,8 @@ def minor_number(version: str) -> int:
 RELEASES: Final = MappingProxyType({
     KUBERNETES_MINOR: K8sRelease(
         version=KUBERNETES_VERSION, apt_version=KUBERNETES_APT_VERSION,
-        crio_version=CRIO_VERSION, crio_apt_version=CRIO_APT_VERSION),
+        crio_version=CRIO_VERSION, crio_apt_version=CRIO_APT_VERSION,
+        crictl_version=CRICTL_VERSION, crictl_sha256=CRICTL_SHA256),
 })
 
 
@@ -148,14 +167,22 @@ def previous_release(version: str) -> K8sRelease | None:
 
 
 # --- Calico (operator install) -------------------------------------------------------------------
-#: Calico release. Source: github.com/projectcalico/calico/releases/tag/v3.32.4 (2026-11-11),
-#: the newest patch of the 3.32 line, which Calico's e2e suite ran against Kubernetes
-#: "stable, stable-1, stable-2" while 1.36 was the stable minor. (3.33.x is newer; pin it
-#: once docs.tigera.io lists it as tested with 1.36.)
-CALICO_VERSION: Final = "v3.32.4"
-#: The Tigera operator manifest (CRDs + operator Deployment) of that release, as Calico's
-#: "Quickstart for Calico on Kubernetes" applies it.
-CALICO_OPERATOR_MANIFEST_URL: Final = (
-    f"https://raw.githubusercontent.com/projectcalico/calico/{CALICO_VERSION}"
-    "/manifests/tigera-operator.yaml"
-)
+#: Calico release: the newest 3.32 patch whose manifests could be hashed from the release tag
+#: itself (github.com/projectcalico/calico tag v3.32.1, commit 0ca9d1b9..., 2026-06-24; Tigera
+#: operator v1.42.3). Its release notes cover Kubernetes 1.36 (MutatingAdmissionPolicy v1
+#: "on Kubernetes 1.36+"). v3.32.4 (2026-11-11) was pinned before; its manifests' sha256 could
+#: not be computed offline, and an unverified hash is no pin: move to a newer patch together
+#: with both hashes below (``curl -fsSL URL | sha256sum`` of each URL at that tag).
+CALICO_VERSION: Final = "v3.32.1"
+_CALICO_MANIFESTS: Final = f"https://raw.githubusercontent.com/projectcalico/calico/{CALICO_VERSION}/manifests"
+#: Since Calico v3.30 the operator manifest holds no CRDs: ``operator-crds.yaml`` (the
+#: operator.tigera.io and crd.projectcalico.org CRDs) is applied first, as Calico's
+#: "Quickstart for Calico on Kubernetes" does, then the operator.
+CALICO_CRDS_MANIFEST_URL: Final = f"{_CALICO_MANIFESTS}/operator-crds.yaml"
+#: sha256 of that file as raw.githubusercontent.com serves it (the git blob at the tag, blob
+#: 7cb3ee93...; 3,046,956 bytes).
+CALICO_CRDS_MANIFEST_SHA256: Final = "192f8b2d934ef24b62e86b7e1a6e1762d1c8af26a916f78057bc13fa5ed60f71"
+#: The Tigera operator manifest (namespace, RBAC, operator Deployment) of that release.
+CALICO_OPERATOR_MANIFEST_URL: Final = f"{_CALICO_MANIFESTS}/tigera-operator.yaml"
+#: sha256 of that file (git blob 383bacf5... at the tag; 19,660 bytes).
+CALICO_OPERATOR_MANIFEST_SHA256: Final = "f18e073794207d372606bc3ea6f8fd73972f86d6828f4ba666dfe0d4aa8ab07f"

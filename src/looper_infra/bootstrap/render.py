@@ -25,13 +25,12 @@ import functools
 import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import jinja2
 import yaml
 
-from looper_infra.core.cache import private_cache_dir
+from looper_infra.core import cache
 
 # --- escaping filters ----------------------------------------------------------------------
 
@@ -99,22 +98,41 @@ def _shq(value: object) -> str:
 # --- the environment -------------------------------------------------------------------------
 
 
-def bytecode_cache_dir() -> Path | None:
-    """Where compiled templates are kept between runs (see looper_infra.core.cache), or None.
+class PrivateBytecodeCache(jinja2.BytecodeCache):
+    """Compiled templates kept between runs in the user's cache (looper_infra.core.cache).
 
-    jinja2 stores each template under a hash of its name with the checksum of its source and
-    the Python version, so an edited template or another interpreter compiles afresh.
+    jinja2 keys each template by a hash of its name and checks the checksum of its source (and
+    the Python version is in the stored format), so an edited template or another interpreter
+    compiles afresh. Unlike jinja2's FileSystemBytecodeCache, every file is opened through
+    core.cache: checked directories, no symbolic link followed, and any error turns the cache
+    off instead of failing the run; an entry that does not decode is compiled again and replaced.
     """
-    return private_cache_dir("jinja2")
+
+    NAME = "jinja2"
+
+    @staticmethod
+    def entry(bucket: jinja2.bccache.Bucket) -> str:
+        return f"__jinja2_{bucket.key}.cache"  # FileSystemBytecodeCache's name for it
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        data = cache.read(self.NAME, self.entry(bucket))
+        if data is None:
+            return
+        try:
+            bucket.bytecode_from_string(data)
+        except Exception:
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        cache.write(self.NAME, self.entry(bucket), bucket.bytecode_to_string())
 
 
 @functools.cache
 def environment() -> jinja2.Environment:
     """The one jinja2 environment of ``bootstrap/templates`` (strict, no autoescape)."""
-    cache_dir = bytecode_cache_dir()
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("looper_infra.bootstrap", "templates"),
-        bytecode_cache=jinja2.FileSystemBytecodeCache(str(cache_dir)) if cache_dir else None,
+        bytecode_cache=PrivateBytecodeCache(),
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # noqa: S701 (escaping is explicit, per output syntax)
         keep_trailing_newline=True,

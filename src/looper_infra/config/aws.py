@@ -6,14 +6,14 @@ v4-platform's validation does not load the whole v4 model (GCP, VPN and GPU sett
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from pydantic import Field, ValidationInfo, field_validator
 
 from looper_infra.config.base import Strict
+from looper_infra.facts.aws_zones import azs_of, region_of_az
 
-__all__ = ["AWS_REGIONS", "AwsSettings", "Env"]
+__all__ = ["AWS_REGIONS", "AwsSettings", "Env", "az_problem"]
 
 Env = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{1,11}$")]
 
@@ -51,7 +51,17 @@ class AwsSettings(Strict):
             raise ValueError("availability zones must be distinct")
         region = info.data.get("region")
         if region:
-            bad = [z for z in v if not re.fullmatch(re.escape(region) + r"[a-z]", z)]
+            bad = [p for p in (az_problem(z, region) for z in v) if p]
             if bad:
-                raise ValueError(f"{', '.join(bad)} not in region {region} (expected e.g. {region}a)")
+                raise ValueError("; ".join(bad))
         return v
+
+
+def az_problem(az: str, region: str) -> str | None:
+    """Why `az` is not an availability zone of `region` (naming the region's zones), or None."""
+    zones = azs_of(region)
+    if az in zones:
+        return None
+    other = region_of_az(az)
+    where = f"is in {other}, not {region}" if other else f"is not an availability zone of {region}"
+    return f"{az!r} {where} (zones of {region}: {', '.join(zones)})"

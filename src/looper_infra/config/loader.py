@@ -209,8 +209,11 @@ def parse_stack_text(text: str, source: str) -> Any:
         loader.dispose()
 
 
-def load_stack_file(path: Path, stage: str | None = None) -> BaseModel:
-    """Read and validate `Pulumi.<stack>.yaml`. Raises ConfigError (never a traceback)."""
+def read_stack_document(path: Path) -> Any:
+    """Read and parse a stack file: UTF-8, valid YAML, no key written twice (else ConfigError).
+
+    Everything that reads a stack file goes through here, so each gets the same errors.
+    """
     source = str(path)
     try:
         raw = path.read_bytes()
@@ -224,7 +227,13 @@ def load_stack_file(path: Path, stage: str | None = None) -> BaseModel:
             [ConfigIssue("(file)", f"not UTF-8 text (invalid byte 0x{raw[exc.start]:02x} "
                                    f"at byte offset {exc.start})")],
         ) from None
-    doc = parse_stack_text(text, source)
+    return parse_stack_text(text, source)
+
+
+def load_stack_file(path: Path, stage: str | None = None) -> BaseModel:
+    """Read and validate `Pulumi.<stack>.yaml`. Raises ConfigError (never a traceback)."""
+    source = str(path)
+    doc = read_stack_document(path)
     values, issues = _split_stack_document(doc, source)
     try:
         cfg = validate_mapping(values, source, stage)

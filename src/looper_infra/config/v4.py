@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from looper_infra.bootstrap import k8s_versions  # the verified release table (data only)
-from looper_infra.config.aws import AwsSettings, Env
+from looper_infra.config.aws import AwsSettings, Env, az_problem
 from looper_infra.config.base import Cidr, Fqdn, Strict
 from looper_infra.config.gcp import GcpSettings, check_labels
 from looper_infra.config.gpu import Scheduling
@@ -625,8 +625,9 @@ class V4Config(Strict):
             if a.overlaps(b):
                 issues.append((pb, f"{b} overlaps {pa} ({a})"))
         if self.kafka_node.az not in azs:
-            issues.append(("kafka_node.az",
-                           f"{self.kafka_node.az!r} is not one of aws.azs ({', '.join(azs)})"))
+            wrong = az_problem(self.kafka_node.az, self.aws.region)
+            issues.append(("kafka_node.az", (f"{wrong}; it is " if wrong else f"{self.kafka_node.az!r} is ")
+                           + f"not one of aws.azs ({', '.join(azs)})"))
         issues += self._access_issues()
         skew = self.cluster.version_skew_issue() if self.cluster.node_kubernetes_version else None
         if skew:

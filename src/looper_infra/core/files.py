@@ -1,4 +1,4 @@
-"""Writing files only their owner may read (VPN profiles, client keys, the plan's cached keys)."""
+"""Writing files only their owner may read (VPN profiles, client keys; the cache has its own: core.cache)."""
 
 from __future__ import annotations
 

@@ -35,4 +35,10 @@ def default_stack(stage: str) -> str:
 
 
 def stack_file(project_dir: Path, stack: str) -> Path:
-    return project_dir / f"Pulumi.{stack}.yaml"
+    """`Pulumi.<stack>.yaml` of the project; a name Pulumi would refuse is a ConfigError."""
+    # config (above core) owns the rule; imported here, when a name becomes a path, not at import
+    from looper_infra.config.stack_names import require_stack_name
+
+    path = project_dir / f"Pulumi.{stack}.yaml"
+    require_stack_name(stack, str(path))
+    return path

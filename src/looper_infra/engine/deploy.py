@@ -41,6 +41,11 @@ class DeployError(Exception):
     """A deployment cannot start or failed; the message says what to do."""
 
 
+class NotReady(DeployError):
+    """A prerequisite is missing (the Pulumi CLI, the secrets passphrase, cloud credentials):
+    nothing was started; `looper` exits 4 ("cannot deploy yet") listing every missing piece."""
+
+
 @dataclass(frozen=True)
 class DeployRequest:
     action: str
@@ -154,7 +159,7 @@ def run(
     env = dict(os.environ if environ is None else environ)
     problems = check_prerequisites(request, env, which)
     if problems:
-        raise DeployError("cannot deploy yet:\n" + "\n".join(f"  - {p}" for p in problems))
+        raise NotReady("cannot deploy yet:\n" + "\n".join(f"  - {p}" for p in problems))
     if request.action != "preview" and not request.yes and confirm is None:
         raise DeployError(f"`{request.action}` changes real infrastructure: pass --yes, or run it "
                           "in a terminal to be asked")
@@ -275,7 +280,7 @@ def stack_outputs(
     problems = [p for p in check_prerequisites(
         DeployRequest(action="preview", stage="", stack=stack, project_dir=project_dir), env, which)]
     if problems:
-        raise DeployError("cannot read the stack:\n" + "\n".join(f"  - {p}" for p in problems))
+        raise NotReady("cannot read the stack yet:\n" + "\n".join(f"  - {p}" for p in problems))
     url = backend_url or resolve_backend(
         DeployRequest(action="preview", stage="", stack=stack, project_dir=project_dir), env)
     selected = select_stack(stack, project_dir, {**env, "PULUMI_BACKEND_URL": url,

@@ -159,9 +159,10 @@ class RecordingMonitor(MockMonitor):
                 provider=_provider_urn(request.provider),
                 custom=bool(request.custom),
                 inputs=mask(raw),
-                dependencies=list(request.dependencies),
+                # sorted: the SDK collects them in a set, whose order follows the hash seed
+                dependencies=sorted(request.dependencies),
                 property_dependencies={
-                    k: list(v.urns) for k, v in request.propertyDependencies.items()
+                    k: sorted(v.urns) for k, v in sorted(request.propertyDependencies.items())
                 },
                 protect=bool(request.protect),
                 replace_on_changes=list(request.replaceOnChanges),

@@ -6,7 +6,7 @@ import asyncio
 import gc
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +18,7 @@ from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
+from looper_infra.config.stack_names import require_stack_name, stack_warnings
 from looper_infra.engine.aliases import Registration, resolve_aliases
 from looper_infra.engine.fakes import all_calls, all_fakes
 from looper_infra.engine.mocks import (
@@ -198,8 +199,12 @@ def run_program(
     stack: str,
     context: MockContext,
     project: str = PROJECT,
+    warnings: Sequence[str] = (),
 ) -> Plan:
-    """Run `program` as the Pulumi engine would, with mocks instead of clouds."""
+    """Run `program` as the Pulumi engine would, with mocks instead of clouds.
+
+    `warnings` (about the run itself, e.g. the stack's name) come first in the plan's warnings.
+    """
     logger = logging.getLogger(f"looper.plan.{stack}")
     logger.propagate = False
     collector = _Collect()
@@ -235,14 +240,21 @@ def run_program(
         project=project,
         resources=tree_order(monitor.recorded),
         outputs=outputs,
-        warnings=collector.messages,
+        warnings=[*warnings, *collector.messages],
         clear_outputs=monitor.clear_outputs.get(monitor.stack_urn or "", {}),
     )
 
 
-def plan_stage(cfg: Any, program: Callable[[Any], None], *, stack: str, project: str = PROJECT) -> Plan:
-    """Plan a validated stage config offline with its stage program (`stages.load_program`)."""
+def plan_stage(cfg: Any, program: Callable[[Any], None], *, stack: str, project: str = PROJECT,
+               file_stack: str | None = None) -> Plan:
+    """Plan a validated stage config offline with its stage program (`stages.load_program`).
+
+    `stack` must be a name Pulumi accepts (it ends up in every URN; else ConfigError).
+    `file_stack`, when known, is the stack whose file `cfg` was read from; a stack that disagrees
+    with it or with `looper:env` is planned with a warning (config/stack_names.py).
+    """
     stage = str(cfg.stage)
+    require_stack_name(stack, f"stack {stack!r}")
     gcp = getattr(cfg, "gcp", None)
     context = (
         MockContext(project=gcp.project, region=gcp.region, zone=gcp.zone) if gcp else MockContext()
@@ -252,4 +264,5 @@ def plan_stage(cfg: Any, program: Callable[[Any], None], *, stack: str, project:
         context.aws_region = aws.region
         context.aws_account = aws.account_id
     return run_program(lambda: program(cfg), stage=stage, stack=stack, context=context,
-                       project=project)
+                       project=project,
+                       warnings=stack_warnings(stack, stage, getattr(cfg, "env", None), file_stack))

@@ -20,9 +20,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
-
+from looper_infra.config.loader import read_stack_document
 from looper_infra.config.reference import github_anchor
+from looper_infra.config.stack_names import require_stack_name, stack_from_file_name
 from looper_infra.stages import STAGES, StageInfo
 
 if TYPE_CHECKING:
@@ -109,8 +109,10 @@ def example_stacks(root: Path, stage: str) -> list[str]:
     """The example stack files shipped for `stage` (their `looper:stage` says which)."""
     found = []
     for path in sorted(root.glob("Pulumi.*.yaml")):
-        config = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("config") or {}
-        if config.get("looper:stage") == stage:
+        require_stack_name(stack_from_file_name(path.name) or "", str(path))
+        doc = read_stack_document(path)
+        config = (doc.get("config") if isinstance(doc, dict) else None) or {}
+        if isinstance(config, dict) and config.get("looper:stage") == stage:
             found.append(path.name)
     return found
 

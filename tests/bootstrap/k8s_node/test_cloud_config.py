@@ -115,10 +115,13 @@ def test_files_modes_and_roles() -> None:
                  "/etc/kubernetes/audit/policy.yaml"):
         assert init[path]["permissions"] == join[path]["permissions"] == "0600"
         assert path not in worker
-    # every control plane carries Calico's Installation (one bundle per cluster); only the init
-    # node applies it; only 3 control planes re-upload certificates
-    assert f"{K8S_CONF_DIR}/calico-installation.yaml" in init and "apply_calico\n" in \
-        init[K8S_SETUP_SCRIPT_PATH]["content"]
+    # every control plane carries Calico's Installation and script (one bundle per cluster); only
+    # the init node runs it; only 3 control planes re-upload certificates
+    for files in (init, join):
+        assert f"{K8S_CONF_DIR}/calico-installation.yaml" in files
+        assert "/usr/local/sbin/looper-k8s-calico" in files
+    assert "\n  /usr/local/sbin/looper-k8s-calico apply\n" in init[K8S_SETUP_SCRIPT_PATH]["content"]
+    assert "looper-k8s-calico" not in join[K8S_SETUP_SCRIPT_PATH]["content"]
     timer = "/etc/systemd/system/looper-k8s-upload-certs.timer"
     assert timer not in init and timer not in worker
     assert "OnUnitActiveSec=1h" in join[timer]["content"]  # certificates live 2 h

@@ -4,9 +4,12 @@ driver; its /etc/hosts pinning and MTU check run for real in bash on temporary f
 
 from __future__ import annotations
 
+import hashlib
+import io
 import py_compile
 import re
 import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -18,6 +21,7 @@ from helpers.k8s_node import (
     GCP_WORKER,
     SPECS,
     script,
+    shell_function,
     written,
 )
 from helpers.tools import (
@@ -25,7 +29,6 @@ from helpers.tools import (
     require_tool,
 )
 from looper_infra.bootstrap import k8s_versions, versions
-from looper_infra.bootstrap.app_vm_shell import SHELL_FUNCTION
 from looper_infra.bootstrap.k8s_node import (
     HOSTS_BLOCK_BEGIN,
     HOSTS_BLOCK_END,
@@ -69,7 +72,7 @@ def test_control_plane_flow_and_worker_bounded_join() -> None:
     assert "readonly INIT_NODE=true" in cp
     assert "init --config \"${TMP_DIR}/kubeadm-init.yaml\" --upload-certs" in cp
     assert "--skip-token-print --skip-certificate-key-print" in cp  # nothing secret in logs
-    assert k8s_versions.CALICO_OPERATOR_MANIFEST_URL in cp
+    assert "CALICO" not in cp.replace("CALICO_MTU", "")  # Calico's pins travel in the bundle
     assert "install -m 0600 \"$ADMIN_KUBECONFIG\" /root/.kube/config" in cp
     joining = written("k8s_control_plane_join")[K8S_SETUP_SCRIPT_PATH]["content"]
     assert "readonly INIT_NODE=false" in joining
@@ -110,11 +113,6 @@ def test_versions_are_pinned_like_the_aws_nodes() -> None:
 
 
 # --- MTU and endpoint resolution, run in bash -------------------------------------------------
-
-
-def shell_function(text: str, name: str) -> str:
-    [found] = [m[0] for m in SHELL_FUNCTION.finditer(text) if m["name"] == name]
-    return found
 
 
 def readonly_line(text: str, name: str) -> str:
@@ -178,20 +176,20 @@ def test_nic_must_carry_calico_mtu_plus_vxlan(tmp_path: Path, mtu: int, ok: bool
 def test_control_planes_repair_membership_before_join_and_restore_after_init() -> None:
     """A replacement removes the dead etcd member before `kubeadm join`; the init node looks for
     a snapshot before `kubeadm init` (an S3 error stops it: `retry`, then fail) and restores it
-    right after, before Calico; the join token comes from the (rotated) join secret."""
+    right after (Calico comes later, at every boot); the join token comes from the (rotated) join secret."""
     cp = written("k8s_control_plane_init")[K8S_SETUP_SCRIPT_PATH]["content"]
-    flow = cp[cp.index("bring_up_control_plane() {"):cp.index("apply_calico() {")]
+    flow = cp[cp.index("bring_up_control_plane() {"):cp.index("root_kubeconfig() {")]
     assert flow.index("repair_etcd_membership") < flow.index("join --config")
     assert flow.index("retry find_snapshot") < flow.index("init --config") \
-        < flow.index('restore-kubeadm "$snapshot" "$NODE_NAME" "https://${NODE_IP}:2380"') \
-        < flow.index("apply_calico")
+        < flow.index('restore-kubeadm "$snapshot" "$NODE_NAME" "https://${NODE_IP}:2380"')
     assert 'if [[ -n "$snapshot" ]]; then' in flow  # no snapshot: a new cluster
     repair = cp[cp.index("repair_etcd_membership() {"):cp.index("prepare_control_plane_files() {")]
     assert '--running "$running"' in repair and '--self "$NODE_NAME"' in repair
     assert 'if [[ -n "$ip" && "$name" != "$NODE_NAME" ]]' in repair  # itself is no endpoint
     assert '"${TMP_DIR}/secret.json" \\\n    "${TMP_DIR}/join.json"' in cp  # join token last
     assert "systemctl enable --now looper-etcd-snapshot.timer looper-k8s-certs.timer " \
-           "looper-k8s-token.timer looper-k8s-prune-nodes.timer looper-k8s-audit-ship.timer" in cp
+           "looper-k8s-token.timer looper-k8s-prune-nodes.timer looper-k8s-audit-ship.timer " \
+           "looper-k8s-calico.timer\n" in cp
     worker = written("k8s_worker")[K8S_SETUP_SCRIPT_PATH]["content"]
     for absent in ("repair_etcd_membership", "ETCD_SCRIPT", "join.json", ".timer"):
         assert absent not in worker
@@ -212,3 +210,53 @@ def test_day_2_bundle_is_fetched_by_its_sha256_before_bring_up() -> None:
     setup = cp[cp.index("\nsetup() {"):]
     assert setup.index("fetch_identity") < setup.index("install_bundle") < setup.index("bring_up")
     assert 'if [[ "${sum%% *}" != "$BUNDLE_SHA256" ]]; then' in cp
+
+
+# --- crictl: the pinned cri-tools release, checked by sha256, run in bash ------------------------
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_every_node_installs_the_pinned_crictl(name: str) -> None:
+    text = script(name)
+    row = k8s_versions.release(SPECS[name].kubernetes_version)
+    assert row.crictl_version.startswith(f"{row.minor}.")  # cri-tools follows the minor
+    assert f"readonly CRICTL_URL={row.crictl_url}\n" in text
+    assert row.crictl_url == ("https://github.com/kubernetes-sigs/cri-tools/releases/download/v1.36.0/"
+                              "crictl-v1.36.0-linux-amd64.tar.gz")
+    assert f"readonly CRICTL_SHA256={k8s_versions.CRICTL_SHA256}\n" in text
+    assert re.fullmatch(r"[0-9a-f]{64}", row.crictl_sha256)
+    setup = text[text.index("\nsetup() {"):]
+    assert setup.index("install_k8s_packages") < setup.index('step crictl "$CRICTL_SHA256" install_crictl')
+
+
+@pytest.mark.parametrize("tampered", [False, True])
+def test_crictl_is_unpacked_only_when_its_sha256_matches(tmp_path: Path, tampered: bool) -> None:
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w:gz") as tar:
+        data = b"#!/bin/sh\necho crictl\n"
+        info = tarfile.TarInfo("crictl")
+        info.size, info.mode = len(data), 0o755
+        tar.addfile(info, io.BytesIO(data))
+    release = tmp_path / "release.tar.gz"
+    release.write_bytes(raw.getvalue())
+    pinned = hashlib.sha256(raw.getvalue()).hexdigest()
+    if tampered:
+        release.write_bytes(raw.getvalue() + b"\0")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    function = shell_function(script("k8s_worker"), "install_crictl").replace(
+        "--directory /usr/local/bin", f"--directory {bin_dir}")
+    body = "\n".join([
+        readonly_line(script("k8s_worker"), "CRICTL_URL"), f"CRICTL_SHA256={pinned}",
+        f"TMP_DIR={tmp_path}", 'retry() { "$@"; }', f'download() {{ cp -- {release} "$2"; }}',
+        function, "install_crictl",
+    ])
+    proc = run_bash(body)
+    if tampered:
+        assert proc.returncode == 1
+        assert "crictl-v1.36.0-linux-amd64.tar.gz has sha256 " in proc.stdout
+        assert f"expected {pinned}" in proc.stdout
+        assert not (bin_dir / "crictl").exists()
+    else:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert (bin_dir / "crictl").read_bytes() == b"#!/bin/sh\necho crictl\n"

@@ -237,7 +237,7 @@ def test_script_shellcheck_bundle_and_setup_order(tmp_path: Path) -> None:
     assert f"readonly LEASE={UPGRADE_LEASE}" in bundled.content
     assert "readonly PREVIOUS_VERSION=''" in bundled.content  # the table has no 1.35 row
     setup = script("k8s_control_plane_join")
-    flow = setup[setup.index("bring_up_control_plane() {"):setup.index("apply_calico() {")]
+    flow = setup[setup.index("bring_up_control_plane() {"):setup.index("root_kubeconfig() {")]
     pre_join = flow.index('"$UPGRADE_SCRIPT" pre-join "${TMP_DIR}/join.json"')
     assert flow.index("repair_etcd_membership") < pre_join < flow.index("join --config")
     # a refusal (3) ends the setup; anything else (the API did not answer) is polled again

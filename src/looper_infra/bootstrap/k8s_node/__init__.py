@@ -33,7 +33,9 @@ Control planes survive replacement: a control plane joins when the API endpoint 
 (``/livez``, verified against the cluster CA); only the ``init_node`` runs ``kubeadm init``,
 and only after the endpoint stayed silent for several polls; the others poll, bounded.
 With several control planes (3 or 5), a timer re-uploads the control-plane certificates hourly
-(kubeadm deletes them after 2 h) so a replacement can join at any time.
+(kubeadm deletes them after 2 h) so a replacement can join at any time. The init node applies
+Calico (pinned CRDs, operator, Installation; server-side) at every boot, not only after
+``kubeadm init``, and a timer re-runs its setup until Calico is up.
 
 Every kubelet registers its provider ID (``aws:///<az>/<instance-id>`` from IMDSv2,
 ``gce://<project>/<zone>/<name>`` on GCP; the helper's ``identity``), which Node Termination

@@ -1,4 +1,5 @@
-"""A control plane's bundle: its kubeadm, encryption, audit and Calico configs, the etcd tools
+"""A control plane's bundle: its kubeadm, encryption and audit configs, Calico (Installation,
+``looper-k8s-calico`` and its retry timer), the etcd tools
 (snapshots, restore, membership repair), the lifecycle script (certificates, token, audit
 log) and their systemd units, as one deterministic tar.gz.
 
@@ -20,6 +21,7 @@ import tarfile
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from looper_infra.bootstrap.k8s_node.calico import calico_files
 from looper_infra.bootstrap.k8s_node.cloud_config import control_plane_config_files
 from looper_infra.bootstrap.k8s_node.etcd import etcd_files
 from looper_infra.bootstrap.k8s_node.lifecycle import lifecycle_files
@@ -34,8 +36,8 @@ def bundle_files(spec: K8sNodeBootstrap) -> Mapping[str, File]:
     if not spec.is_control_plane or spec.etcd_backup is None:
         raise ValueError("the day-2 bundle is for control planes with etcd_backup")
     base = dataclasses.replace(spec, init_node=False, bundle_sha256=None)
-    files = {**control_plane_config_files(base), **etcd_files(base), **lifecycle_files(base),
-             **upgrade_files(base)}
+    files = {**control_plane_config_files(base), **calico_files(base), **etcd_files(base),
+             **lifecycle_files(base), **upgrade_files(base)}
     return MappingProxyType(dict(sorted(files.items())))
 
 

@@ -11,7 +11,6 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from looper_infra.bootstrap.k8s_node.api_server import render_k8s_audit_policy, render_k8s_encryption_config
-from looper_infra.bootstrap.k8s_node.calico import render_k8s_calico_manifests
 from looper_infra.bootstrap.k8s_node.cloud_helpers import render_k8s_node_helper
 from looper_infra.bootstrap.k8s_node.kubeadm import (
     render_k8s_kubeadm_init_config,
@@ -35,7 +34,7 @@ def _units() -> Any:
 
 
 def control_plane_config_files(spec: K8sNodeBootstrap) -> dict[str, File]:
-    """A control plane's kubeadm, encryption, audit and Calico configs and the certificate
+    """A control plane's kubeadm, encryption and audit configs and the certificate
     upload timer: the same on every control plane of the cluster, so they travel in its day-2
     bundle (``bundle.py``) rather than in user data, which EC2 limits to 16 KB gzipped."""
     units = _units()
@@ -45,8 +44,6 @@ def control_plane_config_files(spec: K8sNodeBootstrap) -> dict[str, File]:
         f"{conf}/kubeadm-init.yaml": File(render_k8s_kubeadm_init_config(spec), "0600"),
         f"{conf}/encryption-config.yaml": File(render_k8s_encryption_config(spec), "0600"),
         PATHS["audit_policy"]: File(render_k8s_audit_policy(spec), "0600"),
-        # applied by the node that runs `kubeadm init` only
-        f"{conf}/calico-installation.yaml": File(render_k8s_calico_manifests(spec), "0644"),
     }
     if spec.control_plane_count > 1:
         files[PATHS["upload_certs_unit"]] = macro_file(units.upload_certs_unit)

@@ -48,6 +48,11 @@ K8S_LIFECYCLE_SCRIPT_PATH: Final = "/usr/local/sbin/looper-k8s-lifecycle"
 K8S_UPGRADE_SCRIPT_PATH: Final = "/usr/local/sbin/looper-k8s-upgrade"
 #: Control planes: dead-Node cleanup (Nodes whose aws:/// instance is gone), a bundle file.
 K8S_NODES_SCRIPT_PATH: Final = "/usr/local/sbin/looper-k8s-nodes"
+#: Control planes: Calico's CRDs, operator and Installation (day-2 bundle; the first control
+#: plane runs it at every boot), its retry timer, and the file that says a run is pending.
+K8S_CALICO_SCRIPT_PATH: Final = "/usr/local/sbin/looper-k8s-calico"
+CALICO_TIMER: Final = "looper-k8s-calico.timer"
+CALICO_PENDING: Final = "/run/looper-k8s-calico.pending"
 #: node-exporter's textfile collector directory on the host (metrics of the timers above).
 TEXTFILE_COLLECTOR_DIR: Final = v4_contract.TEXTFILE_COLLECTOR_DIR
 #: Audit policy, audit log and encryption config as the API server sees them (hostPath
@@ -78,6 +83,7 @@ PATHS: Final = MappingProxyType(
         "lifecycle_script": K8S_LIFECYCLE_SCRIPT_PATH,
         "upgrade_script": K8S_UPGRADE_SCRIPT_PATH,
         "nodes_script": K8S_NODES_SCRIPT_PATH,
+        "calico_script": K8S_CALICO_SCRIPT_PATH,
         "textfile_dir": TEXTFILE_COLLECTOR_DIR,
     }
 )
@@ -91,8 +97,8 @@ NAMES: Final = MappingProxyType(
 
 
 def repositories(spec: K8sNodeBootstrap) -> Mapping[str, str]:
-    """The apt repositories of the node's release row (k8s_versions) and the pinned manifests,
-    for the templates. Each key signs every minor's repository (k8s_versions)."""
+    """The apt repositories and crictl of the node's release row (k8s_versions), for the
+    templates. Each key signs every minor's repository (k8s_versions)."""
     row = spec.release
     return MappingProxyType({
         "kubernetes_apt_url": row.kubernetes_apt_url,
@@ -101,7 +107,8 @@ def repositories(spec: K8sNodeBootstrap) -> Mapping[str, str]:
         "crio_apt_url": row.crio_apt_url,
         "crio_apt_key_url": row.crio_apt_key_url,
         "crio_apt_key_fingerprint": k8s_versions.CRIO_APT_KEY_FINGERPRINT,
-        "calico_manifest_url": k8s_versions.CALICO_OPERATOR_MANIFEST_URL,
+        "crictl_url": row.crictl_url,
+        "crictl_sha256": row.crictl_sha256,
     })
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Final
 
 from looper_infra.bootstrap.app_vm_shell import check_defined_once, shell_code
-from looper_infra.bootstrap.k8s_node.layout import ETCD_SNAPSHOT_TIMER, render_node_document
+from looper_infra.bootstrap.k8s_node.layout import CALICO_TIMER, ETCD_SNAPSHOT_TIMER, render_node_document
 from looper_infra.bootstrap.k8s_node.lifecycle import lifecycle_unit_names
 from looper_infra.bootstrap.k8s_node.spec import K8sNodeBootstrap
 
@@ -24,11 +24,12 @@ _TEMPLATE: Final = "k8s-node-setup.sh.j2"
 
 
 def control_plane_timers(spec: K8sNodeBootstrap) -> tuple[str, ...]:
-    """The timers a control plane enables once it is up (none on workers)."""
+    """The timers a control plane enables once it is up (none on workers); the first control
+    plane's Calico retry timer among them."""
     if not spec.is_control_plane:
         return ()
     lifecycle = tuple(unit for unit in lifecycle_unit_names(spec) if unit.endswith(".timer"))
-    return (ETCD_SNAPSHOT_TIMER, *lifecycle)
+    return (ETCD_SNAPSHOT_TIMER, *lifecycle, *((CALICO_TIMER,) if spec.init_node else ()))
 
 
 def render_k8s_node_setup_script(spec: K8sNodeBootstrap) -> str:
@@ -43,5 +44,6 @@ def render_k8s_node_setup_script(spec: K8sNodeBootstrap) -> str:
         hosts_block=(HOSTS_BLOCK_BEGIN, HOSTS_BLOCK_END),
         vxlan_overhead=VXLAN_OVERHEAD,
         control_plane_timers=control_plane_timers(spec),
+        calico_timer=CALICO_TIMER,
     )
     return check_defined_once(script, _TEMPLATE)

@@ -2,11 +2,11 @@
 
 RSA keys are the one slow part of the tls fakes (generating three 2048-bit keys costs
 about a tenth of a v4 plan): the n-th RSA key of a size a process asks for is kept in the
-user's cache (`looper/plan-keys/rsa-<bits>-<n>.pem`, mode 0600 in a 0700 directory, see
-looper_infra.core.cache) and reused by the next process. Keys in one process are always
-distinct; a plan of the same stack gets the same keys run after run. They sign only the
-plan's stand-in certificates: a deployment's keys come from the real provider. Without a
-usable cache directory every key is generated.
+user's cache (`looper/plan-keys/rsa-<bits>-<n>.pem`, mode 0600 in a 0700 directory, read and
+written only through looper_infra.core.cache) and reused by the next process. Keys in one
+process are always distinct; a plan of the same stack gets the same keys run after run. They
+sign only the plan's stand-in certificates: a deployment's keys come from the real provider.
+Without a usable cache every key is generated (and a damaged one is generated again).
 
 Parsing an RSA key validates it (about 50 ms for 2048 bits), and a plan parses its CA key
 once per certificate it signs: keys generated or parsed in this process are kept by their
@@ -15,7 +15,6 @@ PEM text (`KeyCache`).
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections import OrderedDict
 from typing import TypeAlias
@@ -23,8 +22,7 @@ from typing import TypeAlias
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from looper_infra.core.cache import private_cache_dir
-from looper_infra.core.files import write_private
+from looper_infra.core import cache
 
 PrivateKey: TypeAlias = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 
@@ -40,24 +38,22 @@ class RsaKeyPool:
         with self._lock:
             slot = self._next.get(bits, 0)
             self._next[bits] = slot + 1
-        directory = private_cache_dir("plan-keys")
-        path = directory / f"rsa-{bits}-{slot}.pem" if directory else None
-        if path is not None:
+        entry = f"rsa-{bits}-{slot}.pem"
+        stored = cache.read("plan-keys", entry)
+        if stored is not None:
             try:
                 # written by us into a directory only we can write: skip the ~50 ms validation
-                key = serialization.load_pem_private_key(path.read_bytes(), password=None,
+                key = serialization.load_pem_private_key(stored, password=None,
                                                          unsafe_skip_rsa_key_validation=True)
-            except (OSError, ValueError, TypeError):
-                key = None  # absent or damaged: made again
+            except (ValueError, TypeError):
+                key = None  # damaged: made again
             if (isinstance(key, rsa.RSAPrivateKey) and key.key_size == bits
                     and key.public_key().public_numbers().e == 65537):
                 return key
         key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
-        if path is not None:
-            with contextlib.suppress(OSError):  # not kept: made again next time
-                write_private(path, key.private_bytes(serialization.Encoding.PEM,
-                                                      serialization.PrivateFormat.TraditionalOpenSSL,
-                                                      serialization.NoEncryption()))
+        cache.write("plan-keys", entry, key.private_bytes(  # not kept when the cache is off
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption()))
         return key
 
 
