@@ -9,9 +9,10 @@ The charts' files are not copied into this repository: a record per chart
 version stated there: every key path the project's example stacks set, with the kind of the
 chart's default at that path. `record` writes it from a values.yaml you obtained (`helm show
 values <repo>/<chart> --version <pin>`), walking the same paths, so a key is recorded only if
-the chart has it; it also validates the merged values against the chart's values.schema.json when
-given one. The offline test then walks our values against the record: a new or misspelt key
-fails until it is recorded from the real chart.
+the chart has it; given the chart's values.schema.json it validates the merged values against it
+and keeps what the schema requires (type, enum, const) at each recorded path. The offline test
+then walks our values against the record: a new or misspelt key fails until it is recorded from
+the real chart, and a value of the wrong type or outside the enum fails where the schema says so.
 
 Paths are dotted (`operator.resources.limits`), list items are `[]` (`tolerations[]`). A key
 that itself holds dots (`grafana.ini`, an annotation name) is written as is.
@@ -24,6 +25,7 @@ that itself holds dots (`grafana.ini`, an annotation name) is written as is.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import sys
@@ -176,6 +178,9 @@ class ChartRecord:
     schema: str
     #: key path -> kind of the chart's default there ("map", "empty-map", "null", "list", "scalar")
     keys: Mapping[str, str]
+    #: key path -> what the chart's values.schema.json requires of the value there (its `type`,
+    #: `enum`, `const`), for the recorded paths where the schema says so
+    schema_rules: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def load(cls, chart: str) -> ChartRecord:
@@ -291,6 +296,58 @@ def helm_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, An
     return merged
 
 
+def value_paths(values: Mapping[str, Any]) -> list[tuple[str, tuple[str, ...], Any]]:
+    """(path, its keys one by one, value) of every map key of `values`, list items as `[]`."""
+    found: list[tuple[str, tuple[str, ...], Any]] = []
+
+    def visit(value: Any, path: str, keys: tuple[str, ...]) -> None:
+        if isinstance(value, dict):
+            for key, sub in value.items():
+                here = _join(path, key)
+                found.append((here, (*keys, key), sub))
+                visit(sub, here, (*keys, key))
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, dict):
+                    visit(item, f"{path}[]", (*keys, "[]"))
+
+    visit(dict(values), "", ())
+    return found
+
+
+def schema_rule(schema: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """The `type` / `enum` / `const` the schema states for the value at `keys` ({} if none)."""
+    def deref(node: Any) -> Any:
+        while isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/"):
+            target: Any = schema
+            for part in node["$ref"][2:].split("/"):
+                target = target.get(part, {}) if isinstance(target, dict) else {}
+            node = target
+        return node
+
+    node: Any = deref(schema)
+    for key in keys:
+        if not isinstance(node, dict):
+            return {}
+        node = deref(node.get("items") if key == "[]" else node.get("properties", {}).get(key))
+    if not isinstance(node, dict):
+        return {}
+    return {k: node[k] for k in ("type", "enum", "const") if k in node}
+
+
+def rule_errors(values: Mapping[str, Any], rules: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Values at recorded paths that break what the chart's schema requires there."""
+    import jsonschema
+
+    problems = []
+    for path, _, value in value_paths(values):
+        rule = rules.get(path)
+        if rule and value is not None:
+            validator = jsonschema.Draft7Validator(dict(rule))
+            problems += [f"{path}: {e.message}" for e in validator.iter_errors(value)]
+    return problems
+
+
 def schema_errors(values: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
     """The schema violations of `values` (`path: message`), as `helm install` would report them."""
     import jsonschema
@@ -343,6 +400,7 @@ def record(argv: list[str]) -> int:
     kept: dict[str, str] = {}
     problems: list[str] = []
     schema_note = "the chart ships no values.schema.json"
+    rules: dict[str, dict[str, Any]] = {}
     for stack, values in release_values(args.chart).items():
         problems += [f"{stack}: {p}" for p in unknown_paths(
             values, full, FREE_FORM.get(args.chart, {}), seen=lambda p: kept.__setitem__(p, full[p]))]
@@ -350,13 +408,18 @@ def record(argv: list[str]) -> int:
             schema = json.loads(Path(args.schema).read_text(encoding="utf-8"))
             errors = schema_errors(helm_merge(defaults, values), schema)
             problems += [f"{stack}: schema: {e}" for e in errors]
+            for path, keys, _ in value_paths(values):
+                if path in kept and (rule := schema_rule(schema, keys)):
+                    rules[path] = rule
             schema_note = ("values.schema.json: the chart defaults merged with each example stack's values "
-                           "validated without error when recorded")
+                           "validated without error when recorded; schema_rules keep what it requires "
+                           "at the recorded paths")
     if problems:
         print("\n".join(problems), file=sys.stderr)
         return 1
     doc = {"chart": args.chart, "pinned": pins[args.chart], "read_from": args.version,
-           "source": args.source, "gap": args.gap, "schema": schema_note, "keys": dict(sorted(kept.items()))}
+           "source": args.source, "gap": args.gap, "schema": schema_note, "keys": dict(sorted(kept.items())),
+           **({"schema_rules": dict(sorted(rules.items()))} if rules else {})}
     CHART_RECORDS.mkdir(parents=True, exist_ok=True)
     (CHART_RECORDS / f"{args.chart}.yaml").write_text(
         "# Facts read from the chart's values.yaml by tests/helpers/chart_values.py (see its docstring).\n"

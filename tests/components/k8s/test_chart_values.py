@@ -22,6 +22,7 @@ from helpers.chart_values import (
     helm_merge,
     index_of,
     release_values,
+    rule_errors,
     unknown_paths,
 )
 from helpers.plans import example_plan
@@ -50,10 +51,28 @@ def test_every_values_key_is_one_the_chart_has(stack: str, chart: str) -> None:
     assert check(chart, release_values(chart)[stack]) == []
 
 
+@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("chart", [c for c in RECORDED if ChartRecord.load(c).schema_rules])
+def test_values_meet_the_chart_schema_at_every_recorded_path(stack: str, chart: str) -> None:
+    assert rule_errors(release_values(chart)[stack], ChartRecord.load(chart).schema_rules) == []
+
+
+def test_a_value_the_chart_schema_refuses_fails() -> None:
+    rules = ChartRecord.load("opentelemetry-collector").schema_rules
+    values = copy.deepcopy(release_values("opentelemetry-collector")["v4-platform-prod"])
+    values["mode"], values["replicaCount"] = "bogus", "2"
+    assert sorted(rule_errors(values, rules)) == [
+        "mode: 'bogus' is not one of ['daemonset', 'deployment', 'statefulset', '']",
+        "replicaCount: '2' is not of type 'integer'"]
+
+
 def test_every_release_has_a_record_of_its_pinned_chart() -> None:
     # the stage builds these eleven (argo-cd only with argocd.enabled: not in the example stacks)
     assert released("v4-platform-dev") == released("v4-platform-prod") == set(RECORDED)
     assert len(RECORDED) == 11
+    # the four charts that ship a values.schema.json: what it requires at our paths is recorded
+    assert {c for c in RECORDED if ChartRecord.load(c).schema_rules} == {
+        "aws-ebs-csi-driver", "external-secrets", "loki", "opentelemetry-collector"}
     for chart in RECORDED:
         record = ChartRecord.load(chart)
         # a bump must re-record the chart's keys (or state why the old record still holds)
