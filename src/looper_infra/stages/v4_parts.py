@@ -226,6 +226,7 @@ def gcp_side(cfg: V4Config, cluster: KubeadmCluster, vpc: Vpc, transit: TransitH
         network=network.self_link, vpc_cidr=str(g.vpc_cidr),
         nodes_subnetwork=network.subnet_self_links["nodes"],
         aws_cidrs={"k8s-vpc": cfg.network.vpc_cidr, "pods": cfg.cluster.pod_cidr},
+        scraper_cidrs={f"nodes-{i}": c for i, c in enumerate(cfg.network.private_cidrs)},
         vpn=VpnSpec(aws=side, cloud_router_asn=g.vpn.cloud_router_asn, inside_cidrs=dict(g.vpn.inside_cidrs),
                     cipher_suite=g.vpn.cipher_suite, aws_provider=aws, gcp_provider=base.provider),
         operator_cidr=IPv4Network(cfg.openvpn.vpc_cidr) if transit is not None and cfg.openvpn else None,
