@@ -152,7 +152,8 @@ def database(cfg: V4Config, vpc: Vpc, *, rds_sg: pulumi.Input[str],
         db_name=d.db_name, username=d.username), opts)
 
 
-def operator_access(cfg: V4Config, vpc: Vpc, opts: pulumi.ResourceOptions) -> OperatorAccess:
+def operator_access(cfg: V4Config, vpc: Vpc, cluster: KubeadmCluster,
+                    opts: pulumi.ResourceOptions) -> OperatorAccess:
     o, a = cfg.openvpn, cfg.aws
     assert o is not None
     return OperatorAccess("operator-access", OperatorAccessArgs(
@@ -168,6 +169,7 @@ def operator_access(cfg: V4Config, vpc: Vpc, opts: pulumi.ResourceOptions) -> Op
             termination_protection=cfg.cluster.termination_protection),
         cluster_vpc=ClusterVpcRef(cidr=str(cfg.network.vpc_cidr), vpc_id=vpc.vpc_id,
                                   route_table_ids=dict(vpc.private_route_tables)),
+        secrets_key_arn=cluster.secrets_key_arn,
         transit_gateway=cfg.connectivity.mode == "transit-gateway", gcp_cidrs=cfg.gcp_cidrs), opts)
 
 
