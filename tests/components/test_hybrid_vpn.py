@@ -25,6 +25,7 @@ from looper_infra.rules.ha_vpn import TUNNELS
 REGION, ACCOUNT = "ap-northeast-2", "123456789012"
 GCP_PROJECT, GCP_REGION = "looper-dev", "asia-northeast3"
 GCP_CIDR, K8S_CIDR, ACCESS_CIDR, POD_CIDR = "10.0.0.0/16", "10.1.0.0/16", "10.2.0.0/16", "192.168.0.0/16"
+NODES_A = "10.1.10.0/24"
 AZS = ("ap-northeast-2a", "ap-northeast-2c")
 ASN_A, ASN_B = 65010, 64512
 
@@ -108,6 +109,7 @@ def hybrid(mode: str) -> Plan:
             project=GCP_PROJECT, network=network.id, name_prefix="looper-dev",
             rules=ha_vpn.gcp_from_aws_rules(
                 aws_cidrs=ha_vpn.parse_cidrs({"k8s-vpc": K8S_CIDR, "pods": POD_CIDR}),
+                scraper_cidrs=ha_vpn.parse_cidrs({"nodes-a": NODES_A}),
                 target_tags=("k8s-node",), app_ports=(30080, 30443))))
         pulumi.export("ready", vpn.ready)
         pulumi.export("bgp_peer_ips", vpn.bgp_peer_ips)
@@ -380,15 +382,17 @@ def test_peering_api_has_no_field_for_other_destinations() -> None:
 def test_gcp_firewall_admits_only_the_aws_vpc_and_pod_cidrs(vgw: Plan) -> None:
     rules = {r.inputs["name"]: r.inputs for r in vgw.of_type(FIREWALL)}
     assert set(rules) == {"looper-dev-allow-aws-kubelet", "looper-dev-allow-aws-vxlan",
-                          "looper-dev-allow-aws-app"}
-    for rule in rules.values():
+                          "looper-dev-allow-aws-app", "looper-dev-allow-aws-metrics"}
+    for name, rule in rules.items():
         assert rule["direction"] == "INGRESS"
-        assert sorted(rule["sourceRanges"]) == sorted([K8S_CIDR, POD_CIDR])
+        expected = [NODES_A] if name.endswith("-metrics") else sorted([K8S_CIDR, POD_CIDR])
+        assert sorted(rule["sourceRanges"]) == expected, name
         assert rule["targetTags"] == ["k8s-node"]
     allows = {name: [(a["protocol"], a["ports"]) for a in r["allows"]] for name, r in rules.items()}
     assert allows == {"looper-dev-allow-aws-kubelet": [("tcp", ["10250"])],
                       "looper-dev-allow-aws-vxlan": [("udp", ["4789"])],
-                      "looper-dev-allow-aws-app": [("tcp", ["30080", "30443"])]}
+                      "looper-dev-allow-aws-app": [("tcp", ["30080", "30443"])],
+                      "looper-dev-allow-aws-metrics": [("tcp", ["9100", "10249"])]}
 
 
 # --- argument validation --------------------------------------------------------------------------

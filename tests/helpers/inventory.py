@@ -193,7 +193,7 @@ HELM_VALUES: dict[str, tuple[str, ...]] = {
     "aws-ebs-csi-driver": ("controller.replicaCount",),
     "alloy": ("controller.type",),
     "external-secrets": ("replicaCount", "podDisruptionBudget", "webhook.replicaCount"),
-    "gpu-operator": ("operator.defaultRuntime", "driver.enabled", "toolkit.enabled", "cdi.enabled"),
+    "gpu-operator": ("driver.enabled", "toolkit.enabled", "cdi.enabled"),
     "ingress-nginx": ("controller.replicaCount", "controller.minAvailable",
                       "controller.allowSnippetAnnotations", "controller.admissionWebhooks.enabled",
                       "controller.service.type",

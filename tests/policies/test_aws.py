@@ -161,6 +161,32 @@ def test_rds_hardening() -> None:
         "storage is not encrypted (cannot be turned on later)", "backups kept 0 day(s): at least 7"]
 
 
+# --- Secrets Manager ------------------------------------------------------------------------------
+
+CMK = "arn:aws:kms:ap-northeast-2:123456789012:key/00000000-0000-4000-8000-000000000001"
+NO_CMK = ("Secrets Manager secret without a customer managed KMS key (kmsKeyId): it would use the "
+          "account's aws/secretsmanager key, whose policy no one here controls")
+NO_RDS_CMK = ("RDS-managed master user secret without a customer managed KMS key "
+              "(masterUserSecretKmsKeyId; it cannot be changed after creation)")
+
+
+@pytest.mark.parametrize(("type_", "props", "expected"), [
+    (aws.SM_SECRET, {"kmsKeyId": CMK}, []),
+    (aws.SM_SECRET, {}, [NO_CMK]),
+    (aws.SM_SECRET, {"kmsKeyId": ""}, [NO_CMK]),
+    (aws.SM_SECRET, {"kmsKeyId": "alias/aws/secretsmanager"}, [NO_CMK]),
+    (aws.SM_SECRET, {"kmsKeyId": "arn:aws:kms:ap-northeast-2:123456789012:alias/aws/secretsmanager"},
+     [NO_CMK]),
+    (aws.DB_INSTANCE, {"manageMasterUserPassword": True, "masterUserSecretKmsKeyId": CMK}, []),
+    (aws.DB_INSTANCE, {"manageMasterUserPassword": True}, [NO_RDS_CMK]),
+    (aws.DB_INSTANCE, {}, []),  # no RDS-managed secret, nothing to encrypt
+])
+def test_secrets_need_a_customer_managed_key(type_: str, props: dict[str, Any], expected: list[str]) -> None:
+    assert messages(aws.secrets_cmk, res(type_, **props)) == expected
+    pack = [v.message for v in evaluate([res(type_, **props)]) if v.policy == "aws-secrets-cmk"]
+    assert pack == expected
+
+
 def _network(nat_azs: str, stack: str = STACK) -> list[LinkedResource]:
     vpc = res(aws.VPC, "vpc", stack=stack)
     subnets = [res(aws.SUBNET, f"public-{z}", deps={"vpcId": [vpc.urn]}, stack=stack,

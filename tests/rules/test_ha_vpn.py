@@ -223,25 +223,37 @@ def test_wiring_is_the_9999_topology() -> None:
 
 # --- GCP firewall rules ---------------------------------------------------------------------------
 
-def test_firewall_rules_allow_only_kubelet_vxlan_and_app_ports_from_aws() -> None:
+NODES = {"nodes-0": IPv4Network("10.1.10.0/24")}
+
+
+def test_firewall_rules_allow_only_kubelet_vxlan_metrics_and_app_ports_from_aws() -> None:
     sources = {"k8s-vpc": IPv4Network("10.1.0.0/16"), "pods": IPv4Network("192.168.0.0/16")}
-    rules = ha_vpn.gcp_from_aws_rules(aws_cidrs=sources, target_tags=("k8s-node",),
-                                         app_ports=(30443, 30080, 30080))
+    rules = ha_vpn.gcp_from_aws_rules(aws_cidrs=sources, scraper_cidrs=NODES, target_tags=("k8s-node",),
+                                      app_ports=(30443, 30080, 30080))
     assert {k: dict(r.allows) for k, r in rules.items()} == {
         "allow-aws-kubelet": {"tcp": (10250,)},
         "allow-aws-vxlan": {"udp": (4789,)},
+        "allow-aws-metrics": {"tcp": (9100, 10249)},
         "allow-aws-app": {"tcp": (30080, 30443)},
     }
-    for rule in rules.values():
-        assert set(rule.source_ranges) == set(sources.values())
+    for key, rule in rules.items():
+        # scrapes leave the AWS node SNATed to its address (Calico natOutgoing): node subnets only
+        assert rule.source_ranges == ((NODES["nodes-0"],) if key == "allow-aws-metrics"
+                                      else tuple(sorted(sources.values())))
         assert rule.target_tags == ("k8s-node",) and rule.source_tags == ()
-    assert "allow-aws-app" not in ha_vpn.gcp_from_aws_rules(aws_cidrs=sources, target_tags=("n",))
+    assert "allow-aws-app" not in ha_vpn.gcp_from_aws_rules(aws_cidrs=sources, scraper_cidrs=NODES,
+                                                            target_tags=("n",))
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"aws_cidrs": {}}, "at least one AWS source"),
-    ({"aws_cidrs": {"any": IPv4Network("0.0.0.0/0")}}, "any: 0.0.0.0/0 is not a bounded"),
-    ({"aws_cidrs": {"k8s": IPv4Network("10.1.0.0/16")}, "app_ports": (0,)}, r"app_ports: \[0\]"),
+    ({"aws_cidrs": {}, "scraper_cidrs": NODES}, "at least one AWS source"),
+    ({"aws_cidrs": {"any": IPv4Network("0.0.0.0/0")}, "scraper_cidrs": NODES},
+     "any: 0.0.0.0/0 is not a bounded"),
+    ({"aws_cidrs": {"k8s": IPv4Network("10.1.0.0/16")}, "scraper_cidrs": {}}, "scraper_cidrs: at least one"),
+    ({"aws_cidrs": {"k8s": IPv4Network("10.1.0.0/16")}, "scraper_cidrs": {"all": IPv4Network("0.0.0.0/0")}},
+     r"scraper_cidrs\.all: 0\.0\.0\.0/0 is not a bounded"),
+    ({"aws_cidrs": {"k8s": IPv4Network("10.1.0.0/16")}, "scraper_cidrs": NODES, "app_ports": (0,)},
+     r"app_ports: \[0\]"),
 ])
 def test_firewall_rules_refuse_open_or_missing_sources(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):

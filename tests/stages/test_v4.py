@@ -350,8 +350,10 @@ def test_irsa_trust_and_permissions(dev: Plan) -> None:
     policies = [json.loads(p.inputs["policy"]) for p in dev.of_type("aws:iam/rolePolicy:RolePolicy")
                 if p.name.startswith("eso-role")]
     resources = {s["Resource"] if isinstance(s["Resource"], str) else tuple(s["Resource"])
-                 for doc in policies for s in doc["Statement"]}
-    assert resources == {"arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:looper/dev/*"}
+                 for doc in policies for s in doc["Statement"] if s["Action"] != "kms:Decrypt"}
+    # the app secrets and the RDS master secret (synced by stage v4-platform), nothing else
+    assert resources == {"arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:looper/dev/*",
+                         dev.outputs["rds_secret_arn"]}
     (provider,) = dev.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
     assert provider.inputs["url"] == dev.outputs["oidc_issuer"]
     assert provider.inputs["clientIdLists"] == ["sts.amazonaws.com"]
@@ -414,6 +416,70 @@ def test_node_roles_read_only_their_own_secrets(dev: Plan) -> None:
     assert readable("worker-role") == {join_arn}
     for s in dev.of_type("aws:secretsmanager/secretVersion:SecretVersion"):
         assert s.inputs["secretString"] == "[secret]"
+
+
+# --- Secrets Manager: the cluster's customer managed key ------------------------------------------
+
+KEY = "aws:kms/key:Key"
+SECRET = "aws:secretsmanager/secret:Secret"
+SECRETS_MANAGER = {"kms:ViaService": "secretsmanager.ap-northeast-2.amazonaws.com",
+                   "kms:CallerAccount": "123456789012"}
+
+
+def kms_grants(plan: Plan, role_prefix: str) -> list[dict[str, Any]]:
+    """The kms statements of the inline policies of the role whose children are named `role_prefix*`."""
+    return [s for p in plan.of_type("aws:iam/rolePolicy:RolePolicy") if p.name.startswith(role_prefix)
+            for s in json.loads(p.inputs["policy"])["Statement"]
+            if any(a.startswith("kms:") for a in
+                   ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_secret_is_encrypted_with_the_clusters_key(stack: str, request: pytest.FixtureRequest) -> None:
+    plan: Plan = request.getfixturevalue(stack)
+    keys = {k.name: k for k in plan.of_type(KEY)}
+    key = keys["secrets-key"]
+    assert key.inputs["enableKeyRotation"] is True and key.inputs["deletionWindowInDays"] == 30
+    (alias,) = [a for a in plan.of_type("aws:kms/alias:Alias") if a.name == "secrets-key-alias"]
+    assert alias.inputs["name"] == f"alias/looper-{stack}-secrets"
+    secrets = plan.of_type(SECRET)
+    assert {s.inputs["name"] for s in secrets} == {
+        f"looper-cluster/{stack}/control-plane", f"looper-cluster/{stack}/join", f"looper-vpn/{stack}/server"}
+    assert {s.inputs["kmsKeyId"] for s in secrets} == {key.state["arn"]}
+    # the master secret RDS keeps in Secrets Manager: the database's own customer managed key
+    (db,) = plan.of_type(RDS)
+    assert db.inputs["manageMasterUserPassword"] is True
+    assert db.inputs["masterUserSecretKmsKeyId"] == keys["db-key"].state["arn"]
+    assert not [v for v in evaluate(resources_of(plan)) if v.policy == "aws-secrets-cmk"]
+
+
+def test_the_secrets_key_works_only_through_secrets_manager(dev: Plan) -> None:
+    (key,) = [k for k in dev.of_type(KEY) if k.name == "secrets-key"]
+    admin, use = json.loads(key.inputs["policy"])["Statement"]
+    root = {"AWS": "arn:aws:iam::123456789012:root"}
+    assert admin["Principal"] == root and admin["Effect"] == "Allow"
+    crypto = {"kms:*", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"}
+    assert not crypto & set(admin["Action"])
+    assert "kms:PutKeyPolicy" not in admin["Action"] and "kms:Put*" in admin["Action"]  # no lock-out
+    assert use["Principal"] == root and use["Condition"] == {"StringEquals": SECRETS_MANAGER}
+    assert "kms:Decrypt" in use["Action"]
+
+
+def test_readers_decrypt_only_their_key_and_only_through_secrets_manager(dev: Plan) -> None:
+    keys = {k.name: k.state["arn"] for k in dev.of_type(KEY)}
+    expected = {  # role -> [(actions, key)]
+        "eso-role": [("kms:Decrypt", keys["secrets-key"]), ("kms:Decrypt", keys["db-key"])],
+        "worker-role": [("kms:Decrypt", keys["secrets-key"])],
+        "cp-role": [(["kms:GenerateDataKey", "kms:Decrypt"], keys["etcd-backups-key"]),  # snapshots
+                    (["kms:Decrypt", "kms:GenerateDataKey"], keys["secrets-key"])],  # writes the join token
+        "openvpn-role": [("kms:Decrypt", keys["secrets-key"])],
+    }
+    for role, grants in expected.items():
+        found = kms_grants(dev, role)
+        assert [(s["Action"], s["Resource"]) for s in found] == grants, role
+        for s in found:
+            if s["Resource"] != keys["etcd-backups-key"]:
+                assert s["Condition"] == {"StringEquals": SECRETS_MANAGER}, role
 
 
 # --- outputs and policy --------------------------------------------------------------------------

@@ -42,6 +42,7 @@ LT = "aws:ec2/launchTemplate:LaunchTemplate"
 LB = "aws:lb/loadBalancer:LoadBalancer"
 GCE = "gcp:compute/instance:Instance"
 FIREWALL = "gcp:compute/firewall:Firewall"
+SG = "aws:ec2/securityGroup:SecurityGroup"
 #: GCP tunnel key -> (AWS connection, AWS tunnel number, GCP interface, external gateway interface)
 WIRING = {"a1": ("a", 1, 0, 0), "a2": ("a", 2, 0, 1), "b1": ("b", 1, 1, 2), "b2": ("b", 2, 1, 3)}
 
@@ -184,7 +185,28 @@ def test_gcp_firewall_admits_only_the_cluster(stack: tuple[Plan, dict[str, Any]]
     assert rules["allow-aws-vxlan"]["allows"] == [{"protocol": "udp", "ports": ["4789"]}]
     for name, rule in rules.items():
         assert rule["direction"] == "INGRESS" and rule["sourceRanges"], name
-        assert set(rule["sourceRanges"]) <= allowed, name
+        assert set(rule["sourceRanges"]) <= allowed | set(values["network"]["private_cidrs"]), name
+
+
+def test_prometheus_can_scrape_every_node_from_its_nodes_only(stack: tuple[Plan, dict[str, Any]]) -> None:
+    """node-exporter (9100) and kube-proxy metrics (10249): on GCP from the AWS node subnets only
+    (a pod's scrape of a node address is SNATed to its node: Calico natOutgoing), on AWS from
+    the worker group (where Prometheus runs)."""
+    plan, values = stack
+    metrics = one(plan, FIREWALL, "gcp-firewall-allow-aws-metrics").inputs
+    assert metrics["allows"] == [{"protocol": "tcp", "ports": ["9100", "10249"]}]
+    assert metrics["sourceRanges"] == values["network"]["private_cidrs"]
+    assert values["cluster"]["pod_cidr"] not in metrics["sourceRanges"]
+    (node,) = plan.of_type(GCE)
+    assert metrics["targetTags"] == node.inputs["tags"]
+    groups = {r.id: r.name for r in plan.of_type(SG)}
+    for port in (9100, 10249):
+        sources = {(groups[r.inputs["securityGroupId"]],
+                    groups.get(r.inputs.get("referencedSecurityGroupId")))
+                   for r in plan.of_type(INGRESS)
+                   if r.inputs["ipProtocol"] in ("tcp", "-1") and r.inputs.get("fromPort", 0) <= port
+                   <= r.inputs.get("toPort", 65535)}
+        assert sources == {("sg-control-plane", "sg-worker"), ("sg-worker", "sg-worker")}, port
 
 
 # --- OpenVPN server ---------------------------------------------------------------------------------

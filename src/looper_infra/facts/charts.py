@@ -32,9 +32,10 @@ CHARTS: Final[dict[str, Chart]] = {
     # Confirmed by the chart bumps "ingress-nginx to 4.15.1 (controller 1.15.1)" in sapcc/helm-charts.
     "ingress-nginx": Chart("https://kubernetes.github.io/ingress-nginx", "ingress-nginx", "4.15.1",
                            "kubernetes/ingress-nginx tag helm-chart-4.15.1 (final release)"),
-    # aws-ebs-csi-driver: chart 2.55.0 ships driver v1.55.0 (chart minor = driver minor + 1 since
-    # 2.x, e.g. helm-chart-aws-ebs-csi-driver-2.48.0 <-> v1.48.0 on 2025-08-19); v1.55.0 released
-    # 2026-03 (IBM Cloud Satellite aws-ebs-csi-driver template change log, 03 March 2026).
+    # aws-ebs-csi-driver: chart 2.55.0 ships driver v1.55.0 (chart major = driver major + 1, same
+    # minor: its Chart.yaml `version: 2.55.0`, `appVersion: 1.55.0`); tag v1.55.0 of 2026-01-23 and
+    # tag helm-chart-aws-ebs-csi-driver-2.55.0 of 2026-01-23 (22:33 UTC), in a snapshot of
+    # kubernetes-sigs/aws-ebs-csi-driver of 2026-08-19 read 2026-12-05.
     "aws-ebs-csi-driver": Chart("https://kubernetes-sigs.github.io/aws-ebs-csi-driver",
                                 "aws-ebs-csi-driver", "2.55.0",
                                 "kubernetes-sigs/aws-ebs-csi-driver tag "
@@ -101,15 +102,19 @@ def autoscaler_image_tag(kubernetes_version: str) -> str:
 #: Images of our own workloads (not the charts'): exact tags from the official repositories.
 IMAGES: Final[dict[str, str]] = {
     # Official Docker Library redis image, Debian based: user `redis` uid/gid 999.
-    # Redis 8.2 line (docker-library/official-images `library/redis`).
-    "redis": "docker.io/library/redis:8.2.3",
+    # Redis 8.2 line: 8.2.8 is Redis' urgent security release of 2026-07-24 (remote code
+    # execution; docker-library/official-images#21922 "[SECURITY] Redis urgent security release
+    # for 6,7,8"); 8.2.5 had fixed security issues before it.
+    "redis": "docker.io/library/redis:8.2.8",
     # ChromaDB: the image of release 1.5.9 (PyPI chromadb 1.5.9, 2026-05-05; the release workflow
     # publishes chromadb/chroma:<version> and ghcr.io/chroma-core/chroma:<version> together).
     # Chroma 1.x (Rust server) has no built-in auth: see CHROMA_ENVOY below.
     "chromadb": "docker.io/chromadb/chroma:1.5.9",
     # Envoy in front of Chroma, checking the token (Chroma cookbook "Authentication in Chroma
-    # v1.0.x": an Envoy RBAC filter on the token header). envoyproxy/envoy release v1.36.2.
-    "envoy": "docker.io/envoyproxy/envoy:v1.36.2",
+    # v1.0.x": an Envoy RBAC filter on the token header). envoyproxy/envoy release v1.36.10, the
+    # newest 1.36 patch found (solo-io/envoy-gloo#502 moved to it for its CVE fixes on 2026-08-26);
+    # v1.36.3 (2025-12) was the first to fix the crash CVEs of v1.36.2 (envoyproxy/gateway#7658).
+    "envoy": "docker.io/envoyproxy/envoy:v1.36.10",
     # Apache Kafka's official image (apache/kafka, KRaft only since 4.0), release 4.1.1.
     "kafka": "docker.io/apache/kafka:4.1.1",
 }

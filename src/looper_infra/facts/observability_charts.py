@@ -41,8 +41,10 @@ OPEN_TELEMETRY = "https://open-telemetry.github.io/opentelemetry-helm-charts"
 ARGO = "https://argoproj.github.io/argo-helm"
 
 CHARTS: Final[dict[str, ChartPin]] = {
-    # prometheus-operator v0.90.x; Renovate bump to 92.3.0 recorded 2026-10-10
-    # (this-is-tobi/homelab CHANGELOG, "kube-prometheus-stack ... to v92.3.0")
+    # Renovate bump to 92.3.0 recorded 2026-10-10 (this-is-tobi/homelab CHANGELOG,
+    # "kube-prometheus-stack ... to v92.3.0"). Its prometheus-operator is at least v0.93.1: chart
+    # 88.5.3 (tag kube-prometheus-stack-88.5.3, 2026-08-21) already has `appVersion: v0.93.1`, in a
+    # snapshot of prometheus-community/helm-charts read 2026-12-05; 92.3.0's exact one not confirmed.
     "kube-prometheus-stack": ChartPin(
         PROMETHEUS_COMMUNITY, "kube-prometheus-stack", "92.3.0",
         "prometheus-community/helm-charts release kube-prometheus-stack-92.3.0 (Oct 2026)"),
@@ -59,7 +61,11 @@ CHARTS: Final[dict[str, ChartPin]] = {
     "alloy": ChartPin(
         GRAFANA, "alloy", "1.13.1",
         "grafana/alloy chart alloy-1.13.1 (Oct 2026)"),
-    # opentelemetry-collector 0.175.1 installed in the same 2026-10-08 course log as tempo 3.1.0
+    # opentelemetry-collector 0.175.1 installed in the same 2026-10-08 course log as tempo 3.1.0.
+    # Its collector is at least 0.158.0 (chart 0.170.0, tag of 2026-08-14, has `appVersion:
+    # 0.158.0`): past the exporter renames otlp -> otlp_grpc, otlphttp -> otlp_http (collector
+    # v0.144.0 changelog) and prometheusremotewrite -> prometheus_remote_write (contrib v0.154.0,
+    # open-telemetry/opentelemetry-collector-contrib#48705), whose old names are deprecated aliases.
     "opentelemetry-collector": ChartPin(
         OPEN_TELEMETRY, "opentelemetry-collector", "0.175.1",
         "open-telemetry/opentelemetry-helm-charts opentelemetry-collector-0.175.1 (Oct 2026)"),
@@ -70,6 +76,6 @@ CHARTS: Final[dict[str, ChartPin]] = {
 }
 
 #: The collector chart has no default image repository (it must be chosen); the contrib
-#: distribution carries the loki-compatible otlphttp + prometheusremotewrite exporters. The tag
+#: distribution carries the otlp_http (Loki's OTLP endpoint) + prometheus_remote_write exporters. The tag
 #: stays the chart's appVersion (pinned by the chart version above), so it is not repeated here.
 OTEL_COLLECTOR_IMAGE_REPOSITORY: Final = "otel/opentelemetry-collector-contrib"

@@ -50,6 +50,7 @@ INSTANCE = "aws:ec2/instance:Instance"
 ASG = "aws:autoscaling/group:Group"
 LIFECYCLE_HOOK = "aws:autoscaling/lifecycleHook:LifecycleHook"
 SQS_QUEUE = "aws:sqs/queue:Queue"
+SM_SECRET = "aws:secretsmanager/secret:Secret"  # noqa: S105 (a type token)
 LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
 LISTENER = "aws:lb/listener:Listener"
 DB_INSTANCE = "aws:rds/instance:Instance"
@@ -489,6 +490,25 @@ def sqs_kms(r: Resource) -> Iterable[str]:
         yield "SQS queue not encrypted with a KMS key (kmsMasterKeyId)"
 
 
+#: what Secrets Manager falls back to without a kmsKeyId: the account's AWS managed key
+AWS_MANAGED_SECRETS_KEY = "alias/aws/secretsmanager"
+
+
+def _customer_key(value: Any) -> bool:
+    return isinstance(value, str) and bool(value) and not value.endswith(AWS_MANAGED_SECRETS_KEY)
+
+
+def secrets_cmk(r: Resource) -> Iterable[str]:
+    """Secrets Manager secrets, and the master secret RDS keeps there, use a customer managed key."""
+    if r.type == SM_SECRET and not _customer_key(r.props.get("kmsKeyId")):
+        yield ("Secrets Manager secret without a customer managed KMS key (kmsKeyId): it would use the "
+               "account's aws/secretsmanager key, whose policy no one here controls")
+    elif r.type == DB_INSTANCE and _truthy(r.props.get("manageMasterUserPassword")) \
+            and not _customer_key(r.props.get("masterUserSecretKmsKeyId")):
+        yield ("RDS-managed master user secret without a customer managed KMS key "
+               "(masterUserSecretKmsKeyId; it cannot be changed after creation)")
+
+
 def declared_single_az(resources: Sequence[Resource]) -> Iterable[tuple[str, str]]:
     for r in resources:
         if r.type in (VPC, ASG, INSTANCE):
@@ -570,6 +590,8 @@ RESOURCE_POLICIES = (
     _resource_policy("aws-lb-tls12", "TLS/HTTPS listeners use a TLS 1.2+ security policy",
                      (LISTENER,), listener_tls_policy),
     _resource_policy("aws-sqs-kms", "SQS queues are encrypted with a KMS key", (SQS_QUEUE,), sqs_kms),
+    _resource_policy("aws-secrets-cmk", "Secrets Manager secrets (and RDS-managed master secrets) are "
+                     "encrypted with a customer managed KMS key", (SM_SECRET, DB_INSTANCE), secrets_cmk),
     _resource_policy("aws-iam-no-admin", "No Action \"*\" on Resource \"*\"; no AdministratorAccess",
                      (ROLE, ROLE_POLICY, ROLE_POLICY_ATTACHMENT), iam_no_admin),
 )

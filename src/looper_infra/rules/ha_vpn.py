@@ -259,20 +259,39 @@ def cipher_problems(suite: str, path: str = "cipher_suite") -> list[str]:
 
 KUBELET = 10250
 CALICO_VXLAN = 4789
+#: what Prometheus scrapes on a node's own address (kube-prometheus-stack's node-exporter, hostNetwork;
+#: kube-proxy's metricsBindAddress 0.0.0.0:10249 in bootstrap/templates/k8s-kubeadm.yaml.j2)
+NODE_EXPORTER = 9100
+KUBE_PROXY_METRICS = 10249
 
 
-def gcp_from_aws_rules(*, aws_cidrs: Mapping[str, IPv4Network], target_tags: tuple[str, ...],
+def _bounded(field: str, cidrs: Mapping[str, IPv4Network]) -> None:
+    for key, net in cidrs.items():
+        if not isinstance(net, IPv4Network) or net.prefixlen == 0:
+            raise ValueError(f"{field}.{key}: {net} is not a bounded IPv4 network")
+
+
+def gcp_from_aws_rules(*, aws_cidrs: Mapping[str, IPv4Network], scraper_cidrs: Mapping[str, IPv4Network],
+                       target_tags: tuple[str, ...],
                        app_ports: tuple[int, ...] = ()) -> dict[str, FirewallRule]:
-    """Ingress to the GCP cluster nodes from AWS, over the VPN: kubelet, VXLAN, the app ports.
+    """Ingress to the GCP cluster nodes from AWS, over the VPN: kubelet, VXLAN, node metrics, the
+    app ports.
 
-    `aws_cidrs` names the sources (the K8s VPC and the pod CIDR); nothing else is a source.
+    `aws_cidrs` names the sources of kubelet, VXLAN and app traffic (the K8s VPC and the pod CIDR).
+    `scraper_cidrs` names the sources of Prometheus's scrapes of node-exporter (9100) and kube-proxy
+    metrics (10249): the AWS *node* subnets, not the pod CIDR. Prometheus runs in a pod, but a
+    scrape of a node address leaves its AWS node masqueraded to that node's address: the Calico
+    pool has `natOutgoing: Enabled` (bootstrap/templates/k8s-calico-installation.yaml.j2) and a
+    node address lies outside every Calico pool. (Un-NATed pod addresses could not cross anyway:
+    EC2's source/destination check and the VPC route tables know no pod routes.)
     API server access goes the other way (GCP node -> AWS), so it needs no GCP ingress rule.
     """
     if not aws_cidrs:
         raise ValueError("aws_cidrs: at least one AWS source range is required")
-    for key, net in aws_cidrs.items():
-        if not isinstance(net, IPv4Network) or net.prefixlen == 0:
-            raise ValueError(f"aws_cidrs.{key}: {net} is not a bounded IPv4 network")
+    if not scraper_cidrs:
+        raise ValueError("scraper_cidrs: at least one AWS node subnet is required")
+    _bounded("aws_cidrs", aws_cidrs)
+    _bounded("scraper_cidrs", scraper_cidrs)
     bad = [p for p in app_ports if not 1 <= p <= 65535]
     if bad:
         raise ValueError(f"app_ports: {bad} are not TCP ports")
@@ -285,6 +304,12 @@ def gcp_from_aws_rules(*, aws_cidrs: Mapping[str, IPv4Network], target_tags: tup
         "allow-aws-vxlan": FirewallRule(
             description=f"Calico VXLAN ({CALICO_VXLAN}/udp) from the AWS cluster over the VPN: {names}",
             allows={"udp": (CALICO_VXLAN,)}, source_ranges=sources, target_tags=target_tags),
+        "allow-aws-metrics": FirewallRule(
+            description=f"Prometheus scrapes of node-exporter ({NODE_EXPORTER}/tcp) and kube-proxy metrics "
+            f"({KUBE_PROXY_METRICS}/tcp) from the AWS node subnets over the VPN (pod traffic is SNATed "
+            f"to its node): {', '.join(f'{k}={v}' for k, v in sorted(scraper_cidrs.items()))}",
+            allows={"tcp": (NODE_EXPORTER, KUBE_PROXY_METRICS)},
+            source_ranges=tuple(net for _, net in sorted(scraper_cidrs.items())), target_tags=target_tags),
     }
     if app_ports:
         rules["allow-aws-app"] = FirewallRule(

@@ -31,6 +31,7 @@ from looper_infra.components.aws.kubeadm_cluster import (
 )
 from looper_infra.components.aws.nlb import AppLoadBalancer, AppLoadBalancerArgs
 from looper_infra.components.aws.provider import aws_provider
+from looper_infra.components.aws.rds import master_secret_reader_statements
 from looper_infra.components.aws.security_groups import SecurityGroups, SecurityGroupsArgs
 from looper_infra.components.aws.vpc import Vpc, VpcArgs
 from looper_infra.config.v4 import V4Config
@@ -90,11 +91,14 @@ def program(cfg: V4Config) -> None:
     pools = v4_parts.node_pools(cfg, cluster, vpc, worker_sg=sgs.ids["worker"], app_lb=app_lb, opts=opts)
     lifecycle = v4_parts.node_lifecycle_parts(cfg, cluster, pools, opts)
 
-    access = v4_parts.operator_access(cfg, vpc, opts) if cfg.openvpn is not None else None
+    access = v4_parts.operator_access(cfg, vpc, cluster, opts) if cfg.openvpn is not None else None
     transit = v4_parts.transit_hub(cfg, vpc, access, opts)
     gcp = v4_parts.gcp_side(cfg, cluster, vpc, transit, aws=provider) if cfg.gcp is not None else {}
 
     db = v4_parts.database(cfg, vpc, rds_sg=sgs.ids["rds"], opts=opts)
+    # External Secrets syncs the RDS master secret into the cluster (stage v4-platform)
+    cluster.external_secrets_role.grant("rds-secret", master_secret_reader_statements(
+        db.master_user_secret_arn, db.kms_key_arn, region=a.region, account_id=a.account_id))
 
     outputs: dict[str, Any] = {
         **v4_parts.cluster_outputs(cfg, cluster),

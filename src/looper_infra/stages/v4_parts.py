@@ -152,7 +152,8 @@ def database(cfg: V4Config, vpc: Vpc, *, rds_sg: pulumi.Input[str],
         db_name=d.db_name, username=d.username), opts)
 
 
-def operator_access(cfg: V4Config, vpc: Vpc, opts: pulumi.ResourceOptions) -> OperatorAccess:
+def operator_access(cfg: V4Config, vpc: Vpc, cluster: KubeadmCluster,
+                    opts: pulumi.ResourceOptions) -> OperatorAccess:
     o, a = cfg.openvpn, cfg.aws
     assert o is not None
     return OperatorAccess("operator-access", OperatorAccessArgs(
@@ -168,6 +169,7 @@ def operator_access(cfg: V4Config, vpc: Vpc, opts: pulumi.ResourceOptions) -> Op
             termination_protection=cfg.cluster.termination_protection),
         cluster_vpc=ClusterVpcRef(cidr=str(cfg.network.vpc_cidr), vpc_id=vpc.vpc_id,
                                   route_table_ids=dict(vpc.private_route_tables)),
+        secrets_key_arn=cluster.secrets_key_arn,
         transit_gateway=cfg.connectivity.mode == "transit-gateway", gcp_cidrs=cfg.gcp_cidrs), opts)
 
 
@@ -226,6 +228,7 @@ def gcp_side(cfg: V4Config, cluster: KubeadmCluster, vpc: Vpc, transit: TransitH
         network=network.self_link, vpc_cidr=str(g.vpc_cidr),
         nodes_subnetwork=network.subnet_self_links["nodes"],
         aws_cidrs={"k8s-vpc": cfg.network.vpc_cidr, "pods": cfg.cluster.pod_cidr},
+        scraper_cidrs={f"nodes-{i}": c for i, c in enumerate(cfg.network.private_cidrs)},
         vpn=VpnSpec(aws=side, cloud_router_asn=g.vpn.cloud_router_asn, inside_cidrs=dict(g.vpn.inside_cidrs),
                     cipher_suite=g.vpn.cipher_suite, aws_provider=aws, gcp_provider=base.provider),
         operator_cidr=IPv4Network(cfg.openvpn.vpc_cidr) if transit is not None and cfg.openvpn else None,

@@ -48,6 +48,7 @@ EBS_CSI = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
 CERT_ARN = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/0123abcd-0123-4567-89ab-0123456789ab"
 DOMAIN, ZONE = "dev.k8s.looper.example.com", "Z0123456789EXAMPLE00"
 ESO_SCOPE = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:looper/{ENV}/*"
+SECRETS_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/00000000-0000-4000-8000-000000000001"
 
 LT = "aws:ec2/launchTemplate:LaunchTemplate"
 ASG = "aws:autoscaling/group:Group"
@@ -112,12 +113,14 @@ def cluster(*, certificate_arn: str | None = None, control_planes: int = 3) -> N
     _, public = subnets("public", ("10.1.0.0/24", "10.1.1.0/24"))
     join = JsonSecret("join-secret", JsonSecretArgs(
         name=f"looper-cluster/{ENV}/join", values={"token": pulumi.Output.secret("abcdef.0123456789abcdef")},
-        recovery_window_in_days=0))
+        kms_key_id=SECRETS_KEY, recovery_window_in_days=0))
     cp_secret = JsonSecret("cp-secret", JsonSecretArgs(
         name=f"looper-cluster/{ENV}/control-plane",
-        values={"ca_key": pulumi.Output.secret("-----BEGIN PRIVATE KEY-----"), "token": "t"}))
+        values={"ca_key": pulumi.Output.secret("-----BEGIN PRIVATE KEY-----"), "token": "t"},
+        kms_key_id=SECRETS_KEY))
     # plain strings in, still a secret out
-    JsonSecret("app-secret", JsonSecretArgs(name=f"looper/{ENV}/app", values={"api_key": "plain-value-123"}))
+    JsonSecret("app-secret", JsonSecretArgs(name=f"looper/{ENV}/app", values={"api_key": "plain-value-123"},
+                                          kms_key_id=SECRETS_KEY))
     cp_role = NodeRole("cp-role", NodeRoleArgs(
         name="looper-dev-control-plane", secret_arns=(cp_secret.arn, join.arn),
         managed_policy_arns=(ECR_READ, SSM_CORE)))
@@ -599,8 +602,12 @@ def test_gzipped_user_data_fits_and_round_trips() -> None:
      "node_ports.http: 80"),
     (lambda: NodeRoleArgs(name="r", managed_policy_arns=("AmazonSSMManagedInstanceCore",)),
      "is not an IAM policy ARN"),
-    (lambda: JsonSecretArgs(name="looper/dev/app-abc123", values={"k": "v"}), "random suffix"),
-    (lambda: JsonSecretArgs(name="looper/dev/app", values={"k": "v"}, recovery_window_in_days=3),
+    (lambda: JsonSecretArgs(name="looper/dev/app-abc123", values={"k": "v"}, kms_key_id=SECRETS_KEY),
+     "random suffix"),
+    (lambda: JsonSecretArgs(name="looper/dev/app", values={"k": "v"}, kms_key_id="alias/aws/secretsmanager"),
+     "kms_key_id: 'alias/aws/secretsmanager' is not a customer managed key"),
+    (lambda: JsonSecretArgs(name="looper/dev/app", values={"k": "v"}, kms_key_id=SECRETS_KEY,
+                           recovery_window_in_days=3),
      "recovery_window_in_days"),
     (lambda: IrsaRoleArgs(name="r", provider_arn="p", issuer_host="h", namespace="ns", service_account="sa",
                           statements=[{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]),

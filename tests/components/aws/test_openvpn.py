@@ -32,6 +32,7 @@ INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 SG = "aws:ec2/securityGroup:SecurityGroup"
 LT = "aws:ec2/launchTemplate:LaunchTemplate"
 INSTANCE = "aws:ec2/instance:Instance"
+SECRETS_KEY = "arn:aws:kms:ap-northeast-2:123456789012:key/00000000-0000-4000-8000-000000000001"
 
 
 @pytest.fixture
@@ -49,7 +50,7 @@ def access(**server: Any) -> None:
         "name_prefix": "looper-dev-vpn", "region": REGION, "account_id": ACCOUNT, "vpc_id": vpc.vpc_id,
         "subnet_id": vpc.public_subnet_ids.apply(lambda ids: ids[0]), "image_id": AMI,
         "users": ("alice", "bob"), "push_cidrs": ("10.1.0.0/16",), "tls": pki.server_secret_values(),
-        "secret_name": "looper-vpn/dev/server", **server}))
+        "secret_name": "looper-vpn/dev/server", "secret_kms_key_arn": SECRETS_KEY, **server}))
     pulumi.export("profiles", pki.profiles(srv.public_ip))
     pulumi.export("public_ip", srv.public_ip)
 

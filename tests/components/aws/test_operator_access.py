@@ -37,6 +37,7 @@ def access_plan(*, transit: bool) -> Plan:
                     vpc_id="vpc-k8s",
                     route_table_ids={"ap-northeast-2a": "rtb-a", "ap-northeast-2c": "rtb-c"},
                 ),
+                secrets_key_arn="arn:aws:kms:ap-northeast-2:123456789012:key/00000000-0000-4000-8000-000000000001",
                 transit_gateway=transit,
                 gcp_cidrs=GCP,
             ),

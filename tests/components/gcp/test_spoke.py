@@ -17,6 +17,7 @@ from looper_infra.engine.plan import Plan, run_program
 from looper_infra.rules import ha_vpn
 
 AWS_CIDRS = {"k8s-vpc": IPv4Network("10.1.0.0/16"), "pods": IPv4Network("192.168.0.0/16")}
+NODE_SUBNETS = {"nodes-0": IPv4Network("10.1.10.0/24"), "nodes-1": IPv4Network("10.1.11.0/24")}
 
 
 def spoke_plan(*, operator_cidr: IPv4Network | None, gpu: bool) -> Plan:
@@ -43,6 +44,7 @@ def spoke_plan(*, operator_cidr: IPv4Network | None, gpu: bool) -> Plan:
                 vpc_cidr="10.0.0.0/16",
                 nodes_subnetwork="projects/p/regions/asia-northeast3/subnetworks/nodes",
                 aws_cidrs=AWS_CIDRS,
+                scraper_cidrs=NODE_SUBNETS,
                 vpn=VpnSpec(
                     aws=VgwSide(vpc_id="vpc-k8s", route_table_ids={"a": "rtb-a"}),
                     cloud_router_asn=ha_vpn.DEFAULT_CLOUD_ROUTER_ASN,
@@ -70,6 +72,7 @@ def test_firewall_admits_the_cluster_and_ssh_only_from_operators_through_a_tgw(
     expected = {
         "looper-dev-gcp-fw-allow-aws-kubelet": [("tcp", ["10250"])],
         "looper-dev-gcp-fw-allow-aws-vxlan": [("udp", ["4789"])],
+        "looper-dev-gcp-fw-allow-aws-metrics": [("tcp", ["9100", "10249"])],
     }
     if operator_cidr is not None:
         expected["looper-dev-gcp-fw-allow-vpn-ssh"] = [("tcp", ["22"])]
@@ -77,6 +80,9 @@ def test_firewall_admits_the_cluster_and_ssh_only_from_operators_through_a_tgw(
     assert allows == expected
     for name in ("looper-dev-gcp-fw-allow-aws-kubelet", "looper-dev-gcp-fw-allow-aws-vxlan"):
         assert sorted(rules[name]["sourceRanges"]) == ["10.1.0.0/16", "192.168.0.0/16"]
+    # Prometheus's scrapes arrive SNATed to the AWS node's address: the node subnets, nothing else
+    assert sorted(rules["looper-dev-gcp-fw-allow-aws-metrics"]["sourceRanges"]) == ["10.1.10.0/24",
+                                                                                   "10.1.11.0/24"]
 
 
 @pytest.mark.parametrize("gpu", [False, True])

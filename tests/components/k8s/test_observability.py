@@ -307,12 +307,12 @@ def test_collector_alloy_and_grafana_point_at_the_releases_services(
     otel = values(plan, "opentelemetry-collector")
     exporters, pipelines = otel["config"]["exporters"], otel["config"]["service"]["pipelines"]
     assert otel["mode"] == "deployment"
-    assert exporters["otlp/tempo"]["endpoint"] == f"{tempo}:4317"
-    assert exporters["otlphttp/loki"]["endpoint"] == f"{loki_w}/otlp"
-    assert exporters["prometheusremotewrite"]["endpoint"] == f"{prometheus}/api/v1/write"
+    assert exporters["otlp_grpc/tempo"]["endpoint"] == f"{tempo}:4317"
+    assert exporters["otlp_http/loki"]["endpoint"] == f"{loki_w}/otlp"
+    assert exporters["prometheus_remote_write"]["endpoint"] == f"{prometheus}/api/v1/write"
     assert {k: (p["receivers"], p["exporters"]) for k, p in pipelines.items()} == {
-        "traces": (["otlp"], ["otlp/tempo"]), "metrics": (["otlp"], ["prometheusremotewrite"]),
-        "logs": (["otlp"], ["otlphttp/loki"])}
+        "traces": (["otlp"], ["otlp_grpc/tempo"]), "metrics": (["otlp"], ["prometheus_remote_write"]),
+        "logs": (["otlp"], ["otlp_http/loki"])}
     protocols = otel["config"]["receivers"]["otlp"]["protocols"]
     assert protocols["grpc"]["endpoint"].endswith(":4317") and protocols["http"]["endpoint"].endswith(":4318")
     if fixture == "plan":

@@ -8,7 +8,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers.export import FIXTURES, failures, resource, run_checkov, tiny_plan
+from helpers.export import (
+    FIXTURES,
+    Failure,
+    failures,
+    resource,
+    run_checkov,
+    tiny_plan,
+    unwaived,
+    waiver_gaps,
+)
 from helpers.plans import EXAMPLE_STACK_FILES, ROOT, example_values, plan_values
 from helpers.tools import checkov_exe
 from looper_infra.engine.mocks import RecordedResource
@@ -165,30 +174,46 @@ def test_checkov_flags_the_known_bad_fixture(tmp_path: Path) -> None:
     assert expected <= failures(report), sorted(expected - failures(report))
 
 
-def test_example_stacks_have_no_unwaived_checkov_failures(tmp_path: Path) -> None:
-    waivers = checkov.load_waivers(WAIVERS)
-    assert all(w.reason for w in waivers)
-    # one checkov run over every stack's export (checkov's start-up dominates a per-stack run)
+@pytest.fixture(scope="module")
+def failures_without_waivers(tmp_path_factory: pytest.TempPathFactory) -> list[Failure]:
+    """One checkov run over every example stack's export (checkov's start-up dominates a per-stack
+    run), with no waiver: (stack, check, address) of every failed check."""
+    tmp_path = tmp_path_factory.mktemp("checkov")
     for stack in STACKS:
         (tmp_path / f"{stack}.json").write_text(json.dumps(to_terraform_plan(stack_plan(stack))),
                                                 encoding="utf-8")
     report = checkov.run_checkov_dir(tmp_path, "terraform_plan", checkov_exe(), tmp_path)
     assert report["summary"]["parsing_errors"] == 0
     assert evaluated(report) == sum(len(exported(stack_plan(s))) for s in STACKS)
-    used: set[int] = set()
-    unwaived: list[str] = []
-    for c in report["results"]["failed_checks"]:
-        stack = Path(c["file_path"]).stem
-        assert stack in STACKS, c["file_path"]
-        found = next((i for i, w in enumerate(waivers) if w.covers(c["check_id"], c["resource"], stack)),
-                     None)
-        if found is None:
-            unwaived.append(f"{stack}: {c['check_id']} {c['resource']}")
-        else:
-            used.add(found)
-    assert sorted(unwaived) == [], "fix these or waive them in checkov-waivers.yaml"
-    stale = [w.check for i, w in enumerate(waivers) if i not in used]
-    assert stale == [], "these waivers match nothing any more: remove them"
+    found = [(Path(c["file_path"]).stem, c["check_id"], c["resource"])
+             for c in report["results"]["failed_checks"]]
+    assert {stack for stack, _, _ in found} <= set(STACKS)
+    return found
+
+
+def test_example_stacks_have_no_unwaived_checkov_failures(failures_without_waivers: list[Failure]) -> None:
+    waivers = checkov.load_waivers(WAIVERS)
+    assert all(w.reason for w in waivers)
+    assert unwaived(waivers, failures_without_waivers) == [], \
+        "fix these or waive them in checkov-waivers.yaml"
+
+
+def test_every_waived_check_fails_without_its_waiver(failures_without_waivers: list[Failure]) -> None:
+    """Each waiver's check fails on each resource pattern and in each stack pattern it names; a
+    waiver (or a pattern of one) that matches nothing is to be removed."""
+    gaps = waiver_gaps(checkov.load_waivers(WAIVERS), failures_without_waivers)
+    assert gaps == [], "these waivers (or patterns) match nothing any more: remove them"
+
+
+def test_waiver_gaps_name_what_matches_nothing() -> None:
+    waiver = checkov.Waiver(check="CKV_X", resources=("aws_lb.a", "aws_lb.gone-*"), stacks=("v4-*", "v9-*"),
+                            status="accepted", reason="r")
+    found: list[Failure] = [("v4-dev", "CKV_X", "aws_lb.a"), ("v4-dev", "CKV_Y", "aws_lb.gone-1"),
+                            ("v9-dev", "CKV_X", "aws_lb.b")]
+    assert waiver_gaps([waiver], found) == ["CKV_X: resource 'aws_lb.gone-*' does not fail",
+                                            "CKV_X: stack 'v9-*' does not fail"]
+    assert unwaived([waiver], found) == ["v4-dev: CKV_Y aws_lb.gone-1", "v9-dev: CKV_X aws_lb.b"]
+    assert waiver_gaps([waiver], [*found, ("v9-prod", "CKV_X", "aws_lb.gone-2")]) == []
 
 
 def test_malformed_waivers_are_rejected_naming_each(tmp_path: Path) -> None:

@@ -279,4 +279,14 @@ class IrsaRole(Component):
         # the ARN is handed out with the permissions in place
         self.arn = pulumi.Output.all(role.arn, *granted).apply(lambda v: str(v[0]))
         self.name = role.name
+        self._child_name, self._role_name = name, args.name
         self.register_outputs({"arn": self.arn, "name": self.name})
+
+    def grant(self, key: str, statements: Sequence[Mapping[str, Any]]) -> aws.iam.RolePolicy:
+        """A further inline policy `<role>-<key>` for what exists only after the role (another
+        component's secret and key); the statements may hold Outputs."""
+        return aws.iam.RolePolicy(
+            f"{self._child_name}-{key}", role=self.name, name=f"{self._role_name}-{key}",
+            policy=pulumi.Output.json_dumps(
+                {"Version": "2012-10-17", "Statement": [dict(s) for s in statements]}),
+            opts=self.child_opts)

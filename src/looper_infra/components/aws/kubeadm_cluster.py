@@ -3,6 +3,8 @@
     KubeadmCluster
       ClusterPki           CA, service-account key, admin certificate, bootstrap token, keys
       IrsaIssuer           OIDC discovery + JWKS (private S3 behind CloudFront), IAM OIDC provider
+      secrets key          customer managed KMS key of both secrets (usable only through Secrets
+                           Manager, by the roles below that read them)
       JsonSecret x2        control-plane material; the join token (every node may read it)
       NodeRole x2          control plane (both secrets), worker (the join secret only)
       ApiLoadBalancer      internal NLB, TCP 6443, instance targets, fixed private IPs per AZ
@@ -48,7 +50,12 @@ from looper_infra.components.aws.irsa import IrsaIssuer, IrsaIssuerArgs, IrsaRol
 from looper_infra.components.aws.nlb import ApiLoadBalancer, ApiLoadBalancerArgs
 from looper_infra.components.aws.node_launch_template import NodeLaunchTemplateArgs
 from looper_infra.components.aws.provider import partition
-from looper_infra.components.aws.secrets import JsonSecret, JsonSecretArgs
+from looper_infra.components.aws.secrets import (
+    JsonSecret,
+    JsonSecretArgs,
+    secrets_key,
+    use_through_secrets_manager,
+)
 from looper_infra.components.base import Component, moved_from_root
 from looper_infra.components.k8s.pki import ClusterPki, ClusterPkiArgs
 from looper_infra.core.naming import name as cloud_name
@@ -201,11 +208,20 @@ class KubeadmCluster(Component):
             partition=partition(args.region)), opts)
 
     def _secrets(self, opts: pulumi.ResourceOptions) -> None:
-        env, pki = self._args.env, self.pki
+        args, env, pki = self._args, self._args.env, self.pki
         self.control_plane_secret_name = v4_contract.cluster_secret_name(env, "control-plane")
         self.join_secret_name = v4_contract.cluster_secret_name(env, "join")
+        # one key for every secret of this cluster/env (the OpenVPN server's too: secrets_key_arn)
+        key = secrets_key("secrets", alias=self._cloud_name("secrets"), partition=partition(args.region),
+                          region=args.region, account_id=args.account_id,
+                          tags={"Name": self._cloud_name("secrets")}, opts=self.child_opts)
+        self.secrets_key_arn: pulumi.Output[str] = key.arn
+
+        def decrypt(*, write: bool = False) -> dict[str, object]:
+            return use_through_secrets_manager(key.arn, args.region, args.account_id, write=write)
+
         cp_secret = JsonSecret("cp-secret", JsonSecretArgs(
-            name=self.control_plane_secret_name,
+            name=self.control_plane_secret_name, kms_key_id=key.arn,
             description=f"{self.cluster_name}: control-plane bootstrap material",
             values={"ca_crt": pki.ca_cert_pem, "ca_key": pki.ca_key_pem, "sa_key": pki.sa_private_key_pem,
                     "sa_pub": pki.sa_public_key_pem, "token": pki.bootstrap_token,
@@ -214,7 +230,8 @@ class KubeadmCluster(Component):
         # the control planes rotate the token (bounded TTL) and write it here: Pulumi sets the
         # first value only
         join_secret = JsonSecret("join-secret", JsonSecretArgs(
-            name=self.join_secret_name, description=f"{self.cluster_name}: node join token",
+            name=self.join_secret_name, kms_key_id=key.arn,
+            description=f"{self.cluster_name}: node join token",
             values={"token": pki.bootstrap_token}, rotated_in_place=True), opts)
         self.control_plane_role = NodeRole("cp-role", NodeRoleArgs(
             name=self._cloud_name("control-plane"), secret_arns=(cp_secret.arn, join_secret.arn),
@@ -224,6 +241,8 @@ class KubeadmCluster(Component):
                 *self.audit_logs.writer_statements(),
                 {"Sid": "RotateJoinToken", "Effect": "Allow", "Action": "secretsmanager:PutSecretValue",
                  "Resource": join_secret.arn},
+                # reads both secrets, writes the join token (GenerateDataKey)
+                decrypt(write=True),
                 # a replacement lists the running control planes (etcd membership repair), the
                 # dead-Node cleanup (looper-k8s-nodes) reads instance states; DescribeInstances
                 # takes no resource-level conditions
@@ -232,7 +251,7 @@ class KubeadmCluster(Component):
             )), opts)
         self.worker_role = NodeRole("worker-role", NodeRoleArgs(
             name=self._cloud_name("worker"), secret_arns=(join_secret.arn,),
-            managed_policy_arns=(ECR_READ, SSM_CORE)), opts)
+            managed_policy_arns=(ECR_READ, SSM_CORE), extra_statements=(decrypt(),)), opts)
 
     def _load_balancer(self, opts: pulumi.ResourceOptions) -> None:
         placement = self._args.placement
@@ -278,7 +297,10 @@ class KubeadmCluster(Component):
             issuer_host=self.issuer.issuer_host, namespace=eso.namespace, service_account=eso.name,
             statements=[{"Effect": "Allow",
                          "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-                         "Resource": secrets}]), opts)
+                         "Resource": secrets},
+                        # the app secrets are encrypted with the cluster's secrets key
+                        use_through_secrets_manager(self.secrets_key_arn, args.region, args.account_id)]),
+            opts)
         # the EBS CSI controller calls EC2 through IRSA: pods cannot reach the node role (IMDS
         # hop limit 1), so nodes need no EBS rights
         self.ebs_csi_role = IrsaRole("ebs-csi-role", IrsaRoleArgs(

@@ -46,7 +46,7 @@ from looper_infra.components.aws.node_hardening import (
     volume_problems,
 )
 from looper_infra.components.aws.provider import partition
-from looper_infra.components.aws.secrets import JsonSecret, JsonSecretArgs
+from looper_infra.components.aws.secrets import JsonSecret, JsonSecretArgs, use_through_secrets_manager
 from looper_infra.components.aws.vpc import LOG_RETENTION_DAYS
 from looper_infra.components.base import Component
 from looper_infra.core.cidr import ANYWHERE, is_private
@@ -192,6 +192,8 @@ class OpenVpnServerArgs:
     tls: Mapping[str, pulumi.Input[str]]
     #: Secrets Manager name of the server secret, e.g. `looper-vpn/dev/server`
     secret_name: str
+    #: customer managed key of that secret (the cluster's secrets key)
+    secret_kms_key_arn: pulumi.Input[str]
     server_cn: str = DEFAULT_SERVER_CN
     pool_cidr: str = DEFAULT_POOL_CIDR
     instance_type: str = "t3.small"
@@ -272,7 +274,7 @@ class OpenVpnServer(Component):
 
         # --- secret, log group, identity --------------------------------------------------------
         secret = JsonSecret(f"{name}-secret", JsonSecretArgs(
-            name=args.secret_name, values=dict(args.tls),
+            name=args.secret_name, values=dict(args.tls), kms_key_id=args.secret_kms_key_arn,
             description=f"{p}: OpenVPN CA certificate, server key and certificate, tls-crypt key",
             recovery_window_in_days=args.secret_recovery_window_days), opts=child)
         group = aws.cloudwatch.LogGroup(
@@ -283,7 +285,9 @@ class OpenVpnServer(Component):
             name=f"{p}-openvpn", secret_arns=(secret.arn,), managed_policy_arns=(SSM_CORE,),
             extra_statements=({"Sid": "ShipOpenVpnLogs", "Effect": "Allow",
                                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                               "Resource": [group_arn, f"{group_arn}:log-stream:*"]},)), opts=child)
+                               "Resource": [group_arn, f"{group_arn}:log-stream:*"]},
+                              use_through_secrets_manager(args.secret_kms_key_arn, args.region,
+                                                          args.account_id))), opts=child)
 
         # --- instance --------------------------------------------------------------------------
         user_data = render_openvpn_server_cloud_config(args.spec())

@@ -71,6 +71,8 @@ class OperatorAccessArgs:
     network: AccessNetwork
     server: VpnServerSpec
     cluster_vpc: ClusterVpcRef
+    #: the cluster's secrets key (KubeadmCluster.secrets_key_arn): encrypts the server's secret
+    secrets_key_arn: pulumi.Input[str]
     #: True: the stage attaches the access VPC to a transit gateway (no peering), and GCP is reachable
     transit_gateway: bool = False
     #: networks on GCP (pushed to clients only through a transit gateway)
@@ -117,7 +119,8 @@ class OperatorAccess(Component):
             name_prefix=nm("vpn"), region=args.region, account_id=args.account_id, vpc_id=self.vpc.vpc_id,
             subnet_id=self.vpc.public_subnet_ids.apply(lambda ids: ids[0]), image_id=args.image_id,
             users=spec.users, push_cidrs=self.pushed_routes, tls=self.pki.server_secret_values(),
-            secret_name=f"looper-vpn/{args.env}/server", server_cn=self.pki.server_cn,
+            secret_name=f"looper-vpn/{args.env}/server", secret_kms_key_arn=args.secrets_key_arn,
+            server_cn=self.pki.server_cn,
             pool_cidr=spec.pool_cidr, instance_type=spec.instance_type, client_cidrs=spec.client_cidrs,
             admin_ssh_cidrs=dict(spec.admin_ssh_cidrs), log_retention_days=spec.log_retention_days,
             termination_protection=spec.termination_protection), moved)

@@ -24,6 +24,7 @@ import pulumi_aws as aws
 
 from looper_infra.components.aws.iam import assume_role_policy
 from looper_infra.components.aws.kms import customer_key
+from looper_infra.components.aws.secrets import use_through_secrets_manager
 from looper_infra.components.base import Component
 from looper_infra.facts.rds_windows import BACKUP_WINDOW, MAINTENANCE_WINDOW, windows_overlap
 
@@ -55,6 +56,16 @@ def _subnet_problems(ids: Sequence[str]) -> list[str]:
     if len(set(ids)) != len(ids):
         return ["subnet_ids: duplicates"]
     return []
+
+
+def master_secret_reader_statements(secret_arn: pulumi.Input[str], key_arn: pulumi.Input[str], *,
+                                    region: str, account_id: str) -> list[dict[str, Any]]:
+    """What a reader of the RDS-managed master secret needs (External Secrets): GetSecretValue on
+    that secret, and kms:Decrypt on the database key only when Secrets Manager asks for it."""
+    return [{"Sid": "ReadRdsMasterSecret", "Effect": "Allow",
+             "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+             "Resource": secret_arn},
+            use_through_secrets_manager(key_arn, region, account_id, sid="DecryptRdsMasterSecret")]
 
 
 def _master_secret_arn(secrets: Sequence[aws.rds.outputs.InstanceMasterUserSecret] | None) -> str:

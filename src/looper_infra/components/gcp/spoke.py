@@ -2,6 +2,7 @@
 
     GcpSpoke (on the VPC and Cloud NAT of the GCP foundation)
       Firewall      kubelet and Calico VXLAN from the K8s VPC and the pods, both to the GCP nodes;
+                    node-exporter and kube-proxy metrics from the AWS node subnets (Prometheus)
                     SSH from the access VPC only through a transit gateway (peering cannot carry it)
       HaVpn         GCP HA VPN + Cloud Router <-> two AWS VPN connections, 4 IKEv2 tunnels, BGP
       GcpGpuNode    the L4 node that joins the cluster through the VPN (optional)
@@ -61,6 +62,9 @@ class GcpSpokeArgs:
     nodes_subnetwork: pulumi.Input[str]
     #: networks on AWS whose traffic reaches the GCP nodes: name -> CIDR (K8s VPC, pods)
     aws_cidrs: Mapping[str, IPv4Network]
+    #: the AWS node subnets Prometheus scrapes from: name -> CIDR (a scrape of a node address
+    #: leaves its node SNATed to the node's address: rules.ha_vpn.gcp_from_aws_rules)
+    scraper_cidrs: Mapping[str, IPv4Network]
     vpn: VpnSpec
     #: the access VPC's CIDR when operators reach GCP (transit gateway only); None: no SSH rule
     operator_cidr: IPv4Network | None = None
@@ -82,7 +86,8 @@ class GcpSpoke(Component):
         # these parts were top-level components of stage v4: `moved` keeps the deployed ones
         moved = moved_from_root(self.child_opts)
         rules: dict[str, FirewallRule] = ha_vpn.gcp_from_aws_rules(
-            aws_cidrs=dict(args.aws_cidrs), target_tags=DEFAULT_NETWORK_TAGS)
+            aws_cidrs=dict(args.aws_cidrs), scraper_cidrs=dict(args.scraper_cidrs),
+            target_tags=DEFAULT_NETWORK_TAGS)
         if args.operator_cidr is not None:
             rules["allow-vpn-ssh"] = FirewallRule(
                 description=f"SSH to the GCP nodes from the OpenVPN access VPC {args.operator_cidr} "

@@ -4,9 +4,10 @@ GPU nodes (bootstrap/k8s_node/) install the precompiled, Secure-Boot-signed NVID
 on the host and join labelled `nvidia.com/gpu.present=true`, `nvidia.com/gpu.deploy.driver=false`,
 `looper/accelerator=<type>` and tainted `nvidia.com/gpu=present:NoSchedule`. So the operator
 runs without its driver container; its toolkit configures CRI-O (the runtime of every node:
-no mixed runtimes) and, with CDI (the default since v25.10), injects the devices through
-CRI-O's CDI support. Operand DaemonSets select nodes by the operator's
-`nvidia.com/gpu.deploy.<operand>` labels, which it sets only on GPU nodes, and tolerate the
+no mixed runtimes; the operator detects it from the node status' containerRuntimeVersion)
+and, with CDI (the default since v25.10), injects the devices through CRI-O's CDI support.
+Operand DaemonSets select nodes by the operator's `nvidia.com/gpu.deploy.<operand>` labels,
+which it sets only on GPU nodes, and tolerate the
 GPU taint; the DCGM exporter exposes GPU metrics with a ServiceMonitor.
 """
 
@@ -37,7 +38,9 @@ def gpu_operator_values(args: GpuOperatorArgs) -> dict[str, Any]:
     small = {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}
     monitored = args.prometheus_release is not None
     return {
-        "operator": {"defaultRuntime": "crio", "resources": small},
+        # no `operator.defaultRuntime`: the chart dropped it in v25.3.0 (Helm ignored it since);
+        # the operator reads each node's runtime from its status (`cri-o://...`)
+        "operator": {"resources": small},
         "driver": {"enabled": False},  # the host's Canonical-signed driver
         "toolkit": {"enabled": True},
         "cdi": {"enabled": True},

@@ -163,7 +163,7 @@ class Endpoints:
 
     @property
     def loki_otlp(self) -> str:
-        """Loki's native OTLP endpoint (otlphttp appends /v1/logs)."""
+        """Loki's native OTLP endpoint (the otlp_http exporter appends /v1/logs)."""
         return f"{self.loki_write}/otlp"
 
     @property
@@ -392,7 +392,13 @@ def tempo_values(retention_hours: int, ep: Endpoints, *, bucket: Any,
                 "bucket": bucket, "endpoint": f"s3.{identity.region}.amazonaws.com",
                 "region": identity.region}}},
             "receivers": {
-                # chart 3.x: switch Jaeger protocols off one by one (null), OTLP only
+                # OTLP only. Jaeger: every protocol the chart enables is removed (null), so no
+                # Jaeger port listens or is in the Service. `jaeger` itself must stay a map with a
+                # `protocols` map: the chart's templates/_ports.tpl reads
+                # `.Values.tempo.receivers.jaeger.protocols.<protocol>` unguarded, and `jaeger: null`
+                # (or `{}`) fails the render with "nil pointer evaluating interface {}.protocols"
+                # (grafana/helm-charts#3495; still so in grafana-community tempo 2.2.4, the newest
+                # chart read). Tempo starts no Jaeger listener for `protocols: {}`.
                 "jaeger": {"protocols": {"grpc": None, "thrift_binary": None, "thrift_compact": None,
                                          "thrift_http": None}},
                 "otlp": {"protocols": {"grpc": {"endpoint": f"0.0.0.0:{OTLP_GRPC_PORT}"},
@@ -511,17 +517,20 @@ def otel_collector_values(replicas: int, ep: Endpoints) -> dict[str, Any]:
                 "otlp": {"protocols": {"grpc": {"endpoint": f"${{env:MY_POD_IP}}:{OTLP_GRPC_PORT}"},
                                        "http": {"endpoint": f"${{env:MY_POD_IP}}:{OTLP_HTTP_PORT}"}}},
             },
+            # the component names of collector v0.144.0+ (otlp_grpc, otlp_http) and contrib
+            # v0.154.0+ (prometheus_remote_write); the old names are deprecated aliases
             "exporters": {
-                "otlp/tempo": {"endpoint": ep.tempo_otlp_grpc, "tls": {"insecure": True}},
-                "otlphttp/loki": {"endpoint": ep.loki_otlp},
-                "prometheusremotewrite": {"endpoint": ep.prometheus_remote_write,
-                                          "resource_to_telemetry_conversion": {"enabled": True}},
+                "otlp_grpc/tempo": {"endpoint": ep.tempo_otlp_grpc, "tls": {"insecure": True}},
+                "otlp_http/loki": {"endpoint": ep.loki_otlp},
+                "prometheus_remote_write": {"endpoint": ep.prometheus_remote_write,
+                                            "resource_to_telemetry_conversion": {"enabled": True}},
             },
             "service": {"pipelines": {
-                "traces": {"receivers": ["otlp"], "processors": processors, "exporters": ["otlp/tempo"]},
+                "traces": {"receivers": ["otlp"], "processors": processors,
+                           "exporters": ["otlp_grpc/tempo"]},
                 "metrics": {"receivers": ["otlp"], "processors": processors,
-                            "exporters": ["prometheusremotewrite"]},
-                "logs": {"receivers": ["otlp"], "processors": processors, "exporters": ["otlphttp/loki"]},
+                            "exporters": ["prometheus_remote_write"]},
+                "logs": {"receivers": ["otlp"], "processors": processors, "exporters": ["otlp_http/loki"]},
             }},
         },
     }
