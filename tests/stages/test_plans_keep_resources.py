@@ -61,9 +61,18 @@ ISSUE_15_OUTPUTS = {"v4": {"cluster_name", "kubernetes_version", "node_terminati
 #: every node installs crictl (all launch templates and the GCP node's user data); the first
 #: control plane applies Calico's CRDs, operator and Installation at every boot from its day-2
 #: bundle (new script and retry timer in the bundle, whose sha256 the templates name).
+#: Secrets Manager secrets move to their own customer-managed key (an in-place re-encryption; the
+#: roles that read them may decrypt it through Secrets Manager only); External Secrets may read
+#: the RDS-managed secret; the GCP node admits Prometheus' scrapes (node-exporter, kube-proxy).
+#: v4-platform: security bumps (redis 8.2.8, envoy v1.36.10), current OpenTelemetry exporter
+#: names, gpu-operator's dead `operator.defaultRuntime` key dropped (in-place Helm upgrades).
 ISSUE_18: dict[str, re.Pattern[str]] = {
     "v4": re.compile(r"cp-bundle|control-plane-\d+-template|(worker|kafka|gpu)-lt-template"
-                     r"|gcp-gpu-node-vm-instance"),
+                     r"|gcp-gpu-node-vm-instance"
+                     r"|secrets-key(-alias)?|eso-role-rds-secret|gcp-firewall-allow-aws-metrics"
+                     r"|(cp|join|openvpn)-secret-secret|(cp|worker|openvpn|eso)-role-policy"),
+    "v4-platform": re.compile(r"(redis|chromadb)-statefulset|gpu-release"
+                              r"|observability-opentelemetry-collector"),
 }
 ISSUE_18_OUTPUTS: dict[str, set[str]] = {}
 #: baseline folder -> the issues since it (their intended changes add up)
