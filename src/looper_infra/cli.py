@@ -1,7 +1,8 @@
 """`looper`: argument parsing and output formatting only (the contract: docs/architecture.md).
 
 Exit codes (EXIT_CODES, listed in `looper --help`): 0 ok, 1 internal error, 2 invalid config or
-usage, 3 a mandatory policy violated (check), 4 cannot deploy yet (a missing prerequisite).
+usage, 3 a mandatory policy violated (check), 4 cannot deploy yet (a missing prerequisite),
+5 a pin missing upstream or its sha256 differs (pins --check), 6 a pin could not be checked.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from looper_infra.config import ConfigError
 from looper_infra.stages import STAGES, UnknownStage, get_stage
 
 EXIT_OK, EXIT_INTERNAL, EXIT_CONFIG, EXIT_POLICY, EXIT_NOT_READY = 0, 1, 2, 3, 4
+EXIT_PIN_MISSING, EXIT_PIN_UNCHECKED = 5, 6
 #: What each exit code means (README "Exit codes", docs/architecture.md; shown by `looper --help`).
 EXIT_CODES = {
     EXIT_OK: "success",
@@ -32,6 +34,10 @@ EXIT_CODES = {
     EXIT_NOT_READY: "cannot deploy yet: the Pulumi CLI, the secrets passphrase or cloud "
                     "credentials are missing (preview, up, destroy, vpn-profile; nothing was "
                     "started)",
+    EXIT_PIN_MISSING: "a pin is missing upstream or a downloaded file's sha256 differs "
+                      "(looper pins --check)",
+    EXIT_PIN_UNCHECKED: "a pin could not be checked: network or registry error (looper pins "
+                        "--check)",
 }
 
 def _stage_names() -> str:
@@ -373,6 +379,85 @@ def schema_cmd() -> None:
     from looper_infra.config.schema import stack_file_schema
 
     sys.stdout.write(json.dumps(stack_file_schema(), indent=2) + "\n")
+
+
+@app.command("pins")
+def pins_cmd(
+    check: Annotated[bool, typer.Option(
+        "--check", help="Confirm each pin upstream (needs network): chart versions in their "
+                        "repository's index.yaml or OCI tags, image tags in their registry, apt "
+                        "versions in their Packages index, downloaded files' sha256; newer patch "
+                        "releases "
+                        "are reported.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the looper-pins/1 JSON.")] = False,
+) -> None:
+    """List every pinned chart, image, package and downloaded file; with --check, confirm them upstream.
+
+    --check exits 5 when a pin is missing upstream (or a file's sha256 differs), else 6 when
+    a pin could not be checked (network or registry error, reported per pin); newer patch
+    releases never change the exit code.
+    """
+    from looper_infra.pins import registry
+
+    with _internal_errors():
+        pins = registry.all_pins()
+        results = None
+        if check:
+            from looper_infra.pins.check import Checker
+            from looper_infra.pins.http import UrllibFetcher
+
+            checker = Checker(UrllibFetcher())
+            with _spinner(f"checking {len(pins)} pins upstream"):
+                results = list(checker.check_all(pins))
+        _print_pins(pins, results, as_json)
+    if results is not None:
+        statuses = {r.status.value for r in results}
+        if statuses & {"missing", "mismatch"}:
+            raise typer.Exit(EXIT_PIN_MISSING)
+        if "error" in statuses:
+            raise typer.Exit(EXIT_PIN_UNCHECKED)
+
+
+def _print_pins(pins: list[Any], results: list[Any] | None, as_json: bool) -> None:
+    def row(pin: Any) -> dict[str, Any]:
+        return {"kind": pin.kind.value, "name": pin.name, "version": pin.version,
+                "origin": pin.origin, "source": pin.source, "defined_in": pin.defined_in,
+                "digest": pin.digest, "signing_key": pin.signing_key}
+
+    rows = [row(p) for p in pins]
+    if results is not None:
+        rows = [{**row(r.pin), "status": r.status.value, "detail": r.detail,
+                 "newer": list(r.newer), "observed_digest": r.digest} for r in results]
+    if as_json:
+        doc: dict[str, Any] = {"format": "looper-pins/1", "checked": results is not None,
+                               "pins": rows}
+        if results is not None:
+            counts: dict[str, int] = {}
+            for r in rows:
+                counts[r["status"]] = counts.get(r["status"], 0) + 1
+            doc["summary"] = counts
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return
+    lines = []
+    for r in rows:
+        status = f"{r['status']:<9} " if results is not None else ""
+        lines.append(f"{status}{r['kind']:<8} {r['name']} {r['version'] or '(the chart pins it)'}  "
+                     f"{r['origin']}")
+        details = [f"source: {r['source']}"]
+        if r["digest"]:
+            details.append(f"pinned digest: {r['digest']}")
+        if r["signing_key"]:
+            details.append(f"signing key: {r['signing_key']}")
+        if results is not None:
+            if r["detail"]:
+                details.append(r["detail"])
+            if r["newer"]:
+                details.append(f"newer patch releases: {', '.join(r['newer'])}")
+            if r["observed_digest"]:
+                details.append(f"upstream digest: {r['observed_digest']}")
+        details.append(f"bump: {r['defined_in']}")
+        lines += [f"    {d}" for d in details]
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 def _deploy(action: str, stage: str, stack: str | None, project_dir: Path | None,
