@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import py_compile
 import re
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,7 +20,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from helpers.tools import assert_matches_golden, assert_shellcheck_clean, assert_valid_cloud_config
+from helpers.tools import (
+    assert_matches_golden,
+    assert_shellcheck_clean,
+    assert_valid_cloud_config,
+    require_tool,
+)
 from looper_infra.bootstrap.openvpn import (
     HELPER_PATH,
     OPENVPN_APT_VERSION,
@@ -35,6 +41,7 @@ from looper_infra.bootstrap.openvpn import (
     render_openvpn_server_conf,
     static_key_v1,
 )
+from looper_infra.components.vpn_pki import certificate_revocation_list
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 BASE = {"region": "ap-northeast-2", "secret_id": "looper-vpn/dev/server",
@@ -44,7 +51,7 @@ SPECS = {
     "openvpn_peering": OpenVpnServerSpec(
         users=("alice", "bob"), push_cidrs=reachable_cidrs(k8s_vpc_cidr="10.1.0.0/16",
                                                            gcp_cidrs=("10.0.0.0/16",), transit_gateway=False),
-        **BASE),
+        revoked=("dave", "erin"), **BASE),
     # transit-gateway mode: GCP too
     "openvpn_transit": OpenVpnServerSpec(
         users=("carol",), push_cidrs=reachable_cidrs(k8s_vpc_cidr="10.1.0.0/16", gcp_cidrs=("10.0.0.0/16",),
@@ -70,6 +77,7 @@ def test_server_conf_has_every_required_setting_and_no_compression() -> None:
     for required in ("dev tun", "proto udp", "port 1194", "topology subnet", "server 10.8.0.0 255.255.255.0",
                      "data-ciphers AES-256-GCM", "tls-version-min 1.2", "allow-compression no",
                      "verify-client-cert require", "remote-cert-tls client", "ccd-exclusive",
+                     "crl-verify /etc/openvpn/server/crl.pem",
                      "client-config-dir /etc/openvpn/server/ccd",
                      "tls-crypt /etc/openvpn/server/tls-crypt.key",
                      "user nobody", "group nogroup", "persist-key", "persist-tun", "keepalive 10 60",
@@ -123,6 +131,10 @@ def test_setup_script_passes_shellcheck_and_helper_compiles(tmp_path: Path) -> N
     assert checks["tls_crypt"][2].match(static_key_v1("3c" * 256).strip())
     assert not checks["tls_crypt"][2].match(static_key_v1("3c" * 256).strip()[:-40])
     assert checks["server_key"][2].match("-----BEGIN EC PRIVATE KEY-----")
+    # the CRL: world-readable (OpenVPN re-reads it as nobody), and only a CRL
+    assert checks["crl_pem"][:2] == ("crl.pem", 0o644)
+    assert checks["crl_pem"][2].match("-----BEGIN X509 CRL-----") and not checks["crl_pem"][2].match(
+        "-----BEGIN CERTIFICATE-----")
     text = files[SETUP_SCRIPT_PATH]
     # SNAT of the pool, forwarding only to the pushed networks, then a drop
     assert 'iptables -t nat -A LOOPER-VPN-NAT -s "$POOL" -d "$cidr" -j MASQUERADE' in text
@@ -221,3 +233,45 @@ def test_client_profile_refuses_mismatched_material(pki: dict[str, str], user: s
     with pytest.raises(ValueError, match=re.escape(message)):
         host = "vpn.example.com\nup /bin/sh" if "server_host" in message else "vpn.example.com"
         client_profile(user, host, pki["ca"], pki[cert], pki[key], pki["tls_crypt"])
+
+
+# --- the setup script's CRL check (real openssl, a stub helper) --------------------------------
+
+def _crl_check(tmp_path: Path, spec: OpenVpnServerSpec, ca_pem: str,
+               crl_pem: str) -> subprocess.CompletedProcess[str]:
+    """Run the rendered script's `fetch_checked` with a helper that "fetches" ca_pem and crl_pem."""
+    server_dir = tmp_path / "server"
+    server_dir.mkdir(exist_ok=True)
+    (tmp_path / "ca.pem").write_text(ca_pem, encoding="utf-8")
+    (tmp_path / "crl.pem").write_text(crl_pem, encoding="utf-8")
+    helper = tmp_path / "helper"
+    helper.write_text(f'#!/bin/sh\ncp {tmp_path}/ca.pem "$4/ca.crt" && cp {tmp_path}/crl.pem "$4/crl.pem"\n',
+                      encoding="utf-8")
+    helper.chmod(0o755)
+    script = openvpn_server_files(spec)[SETUP_SCRIPT_PATH]
+    for key, value in (("helper", str(helper)), ("crl", f"{server_dir}/crl.pem"),
+                       ("ca", f"{server_dir}/ca.crt"), ("server_dir", str(server_dir))):
+        script = script.replace(f"={SERVER_PATHS[key]}\n", f"={value}\n", 1)
+    script = script[:script.index("if ! main; then")] + "fetch_checked\n"
+    return subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=15, check=False)
+
+
+def test_setup_refuses_a_crl_not_matching_the_revoked_users(tmp_path: Path) -> None:
+    require_tool("openssl")
+    ca_key, other_key, user_key = (ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test VPN CA")])
+    ca = _pem(_cert("test VPN CA", ca_key, ca_name, ca_key, [], ca=True))
+    other = _pem(_cert("other CA", other_key, ca_name, other_key, [], ca=True))
+    dave, erin = (_pem(_cert(u, user_key, ca_name, ca_key, [ExtendedKeyUsageOID.CLIENT_AUTH]))
+                  for u in ("dave", "erin"))
+    spec = SPECS["openvpn_peering"]
+    assert spec.revoked == ("dave", "erin")
+    both = certificate_revocation_list(_key_pem(ca_key), ca, [dave, erin])
+    ok = _crl_check(tmp_path, spec, ca, both)
+    assert ok.returncode == 0, ok.stderr
+    # an older secret version (one revocation short) is refused, so `retry` fetches again
+    stale = _crl_check(tmp_path, spec, ca, certificate_revocation_list(_key_pem(ca_key), ca, [dave]))
+    assert stale.returncode == 1 and "CRL lists 1 certificate(s), expected 2" in stale.stderr
+    # a CRL another key signed is refused
+    forged = _crl_check(tmp_path, spec, other, both)
+    assert forged.returncode == 1 and "CRL not signed by the CA" in forged.stderr

@@ -9,8 +9,11 @@ file locations point into a temporary directory).
 
 Checked: a configured user connects, pings the server's tunnel address and receives exactly
 the configured routes; a user with a valid certificate but no ccd file (removed from the
-config) is refused; a certificate from another CA is refused. Needs root, `ip` and `openvpn`
-(`scripts/install --test-tools`).
+config) is refused; a revoked user (still valid certificate, and a ccd file here so that only
+the CRL can refuse them) is refused by `crl-verify` while a configured user connects, and is
+admitted once the running server re-reads an empty CRL (so the CRL did it, an empty CRL is
+valid, and the file is readable after OpenVPN dropped to nobody); a certificate from another
+CA is refused. Needs root, `ip` and `openvpn` (`scripts/install --test-tools`).
 """
 
 from __future__ import annotations
@@ -36,11 +39,13 @@ from helpers.tools import require_tool
 from looper_infra.bootstrap.openvpn import (
     SERVER_PATHS,
     OpenVpnServerSpec,
+    client_profile,
     openvpn_ccd_files,
     reachable_cidrs,
+    render_openvpn_ccd,
     render_openvpn_server_conf,
 )
-from looper_infra.components.vpn_pki import VpnPki, VpnPkiArgs
+from looper_infra.components.vpn_pki import VpnPki, VpnPkiArgs, certificate_revocation_list
 from looper_infra.engine.mocks import MockContext
 from looper_infra.engine.plan import run_program
 
@@ -81,25 +86,33 @@ sys.exit(1)
 class Material:
     server: dict[str, str]
     profiles: dict[str, str]
+    #: revoked user -> the profile they still hold (made before the revocation)
+    revoked_profiles: dict[str, str]
+    #: the CA key (for an empty CRL signed by the same CA)
+    ca_key: str
 
 
-def pki_material(users: tuple[str, ...], organization: str) -> Material:
+def pki_material(users: tuple[str, ...], organization: str, revoked: tuple[str, ...] = ()) -> Material:
     """The server secret values and every user's profile, as the component computes them."""
-    captured: dict[str, dict[str, str]] = {"server": {}, "profiles": {}}
+    captured: dict[str, dict[str, str]] = {"server": {}, "profiles": {}, "revoked": {}}
 
     def keep(kind: str, key: str) -> Callable[[str], None]:
         return lambda value: captured[kind].__setitem__(key, value)
 
     def program() -> None:
-        pki = VpnPki("vpn-pki", VpnPkiArgs(users=users, organization=organization))
+        pki = VpnPki("vpn-pki", VpnPkiArgs(users=users, organization=organization, revoked=revoked))
         for key, value in pki.server_secret_values().items():
             value.apply(keep("server", key))
         for user, profile in pki.profiles(SERVER_ADDR).items():
             profile.apply(keep("profiles", user))
+        for user, creds in pki.revoked.items():
+            pulumi.Output.all(pki.ca_cert_pem, creds.cert_pem, creds.key_pem, pki.tls_crypt_key).apply(
+                lambda v, user=user: keep("revoked", user)(client_profile(user, SERVER_ADDR, *v)))
         pulumi.export("users", sorted(users))
 
-    run_program(program, stage="test", stack="test", context=MockContext())
-    return Material(captured["server"], captured["profiles"])
+    plan = run_program(program, stage="test", stack="test", context=MockContext())
+    ca_key = plan.named("tls:index/privateKey:PrivateKey", "vpn-pki-ca-key").state["privateKeyPem"]
+    return Material(captured["server"], captured["profiles"], captured["revoked"], ca_key)
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -149,8 +162,9 @@ def workdir() -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def material() -> Material:
-    # bob has a valid certificate of our CA but was removed from the config (no ccd file)
-    return pki_material(("alice", "bob"), "looper-e2e")
+    # bob has a valid certificate of our CA but was removed from the config (no ccd file);
+    # carol was revoked (her certificate is in the CRL)
+    return pki_material(("alice", "bob"), "looper-e2e", revoked=("carol",))
 
 
 @pytest.fixture(scope="module")
@@ -197,18 +211,23 @@ def server(tools: dict[str, str], namespaces: tuple[str, str], workdir: Path,
     (d / "ccd").mkdir(parents=True)
     d.chmod(0o755)
     (d / "ccd").chmod(0o755)
+    # modes as looper-openvpn-aws writes them
     files = {"ca.crt": ("ca_crt", 0o644), "server.crt": ("server_crt", 0o644),
-             "server.key": ("server_key", 0o600), "tls-crypt.key": ("tls_crypt", 0o600)}
+             "server.key": ("server_key", 0o600), "tls-crypt.key": ("tls_crypt", 0o600),
+             "crl.pem": ("crl_pem", 0o644)}
     for name, (key, mode) in files.items():
         (d / name).write_text(material.server[key], encoding="utf-8")
         (d / name).chmod(mode)
     paths = {**SERVER_PATHS, "ca": str(d / "ca.crt"), "cert": str(d / "server.crt"),
              "key": str(d / "server.key"), "tls_crypt": str(d / "tls-crypt.key"), "ccd": str(d / "ccd"),
+             "crl": str(d / "crl.pem"),
              "log": str(d / "server.log"), "status": str(d / "status.log")}
     spec = OpenVpnServerSpec(users=("alice",), push_cidrs=PUSHED, region="ap-northeast-2",
                              secret_id="looper-vpn/e2e/server", log_group_name="/looper/openvpn/e2e",
-                             status_interval_sec=1, paths=paths)
-    for user, text in openvpn_ccd_files(spec).items():
+                             status_interval_sec=1, paths=paths, revoked=("carol",))
+    # carol's ccd file too (the real server has none): only the CRL may refuse her here
+    ccd = {**openvpn_ccd_files(spec), "carol": render_openvpn_ccd("carol")}
+    for user, text in ccd.items():
         (d / "ccd" / user).write_text(text, encoding="utf-8")
         (d / "ccd" / user).chmod(0o644)
     conf = d / "server.conf"
@@ -295,6 +314,40 @@ def test_user_removed_from_config_is_refused(tools: dict[str, str], namespaces: 
     assert "AUTH_FAILED" in run.log
     assert _tunnel_routes(run.routes) == set()
     assert marker in _read(server.log)
+
+
+def test_revoked_user_is_refused_by_the_crl_while_a_user_connects(
+        tools: dict[str, str], namespaces: tuple[str, str], workdir: Path, server: Server,
+        material: Material) -> None:
+    crl = Path(server.spec.paths["crl"])
+    assert stat.S_IMODE(crl.stat().st_mode) == 0o644
+    before = _read(server.log).count("certificate revoked")
+    run = _connect(tools, namespaces, workdir, "carol", material.revoked_profiles["carol"],
+                   done=lambda log: CONNECTED in log
+                   or _read(server.log).count("certificate revoked") > before)
+    assert not run.connected, run.log
+    assert _tunnel_routes(run.routes) == set()
+    # OpenSSL's verdict on carol's certificate, as the server logs it
+    assert _read(server.log).count("certificate revoked") > before, _read(server.log)[-3000:]
+    # the CRL refuses only the revoked: alice, right after, connects
+    alice = _connect(tools, namespaces, workdir, "alice-after-carol", material.profiles["alice"],
+                     done=lambda log: CONNECTED in log)
+    assert alice.connected, alice.log
+    # an empty CRL of the same CA, swapped in while the server runs (as nobody): re-read at the
+    # next connection, and carol (who has a ccd file here) is admitted
+    original = crl.read_text(encoding="utf-8")
+    empty = certificate_revocation_list(material.ca_key, material.server["ca_crt"], [])
+    try:
+        replacement = crl.with_suffix(".new")
+        replacement.write_text(empty, encoding="utf-8")
+        replacement.chmod(0o644)
+        replacement.replace(crl)
+        again = _connect(tools, namespaces, workdir, "carol-unrevoked", material.revoked_profiles["carol"],
+                         done=lambda log: CONNECTED in log or "AUTH_FAILED" in log)
+        assert again.connected, again.log + _read(server.log)[-3000:]
+    finally:
+        crl.write_text(original, encoding="utf-8")
+        crl.chmod(0o644)
 
 
 def test_certificate_of_another_ca_is_refused(tools: dict[str, str], namespaces: tuple[str, str],

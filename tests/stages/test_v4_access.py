@@ -7,16 +7,21 @@ from __future__ import annotations
 import base64
 import gzip
 import ipaddress
+import json
 import os
 import re
 import stat
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from cryptography import x509
 from typer.testing import CliRunner
 
-from helpers.plans import ROOT, example_values, issues_of
+from helpers.plans import ROOT, example_values, issues_of, plan_values
 from looper_infra.bootstrap.k8s_node import GPU_TAINT
 from looper_infra.cli import app
 from looper_infra.engine import deploy
@@ -222,6 +227,54 @@ def test_vpn_server_exposes_only_udp_1194_and_profiles_are_secret(stack: tuple[P
     access = values["openvpn"]["vpc_cidr"]
     from_access = {r.inputs["fromPort"] for r in plan.of_type(INGRESS) if r.inputs.get("cidrIpv4") == access}
     assert from_access == {22, 6443}
+
+
+def _pem(plan: Plan, type_: str, name: str) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(one(plan, type_, name).state["certPem"].encode())
+
+
+def _openvpn_user_data(plan: Plan) -> str:
+    instance = one(plan, "aws:ec2/instance:Instance", "openvpn-instance")
+    return gzip.decompress(base64.b64decode(instance.inputs["userDataBase64"])).decode()
+
+
+def test_revoking_a_user_keeps_their_certificate_and_lists_it_in_the_servers_crl(v4_dev_plan: Plan) -> None:
+    values = example_values("v4-dev")
+    assert values["openvpn"]["users"] == ["alice", "bob"] and values["openvpn"]["revoked"] == []
+    values["openvpn"].update(users=["alice"], revoked=["bob"])
+    revoked = plan_values(values, stack="v4-dev")
+    # bob moved from users to revoked: the same PKI resources (his certificate stays), no profile
+    tls_names = {(r.type, r.name) for r in v4_dev_plan.resources if r.type.startswith("tls:")}
+    assert {(r.type, r.name) for r in revoked.resources if r.type.startswith("tls:")} == tls_names
+    assert sorted(revoked.outputs["vpn_profiles"]) == ["alice"]
+    bob = _pem(revoked, "tls:index/locallySignedCert:LocallySignedCert", "vpn-pki-client-bob")
+    for plan, serials in ((v4_dev_plan, []), (revoked, [bob.serial_number])):
+        version = one(plan, "aws:secretsmanager/secretVersion:SecretVersion", "openvpn-secret-version")
+        assert version.inputs["secretString"] == "[secret]"
+        crl_pem = json.loads(version.state["secretString"])["crl_pem"]
+        assert plan.outputs["vpn_crl_pem"] == crl_pem  # public
+        crl = x509.load_pem_x509_crl(crl_pem.encode())
+        ca = _pem(plan, "tls:index/selfSignedCert:SelfSignedCert", "vpn-pki-ca")
+        assert crl.issuer == ca.subject and crl.is_signature_valid(ca.public_key())
+        assert [r.serial_number for r in crl] == serials
+    # the server checks every client against it, and the user data changes (the instance is
+    # replaced and fetches the new list)
+    before, after = _openvpn_user_data(v4_dev_plan), _openvpn_user_data(revoked)
+    assert all("crl-verify /etc/openvpn/server/crl.pem" in text for text in (before, after))
+    assert "readonly REVOKED_COUNT=0" in before and "readonly REVOKED_COUNT=1" in after
+
+
+def test_revoked_user_also_active_exits_2_naming_the_field(tmp_path: Path) -> None:
+    values = example_values("v4-dev")
+    values["openvpn"].update(revoked=["bob", "Eve"])
+    path = tmp_path / "Pulumi.v4-bad.yaml"
+    path.write_text(yaml.safe_dump({"config": {f"looper:{k}": v for k, v in values.items()}}))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
+    proc = subprocess.run([sys.executable, "-m", "looper_infra", "plan", "v4", "--config", str(path)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert "looper:openvpn.revoked" in proc.stderr and "bob also in openvpn.users" in proc.stderr
+    assert "'Eve' is not a user name" in proc.stderr and "Traceback" not in proc.stderr
 
 
 # --- GPU nodes --------------------------------------------------------------------------------------

@@ -17,11 +17,15 @@ one Secrets Manager secret; the user data only names it. ``looper-openvpn-aws tl
 it at boot with the instance role (IMDSv2, SigV4), checks each value's shape and writes
 root-only files next to ``server.conf``.
 
-Who may connect: a certificate of our CA with EKU clientAuth (``remote-cert-tls client``)
-*and* a ccd file named after its common name (``ccd-exclusive``). The ccd files are the
-configured users: removing a user from the config removes their file at the next setup run
-(the instance is replaced when its user data changes) and locks them out although their
-certificate stays valid until it expires.
+Who may connect: a certificate of our CA with EKU clientAuth (``remote-cert-tls client``),
+not listed in the CA's revocation list (``crl-verify``), *and* a ccd file named after its
+common name (``ccd-exclusive``). The ccd files are the configured users: removing a user from
+the config removes their file at the next setup run (the instance is replaced when its user
+data changes) and locks them out. Moving them to ``revoked`` also lists their certificate in
+the CRL (``components.vpn_pki``), fetched with the TLS material; the setup script refuses a
+CRL that does not list exactly as many certificates as there are revoked users (a secret
+version older than this user data), and OpenVPN re-reads the file, readable after it drops
+to ``nobody``, at each new connection when it changed.
 
 Routes: only networks the server really reaches are pushed (VPC peering is non-transitive:
 GCP is reachable from here only through a Transit Gateway). Forwarding is limited to them
@@ -81,6 +85,7 @@ SERVER_PATHS: Final = MappingProxyType({
     "cert": "/etc/openvpn/server/server.crt",
     "key": "/etc/openvpn/server/server.key",
     "tls_crypt": "/etc/openvpn/server/tls-crypt.key",
+    "crl": "/etc/openvpn/server/crl.pem",
     "ccd": "/etc/openvpn/server/ccd",
     "ccd_staging": "/etc/looper/openvpn/ccd",
     "log_dir": "/var/log/openvpn",
@@ -118,7 +123,7 @@ class OpenVpnServerSpec:
     push_cidrs: tuple[str, ...]
     #: AWS region of Secrets Manager and CloudWatch Logs
     region: str
-    #: Secrets Manager secret with ca_crt, server_crt, server_key, tls_crypt
+    #: Secrets Manager secret with ca_crt, server_crt, server_key, tls_crypt, crl_pem
     secret_id: str
     #: CloudWatch Logs group the log and status files are shipped to
     log_group_name: str
@@ -130,6 +135,9 @@ class OpenVpnServerSpec:
     openvpn_apt_version: str = OPENVPN_APT_VERSION
     #: file locations in server.conf (tests point them into a temporary directory)
     paths: Mapping[str, str] = field(default_factory=lambda: SERVER_PATHS, hash=False)
+    #: revoked users (sorted; config keeps them apart from users): the fetched CRL must list
+    #: exactly this many certificates, and a change replaces the instance, which fetches it
+    revoked: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # What config does not guarantee (``config.v4.OpenVpn``): it accepts no users, any

@@ -10,6 +10,13 @@
 - One client certificate per user: EKU clientAuth, KU digitalSignature + keyAgreement,
   CN = user name (the server's ccd file name). Keyed by user name: adding a user creates
   resources, removing one deletes them, nothing else is replaced.
+- Revoked users keep their client certificate resources (so their serials are known) but get
+  no profile; the certificate revocation list (`crl_pem`, checked by the server's
+  `crl-verify`) is built in the program from the CA and those certificates
+  (`certificate_revocation_list`). It is public data and deterministic: its dates come from
+  the certificates, not the clock, and ECDSA signing is RFC 6979 deterministic, so the same
+  revocations give the same bytes at every `pulumi up`. An empty list is a valid CRL too (the
+  server refuses everyone without a readable one).
 - tls-crypt key: 2048-bit OpenVPN static key from `RandomBytes(256)`, formatted as
   "OpenVPN Static key V1" in the program.
 
@@ -18,12 +25,16 @@ Private parts are Pulumi secrets; per-user profiles (`VpnPki.profiles`) are secr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_random as random
 import pulumi_tls as tls
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from looper_infra.bootstrap.openvpn import client_profile, static_key_v1
 from looper_infra.components.base import Component
@@ -54,12 +65,21 @@ class VpnPkiArgs:
     #: organization of every subject, e.g. `looper-dev`
     organization: str
     server_cn: str = DEFAULT_SERVER_CN
+    #: revoked users: their client certificates stay (same resources as when they were users)
+    #: and are listed in the CRL; no profile
+    revoked: tuple[str, ...] = ()
 
     def problems(self) -> list[str]:
-        # user names and duplicates are the config's facts (config.v4.OpenVpn, facts.openvpn)
+        # user names, duplicates and users/revoked overlaps are the config's facts
+        # (config.v4.OpenVpn, facts.openvpn); an overlap here would register a resource twice
         errors = []
         if self.server_cn in self.users:
             errors.append(f"users: {self.server_cn!r} is the server's common name")
+        if self.server_cn in self.revoked:
+            errors.append(f"revoked: {self.server_cn!r} is the server's common name")
+        both = sorted(set(self.users) & set(self.revoked))
+        if both:
+            errors.append(f"revoked: {', '.join(both)} also in users")
         if not self.organization:
             errors.append("organization: must not be empty")
         return errors
@@ -78,8 +98,12 @@ class VpnPki(Component):
     #: secrets
     server_key_pem: pulumi.Output[str]
     tls_crypt_key: pulumi.Output[str]
+    #: the certificate revocation list (PEM, public): the revoked users' certificates
+    crl_pem: pulumi.Output[str]
     server_cn: str
     clients: dict[str, ClientCredentials]
+    #: revoked user -> their (still valid, but listed in crl_pem) certificate and key
+    revoked: dict[str, ClientCredentials]
 
     def __init__(self, name: str, args: VpnPkiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("looper:vpn:VpnPki", name, args, opts)
@@ -113,11 +137,14 @@ class VpnPki(Component):
 
         server_key, server = issue("server", args.server_cn, SERVER_USES, SERVER_VALIDITY_HOURS,
                                    SERVER_EARLY_RENEWAL_HOURS)
-        self.clients = {}
-        for user in sorted(args.users):
+        # the same resources for a user and a revoked user: revoking changes none of them
+        issued: dict[str, ClientCredentials] = {}
+        for user in sorted({*args.users, *args.revoked}):
             k, cert = issue(f"client-{user}", user, CLIENT_USES, CLIENT_VALIDITY_HOURS,
                             CLIENT_EARLY_RENEWAL_HOURS)
-            self.clients[user] = ClientCredentials(cert.cert_pem, pulumi.Output.secret(k.private_key_pem))
+            issued[user] = ClientCredentials(cert.cert_pem, pulumi.Output.secret(k.private_key_pem))
+        self.clients = {user: issued[user] for user in sorted(args.users)}
+        self.revoked = {user: issued[user] for user in sorted(args.revoked)}
         # RandomBytes' outputs are secrets in the provider's schema
         static = random.RandomBytes(f"{name}-tls-crypt", length=STATIC_KEY_BYTES, opts=child)
 
@@ -126,13 +153,19 @@ class VpnPki(Component):
         self.server_cert_pem = server.cert_pem
         self.server_key_pem = pulumi.Output.secret(server_key.private_key_pem)
         self.tls_crypt_key = pulumi.Output.secret(static.hex.apply(static_key_v1))
+        revoked_pems = [creds.cert_pem for creds in self.revoked.values()]
+        # signed with the CA key (a secret), but the list itself is public
+        self.crl_pem = pulumi.Output.unsecret(pulumi.Output.all(
+            ca_key.private_key_pem, ca.cert_pem, *revoked_pems,
+        ).apply(lambda v: certificate_revocation_list(v[0], v[1], v[2:])))
         self.register_outputs({"ca_cert_pem": self.ca_cert_pem, "server_cert_pem": self.server_cert_pem,
-                               "users": sorted(self.clients)})
+                               "users": sorted(self.clients), "revoked": sorted(self.revoked),
+                               "crl_pem": self.crl_pem})
 
     def server_secret_values(self) -> Mapping[str, pulumi.Output[str]]:
         """What the server fetches at boot (keys as `looper-openvpn-aws tls` expects them)."""
         return {"ca_crt": self.ca_cert_pem, "server_crt": self.server_cert_pem,
-                "server_key": self.server_key_pem, "tls_crypt": self.tls_crypt_key}
+                "server_key": self.server_key_pem, "tls_crypt": self.tls_crypt_key, "crl_pem": self.crl_pem}
 
     def profiles(self, server_host: pulumi.Input[str], *, port: int = OPENVPN_PORT,
                  ) -> dict[str, pulumi.Output[str]]:
@@ -143,3 +176,42 @@ class VpnPki(Component):
             ).apply(lambda v: client_profile(user, v[0], v[1], v[2], v[3], v[4],
                                              server_cn=self.server_cn, port=port)))
         return {user: profile(user, creds) for user, creds in self.clients.items()}
+
+
+def certificate_revocation_list(ca_key_pem: str, ca_cert_pem: str, revoked_cert_pems: Sequence[str]) -> str:
+    """The CA's CRL (PEM) listing the serials of `revoked_cert_pems`; deterministic.
+
+    thisUpdate = the latest notBefore of the CA and the revoked certificates, and the CRL
+    number its Unix time (so both only grow as revocations of newer certificates are added);
+    nextUpdate = the CA's notAfter (OpenSSL refuses every client once a CRL's nextUpdate has
+    passed, and nothing here re-signs it on a schedule); each entry's revocation date = the
+    certificate's notBefore. Entries sorted by serial; ECDSA signatures per RFC 6979.
+    Refuses a certificate the CA did not issue (its serial would revoke nothing).
+    """
+    ca = x509.load_pem_x509_certificate(ca_cert_pem.encode())
+    key = serialization.load_pem_private_key(ca_key_pem.encode(), password=None)
+    certs = [x509.load_pem_x509_certificate(pem.encode()) for pem in revoked_cert_pems]
+    for cert in certs:
+        try:
+            cert.verify_directly_issued_by(ca)
+        except (ValueError, TypeError, InvalidSignature) as exc:
+            raise ValueError(f"revoked certificate {cert.subject.rfc4514_string()!r} was not issued "
+                             f"by the VPN CA ({type(exc).__name__})") from None
+    this_update = max([ca.not_valid_before_utc, *(c.not_valid_before_utc for c in certs)])
+    builder = (x509.CertificateRevocationListBuilder()
+               .issuer_name(ca.subject).last_update(this_update).next_update(ca.not_valid_after_utc)
+               .add_extension(x509.CRLNumber(int(this_update.timestamp())), critical=False))
+    try:
+        ski = ca.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
+    except x509.ExtensionNotFound:
+        pass
+    for cert in sorted(certs, key=lambda c: c.serial_number):
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder().serial_number(cert.serial_number)
+            .revocation_date(cert.not_valid_before_utc).build())
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise ValueError(f"the VPN CA key is {type(key).__name__}, not ECDSA")
+    crl = builder.sign(key, hashes.SHA256(), ecdsa_deterministic=True)
+    return crl.public_bytes(serialization.Encoding.PEM).decode()

@@ -329,7 +329,14 @@ class OpenVpn(Strict):
     users: list[str] = Field(
         default_factory=list,
         description="VPN users: one client certificate and .ovpn profile each (`looper vpn-profile USER`). "
-        "Removing a user locks them out (ccd-exclusive).")
+        "Removing a user locks them out (ccd-exclusive) and deletes their certificate; move them to "
+        "`revoked` instead to revoke it too.")
+    revoked: list[str] = Field(
+        default_factory=list,
+        description="Revoked VPN users (former `users`, moved here in the same change): their certificates "
+        "are kept and listed in the server's certificate revocation list (crl-verify), they get no "
+        "profile and no ccd file. A name cannot be in both lists. Taking a name off this list "
+        "un-revokes its old certificate: give a returning user a new name.")
     client_cidrs: list[Cidr] = Field(
         default_factory=lambda: [IPv4Network("0.0.0.0/0")],
         description="Who may reach UDP 1194 (road-warrior clients: the internet by default; the policy "
@@ -345,13 +352,17 @@ class OpenVpn(Strict):
         365, description="Days the connection/status logs (who connected when, from where) are kept in "
         "CloudWatch Logs.")
 
-    @field_validator("users")
+    @field_validator("users", "revoked")
     @classmethod
-    def _users(cls, v: list[str]) -> list[str]:
+    def _users(cls, v: list[str], info: ValidationInfo) -> list[str]:
         bad = [p for u in v if (p := user_problem(u))]
         dupes = sorted({u for u in v if v.count(u) > 1})
         if dupes:
-            bad.append(f"duplicate users: {', '.join(dupes)}")
+            bad.append(f"duplicate {info.field_name}: {', '.join(dupes)}")
+        active = (info.data.get("users") or []) if info.field_name == "revoked" else []
+        both = sorted(set(active) & set(v))
+        if both:
+            bad.append(f"{', '.join(both)} also in openvpn.users (a user is active or revoked)")
         if bad:
             raise ValueError("; ".join(bad))
         return v

@@ -45,12 +45,13 @@ def collect_garbage() -> Iterator[None]:
 def access(**server: Any) -> None:
     vpc = AccessVpc("access", AccessVpcArgs(name_prefix="looper-dev-vpn", region=REGION, account_id=ACCOUNT,
                                             azs=AZS))
-    pki = VpnPki("vpn-pki", VpnPkiArgs(users=("alice", "bob"), organization="looper-dev"))
+    pki = VpnPki("vpn-pki", VpnPkiArgs(users=("alice", "bob"), organization="looper-dev", revoked=("carol",)))
     srv = OpenVpnServer("vpn", OpenVpnServerArgs(**{
         "name_prefix": "looper-dev-vpn", "region": REGION, "account_id": ACCOUNT, "vpc_id": vpc.vpc_id,
         "subnet_id": vpc.public_subnet_ids.apply(lambda ids: ids[0]), "image_id": AMI,
         "users": ("alice", "bob"), "push_cidrs": ("10.1.0.0/16",), "tls": pki.server_secret_values(),
-        "secret_name": "looper-vpn/dev/server", "secret_kms_key_arn": SECRETS_KEY, **server}))
+        "secret_name": "looper-vpn/dev/server", "secret_kms_key_arn": SECRETS_KEY, "revoked": ("carol",),
+        **server}))
     pulumi.export("profiles", pki.profiles(srv.public_ip))
     pulumi.export("public_ip", srv.public_ip)
 
@@ -109,7 +110,7 @@ def test_secret_log_group_and_least_privilege_role(plan: Plan) -> None:
     assert secret.inputs["name"] == "looper-vpn/dev/server"
     assert version.inputs["secretString"] == SECRET_MASK
     assert sorted(json.loads(version.state["secretString"])) == [
-        "ca_crt", "server_crt", "server_key", "tls_crypt"]
+        "ca_crt", "crl_pem", "server_crt", "server_key", "tls_crypt"]
     group = named(plan, "aws:cloudwatch/logGroup:LogGroup", "vpn-logs")
     assert group.inputs["name"] == "/looper/openvpn/looper-dev-vpn"
     policy = json.loads(named(plan, "aws:iam/rolePolicy:RolePolicy", "vpn-role-policy").inputs["policy"])
@@ -133,7 +134,22 @@ def test_access_vpc_public_subnets_per_az_and_flow_logs(plan: Plan) -> None:
 
 
 def test_profiles_are_secret_outputs(plan: Plan) -> None:
+    # none for carol: she is revoked
     assert plan.outputs["profiles"] == {"alice": SECRET_MASK, "bob": SECRET_MASK}
+
+
+def test_server_gets_a_crl_of_exactly_the_revoked_certificates(plan: Plan) -> None:
+    version = plan.one("aws:secretsmanager/secretVersion:SecretVersion")
+    crl = x509.load_pem_x509_crl(json.loads(version.state["secretString"])["crl_pem"].encode())
+    ca, carol = _cert(plan, "vpn-pki-ca"), _cert(plan, "vpn-pki-client-carol")
+    assert crl.is_signature_valid(ca.public_key()) and crl.issuer == ca.subject
+    assert [r.serial_number for r in crl] == [carol.serial_number]
+    # the revoked user keeps her certificate resources (the serial the CRL names), not a ccd file
+    instance = plan.one(INSTANCE)
+    user_data = gzip.decompress(base64.b64decode(instance.inputs["userDataBase64"])).decode()
+    assert "crl-verify /etc/openvpn/server/crl.pem" in user_data
+    assert "readonly REVOKED_COUNT=1" in user_data and "readonly REVOKED_USERS=carol" in user_data
+    assert "/etc/looper/openvpn/ccd/carol" not in user_data and "/etc/looper/openvpn/ccd/alice" in user_data
 
 
 def _cert(plan: Plan, name: str) -> x509.Certificate:

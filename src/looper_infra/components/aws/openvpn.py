@@ -9,9 +9,9 @@
                    named admin CIDRs (none by default: Session Manager instead); instance role
                    that reads only its secret and writes only its log group.
 
-The server's TLS material (CA certificate, server key and certificate, tls-crypt key) is one
-Secrets Manager secret fetched at boot; the user data (bootstrap/openvpn.py) only names it.
-A change of users, routes or package pin changes the user data and replaces the instance
+The server's TLS material (CA certificate, server key and certificate, tls-crypt key, the CRL)
+is one Secrets Manager secret fetched at boot; the user data (bootstrap/openvpn.py) only names
+it. A change of users, revoked users, routes or package pin changes the user data and replaces the instance
 (`user_data_replace_on_change`); the Elastic IP stays, so profiles stay valid.
 
 Why one instance and not an Auto Scaling group: an OpenVPN server holds its clients' sessions
@@ -58,7 +58,7 @@ SSM_CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 PUBLIC_ENTRY_TAG = "looper/public-entry"
 SSH_PORT = 22
 #: Keys of the server secret (VpnPki.server_secret_values()).
-SERVER_SECRET_KEYS = ("ca_crt", "server_crt", "server_key", "tls_crypt")
+SERVER_SECRET_KEYS = ("ca_crt", "server_crt", "server_key", "tls_crypt", "crl_pem")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,49}\Z")
 
 
@@ -188,7 +188,7 @@ class OpenVpnServerArgs:
     users: tuple[str, ...]
     #: networks really reachable through this server, pushed as routes (bootstrap.openvpn.reachable_cidrs)
     push_cidrs: tuple[str, ...]
-    #: ca_crt, server_crt, server_key, tls_crypt (VpnPki.server_secret_values())
+    #: ca_crt, server_crt, server_key, tls_crypt, crl_pem (VpnPki.server_secret_values())
     tls: Mapping[str, pulumi.Input[str]]
     #: Secrets Manager name of the server secret, e.g. `looper-vpn/dev/server`
     secret_name: str
@@ -207,6 +207,9 @@ class OpenVpnServerArgs:
     secret_recovery_window_days: int = 7
     termination_protection: bool = False
     root_device_name: str = UBUNTU_ROOT_DEVICE
+    #: revoked users, whose certificates `tls["crl_pem"]` lists: in the user data, so that a
+    #: change replaces the instance (which fetches the new list) and the server checks the count
+    revoked: tuple[str, ...] = ()
 
     @property
     def log_group_name(self) -> str:
@@ -216,7 +219,7 @@ class OpenVpnServerArgs:
         return OpenVpnServerSpec(
             users=tuple(sorted(self.users)), push_cidrs=self.push_cidrs, region=self.region,
             secret_id=self.secret_name, log_group_name=self.log_group_name, server_cn=self.server_cn,
-            pool_cidr=self.pool_cidr)
+            pool_cidr=self.pool_cidr, revoked=tuple(sorted(self.revoked)))
 
     def problems(self) -> list[str]:
         errors = volume_problems(self.volume_gb, self.image_id)
@@ -275,7 +278,7 @@ class OpenVpnServer(Component):
         # --- secret, log group, identity --------------------------------------------------------
         secret = JsonSecret(f"{name}-secret", JsonSecretArgs(
             name=args.secret_name, values=dict(args.tls), kms_key_id=args.secret_kms_key_arn,
-            description=f"{p}: OpenVPN CA certificate, server key and certificate, tls-crypt key",
+            description=f"{p}: OpenVPN CA certificate, server key and certificate, tls-crypt key, CRL",
             recovery_window_in_days=args.secret_recovery_window_days), opts=child)
         group = aws.cloudwatch.LogGroup(
             f"{name}-logs", name=args.log_group_name, retention_in_days=args.log_retention_days,

@@ -39,6 +39,8 @@ class AccessNetwork:
 class VpnServerSpec:
     #: VPN users: one client certificate and profile each
     users: tuple[str, ...]
+    #: revoked users: their certificates are kept and listed in the server's CRL; no profile
+    revoked: tuple[str, ...] = ()
     #: who may reach UDP 1194 (the internet by default: road-warrior clients)
     client_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
     #: SSH sources by name; none by default (Session Manager instead)
@@ -112,7 +114,8 @@ class OperatorAccess(Component):
                 accepter=PeerSide(vpc_id=k8s.vpc_id, cidr=k8s.cidr, route_table_ids=k8s.route_table_ids)),
                 moved)
         organization = f"{args.name_prefix} {args.env}"
-        self.pki = VpnPki("vpn-pki", VpnPkiArgs(users=spec.users, organization=organization), moved)
+        self.pki = VpnPki("vpn-pki", VpnPkiArgs(users=spec.users, organization=organization,
+                                                 revoked=spec.revoked), moved)
         self.pushed_routes = reachable_cidrs(k8s_vpc_cidr=args.cluster_vpc.cidr, gcp_cidrs=args.gcp_cidrs,
                                              transit_gateway=args.transit_gateway)
         self.server = OpenVpnServer("openvpn", OpenVpnServerArgs(
@@ -123,7 +126,7 @@ class OperatorAccess(Component):
             server_cn=self.pki.server_cn,
             pool_cidr=spec.pool_cidr, instance_type=spec.instance_type, client_cidrs=spec.client_cidrs,
             admin_ssh_cidrs=dict(spec.admin_ssh_cidrs), log_retention_days=spec.log_retention_days,
-            termination_protection=spec.termination_protection), moved)
+            termination_protection=spec.termination_protection, revoked=spec.revoked), moved)
         self.profiles = dict(sorted(self.pki.profiles(self.server.public_ip).items()))
         self.register_outputs({"server_address": self.server.public_ip,
                                "pushed_routes": list(self.pushed_routes)})
@@ -132,4 +135,6 @@ class OperatorAccess(Component):
     def outputs(self) -> dict[str, object]:
         """The stage outputs of operator access."""
         return {"vpn_server_address": self.server.public_ip, "vpn_pushed_routes": list(self.pushed_routes),
-                "vpn_profiles": self.profiles, "vpn_log_group": self.server.log_group_name}
+                "vpn_profiles": self.profiles, "vpn_log_group": self.server.log_group_name,
+                # public: what the server's crl-verify enforces (`openssl crl -noout -text`)
+                "vpn_crl_pem": self.pki.crl_pem}
