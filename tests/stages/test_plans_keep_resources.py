@@ -70,11 +70,14 @@ ISSUE_18: dict[str, re.Pattern[str]] = {
     "v4": re.compile(r"cp-bundle|control-plane-\d+-template|(worker|kafka|gpu)-lt-template"
                      r"|gcp-gpu-node-vm-instance"
                      r"|secrets-key(-alias)?|eso-role-rds-secret|gcp-firewall-allow-aws-metrics"
-                     r"|(cp|join|openvpn)-secret-secret|(cp|worker|openvpn|eso)-role-policy"),
+                     r"|(cp|join|openvpn)-secret-secret|(cp|worker|openvpn|eso)-role-policy"
+                     # the OpenVPN server's secret carries its CRL; its user data the revoked
+                     # count (a changed count replaces the server, which then reads the new CRL)
+                     r"|openvpn-secret-version|openvpn-instance"),
     "v4-platform": re.compile(r"(redis|chromadb)-statefulset|gpu-release"
                               r"|observability-opentelemetry-collector"),
 }
-ISSUE_18_OUTPUTS: dict[str, set[str]] = {}
+ISSUE_18_OUTPUTS: dict[str, set[str]] = {"v4": {"vpn_crl_pem"}}
 #: baseline folder -> the issues since it (their intended changes add up)
 SINCE = {"before-issue-13": (ISSUE_14, ISSUE_15, ISSUE_18), "before-issue-14": (ISSUE_14, ISSUE_15, ISSUE_18),
          "before-issue-15": (ISSUE_15, ISSUE_18), "before-issue-18": (ISSUE_18,)}
