@@ -286,13 +286,33 @@ class NodeLifecycle(Component):
         self, name: str, args: NodeLifecycleArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("looper:aws:NodeLifecycle", name, args, opts)
-        child = self.child_opts
         tags = {"Name": args.name, **args.tags}
+        key = self._queue(name, args, tags)
+        ready = self._rules(name, args, tags)
+        self._roles(name, args, tags, key.arn)
+        # the URL is handed out once the queue accepts the rules' events
+        self.queue_url = pulumi.Output.all(self.queue.url, *ready).apply(lambda v: str(v[0]))
+        self.queue_arn = self.queue.arn
+        self.key_arn = key.arn
+        self.handler_role_arn = self.handler_role.arn
+        self.autoscaler_role_arn = self.autoscaler_role.arn
+        self.register_outputs(
+            {
+                "queue_url": self.queue_url,
+                "queue_arn": self.queue_arn,
+                "key_arn": self.key_arn,
+                "handler_role_arn": self.handler_role_arn,
+                "autoscaler_role_arn": self.autoscaler_role_arn,
+            }
+        )
+
+    def _queue(self, name: str, args: NodeLifecycleArgs, tags: dict[str, str]) -> aws.kms.Key:
+        """The events queue, encrypted with its own key (returned)."""
         key = customer_key(
             f"{name}-queue",
             description=f"{args.name}: node termination events (SQS SSE-KMS)",
             tags=tags,
-            opts=child,
+            opts=self.child_opts,
             policy=key_policy(args.partition, args.account_id),
             alias=args.name,
         )
@@ -302,8 +322,16 @@ class NodeLifecycle(Component):
             message_retention_seconds=QUEUE_RETENTION_SECONDS,
             kms_master_key_id=key.arn,
             tags=tags,
-            opts=child,
+            opts=self.child_opts,
         )
+        return key
+
+    def _rules(
+        self, name: str, args: NodeLifecycleArgs, tags: dict[str, str]
+    ) -> list[pulumi.Output[str]]:
+        """The EventBridge rules feeding the queue, their targets and the queue policy admitting
+        them; returns the ids that say the queue accepts their events."""
+        child = self.child_opts
         rules = {
             rule_key: aws.cloudwatch.EventRule(
                 f"{name}-{rule_key}",
@@ -334,6 +362,12 @@ class NodeLifecycle(Component):
             )
             for rule_key, rule in rules.items()
         ]
+        return [policy.id, *[t.id for t in targets]]
+
+    def _roles(
+        self, name: str, args: NodeLifecycleArgs, tags: dict[str, str], key_arn: pulumi.Output[str]
+    ) -> None:
+        """The IRSA roles of the termination handler and of Cluster Autoscaler."""
         groups = [
             group_arn(args.partition, args.region, args.account_id, g) for g in args.group_names.values()
         ]
@@ -346,10 +380,10 @@ class NodeLifecycle(Component):
                 issuer_host=args.issuer_host,
                 namespace=handler.namespace,
                 service_account=handler.name,
-                statements=handler_statements(self.queue.arn, key.arn, groups),
+                statements=handler_statements(self.queue.arn, key_arn, groups),
                 tags=tags,
             ),
-            child,
+            self.child_opts,
         )
         self.autoscaler_role = IrsaRole(
             f"{name}-autoscaler-role",
@@ -362,22 +396,5 @@ class NodeLifecycle(Component):
                 statements=autoscaler_statements(args.cluster_name),
                 tags=tags,
             ),
-            child,
-        )
-        # the URL is handed out once the queue accepts the rules' events
-        self.queue_url = pulumi.Output.all(self.queue.url, policy.id, *[t.id for t in targets]).apply(
-            lambda v: str(v[0])
-        )
-        self.queue_arn = self.queue.arn
-        self.key_arn = key.arn
-        self.handler_role_arn = self.handler_role.arn
-        self.autoscaler_role_arn = self.autoscaler_role.arn
-        self.register_outputs(
-            {
-                "queue_url": self.queue_url,
-                "queue_arn": self.queue_arn,
-                "key_arn": self.key_arn,
-                "handler_role_arn": self.handler_role_arn,
-                "autoscaler_role_arn": self.autoscaler_role_arn,
-            }
+            self.child_opts,
         )
