@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import base64
-import gzip
 import hashlib
-import io
 import ipaddress
 import json
 import re
-import tarfile
 from typing import Any
 
 import pytest
@@ -18,6 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from helpers.plans import example_values
+from helpers.v4_user_data import bundle, user_data
 from looper_infra.engine.mocks import RecordedResource
 from looper_infra.engine.plan import Plan
 from looper_infra.manifests import pki
@@ -206,16 +204,7 @@ def test_worker_and_kafka_groups(dev: Plan) -> None:
 def user_data_of(r: RecordedResource) -> str:
     raw = base64.b64decode(r.inputs.get("userDataBase64") or r.inputs["userData"])
     assert len(raw) <= 16384, f"{r.name}: {len(raw)} bytes of user data"
-    return gzip.decompress(raw).decode()
-
-
-def bundle_of(plan: Plan) -> dict[str, str]:
-    """The control planes' bundle (bootstrap.k8s_node.bundle) as Pulumi uploads it: path -> text."""
-    (obj,) = [o for o in plan.of_type("aws:s3/bucketObjectv2:BucketObjectv2") if o.name == "cp-bundle"]
-    data = gzip.decompress(base64.b64decode(obj.inputs["contentBase64"]))
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        return {"/" + m.name: tar.extractfile(m).read().decode()  # type: ignore[union-attr]
-                for m in tar.getmembers()}
+    return user_data(r)
 
 
 def node_text(plan: Plan, r: RecordedResource) -> str:
@@ -223,7 +212,7 @@ def node_text(plan: Plan, r: RecordedResource) -> str:
     plane, the bundle its setup script fetches."""
     text = user_data_of(r)
     if r.name.startswith("control-plane-"):
-        text += "".join(bundle_of(plan).values())
+        text += "".join(bundle(plan).values())
     return text
 
 
@@ -236,7 +225,7 @@ def test_control_planes_fetch_the_uploaded_bundle_by_its_sha256(dev: Plan) -> No
     for lt in cluster_nodes(dev, LT):
         if lt.name.startswith("control-plane-"):
             assert f"readonly BUNDLE_SHA256={digest}" in user_data_of(lt), lt.name
-    assert "/usr/local/sbin/looper-etcd" in bundle_of(dev)
+    assert "/usr/local/sbin/looper-etcd" in bundle(dev)
 
 
 TOKEN = re.compile(r"\b[a-z0-9]{6}\.[a-z0-9]{16}\b")
@@ -395,7 +384,7 @@ def test_the_join_token_is_rotated_by_the_cluster_not_reverted_by_pulumi(dev: Pl
     secrets = {s.inputs["name"]: s.state["arn"] for s in dev.of_type("aws:secretsmanager/secret:Secret")}
     writes = [s for s in statements if "secretsmanager:PutSecretValue" in s["Action"]]
     assert [w["Resource"] for w in writes] == [secrets["looper-cluster/dev/join"]]
-    kubeadm = bundle_of(dev)["/etc/looper/k8s/kubeadm-init.yaml"]
+    kubeadm = bundle(dev)["/etc/looper/k8s/kubeadm-init.yaml"]
     assert 'ttl: "24h0m0s"' in kubeadm
 
 
