@@ -150,7 +150,7 @@ class StorageSettings(Strict):
     """The EBS CSI driver and its StorageClasses (`gp3` default, `gp3-retain` for data)."""
 
     kms_key_arn: str | None = Field(
-        None, pattern=r"^arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$",
+        None, pattern=r"^arn:aws:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]{36}$",
         description="Customer-managed KMS key for the volumes; unset: the account's aws/ebs key.")
     iops: int = Field(3000, ge=3000, le=16000, description="gp3 IOPS per volume (3000 is free).")
     throughput: int = Field(125, ge=125, le=1000, description="gp3 throughput MiB/s (125 is free).")
