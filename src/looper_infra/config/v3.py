@@ -214,9 +214,9 @@ class V3Config(StageBase):
             issues.append(("network.subnets", f"needs subnets named {', '.join(missing)}"))
         for z in self.app_tier.zones:
             if z not in region_zones:
-                issues.append(("app_tier.zones", f"{z} is not in region {self.gcp.region}"))
+                issues.append(("app_tier.zones", f"{z!r} is not in region {self.gcp.region}"))
         if self.db_tier.zone not in region_zones:
-            issues.append(("db_tier.zone", f"{self.db_tier.zone} is not in region {self.gcp.region}"))
+            issues.append(("db_tier.zone", f"{self.db_tier.zone!r} is not in region {self.gcp.region}"))
         if self.app_tier.gpu is not None:
             offered = L4_ZONES.get(self.gcp.region, ())
             bad = [z for z in self.app_tier.zones if z not in offered]
