@@ -18,13 +18,14 @@ from looper_infra.components.k8s import names
 
 SRC = pathlib.Path(__file__).resolve().parents[2] / "src" / "looper_infra"
 _DOLLAR_ANCHORED = re.compile(r're\.(?:compile|match|search)\(r?"\^[^"]*\$"')
-#: Offences in files another branch owns this round (issue 18): the owner fixes them, then this
-#: entry must go (the test fails while an entry matches nothing).
+#: Offences left on purpose, by file and the start of the reason: files another branch owns this
+#: round (issue 18), and one non-validator. An entry that matches nothing fails the test.
 _KNOWN = {
-    ("components/aws/secrets.py", "_ARN_SUFFIX_LOOKALIKE.search with '-[A-Za-z0-9]{6}$' checks a substring "
-                                  "only: use fullmatch"),
-    ("components/aws/secrets.py", "re.compile pattern '-[A-Za-z0-9]{6}$' uses $ (matches before a final "
-                                  "newline): use \\Z"),
+    ("components/aws/secrets.py", "_ARN_SUFFIX_LOOKALIKE.search with"),
+    ("components/aws/secrets.py", "re.compile pattern '-[A-Za-z0-9]{6}$' uses $"),
+    # parses timestamps the API server writes (not a validator); a change here would change the
+    # control planes' user data, so it waits for a change that needs one
+    ("bootstrap/templates/k8s-node-cp.py.j2", "re.compile pattern '(\\\\d{4}-"),
 }
 
 
@@ -48,8 +49,13 @@ def _offences() -> set[tuple[str, str]]:
 
 def test_no_regex_validator_matches_partially() -> None:
     offences = _offences()
-    assert offences - _KNOWN == set()
-    assert _KNOWN - offences == set(), "fixed: remove these entries from _KNOWN"
+
+    def known(offence: tuple[str, str], entry: tuple[str, str]) -> bool:
+        return offence[0] == entry[0] and offence[1].startswith(entry[1])
+
+    assert [o for o in sorted(offences) if not any(known(o, k) for k in _KNOWN)] == []
+    assert [k for k in sorted(_KNOWN) if not any(known(o, k) for o in offences)] == [], (
+        "fixed: remove these entries from _KNOWN")
 
 
 def test_no_anchored_validator_ends_with_dollar() -> None:

@@ -7,6 +7,9 @@ user data, YAML round-trips for the files a cloud-config embeds. Derandomized, f
 patterns are the point, not the volume."""
 from __future__ import annotations
 
+import dataclasses
+import shlex
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -16,7 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from helpers import db_vm as db_vm_spec
 from helpers.tools import assert_shellcheck_clean, assert_valid_cloud_config, require_tool
+from looper_infra.bootstrap.db_vm import render_db_vm_cloud_config
 from looper_infra.bootstrap.openvpn import (
     SERVER_PATHS,
     SETUP_SCRIPT_PATH,
@@ -24,7 +29,8 @@ from looper_infra.bootstrap.openvpn import (
     openvpn_server_files,
     render_openvpn_server_cloud_config,
 )
-from looper_infra.config import v3
+from looper_infra.components.k8s import kafka
+from looper_infra.config import v3, v4_platform
 from looper_infra.facts import openvpn as openvpn_facts
 from looper_infra.facts import systemd_calendar
 
@@ -73,7 +79,7 @@ def _spec(users: tuple[str, ...]) -> OpenVpnServerSpec:
                              log_group_name="/looper/openvpn/looper-dev-vpn")
 
 
-@PROPERTY
+@settings(PROPERTY, max_examples=4)
 @given(users=st.lists(USERS, min_size=1, max_size=6, unique=True))
 def test_any_vpn_users_render_one_ccd_file_each_and_valid_user_data(users: list[str], tmp_path_factory:
                                                                     pytest.TempPathFactory) -> None:
@@ -102,3 +108,79 @@ def test_tool_checks_fail_on_what_a_newline_would_do(tmp_path: Path) -> None:
     proc = subprocess.run([require_tool("systemd-analyze"), "calendar", "*-*-* 03:30:00\nExecStart=/bin/sh"],
                           capture_output=True, text=True, timeout=30, check=False)
     assert proc.returncode != 0
+
+
+def _verify_units(files: dict[str, str], root: Path) -> subprocess.CompletedProcess[str]:
+    """`systemd-analyze verify` of the units among `files` (path -> content), in a root holding
+    them, their (executable) programs and this machine's own units (sysinit.target, ...)."""
+    shutil.copytree("/usr/lib/systemd/system", root / "usr/lib/systemd/system", symlinks=True,
+                    dirs_exist_ok=True)
+    units = []
+    for path, content in files.items():
+        target = root / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content, encoding="utf-8")
+        if target.suffix in (".service", ".timer"):
+            units.append(str(target))
+        else:
+            target.chmod(0o755)
+    command = [require_tool("systemd-analyze"), "verify", "--man=no", "--root", str(root), *units]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+
+def _db_vm_files(schedule: str) -> tuple[str, dict[str, str]]:
+    spec = dataclasses.replace(db_vm_spec.DEFAULT_SPEC, backup_on_calendar=schedule)
+    text = render_db_vm_cloud_config(spec)
+    return text, {f["path"]: f["content"] for f in yaml.safe_load(text)["write_files"] if "content" in f}
+
+
+@settings(max_examples=4, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                                 HealthCheck.function_scoped_fixture])
+@given(schedule=SCHEDULES)
+def test_db_vm_timer_with_any_accepted_schedule_passes_systemd_verify(schedule: str, tmp_path_factory:
+                                                                     pytest.TempPathFactory) -> None:
+    text, files = _db_vm_files(schedule)
+    assert f"OnCalendar={schedule}\n" in files["/etc/systemd/system/looper-db-backup.timer"]
+    work = tmp_path_factory.mktemp("dbvm")
+    assert_valid_cloud_config(text, work)
+    proc = _verify_units(files, work / "root")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_systemd_verify_refuses_a_bad_schedule(tmp_path: Path) -> None:
+    """The check above can fail: the old character class let 'aaaaa' through to the timer."""
+    _, files = _db_vm_files("aaaaa")
+    proc = _verify_units(files, tmp_path)
+    assert proc.returncode != 0 and "Failed to parse calendar specification" in proc.stdout + proc.stderr
+
+
+_KAFKA_BASE = {"brokers": 1, "storage": "50Gi", "heap": "1Gi"}
+TOPICS = st.from_regex(v4_platform._TOPIC, fullmatch=True).filter(
+    lambda name: name not in (".", "..") and not ("." in name and "_" in name))
+
+
+@PROPERTY
+@given(names=st.lists(TOPICS, min_size=1, max_size=5, unique=True))
+def test_any_accepted_topic_is_one_quoted_word_of_a_clean_script(names: list[str], tmp_path_factory:
+                                                                 pytest.TempPathFactory) -> None:
+    """Topic names reach the topic Job's shell script: each is one word after --topic and
+    --entity-name, never an option, and the script passes shellcheck."""
+    for name in names:  # the config's own validator accepts each
+        v4_platform.KafkaSettings.model_validate({"topics": {name: {}}, **_KAFKA_BASE})
+    script = kafka.topics_script("kafka:9092", {n: kafka.Topic(3, 1, 604800000) for n in names})
+    for line in script.splitlines()[2:]:
+        words = shlex.split(line)
+        flag = "--topic" if "--topic" in words else "--entity-name"
+        name = words[words.index(flag) + 1]
+        assert name in names and not name.startswith("-")
+    path = tmp_path_factory.mktemp("kafka") / "topics.sh"
+    path.write_text("#!/bin/sh\n" + script, encoding="utf-8")
+    proc = subprocess.run([require_tool("shellcheck"), "--shell=sh", str(path)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stdout
+
+
+def test_a_topic_that_looks_like_an_option_is_refused() -> None:
+    with pytest.raises(ValidationError, match="not a valid topic name"):
+        v4_platform.KafkaSettings.model_validate({"topics": {"-delete": {}}, **_KAFKA_BASE})
