@@ -11,6 +11,7 @@ import dataclasses
 import shlex
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from helpers import app_vm as app_vm_spec
 from helpers import db_vm as db_vm_spec
 from helpers.tools import assert_shellcheck_clean, assert_valid_cloud_config, require_tool
+from looper_infra.bootstrap import render_app_vm_caddyfile, render_app_vm_cloud_config
 from looper_infra.bootstrap.db_vm import render_db_vm_cloud_config
 from looper_infra.bootstrap.openvpn import (
     SERVER_PATHS,
@@ -30,7 +33,7 @@ from looper_infra.bootstrap.openvpn import (
     render_openvpn_server_cloud_config,
 )
 from looper_infra.components.k8s import kafka
-from looper_infra.config import v3, v4_platform
+from looper_infra.config import base, v3, v4_platform
 from looper_infra.facts import openvpn as openvpn_facts
 from looper_infra.facts import systemd_calendar
 
@@ -51,7 +54,7 @@ USERS = st.from_regex(openvpn_facts._USER, fullmatch=True)
 
 
 @PROPERTY
-@given(schedules=st.lists(SCHEDULES, min_size=1, max_size=25))
+@given(schedules=st.lists(SCHEDULES, min_size=10, max_size=40))
 def test_every_accepted_schedule_parses_in_systemd(schedules: list[str]) -> None:
     proc = subprocess.run([require_tool("systemd-analyze"), "calendar", *schedules],
                           capture_output=True, text=True, timeout=30, check=False)
@@ -65,7 +68,8 @@ def test_usual_schedules_are_accepted(schedule: str) -> None:
 
 
 @pytest.mark.parametrize("schedule", ["aaaaa", "daily; rm -rf /", "*-*-* 03:30:00\n", "Fri..Mon 00:00",
-                                      "*-*-* 23..1:00", "*-13-* 00:00", "*-*-* 00/0:00", "hourly%n"])
+                                      "*-*-* 23..1:00", "*-13-* 00:00", "*-*-* 00/0:00", "hourly%n",
+                                      "*:59/1", "*-2/30 00:00", "*:0/60"])
 def test_schedules_systemd_would_refuse_are_refused(schedule: str) -> None:
     assert systemd_calendar.calendar_problem(schedule) is not None
     proc = subprocess.run([require_tool("systemd-analyze"), "calendar", schedule],
@@ -184,3 +188,33 @@ def test_any_accepted_topic_is_one_quoted_word_of_a_clean_script(names: list[str
 def test_a_topic_that_looks_like_an_option_is_refused() -> None:
     with pytest.raises(ValidationError, match="not a valid topic name"):
         v4_platform.KafkaSettings.model_validate({"topics": {"-delete": {}}, **_KAFKA_BASE})
+
+
+def _accepted(check: Callable[[str], str], value: str) -> bool:
+    try:
+        check(value)
+    except ValueError:
+        return False
+    return True
+
+
+DOMAINS = (st.lists(st.from_regex(base._FQDN_LABEL, fullmatch=True), min_size=2, max_size=4)
+           .map(".".join).filter(lambda d: _accepted(base.check_fqdn, d)))
+EMAILS = st.from_regex(base._EMAIL, fullmatch=True).filter(lambda e: _accepted(base.check_email, e))
+
+
+@settings(PROPERTY, max_examples=4)
+@given(domain=DOMAINS, email=EMAILS)
+def test_any_accepted_domain_and_email_make_a_valid_app_vm(domain: str, email: str, tmp_path_factory:
+                                                           pytest.TempPathFactory) -> None:
+    """The domain is a bare Caddyfile site address, the e-mail a quoted token; the user data
+    that embeds the Caddyfile passes cloud-init's schema and reads back byte for byte."""
+    spec = dataclasses.replace(app_vm_spec.DEFAULT_SPEC, domain=domain, acme_email=email)
+    caddyfile = render_app_vm_caddyfile(spec)
+    assert f"\n{domain} {{\n" in caddyfile
+    email_line = next(line for line in caddyfile.splitlines() if line.strip().startswith("email "))
+    assert shlex.split(email_line.strip()) == ["email", email]
+    text = render_app_vm_cloud_config(spec)
+    embedded = [f["content"] for f in yaml.safe_load(text)["write_files"] if f["path"].endswith("/Caddyfile")]
+    assert embedded == [caddyfile]
+    assert_valid_cloud_config(text, tmp_path_factory.mktemp("appvm"))
