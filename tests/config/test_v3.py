@@ -61,8 +61,8 @@ def test_cross_section_rules() -> None:
     values["db_tier"]["zone"] = "europe-west1-b"
     del values["network"]["subnets"]["db"]
     issues = issues_of(values)
-    assert "us-east1-b is not in region asia-northeast3" in issues["looper:app_tier.zones"]
-    assert "europe-west1-b is not in region" in issues["looper:db_tier.zone"]
+    assert "'us-east1-b' is not in region asia-northeast3" in issues["looper:app_tier.zones"]
+    assert "'europe-west1-b' is not in region" in issues["looper:db_tier.zone"]
     assert "needs subnets named db" in issues["looper:network.subnets"]
 
 

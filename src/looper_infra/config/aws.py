@@ -30,7 +30,7 @@ class AwsSettings(Strict):
 
     region: str = Field(description="AWS region (e.g. ap-northeast-2).")
     account_id: str = Field(
-        pattern=r"^\d{12}$",
+        pattern=r"^[0-9]{12}$",
         description="AWS account ID; the provider refuses credentials of any other account.")
     azs: list[str] = Field(
         min_length=2, max_length=6,

@@ -18,7 +18,7 @@ from looper_infra.facts.gcp_zones import DEFAULT_REGION, REGION_ZONES, zones_of
 _PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]\Z")
 _MACHINE_TYPE = re.compile(
     r"^(?P<family>[a-z][a-z0-9]*)-(?P<kind>standard|highmem|highcpu|micro|small|medium)"
-    r"(?:-(?P<cpus>\d+))?$"
+    r"(?:-(?P<cpus>[0-9]+))?\Z"
 )
 #: Families whose boot disks are pd-* persistent disks (v1/v2/v3 app VMs).
 GENERAL_PURPOSE_FAMILIES = ("e2", "n1", "n2", "n2d", "t2d", "c2d")
@@ -29,7 +29,7 @@ IAP_SSH_RANGE = IPv4Network("35.235.240.0/20")
 
 def machine_vcpus(machine_type: str) -> int | None:
     """vCPUs of a predefined machine type (`e2-medium` counts its 2 shared vCPUs)."""
-    m = _MACHINE_TYPE.match(machine_type)
+    m = _MACHINE_TYPE.fullmatch(machine_type)
     if not m:
         return None
     if m["cpus"]:
@@ -187,7 +187,7 @@ class MachineSpec(Strict):
     @field_validator("machine_type")
     @classmethod
     def _machine_type(cls, v: str) -> str:
-        m = _MACHINE_TYPE.match(v)
+        m = _MACHINE_TYPE.fullmatch(v)
         if not m:
             raise ValueError(f"{v!r} is not a predefined GCP machine type")
         if m["family"] not in cls.FAMILIES:
@@ -213,7 +213,7 @@ class MachineSpec(Strict):
     @field_validator("image")
     @classmethod
     def _image_family(cls, v: str) -> str:
-        if not re.match(r"^ubuntu-os-cloud/ubuntu-\d{4}-lts(-amd64|-arm64)?\Z", v):
+        if not re.fullmatch(r"ubuntu-os-cloud/ubuntu-[0-9]{4}-lts(-amd64|-arm64)?", v):
             raise ValueError(
                 f"{v!r} is not an Ubuntu LTS image family (e.g. ubuntu-os-cloud/ubuntu-2404-lts-amd64)"
             )

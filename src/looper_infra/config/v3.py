@@ -20,11 +20,11 @@ from looper_infra.config.gpu import Gpu
 from looper_infra.config.v1 import StageBase
 from looper_infra.facts.gcp_zones import zones_of
 from looper_infra.facts.gpu import G2_GPU_COUNTS, L4_ZONES, L4_ZONES_AS_OF
+from looper_infra.facts.systemd_calendar import calendar_problem
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]\Z")
 #: 36 at most: the restore keeps the old database as `<name>_pre_restore_<14 digits>` (63 max)
 _PG_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,35}\Z")
-_ON_CALENDAR = re.compile(r"^[*0-9,./:\- A-Za-z]{5,64}\Z")
 
 
 class AppTier(MachineSpec):
@@ -154,8 +154,9 @@ class Backups(Strict):
     @field_validator("schedule")
     @classmethod
     def _calendar(cls, v: str) -> str:
-        if not _ON_CALENDAR.match(v):
-            raise ValueError(f"{v!r} is not a systemd OnCalendar expression")
+        problem = calendar_problem(v)
+        if problem:
+            raise ValueError(problem)
         return v
 
 
@@ -214,9 +215,9 @@ class V3Config(StageBase):
             issues.append(("network.subnets", f"needs subnets named {', '.join(missing)}"))
         for z in self.app_tier.zones:
             if z not in region_zones:
-                issues.append(("app_tier.zones", f"{z} is not in region {self.gcp.region}"))
+                issues.append(("app_tier.zones", f"{z!r} is not in region {self.gcp.region}"))
         if self.db_tier.zone not in region_zones:
-            issues.append(("db_tier.zone", f"{self.db_tier.zone} is not in region {self.gcp.region}"))
+            issues.append(("db_tier.zone", f"{self.db_tier.zone!r} is not in region {self.gcp.region}"))
         if self.app_tier.gpu is not None:
             offered = L4_ZONES.get(self.gcp.region, ())
             bad = [z for z in self.app_tier.zones if z not in offered]

@@ -24,10 +24,10 @@ from looper_infra.rules import ha_vpn
 
 _INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+\Z")
 _DB_CLASS = re.compile(r"^db\.[a-z0-9-]+\.[a-z0-9]+\Z")
-_CERT_ARN = re.compile(r"^arn:aws:acm:([a-z0-9-]+):(\d{12}):certificate/[0-9a-f-]{36}\Z")
-_WINDOW = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d\Z")
-_MAINT = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-"
-                    r"(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$")
+_CERT_ARN = re.compile(r"^arn:aws:acm:([a-z0-9-]+):([0-9]{12}):certificate/[0-9a-f-]{36}\Z")
+_WINDOW = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]\Z")
+_MAINT = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun):([01][0-9]|2[0-3]):[0-5][0-9]-"
+                    r"(mon|tue|wed|thu|fri|sat|sun):([01][0-9]|2[0-3]):[0-5][0-9]\Z")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 NODE_PORT_RANGE = (30000, 32767)
 #: Largest Calico VXLAN MTU across the AWS<->GCP VPN (one fact, in rules.ha_vpn).
@@ -218,7 +218,7 @@ class Database(Strict):
     """RDS PostgreSQL."""
 
     engine_version: str = Field(
-        "17.6", pattern=r"^1[4-9]\.\d{1,2}$", description="PostgreSQL engine version (exact minor).")
+        "17.6", pattern=r"^1[4-9]\.[0-9]{1,2}$", description="PostgreSQL engine version (exact minor).")
     instance_class: str = Field("db.m7g.large", description="RDS instance class.")
     allocated_storage_gb: int = Field(100, ge=20, le=65536, description="gp3 storage.")
     max_allocated_storage_gb: int = Field(
@@ -268,7 +268,7 @@ class Database(Strict):
     @field_validator("maintenance_window")
     @classmethod
     def _maintenance_window(cls, v: str) -> str:
-        if not _MAINT.match(v):
+        if not _MAINT.fullmatch(v):
             raise ValueError(f"{v!r} is not ddd:hh:mm-ddd:hh:mm (UTC), e.g. sun:18:30-sun:19:30")
         start, end = (_week_minutes(x) for x in v.split("-"))
         if (end - start) % (7 * 1440) < 30:

@@ -16,11 +16,11 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 from looper_infra.config.base import Email, Fqdn, Strict
 
 #: Prometheus duration: one or more `<n><unit>` groups, units y w d h m s ms (e.g. `15d`, `1d12h`)
-_DURATION = re.compile(r"^(?:\d+(?:ms|[ywdhms]))+\Z")
+_DURATION = re.compile(r"^(?:[0-9]+(?:ms|[ywdhms]))+\Z")
 #: Kubernetes binary/decimal quantity for storage (e.g. `50Gi`, `500M`)
-_QUANTITY = re.compile(r"^([1-9]\d*)(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)\Z")
+_QUANTITY = re.compile(r"^([1-9][0-9]*)(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)\Z")
 #: Prometheus `retention.size`: a number and a byte unit (e.g. `45GB`, `500MiB`)
-_BYTE_SIZE = re.compile(r"^([1-9]\d*)(B|KB|MB|GB|TB|PB|KiB|MiB|GiB|TiB|PiB)\Z")
+_BYTE_SIZE = re.compile(r"^([1-9][0-9]*)(B|KB|MB|GB|TB|PB|KiB|MiB|GiB|TiB|PiB)\Z")
 #: a secret under `looper/<env>/` in AWS Secrets Manager (the names the v4 roles may read)
 _SECRET_NAME = re.compile(r"^looper/[a-z][a-z0-9]{1,11}/[A-Za-z0-9/_+=.@-]{1,200}\Z")
 _BYTES = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50,
@@ -100,7 +100,8 @@ class Smtp(Strict):
     port: int = Field(587, description="SMTP port: 587 (STARTTLS) or 465 (TLS).")
     from_address: Email = Field(description="Sender address of alert mails.")
     to_address: Email = Field(description="Recipient of alert mails.")
-    username: str = Field(min_length=1, max_length=256, description="SMTP user name (not secret).")
+    username: str = Field(pattern=r"^[!-~]{1,256}$",
+                          description="SMTP user name (not secret): 1-256 visible ASCII characters.")
     password_secret_key: str = Field(
         description="Name of the AWS Secrets Manager secret holding the SMTP password, under looper/<env>/ "
         "(e.g. looper/dev/alertmanager-smtp); synced into the cluster by an ExternalSecret.")

@@ -26,8 +26,9 @@ _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50}
 _DECIMAL = {"m": Decimal("0.001"), "": Decimal(1), "k": Decimal(10**3), "M": Decimal(10**6),
             "G": Decimal(10**9), "T": Decimal(10**12)}
 _DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z")
-#: Kafka topic names: legal characters, and no '.'/'_' mix (Kafka warns: they collide in metrics).
-_TOPIC = re.compile(r"^[a-zA-Z0-9._-]{1,249}\Z")
+#: Kafka topic names: legal characters, and no '.'/'_' mix (Kafka warns: they collide in metrics);
+#: Kafka's own rule less a leading "-", which kafka-topics.sh would read as an option.
+_TOPIC = re.compile(r"^[a-zA-Z0-9._][a-zA-Z0-9._-]{0,248}\Z")
 _SECRET_KEY = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,200}\Z")
 _DURATION = re.compile(r"^([0-9]+(s|m|h))+\Z")
 GIB = 2**30
@@ -150,7 +151,7 @@ class StorageSettings(Strict):
     """The EBS CSI driver and its StorageClasses (`gp3` default, `gp3-retain` for data)."""
 
     kms_key_arn: str | None = Field(
-        None, pattern=r"^arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$",
+        None, pattern=r"^arn:aws:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]{36}$",
         description="Customer-managed KMS key for the volumes; unset: the account's aws/ebs key.")
     iops: int = Field(3000, ge=3000, le=16000, description="gp3 IOPS per volume (3000 is free).")
     throughput: int = Field(125, ge=125, le=1000, description="gp3 throughput MiB/s (125 is free).")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-BACKUP_WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)\Z")
-MAINTENANCE_WINDOW = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)-"
-                    r"(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)$")
+BACKUP_WINDOW = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9])\Z")
+MAINTENANCE_WINDOW = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun):([01][0-9]|2[0-3]):([0-5][0-9])-"
+                    r"(mon|tue|wed|thu|fri|sat|sun):([01][0-9]|2[0-3]):([0-5][0-9])\Z")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _WEEK = 7 * 1440
 
@@ -17,7 +17,7 @@ def _minutes(hh: str, mm: str, day: str = "mon") -> int:
 
 def windows_overlap(backup_window: str, maintenance_window: str) -> bool:
     """Whether the daily backup window (hh:mm-hh:mm) meets the weekly maintenance window."""
-    b, m = BACKUP_WINDOW.match(backup_window), MAINTENANCE_WINDOW.match(maintenance_window)
+    b, m = BACKUP_WINDOW.fullmatch(backup_window), MAINTENANCE_WINDOW.fullmatch(maintenance_window)
     if b is None or m is None:
         raise ValueError(f"malformed window {backup_window!r} / {maintenance_window!r}")
     b0, b1 = _minutes(*b.groups()[:2]), _minutes(*b.groups()[2:])

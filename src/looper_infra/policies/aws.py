@@ -88,7 +88,7 @@ MIN_CONTROL_PLANES = 3
 CONTROL_PLANE_ROLE = "control-plane"
 TERMINATING = "autoscaling:EC2_INSTANCE_TERMINATING"
 HA_VPN_TUNNELS = 4
-_PROD = re.compile(r"(^|-)prod(uction)?$")
+_PROD = re.compile(r"(^|-)prod(uction)?\Z")
 _PROD_ENV = frozenset({"prod", "production"})
 
 
@@ -153,7 +153,7 @@ def _provider_env(r: Resource) -> str:
 def is_production(resources: Sequence[Resource]) -> bool:
     """The stack name says prod, or an env tag (resource or provider default tags) does."""
     for r in resources:
-        if _PROD.search(stack_of(r.urn)):
+        if _PROD.search(stack_of(r.urn)):  # regex-guard: search (a suffix of the stack name)
             return True
         env = _provider_env(r) if r.type == AWS_PROVIDER else tags_of(r).get("env", "")
         if env.lower() in _PROD_ENV:

@@ -38,16 +38,16 @@ RUN_TO_COMPLETION = (JOB, CRON_JOB)
 PDB = "kubernetes:policy/v1:PodDisruptionBudget"
 
 #: an exact chart version: semver with an optional leading `v` (NVIDIA's charts use one)
-_EXACT_SEMVER = re.compile(r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
-                           r"(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$")
-_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+_EXACT_SEMVER = re.compile(r"^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"
+                           r"(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?\Z")
+_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}\Z")
 
 
 def chart_version_pinned(r: Resource) -> Iterator[str]:
     version = r.props.get("version")
     if not isinstance(version, str) or not version or version == "[unknown]":
         yield "helm release without an exact chart version (Helm would install the newest)"
-    elif not _EXACT_SEMVER.match(version):
+    elif not _EXACT_SEMVER.fullmatch(version):
         yield f"helm release chart version {version!r} is not an exact version (no ranges, no wildcards)"
 
 
@@ -115,7 +115,7 @@ def image_pinned(r: Resource) -> Iterator[str]:
         if not isinstance(image, str) or not image or image == "[unknown]":
             yield f"container {name}: no image"
             continue
-        if _DIGEST.search(image):
+        if _DIGEST.search(image):  # regex-guard: search (the image's suffix)
             continue
         last = image.rsplit("/", 1)[-1]
         if ":" not in last:

@@ -171,7 +171,8 @@ def _tokens(value: object) -> str:
 
 
 def _mentions(text: str, needle: str) -> bool:
-    return bool(needle) and re.search(rf"(?<![\w.-]){re.escape(needle)}(?![\w-])", text) is not None
+    return bool(needle) and re.search(  # regex-guard: search (a name in a text)
+        rf"(?<![A-Za-z0-9_.-]){re.escape(needle)}(?![A-Za-z0-9_-])", text) is not None
 
 
 def _identity(resource: RecordedResource) -> str:

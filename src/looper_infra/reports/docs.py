@@ -48,7 +48,7 @@ def end(name: str) -> str:
 def replace_generated(text: str, name: str, body: str) -> str:
     """`text` with the section `name` (between its markers) replaced by `body`."""
     pattern = re.compile(re.escape(begin(name)) + r".*?" + re.escape(end(name)), re.S)
-    if not pattern.search(text):
+    if not pattern.search(text):  # regex-guard: search (a marked section)
         raise ValueError(f"no {begin(name)} ... {end(name)} section")
     return pattern.sub(lambda _: f"{begin(name)}\n{body.rstrip()}\n{end(name)}", text)
 

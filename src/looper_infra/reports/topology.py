@@ -110,7 +110,7 @@ def _markers(stack: str) -> tuple[str, str]:
 def replace_section(text: str, stack: str, body: str) -> str:
     start, end = _markers(stack)
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
-    if not pattern.search(text):
+    if not pattern.search(text):  # regex-guard: search (a marked section)
         raise ValueError(f"no {start} ... {end} section")
     return pattern.sub(lambda _: f"{start}\n{body}{end}", text)
 

@@ -220,10 +220,19 @@ def test_gpu_labels_and_taint(name: str) -> None:
 def test_label_and_taint_values_stay_data_in_the_kubeadm_yaml() -> None:
     odd = 'a: "b" # c'
     spec = K8sNodeBootstrap(**WORKER, node_labels={"looper/note": odd},
-                            node_taints=("looper/odd='x':NoExecute",))
+                            node_taints=("looper/odd=0.1_e-3:NoExecute",))
     join = docs(render_k8s_kubeadm_join_config(spec))["JoinConfiguration"]["nodeRegistration"]
     assert args(join["kubeletExtraArgs"])["node-labels"].startswith(f"looper/note={odd},")
-    assert join["taints"] == [{"key": "looper/odd", "value": "'x'", "effect": "NoExecute"}]
+    # a YAML float look-alike stays a string
+    assert join["taints"] == [{"key": "looper/odd", "value": "0.1_e-3", "effect": "NoExecute"}]
+
+
+@pytest.mark.parametrize("taint", ["looper/odd='x':NoExecute", "a b:NoSchedule", "k=v\n:NoSchedule",
+                                   "-k:NoSchedule", "k=" + "v" * 64 + ":NoSchedule"])
+def test_a_taint_kubernetes_would_refuse_is_refused(taint: str) -> None:
+    spec = K8sNodeBootstrap(**WORKER, node_taints=(taint,))
+    with pytest.raises(ValueError, match="is not a taint"):
+        render_k8s_kubeadm_join_config(spec)
 
 
 def test_a_malformed_taint_is_refused_when_rendering() -> None:

@@ -3,7 +3,6 @@ derived from it that every node document shares: endpoint, labels, taints, helpe
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -15,6 +14,7 @@ from looper_infra.bootstrap.k8s_node.layout import (
     K8S_CP_HELPER_PATH,
     K8S_GCP_HELPER_PATH,
 )
+from looper_infra.components.k8s.names import TAINT
 from looper_infra.facts import v4_contract
 from looper_infra.facts.etcd import SNAPSHOT_KEY as SNAPSHOT_KEY  # snapshot object keys (one fact)
 from looper_infra.rules import ha_vpn
@@ -40,10 +40,6 @@ _CONTROL_PLANE_TAINT: Final = "node-role.kubernetes.io/control-plane:NoSchedule"
 #: linux-restricted-modules-<flavour>).
 _KERNEL_FLAVOURS: Final = MappingProxyType({"aws": "aws", "gcp": versions.UBUNTU_KERNEL_FLAVOUR})
 
-#: ``key[=value]:Effect``, the form of a taint given as text.
-_TAINT = re.compile(
-    r"(?P<key>[^=:\s]+)(=(?P<value>[^:\s]*))?:(?P<effect>NoSchedule|PreferNoSchedule|NoExecute)"
-)
 
 
 @dataclass(frozen=True)
@@ -56,7 +52,7 @@ class Taint:
 
 
 def _parse_taint(text: str) -> Taint:
-    match = _TAINT.fullmatch(text)
+    match = TAINT.fullmatch(text)
     if match is None:
         raise ValueError(f"{text!r} is not a taint 'key[=value]:NoSchedule|PreferNoSchedule|NoExecute'")
     return Taint(match["key"], match["value"], match["effect"])

@@ -123,7 +123,7 @@ class EtcdBackupBucketArgs:
 
     def problems(self) -> list[str]:
         errors = []
-        if not _BUCKET.match(self.bucket_name) or re.match(r"^\d+\.\d+\.\d+\.\d+\Z", self.bucket_name):
+        if not _BUCKET.match(self.bucket_name) or re.fullmatch(r"([0-9]+\.){3}[0-9]+", self.bucket_name):
             errors.append(f"bucket_name: {self.bucket_name!r} is not an S3 bucket name")
         if not ACCOUNT_ID.match(self.account_id):
             errors.append(f"account_id: {self.account_id!r} is not a 12-digit AWS account ID")

@@ -24,7 +24,7 @@ from looper_infra.components.base import Component
 
 #: IAM role names: 1-64 of letters, digits and +=,.@_-
 _ROLE_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}\Z")
-_MANAGED_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(aws|\d{12}):policy/[A-Za-z0-9+=,.@_/-]+\Z")
+_MANAGED_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(aws|[0-9]{12}):policy/[A-Za-z0-9+=,.@_/-]+\Z")
 
 
 def assume_role_policy(service: str) -> str:

@@ -54,7 +54,7 @@ CACHE_DEFAULT_TTL = 300
 CACHE_MAX_TTL = 3600
 _BUCKET = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\Z")
 _K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z")
-_POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(aws|\d{12}):policy/[\w+=,.@/-]+\Z")
+_POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(aws|[0-9]{12}):policy/[A-Za-z0-9_+=,.@/-]+\Z")
 _ROLE_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}\Z")
 #: verbs of read-only IAM actions (an Allow on Resource "*" may name only these, or carry a Condition)
 _READ_ONLY_VERBS = ("Describe", "Get", "List")
@@ -106,7 +106,7 @@ class IrsaIssuerArgs:
 
     def problems(self) -> list[str]:
         errors = []
-        if not _BUCKET.match(self.bucket_name) or re.match(r"^\d+\.\d+\.\d+\.\d+\Z", self.bucket_name):
+        if not _BUCKET.match(self.bucket_name) or re.fullmatch(r"([0-9]+\.){3}[0-9]+", self.bucket_name):
             errors.append(f"bucket_name: {self.bucket_name!r} is not an S3 bucket name")
         if not re.match(r"^[A-Za-z0-9-_]{1,50}\Z", self.name_prefix):
             errors.append(f"name_prefix: {self.name_prefix!r} (1-50 of A-Za-z0-9-_)")

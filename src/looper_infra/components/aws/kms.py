@@ -15,9 +15,9 @@ import pulumi
 import pulumi_aws as aws
 
 #: an AWS account ID
-ACCOUNT_ID: Final = re.compile(r"^\d{12}\Z")
+ACCOUNT_ID: Final = re.compile(r"^[0-9]{12}\Z")
 #: an AWS region name (ap-northeast-2, us-gov-west-1, cn-north-1)
-REGION: Final = re.compile(r"^[a-z]{2,4}(-[a-z]+)+-\d+\Z")
+REGION: Final = re.compile(r"^[a-z]{2,4}(-[a-z]+)+-[0-9]+\Z")
 PARTITIONS: Final = ("aws", "aws-cn", "aws-us-gov")
 #: days in which a scheduled key deletion can be cancelled (the maximum)
 KEY_DELETION_WINDOW_DAYS: Final = 30

@@ -32,7 +32,7 @@ import pulumi_aws as aws
 USER_DATA_LIMIT = 16 * 1024
 #: root device of Canonical's Ubuntu AMIs
 UBUNTU_ROOT_DEVICE = "/dev/sda1"
-IMAGE_ID = re.compile(r"^(ami-[0-9a-f]{8,17}|resolve:ssm:\S+)\Z")
+IMAGE_ID = re.compile(r"^(ami-[0-9a-f]{8,17}|resolve:ssm:[A-Za-z0-9_./-]{1,2048}(:[0-9]{1,10})?)\Z")
 NAME_PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,99}\Z")
 
 

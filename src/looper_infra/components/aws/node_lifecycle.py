@@ -44,6 +44,7 @@ import pulumi_aws as aws
 from looper_infra.components.aws.irsa import IrsaRole, IrsaRoleArgs
 from looper_infra.components.aws.kms import ACCOUNT_ID, REGION, customer_key
 from looper_infra.components.base import Component
+from looper_infra.components.k8s import names
 from looper_infra.facts import v4_contract
 
 #: seconds the hook waits beyond the handler's drain timeout (event delivery, cordon, the call
@@ -80,9 +81,6 @@ HANDLER_QUEUE_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage")
 _QUEUE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}\Z")
 #: rule names are `<name>-<rule key>`, at most 64 characters
 _NAME_MAX = 64 - len("-scheduled-change")
-_TAINT = re.compile(
-    r"^(?P<key>[^=:\s]+)(=(?P<value>[^:\s]*))?:(?P<effect>NoSchedule|PreferNoSchedule|NoExecute)$"
-)
 
 
 def hook_heartbeat_seconds(drain_timeout_seconds: int) -> int:
@@ -232,7 +230,7 @@ def autoscaler_node_template(
     prefix = v4_contract.AUTOSCALER_NODE_TEMPLATE
     tags = {f"{prefix}label/{k}": v for k, v in labels.items()}
     for taint in taints:
-        match = _TAINT.match(taint)
+        match = names.TAINT.fullmatch(taint)
         if match is None:
             raise ValueError(f"{taint!r} is not a taint 'key[=value]:Effect'")
         tags[f"{prefix}taint/{match['key']}"] = f"{match['value'] or ''}:{match['effect']}"

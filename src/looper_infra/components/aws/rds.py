@@ -39,7 +39,7 @@ PARAMETERS = {
 }
 MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
 _IDENTIFIER = re.compile(r"^[a-z](?!.*--)[a-z0-9-]{0,62}(?<!-)\Z")
-_VERSION = re.compile(r"^(1[1-9])\.(\d{1,2})\Z")
+_VERSION = re.compile(r"^(1[1-9])\.([0-9]{1,2})\Z")
 
 
 def parameter_group_family(engine_version: str) -> str:
@@ -121,9 +121,9 @@ class PostgresDatabaseArgs:
             errors.append(f"backup_retention_days: {self.backup_retention_days} (7-35)")
         if self.monitoring_interval not in MONITORING_INTERVALS:
             errors.append(f"monitoring_interval: one of {MONITORING_INTERVALS}")
-        if not BACKUP_WINDOW.match(self.backup_window):
+        if not BACKUP_WINDOW.fullmatch(self.backup_window):
             errors.append(f"backup_window: {self.backup_window!r} is not hh:mm-hh:mm")
-        if not MAINTENANCE_WINDOW.match(self.maintenance_window):
+        if not MAINTENANCE_WINDOW.fullmatch(self.maintenance_window):
             errors.append(f"maintenance_window: {self.maintenance_window!r} is not ddd:hh:mm-ddd:hh:mm")
         if not errors and windows_overlap(self.backup_window, self.maintenance_window):
             errors.append("maintenance_window: overlaps backup_window")

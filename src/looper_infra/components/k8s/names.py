@@ -10,15 +10,23 @@ _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z")
 _SUBDOMAIN = re.compile(r"^(?=.{1,253}\Z)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z")
 #: a key of a Secret's or ConfigMap's data
 _DATA_KEY = re.compile(r"^[-._a-zA-Z0-9]{1,253}\Z")
+#: a taint as text, ``key[=value]:Effect`` (the kubelet's ``--register-with-taints`` form): the key
+#: a qualified name (optional DNS-subdomain prefix and ``/``), the value a label value
+TAINT = re.compile(
+    r"^(?P<key>([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)"
+    r"(=(?P<value>([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?))?"
+    r":(?P<effect>NoSchedule|PreferNoSchedule|NoExecute)\Z"
+)
 
 
 def is_label(name: str) -> bool:
-    return bool(_LABEL.match(name))
+    return bool(_LABEL.fullmatch(name))
 
 
 def is_subdomain(name: str) -> bool:
-    return bool(_SUBDOMAIN.match(name))
+    return bool(_SUBDOMAIN.fullmatch(name))
 
 
 def is_data_key(key: str) -> bool:
-    return bool(_DATA_KEY.match(key))
+    return bool(_DATA_KEY.fullmatch(key))

@@ -83,16 +83,16 @@ def is_db(r: RecordedResource) -> bool:
     """A database VM, by its name or a `*-db` network tag."""
     name = str(r.inputs.get("name", r.name))
     tags = [str(t) for t in r.inputs.get("tags") or []]
-    return bool(re.search(r"(^|-)db($|-)", name)) or any(t.endswith("-db") for t in tags)
+    return "db" in name.split("-") or any(t.endswith("-db") for t in tags)
 
 
 def smaller_machine(machine_type: str, machines: dict[str, Any]) -> str | None:
     """The next smaller machine type of the same series in the snapshot (n2-standard-4 -> -2)."""
-    m = re.fullmatch(r"([a-z0-9]+-[a-z]+)-(\d+)", machine_type)
+    m = re.fullmatch(r"([a-z0-9]+-[a-z]+)-([0-9]+)", machine_type)
     if not m:
         return None
     prefix, n = m.group(1), int(m.group(2))
-    sizes = sorted(int(k.rsplit("-", 1)[1]) for k in machines if re.fullmatch(rf"{prefix}-\d+", k))
+    sizes = sorted(int(k.rsplit("-", 1)[1]) for k in machines if re.fullmatch(rf"{prefix}-[0-9]+", k))
     smaller = [s for s in sizes if s < n]
     return f"{prefix}-{smaller[-1]}" if smaller else None
 

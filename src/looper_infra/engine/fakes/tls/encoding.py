@@ -25,7 +25,7 @@ def pem_encode(label: str, der: bytes) -> str:
 
 def pem_decode(text: str) -> tuple[str, bytes]:
     """The label and DER bytes of the first PEM block in `text` (as Go's pem.Decode)."""
-    match = _PEM_BLOCK.search(text)
+    match = _PEM_BLOCK.search(text)  # regex-guard: search (the first PEM block)
     if match is None:
         raise ValueError("no PEM block found")
     label, body = match.group(1), match.group(2)
