@@ -18,11 +18,9 @@ from looper_infra.components.k8s import names
 
 SRC = pathlib.Path(__file__).resolve().parents[2] / "src" / "looper_infra"
 _DOLLAR_ANCHORED = re.compile(r're\.(?:compile|match|search)\(r?"\^[^"]*\$"')
-#: Offences left on purpose, by file and the start of the reason: files another branch owns this
-#: round (issue 18), and one non-validator. An entry that matches nothing fails the test.
+#: Offences left on purpose, by file and the start of the reason: one non-validator. An entry
+#: that matches nothing fails the test.
 _KNOWN = {
-    ("components/aws/secrets.py", "_ARN_SUFFIX_LOOKALIKE.search with"),
-    ("components/aws/secrets.py", "re.compile pattern '-[A-Za-z0-9]{6}$' uses $"),
     # parses timestamps the API server writes (not a validator); a change here would change the
     # control planes' user data, so it waits for a change that needs one
     ("bootstrap/templates/k8s-node-cp.py.j2", "re.compile pattern '(\\\\d{4}-"),

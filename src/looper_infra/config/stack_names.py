@@ -18,7 +18,7 @@ from looper_infra.config.errors import ConfigError, ConfigIssue
 
 #: Pulumi's limit on a stack name's length.
 MAX_STACK_NAME = 100
-_STACK_CHARS = re.compile(r"[A-Za-z0-9_.-]*")
+_NOT_STACK_CHAR = re.compile(r"[^A-Za-z0-9_.-]")
 _STACK_FILE = re.compile(r"Pulumi\.(?P<stack>.+)\.yaml")
 
 
@@ -28,9 +28,9 @@ def stack_name_problem(name: str) -> str | None:
         return "a stack name may not be empty"
     if len(name) > MAX_STACK_NAME:
         return f"a stack name cannot exceed {MAX_STACK_NAME} characters ({name!r} has {len(name)})"
-    end = _STACK_CHARS.match(name)
-    at = end.end() if end else 0
-    if at != len(name):
+    bad = _NOT_STACK_CHAR.search(name)  # regex-guard: search (the first character Pulumi refuses)
+    if bad is not None:
+        at = bad.start()
         return (f"invalid stack name {name!r}: a stack name may only contain alphanumeric, hyphens, "
                 f"underscores, or periods: invalid character {name[at]!r} at position {at}")
     return None

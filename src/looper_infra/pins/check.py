@@ -231,7 +231,7 @@ class OciClient:
 
 
 def _next_page(url: str, link: str) -> str | None:
-    match = re.search(r'<([^>]+)>\s*;\s*rel="?next"?', link)
+    match = re.search(r'<([^>]+)>[ \t]*;[ \t]*rel="?next"?', link)  # regex-guard: search (Link: next)
     return urllib.parse.urljoin(url, match[1]) if match else None
 
 

@@ -29,7 +29,7 @@ from looper_infra.components.base import Component
 #: Secrets Manager names: 1-512 of letters, digits and /_+=.@- (no `-` + 6 chars at the end,
 #: which would look like the suffix AWS appends to ARNs).
 _NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}\Z")
-_ARN_SUFFIX_LOOKALIKE = re.compile(r"-[A-Za-z0-9]{6}$")
+_ARN_SUFFIX_LOOKALIKE = re.compile(r"-[A-Za-z0-9]{6}\Z")
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*\Z")
 
 
@@ -53,7 +53,7 @@ class JsonSecretArgs:
         errors = []
         if not _NAME.match(self.name):
             errors.append(f"name: {self.name!r} is not a Secrets Manager name (1-512 of A-Za-z0-9/_+=.@-)")
-        elif _ARN_SUFFIX_LOOKALIKE.search(self.name):
+        elif _ARN_SUFFIX_LOOKALIKE.search(self.name):  # regex-guard: search (the name's suffix)
             errors.append(f"name: {self.name!r} ends with '-' and 6 characters, which looks like the "
                           "random suffix of a secret ARN and breaks partial-ARN lookups")
         if not self.values:
