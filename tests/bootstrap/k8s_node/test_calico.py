@@ -157,6 +157,12 @@ elif name == "kubectl" and "apply" in args:
         sys.exit("error: Internal error occurred: failed calling webhook")
     with open(applied, "a") as out:
         out.write(short(args[args.index("--filename") + 1]) + "\\n")
+elif name == "kubectl" and "get" in args:  # the Calico version calico-node reports, if any
+    running = os.path.join(d, "running-version")
+    if os.path.exists(running) and "crd" in args:
+        print("customresourcedefinition.apiextensions.k8s.io/clusterinformations.crd.projectcalico.org")
+    elif os.path.exists(running):
+        print(open(running).read(), end="")
 elif name == "kubectl" and "wait" in args:
     done = open(applied).read().split() if os.path.exists(applied) else []
     if "--for=condition=Established" in args:
@@ -240,7 +246,9 @@ class Node:
 
 
 KUBECTL = "kubectl --kubeconfig admin.conf "
+RUNNING = KUBECTL + "get crd clusterinformations.crd.projectcalico.org --ignore-not-found --output name"
 IN_ORDER = [
+    RUNNING,
     KUBECTL + "apply --server-side --force-conflicts --filename operator-crds.yaml",
     KUBECTL + "wait --for=condition=Established --timeout=60s --filename operator-crds.yaml",
     KUBECTL + "apply --server-side --force-conflicts --filename tigera-operator.yaml",
@@ -264,6 +272,23 @@ def test_crds_then_operator_then_installation_then_calico_available(tmp_path: Pa
     assert node.calls("kubectl") == IN_ORDER and node.calls("curl") == []
 
 
+@pytest.mark.parametrize(("running", "applied"), [
+    ("v0.0.0-fake", True), ("v0.0.0-alpha", True), ("", True), ("v0.0.1", False), ("v3.99.0", False)])
+def test_a_newer_calico_on_the_cluster_is_not_downgraded(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, running: str, applied: bool) -> None:
+    node = Node(tmp_path, monkeypatch)
+    (tmp_path / "applied").write_text("tigera-operator.yaml\ninstallation.yaml\n")  # Calico runs
+    (tmp_path / "running-version").write_text(running)
+    proc = node.apply()
+    assert proc.returncode == 0, proc.stderr
+    kubectl = node.calls("kubectl")
+    assert kubectl[:2] == [RUNNING, KUBECTL + "get clusterinformations.crd.projectcalico.org default "
+                           "--ignore-not-found --output jsonpath={.spec.calicoVersion}"]
+    assert any(" apply " in c for c in kubectl) is applied
+    assert ("not downgrading" in proc.stderr) is not applied
+    assert kubectl[-1] == IN_ORDER[-1] and not node.pending()
+
+
 def test_a_manifest_with_another_sha256_is_refused_and_nothing_applied(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     node = Node(tmp_path, monkeypatch, served=CRDS + b"# tampered\n")
@@ -271,7 +296,7 @@ def test_a_manifest_with_another_sha256_is_refused_and_nothing_applied(
     assert proc.returncode == 1
     assert re.search(r"FAILED: https://example.invalid/v0/operator-crds.yaml has sha256 [0-9a-f]{64}, "
                      rf"expected {hashlib.sha256(CRDS).hexdigest()}", proc.stderr)
-    assert node.calls("kubectl") == [] and node.pending()
+    assert node.calls("kubectl") == [RUNNING] and node.pending()  # only the version asked
     assert not list((tmp_path / "state" / "calico").iterdir())  # no partial file kept
 
 
@@ -297,7 +322,7 @@ def test_a_failed_first_apply_heals_on_the_next_run_without_a_second_init(
     assert node.calls("kubeadm") == ["kubeadm init --config kubeadm-init.yaml"]
     [enable] = node.calls("systemctl")
     assert enable.startswith("systemctl enable --now ") and enable.endswith(f" {CALICO_TIMER}")
-    assert node.calls("kubectl") == [IN_ORDER[0]]  # the CRDs' apply failed: nothing after it
+    assert node.calls("kubectl") == IN_ORDER[:2]  # the CRDs' apply failed: nothing after it
     assert node.pending() and "k8s ready" not in first.stdout
     assert "giving up after 1 tries: server_side_apply" in first.stderr
     # the retry (timer) or the next boot: kubelet.conf exists, no init; Calico applied in order
