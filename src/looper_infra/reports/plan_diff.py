@@ -301,10 +301,8 @@ def plan_at_ref(repo: Path, ref: str, stage: str, stack: str, config: Path | Non
                 "--project-dir", str(tree)]
         if config is not None:
             resolved = config.resolve()
-            try:  # the ref's own copy of a stack file that lives in the repository
+            if resolved.is_relative_to(root.resolve()):  # the ref's own copy of a repo file
                 resolved = tree / resolved.relative_to(root.resolve())
-            except ValueError:
-                pass
             argv += ["--config", str(resolved)]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             [str(tree / "src"), *filter(None, [os.environ.get("PYTHONPATH")])])}
