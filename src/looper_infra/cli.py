@@ -28,7 +28,8 @@ EXIT_PIN_MISSING, EXIT_PIN_UNCHECKED = 5, 6
 #: What each exit code means (README "Exit codes", docs/architecture.md; shown by `looper --help`).
 EXIT_CODES = {
     EXIT_OK: "success",
-    EXIT_INTERNAL: "internal error (one line; LOOPER_DEBUG=1 shows the traceback)",
+    EXIT_INTERNAL: "internal error (one line; LOOPER_DEBUG=1 shows the traceback); for looper "
+                   "diff: the plans differ",
     EXIT_CONFIG: "invalid config or usage (every error with its key path)",
     EXIT_POLICY: "a mandatory policy is violated (looper check)",
     EXIT_NOT_READY: "cannot deploy yet: the Pulumi CLI, the secrets passphrase or cloud "
@@ -437,7 +438,7 @@ def diff_cmd(
 
 
 #: `looper diff`: the plans differ (0 = no change, 2 = bad input)
-EXIT_CHANGED = 1
+EXIT_CHANGED = EXIT_INTERNAL
 
 
 def _stage_of_stack(stack: str | None, config: Path | None, project_dir: Path | None) -> str:

@@ -169,9 +169,10 @@ def test_user_data_is_compared_decoded_with_a_bounded_text_diff(tmp_path: Path) 
     assert "-echo a" in change["text_diff"] and "+echo b" in change["text_diff"]
     assert "echo step 150" not in "\n".join(change["text_diff"])  # context lines only
     # a large change is cut in the human and markdown forms, said so
-    base, head = doc([f"a{i}" for i in range(200)]), doc([f"b{i}" for i in range(200)])
+    # (a fence longer than any backtick run in the text keeps the block closed)
+    base, head = (doc(["# ```", *(f"{side}{i}" for i in range(200))]) for side in "ab")
     markdown = diff(tmp_path, base, head, "--format", "markdown").output
-    assert "```diff" in markdown and "-a0" in markdown and "+b199" not in markdown
+    assert "````diff" in markdown and "-a0" in markdown and "+b199" not in markdown
     assert "more diff lines (see --json)" in markdown
     assert len(markdown.splitlines()) < plan_diff.TEXT_DIFF_LINES + 30
 

@@ -411,6 +411,13 @@ def _label(r: ResourceChange) -> str:
     return f"{r.type} {r.name}"
 
 
+def _code(text: str) -> str:
+    """Markdown inline code that survives backticks in the text."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    return f"{fence} {text} {fence}" if longest else f"`{text}`"
+
+
 def to_markdown(diff: PlanDiff) -> str:
     """A pull-request comment: summary, then each section; text diffs in ```diff blocks."""
     lines = [f"### looper diff: {_title(diff)}", "", f"**{summary_line(diff)}**", ""]
@@ -420,14 +427,16 @@ def to_markdown(diff: PlanDiff) -> str:
             return
         lines.extend([f"#### {title} ({len(rows)})", ""])
         for r in rows:
-            moved = f" (moved from `{r.moved_from}`)" if r.moved_from else ""
-            lines.append(f"- `{_label(r)}`{moved}")
+            moved = f" (moved from {_code(r.moved_from)})" if r.moved_from else ""
+            lines.append(f"- {_code(_label(r))}{moved}")
             for c in r.changes:
-                lines.append(f"  - `{_describe(c)}`")
+                lines.append(f"  - {_code(_describe(c))}")
                 if c.text_diff:
-                    lines.extend(["", "    ```diff",
-                                  *(f"    {t}" for t in _bounded(c.text_diff, TEXT_DIFF_LINES)),
-                                  "    ```", ""])
+                    shown = _bounded(c.text_diff, TEXT_DIFF_LINES)
+                    fence = "`" * max(3, 1 + max((len(run) for t in shown
+                                                   for run in re.findall(r"`+", t)), default=0))
+                    lines.extend(["", f"    {fence}diff", *(f"    {t}" for t in shown),
+                                  f"    {fence}", ""])
         lines.append("")
 
     section("Added", diff.added)
@@ -436,9 +445,9 @@ def to_markdown(diff: PlanDiff) -> str:
     section("Moved under an alias (no cloud change)", diff.moved)
     if diff.outputs_added or diff.outputs_removed or diff.outputs_changed:
         lines.extend(["#### Outputs", ""])
-        lines += [f"- added `{n}`" for n in diff.outputs_added]
-        lines += [f"- removed `{n}`" for n in diff.outputs_removed]
-        lines += [f"- `{_describe(c)}`" for c in diff.outputs_changed]
+        lines += [f"- added {_code(n)}" for n in diff.outputs_added]
+        lines += [f"- removed {_code(n)}" for n in diff.outputs_removed]
+        lines += [f"- {_code(_describe(c))}" for c in diff.outputs_changed]
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
 
