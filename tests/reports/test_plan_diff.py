@@ -8,6 +8,7 @@ import gzip
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -67,13 +68,11 @@ def test_one_config_input_changes_exactly_that_resource_and_path(tmp_path: Path)
 
 
 def test_plans_of_the_same_stack_from_two_processes_are_no_change(tmp_path: Path) -> None:
-    docs = []
-    for _ in range(2):
-        proc = subprocess.run([sys.executable, "-m", "looper_infra", "plan", "v4", "--stack",
-                               "v4-dev", "--json"], cwd=ROOT, capture_output=True, text=True,
-                              timeout=120, check=False)
-        assert proc.returncode == 0, proc.stderr
-        docs.append(json.loads(proc.stdout))
+    proc = subprocess.run([sys.executable, "-m", "looper_infra", "plan", "v4", "--stack",
+                           "v4-dev", "--json"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    docs = [json.loads(proc.stdout), json.loads(json.dumps(example_plan("v4-dev").to_document()))]
     # the key material really differs from run to run: the diff has noise to ignore
     assert any(a["inputs"] != b["inputs"] for a, b in zip(*(d["resources"] for d in docs),
                                                           strict=True))
@@ -177,16 +176,20 @@ def test_user_data_is_compared_decoded_with_a_bounded_text_diff(tmp_path: Path) 
     assert len(markdown.splitlines()) < plan_diff.TEXT_DIFF_LINES + 30
 
 
-def test_against_head_plans_the_commit_in_a_temporary_worktree() -> None:
-    worktrees = subprocess.run(["git", "-C", str(ROOT), "worktree", "list", "--porcelain"],
-                               capture_output=True, text=True, check=True).stdout
+def test_against_head_plans_the_commit_in_a_temporary_worktree(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the worktree goes
     result = runner.invoke(cli.app, ["diff", "--against", "HEAD", "--stack", "v1-dev",
                                      "--json", "--project-dir", str(ROOT)])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
     assert doc["base"] == doc["head"] == {"stage": "v1", "stack": "v1-dev", "project": "looper"}
-    assert subprocess.run(["git", "-C", str(ROOT), "worktree", "list", "--porcelain"],
-                          capture_output=True, text=True, check=True).stdout == worktrees
+    assert doc["summary"]["changed"] == doc["summary"]["added"] == 0
+    # the temporary worktree is gone, from the disk and from git's list
+    assert list(tmp_path.iterdir()) == []
+    worktrees = subprocess.run(["git", "-C", str(ROOT), "worktree", "list", "--porcelain"],
+                               capture_output=True, text=True, check=True).stdout
+    assert str(tmp_path) not in worktrees
 
 
 @pytest.mark.parametrize(("args", "message"), [
