@@ -48,7 +48,7 @@ class DiffInputError(Exception):
 # Offline keys and certificates are real but not the same in every run: a PEM block (an X509 CRL
 # too), a CA hash (sha256 of a key), a JWKS key id and modulus. Everything else in a plan is the
 # program's own.
-_PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----[A-Za-z0-9+/=\s]+?-----END \1-----")
+_PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----[A-Za-z0-9+/=\r\n\t ]+?-----END \1-----")
 _SHA256 = re.compile(r"sha256:[0-9a-f]{64}")
 _JWK_FIELD = re.compile(r'"(kid|n)": "[A-Za-z0-9_-]+"')
 #: the control planes' day-2 bundle is named and pinned by its sha256, which covers the CA hash
