@@ -383,7 +383,7 @@ class DiffFormat(StrEnum):
 @app.command("diff")
 def diff_cmd(
     args: Annotated[list[str] | None, typer.Argument(
-        metavar="BASE HEAD | [STAGE]",
+        metavar="BASE HEAD|STAGE",
         help="Two `looper plan --json` files (before, after; `-` reads stdin), or with "
              "--against the stage (default: the stack file's looper:stage).")] = None,
     against: Annotated[str | None, typer.Option(
@@ -400,9 +400,8 @@ def diff_cmd(
 ) -> None:
     """Show what changes between two offline plans: resources, input paths, outputs.
 
-    Exit 0 when nothing changed, 1 when something did (like `terraform plan
-    -detailed-exitcode`), 2 for bad input (a file that is not a looper-plan/1 document, a bad
-    git ref).
+    Exit 0 when nothing changed, 1 when something did (like terraform's -detailed-exitcode),
+    2 for bad input (a file that is not a looper-plan/1 document, a bad git ref).
     """
     from looper_infra.reports import plan_diff
 
