@@ -28,7 +28,8 @@ EXIT_PIN_MISSING, EXIT_PIN_UNCHECKED = 5, 6
 #: What each exit code means (README "Exit codes", docs/architecture.md; shown by `looper --help`).
 EXIT_CODES = {
     EXIT_OK: "success",
-    EXIT_INTERNAL: "internal error (one line; LOOPER_DEBUG=1 shows the traceback)",
+    EXIT_INTERNAL: "internal error (one line; LOOPER_DEBUG=1 shows the traceback); for looper "
+                   "diff: the plans differ",
     EXIT_CONFIG: "invalid config or usage (every error with its key path)",
     EXIT_POLICY: "a mandatory policy is violated (looper check)",
     EXIT_NOT_READY: "cannot deploy yet: the Pulumi CLI, the secrets passphrase or cloud "
@@ -371,6 +372,88 @@ def diagram_cmd(
             sys.stdout.buffer.write(data)
         else:
             output.write_bytes(data)
+
+
+class DiffFormat(StrEnum):
+    human = "human"
+    markdown = "markdown"
+    json = "json"
+
+
+@app.command("diff")
+def diff_cmd(
+    args: Annotated[list[str] | None, typer.Argument(
+        metavar="BASE HEAD|STAGE",
+        help="Two `looper plan --json` files (before, after; `-` reads stdin), or with "
+             "--against the stage (default: the stack file's looper:stage).")] = None,
+    against: Annotated[str | None, typer.Option(
+        "--against", metavar="GIT_REF", help="Plan --stack with the code and stack file of this "
+        "commit (a temporary git worktree) and compare with the current tree.")] = None,
+    stack: Annotated[str | None, typer.Option(
+        "--stack", "-s", help="Stack to plan at both commits (with --against).")] = None,
+    config: Annotated[Path | None, typer.Option(
+        "--config", "-c", help="Stack file (with --against; default: Pulumi.<stack>.yaml).")] = None,
+    fmt: Annotated[DiffFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        DiffFormat.human),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the looper-diff/1 JSON.")] = False,
+    project_dir: ProjectDirOpt = None,
+) -> None:
+    """Show what changes between two offline plans: resources, input paths, outputs.
+
+    Exit 0 when nothing changed, 1 when something did (like terraform's -detailed-exitcode),
+    2 for bad input (a file that is not a looper-plan/1 document, a bad git ref).
+    """
+    from looper_infra.reports import plan_diff
+
+    paths = args or []
+    with _internal_errors():
+        try:
+            if against is None:
+                if len(paths) != 2 or stack or config:
+                    _fail(EXIT_CONFIG, "looper diff: give BASE and HEAD (two `looper plan --json` "
+                                       "files), or --against GIT_REF --stack S [STAGE]")
+                base, head = (plan_diff.load_plan_document(Path(p)) for p in paths)
+            else:
+                if len(paths) > 1 or (stack is None and config is None):
+                    _fail(EXIT_CONFIG, "looper diff --against GIT_REF: give --stack S (or "
+                                       "--config F) and at most one STAGE")
+                stage = paths[0] if paths else _stage_of_stack(stack, config, project_dir)
+                stack_name, config_path, pdir = _resolve(stage, stack, config, project_dir)
+                base = plan_diff.plan_at_ref(pdir or Path.cwd(), against, stage, stack_name,
+                                             config)
+                head = json.loads(json.dumps(_offline_plan(
+                    stage, stack_name, config_path, project_dir, echo_warnings=False
+                )[1].to_document()))
+        except plan_diff.DiffInputError as exc:
+            _fail(EXIT_CONFIG, str(exc))
+        diff = plan_diff.diff_plans(base, head)
+        if as_json or fmt is DiffFormat.json:
+            sys.stdout.write(json.dumps(plan_diff.to_document(diff), indent=2) + "\n")
+        elif fmt is DiffFormat.markdown:
+            sys.stdout.write(plan_diff.to_markdown(diff))
+        else:
+            plan_diff.print_diff(_console(), diff)
+    raise typer.Exit(EXIT_CHANGED if diff.has_changes else EXIT_OK)
+
+
+#: `looper diff`: the plans differ (0 = no change, 2 = bad input)
+EXIT_CHANGED = EXIT_INTERNAL
+
+
+def _stage_of_stack(stack: str | None, config: Path | None, project_dir: Path | None) -> str:
+    """The stage a stack file names (`looper:stage`), for verbs whose STAGE is optional."""
+    import yaml
+
+    from looper_infra.core import project
+
+    pdir = project_dir or project.find_project_dir()
+    path = config or (pdir / f"Pulumi.{stack}.yaml" if pdir else Path(f"Pulumi.{stack}.yaml"))
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        stage = doc["config"]["looper:stage"]
+    except (OSError, yaml.YAMLError, TypeError, KeyError):
+        _fail(EXIT_CONFIG, f"{path}: cannot read looper:stage from it; give STAGE")
+    return str(stage)
 
 
 @app.command("schema")

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
 import gzip
-import io
 import json
-import re
-import tarfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -22,6 +17,7 @@ import yaml
 from looper_infra.config import ConfigError, validate_mapping
 from looper_infra.config.loader import values_from_stack_document
 from looper_infra.engine.plan import Plan, plan_stage
+from looper_infra.reports import plan_diff
 from looper_infra.stages import load_program
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,49 +53,9 @@ def example_plan(stack: str) -> Plan:
     return plan_values(example_values(stack), stack=stack)
 
 
-# --- values that differ from run to run of the same program --------------------------------------
-# Offline keys and certificates are real but not the same in every run: a PEM block (an X509 CRL
-# too), a CA hash (sha256 of a key), a JWKS key id and modulus. Everything else in a plan is the
-# program's own.
-_PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----[A-Za-z0-9+/=\s]+?-----END \1-----")
-_SHA256 = re.compile(r"sha256:[0-9a-f]{64}")
-_JWK_FIELD = re.compile(r'"(kid|n)": "[A-Za-z0-9_-]+"')
-#: the control planes' day-2 bundle is named and pinned by its sha256, which covers the CA hash
-_BUNDLE_SHA = re.compile(r"(?<=/bootstrap/)[0-9a-f]{64}(?=\.tar\.gz)|(?<=BUNDLE_SHA256=)[0-9a-f]{64}")
-
-
-def _decoded(text: str) -> str | None:
-    """User data is base64 (gzipped or not): compare the text, where the differences can be read."""
-    if len(text) < 40 or not re.fullmatch(r"[A-Za-z0-9+/]+=*", text):
-        return None
-    try:
-        raw = base64.b64decode(text, validate=True)
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
-        if raw[257:262] == b"ustar":  # a tar archive (the day-2 bundle): its members' text
-            with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
-                return "#tar\n" + "".join(
-                    f"--- {m.name} {m.mode:o}\n{tar.extractfile(m).read().decode()}"  # type: ignore[union-attr]
-                    for m in tar.getmembers() if m.isfile())
-        decoded = raw.decode("utf-8")
-    except (binascii.Error, OSError, UnicodeDecodeError):
-        return None
-    return decoded if decoded.startswith(("#cloud-config", "#!", "Content-Type")) else None
-
-
-def normalize(value: Any) -> Any:
-    """A plan value with run-to-run key material masked and user data decoded."""
-    if isinstance(value, dict):
-        return {k: normalize(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [normalize(v) for v in value]
-    if isinstance(value, str):
-        value = _decoded(value) or value
-        value = _PEM.sub(lambda m: f"<{m.group(1)}>", value)
-        value = _SHA256.sub("sha256:<hash>", value)
-        value = _BUNDLE_SHA.sub("<bundle-sha256>", value)
-        return _JWK_FIELD.sub(lambda m: f'"{m.group(1)}": "<jwk>"', value)
-    return value
+# Values that differ from run to run of the same program (key material, user data encoding) are
+# masked and decoded by the diff's own normalize: tests and `looper diff` see plans alike.
+normalize = plan_diff.normalize
 
 
 # --- the plans of the example stacks before issue 13 (the architecture step) ---------------------
