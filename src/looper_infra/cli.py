@@ -373,6 +373,43 @@ def diagram_cmd(
             output.write_bytes(data)
 
 
+@app.command("report")
+def report_cmd(
+    stacks: Annotated[list[str] | None, typer.Argument(
+        help="Stacks to report (the stage comes from the name: v4-dev is v4).",
+        show_default=False)] = None,
+    all_stacks: Annotated[bool, typer.Option(
+        "--all", help="Every stack file Pulumi.<stack>.yaml in the project directory.")] = False,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Directory to write.")] = Path(
+        "report"),
+    scanners: Annotated[list[Scanner] | None, typer.Option(
+        "--scanner", help="Add checkov's findings (the policy pack always runs).")] = None,
+    project_dir: ProjectDirOpt = None,
+) -> None:
+    """Plan each stack once and write its report: plan, findings, export, cost, diagram, HTML."""
+    from looper_infra.reports import report
+
+    with _internal_errors():
+        try:
+            reports = report.run(stacks or [], all_stacks, output, project_dir,
+                                 checkov=Scanner.checkov in (scanners or []),
+                                 progress=lambda m: sys.stderr.write(m + "\n"))
+        except report.ReportUsageError as exc:
+            _fail(EXIT_CONFIG, str(exc))
+        except Exception as exc:
+            from looper_infra.reports import diagram
+            from looper_infra.reports.export import checkov
+
+            if isinstance(exc, diagram.GraphvizMissing | checkov.CheckovMissing
+                          | checkov.CheckovFailed):
+                _fail(EXIT_INTERNAL, str(exc))
+            raise
+    for r in reports:
+        for w in r.warnings:
+            sys.stderr.write(f"warning: {r.stack}: {w}\n")
+    sys.stderr.write(f"wrote {output}/index.html and {output}/summary.md ({len(reports)} stacks)\n")
+
+
 @app.command("schema")
 def schema_cmd() -> None:
     """Print the JSON Schema of the stack files."""
