@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -317,10 +318,19 @@ def _findings_table(findings: list[dict[str, Any]]) -> str:
             f"<th>message</th><th>waiver</th></tr>{rows}</table>")
 
 
+_PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----.*?-----END \1-----", re.S)
+
+
+def _shown(value: Any) -> str:
+    """An output as the page shows it: secrets are already `[secret]` (as in plan JSON); PEM
+    blocks (public certificates and CRLs) are named, not pasted: plan.json has them."""
+    text = value if isinstance(value, str) else json.dumps(value)
+    return _PEM.sub(lambda m: f"[{m.group(1).lower()}, PEM: see plan.json]", text)
+
+
 def _outputs_table(outputs: dict[str, Any]) -> str:
-    rows = "".join(
-        f"<tr><td><code>{_e(k)}</code></td><td>{_e(v if isinstance(v, str) else json.dumps(v))}</td></tr>"
-        for k, v in sorted(outputs.items()))
+    rows = "".join(f"<tr><td><code>{_e(k)}</code></td><td>{_e(_shown(v))}</td></tr>"
+                   for k, v in sorted(outputs.items()))
     return f"<table id=\"outputs\"><tr><th>output</th><th>value</th></tr>{rows}</table>"
 
 
