@@ -217,3 +217,14 @@ def test_the_console_check_sees_a_script_error(tmp_path: Path) -> None:
     result = _chromium(page, "--dump-dom")
     assert any(":CONSOLE" in line and "undefinedFunction" in line
                for line in result.stderr.splitlines())
+
+
+def test_report_all_covers_every_example_stack(tmp_path: Path) -> None:
+    result = runner.invoke(cli.app, ["report", "--all", "-o", str(tmp_path), "--project-dir", str(ROOT)])
+    assert result.exit_code == 0, result.output
+    stacks = report.example_stacks(ROOT)
+    assert len(stacks) == 10
+    index = (tmp_path / "index.html").read_text()
+    assert re.findall(r'href="([^"]+)/report\.html"', index) == stacks
+    for stack in stacks:
+        assert json.loads((tmp_path / stack / "plan.json").read_text())["stack"] == stack
