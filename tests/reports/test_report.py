@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from helpers.plans import ROOT, normalize
-from helpers.tools import require_tool
+from helpers.tools import checkov_exe, require_tool
 from looper_infra import cli
 from looper_infra.reports import report
 
@@ -228,3 +228,18 @@ def test_report_all_covers_every_example_stack(tmp_path: Path) -> None:
     assert re.findall(r'href="([^"]+)/report\.html"', index) == stacks
     for stack in stacks:
         assert json.loads((tmp_path / stack / "plan.json").read_text())["stack"] == stack
+
+
+def test_scanner_checkov_adds_its_findings_with_their_waivers(tmp_path: Path) -> None:
+    checkov_exe()  # fails under CI=true when checkov is missing
+    result = runner.invoke(cli.app, ["report", "v1-dev", "-o", str(tmp_path), "--scanner", "checkov",
+                                     "--project-dir", str(ROOT)])
+    assert result.exit_code == 0, result.output
+    findings = json.loads((tmp_path / "v1-dev" / "findings.json").read_text())
+    ran = [v for v in findings["violations"] if v["scanner"] == "checkov"]
+    assert ran and findings["checkov"]["waived"] == len(ran) == findings["checkov"]["failed"]
+    assert all(v["waiver"] and v["level"] == "advisory" for v in ran)
+    assert f"0 mandatory, 0 advisory, {len(ran)} waived" in (tmp_path / "v1-dev" / "summary.md").read_text()
+    html = (tmp_path / "v1-dev" / "report.html").read_text()
+    assert html.count('<td class="waived">waived</td>') == len(ran)
+    assert "Caddy answers ACME HTTP-01" in html  # a waiver's reason is shown

@@ -458,7 +458,10 @@ def plan_stack(stage: str, stack: str, path: Path) -> Plan:
 def run(stacks: Sequence[str], all_stacks: bool, output: Path, project_dir: Path | None,
         *, checkov: bool = False, progress: Any = None) -> list[StackReport]:
     """Plan each stack once, write its files and the index; returns the reports."""
+    from looper_infra.core import project
+
     targets = resolve_stacks(stacks, all_stacks, output, project_dir)
+    project_dir = project_dir or project.find_project_dir()  # checkov's venv is found there
     output.mkdir(parents=True, exist_ok=True)
     reports = []
     for stage, stack, path in targets:
