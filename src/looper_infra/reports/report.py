@@ -155,7 +155,8 @@ def resources_by_component(plan: Plan) -> dict[str, Counter[str]]:
     out: dict[str, Counter[str]] = defaultdict(Counter)
     for r in plan.resources:
         if r.custom:
-            out[tops[r.urn]][short_type(r.type)] += 1
+            kind = r.type.split(":")[-1] if r.type.startswith("pulumi:providers:") else ""
+            out[tops[r.urn]][f"provider/{kind}" if kind else short_type(r.type)] += 1
     return dict(sorted(out.items()))
 
 
