@@ -375,13 +375,13 @@ def diagram_cmd(
 
 @app.command("report")
 def report_cmd(
+    output: Annotated[Path, typer.Option(
+        "--output", "-o", help="Directory to write (created; other files in it are kept).")],
     stacks: Annotated[list[str] | None, typer.Argument(
-        help="Stacks to report (the stage comes from the name: v4-dev is v4).",
+        help="Stacks to report (the stage comes from the name: v4-dev is v4).", metavar="STACK",
         show_default=False)] = None,
     all_stacks: Annotated[bool, typer.Option(
         "--all", help="Every stack file Pulumi.<stack>.yaml in the project directory.")] = False,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Directory to write.")] = Path(
-        "report"),
     scanners: Annotated[list[Scanner] | None, typer.Option(
         "--scanner", help="Add checkov's findings (the policy pack always runs).")] = None,
     project_dir: ProjectDirOpt = None,

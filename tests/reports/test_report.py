@@ -131,7 +131,9 @@ def test_no_stack_and_all_with_stacks_are_exit_2(tmp_path: Path) -> None:
     none = runner.invoke(cli.app, ["report", "-o", str(tmp_path / "r"), "--project-dir", str(ROOT)])
     both = runner.invoke(cli.app, ["report", "v1-dev", "--all", "-o", str(tmp_path / "r"),
                                    "--project-dir", str(ROOT)])
-    assert (none.exit_code, both.exit_code) == (2, 2)
+    no_output = runner.invoke(cli.app, ["report", "v1-dev", "--project-dir", str(ROOT)])
+    assert (none.exit_code, both.exit_code, no_output.exit_code) == (2, 2, 2)
+    assert "Missing option '--output'" in no_output.output
     assert "name at least one STACK (or --all)" in none.output
     assert "give STACK names or --all, not both" in both.output
     assert not (tmp_path / "r").exists()
