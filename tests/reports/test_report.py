@@ -104,11 +104,13 @@ def test_report_html_is_self_contained_and_shows_no_secret(out: Path, stack: str
     assert "-----BEGIN" not in html and "PRIVATE KEY" not in html
     diagram = re.search(r'<div class="diagram" id="diagram">(.*?)</div>', html, re.S)
     assert diagram and diagram.group(1).startswith("<svg")
+    assert re.search(r'<div class="diagram" id="overview"><svg', html)
     assert '<svg class="cost-chart"' in html and "<details>" in html
     outputs = json.loads((out / stack / "plan.json").read_text())["outputs"]
     for key in outputs:
         assert f"<code>{key}</code>" in html
     if stack == "v4-dev":
+        assert ">VPC vpc&#45;vpc 10.1.0.0/16</text>" in html
         assert outputs["kubeconfig"] == "[secret]"
         assert "<tr><td><code>kubeconfig</code></td><td>[secret]</td></tr>" in html
         assert "client-key-data" not in html
@@ -205,6 +207,7 @@ def test_report_html_renders_in_headless_chromium_without_errors(out: Path, tmp_
     ready = re.search(r'data-report-ready="(\d+)"', dom.stdout)
     assert ready and int(ready.group(1)) > 10, "the page's script did not run"
     assert re.search(r'<div class="diagram" id="diagram"><svg', dom.stdout)
+    assert re.search(r'<div class="diagram" id="overview"><svg', dom.stdout)
     shot = tmp_path / "report.png"
     result = _chromium(page, f"--screenshot={shot}")
     assert result.returncode == 0 and shot.is_file(), result.stderr[-2000:]

@@ -23,7 +23,7 @@ from looper_infra.engine.plan import Plan
 
 #: the files written per stack, in the order index.html lists them
 STACK_FILES = ("report.html", "summary.md", "plan.json", "findings.json", "terraform-plan.json",
-               "cost.json", "diagram.mmd", "diagram.svg")
+               "cost.json", "diagram.mmd", "diagram.svg", "overview.svg")
 
 
 @dataclass
@@ -40,6 +40,7 @@ class StackReport:
     cost_doc: dict[str, Any]
     mermaid: str
     svg: str
+    overview_svg: str
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -78,7 +79,7 @@ def checkov_findings(plan: Plan, stack: str, project_dir: Path | None
 def derive(plan: Plan, *, checkov: bool = False, project_dir: Path | None = None) -> StackReport:
     """Every artefact's data from one plan (the diagram SVG needs Graphviz `dot`)."""
     from looper_infra.policies.evaluate import RESOURCE_POLICIES, STACK_POLICIES
-    from looper_infra.reports import diagram
+    from looper_infra.reports import diagram, overview
     from looper_infra.reports.pricing import estimate, to_json
 
     findings = policy_findings(plan)
@@ -93,6 +94,7 @@ def derive(plan: Plan, *, checkov: bool = False, project_dir: Path | None = None
         stage=plan.stage, stack=plan.stack, plan=plan, document=plan.to_document(),
         findings=findings, findings_summary=summary, estimate=est,
         cost_doc=json.loads(to_json(est)), mermaid=diagram.to_mermaid(reduced), svg=svg,
+        overview_svg=overview.overview_svg(plan),
         warnings=list(plan.warnings))
 
 
@@ -113,6 +115,7 @@ def write_stack(report: StackReport, directory: Path) -> list[Path]:
         "cost.json": json.dumps(report.cost_doc, indent=2) + "\n",
         "diagram.mmd": report.mermaid,
         "diagram.svg": report.svg,
+        "overview.svg": report.overview_svg,
     }
     written = []
     for name in STACK_FILES:
@@ -356,7 +359,9 @@ def stack_html(report: StackReport) -> str:
 {warnings}
 <h2>Resources by component</h2>
 <table id="components"><tr><th>component</th><th>resources</th><th>by type</th></tr>{comp_rows}</table>
-<h2>Architecture</h2>
+<h2>Where it runs</h2>
+<div class="diagram" id="overview">{_inline_svg(report.overview_svg)}</div>
+<h2>Components</h2>
 <div class="diagram" id="diagram">{_inline_svg(report.svg)}</div>
 <h2>Monthly cost by component</h2>
 {_cost_chart(cost_by_component(report), cur)}
