@@ -45,3 +45,15 @@ def test_v3_places_the_db_vm_in_the_db_subnet_of_its_network() -> None:
     placed = _placed(to_overview_dot(example_plan("v3-dev")))
     assert placed["db-instance"] == [("GCP", "network looper-dev-vpc", "region asia-northeast3",
                                       "looper-dev-vpc-db 10.0.2.0/24")]
+
+
+def test_v3_https_front_end_reaches_the_instance_group_in_the_app_subnet() -> None:
+    dot = to_overview_dot(example_plan("v3-dev"))
+    placed = _placed(dot)
+    assert placed["app-group-group"] == [("GCP", "network looper-dev-vpc", "region asia-northeast3",
+                                          "looper-dev-vpc-app 10.0.1.0/24")]
+    assert placed["lb-https"] == [("GCP",)] and placed["lb-http"] == [("GCP",)]
+    ids = {label: nid for nid, label in re.findall(r'(n\d+) \[label="([^"\\]+)\\n', dot)}
+    assert f"internet -> {ids['lb-https']} " in dot and f"internet -> {ids['lb-http']} " in dot
+    # HTTPS goes through the backend to the group; HTTP only redirects (no backend)
+    assert re.findall(r"(n\d+) -> (n\d+) \[", dot) == [(ids["lb-https"], ids["app-group-group"])]
