@@ -455,6 +455,42 @@ def _stage_of_stack(stack: str | None, config: Path | None, project_dir: Path | 
         _fail(EXIT_CONFIG, f"{path}: cannot read looper:stage from it; give STAGE")
     return str(stage)
 
+@app.command("report")
+def report_cmd(
+    output: Annotated[Path, typer.Option(
+        "--output", "-o", help="Directory to write (created; other files in it are kept).")],
+    stacks: Annotated[list[str] | None, typer.Argument(
+        help="Stacks to report (the stage comes from the name: v4-dev is v4).", metavar="STACK",
+        show_default=False)] = None,
+    all_stacks: Annotated[bool, typer.Option(
+        "--all", help="Every stack file Pulumi.<stack>.yaml in the project directory.")] = False,
+    scanners: Annotated[list[Scanner] | None, typer.Option(
+        "--scanner", help="Add checkov's findings (the policy pack always runs).")] = None,
+    project_dir: ProjectDirOpt = None,
+) -> None:
+    """Plan each stack once and write its report: plan, findings, export, cost, diagram, HTML."""
+    from looper_infra.reports import report
+
+    with _internal_errors():
+        try:
+            reports = report.run(stacks or [], all_stacks, output, project_dir,
+                                 checkov=Scanner.checkov in (scanners or []),
+                                 progress=lambda m: sys.stderr.write(m + "\n"))
+        except report.ReportUsageError as exc:
+            _fail(EXIT_CONFIG, str(exc))
+        except Exception as exc:
+            from looper_infra.reports import diagram
+            from looper_infra.reports.export import checkov
+
+            if isinstance(exc, diagram.GraphvizMissing | checkov.CheckovMissing
+                          | checkov.CheckovFailed):
+                _fail(EXIT_INTERNAL, str(exc))
+            raise
+    for r in reports:
+        for w in r.warnings:
+            sys.stderr.write(f"warning: {r.stack}: {w}\n")
+    sys.stderr.write(f"wrote {output}/index.html and {output}/summary.md ({len(reports)} stacks)\n")
+
 
 @app.command("schema")
 def schema_cmd() -> None:
