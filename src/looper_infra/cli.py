@@ -455,6 +455,7 @@ def _stage_of_stack(stack: str | None, config: Path | None, project_dir: Path | 
         _fail(EXIT_CONFIG, f"{path}: cannot read looper:stage from it; give STAGE")
     return str(stage)
 
+
 @app.command("report")
 def report_cmd(
     output: Annotated[Path, typer.Option(
