@@ -442,16 +442,15 @@ EXIT_CHANGED = EXIT_INTERNAL
 
 def _stage_of_stack(stack: str | None, config: Path | None, project_dir: Path | None) -> str:
     """The stage a stack file names (`looper:stage`), for verbs whose STAGE is optional."""
-    import yaml
-
+    from looper_infra.config.errors import ConfigError
+    from looper_infra.config.loader import read_stack_document
     from looper_infra.core import project
 
     pdir = project_dir or project.find_project_dir()
     path = config or (pdir / f"Pulumi.{stack}.yaml" if pdir else Path(f"Pulumi.{stack}.yaml"))
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        stage = doc["config"]["looper:stage"]
-    except (OSError, yaml.YAMLError, TypeError, KeyError):
+        stage = read_stack_document(path)["config"]["looper:stage"]
+    except (ConfigError, TypeError, KeyError):
         _fail(EXIT_CONFIG, f"{path}: cannot read looper:stage from it; give STAGE")
     return str(stage)
 
