@@ -108,3 +108,11 @@ def test_no_stage_and_no_stack_file_is_exit_2(tmp_path: Path) -> None:
     unnamed.write_text("config:\n  looper:env: dev\n")
     result = runner.invoke(cli.app, ["export", "--config", str(unnamed)])
     assert result.exit_code == 2 and "looper:stage is not set" in result.output
+
+
+def test_the_summary_keeps_the_plans_warnings() -> None:
+    result = runner.invoke(cli.app, ["plan", "--config", "Pulumi.v1-dev.yaml", "--stack", "v1-prod"])
+    assert result.exit_code == 0, result.output
+    assert "stack v1-prod / stage v1" in result.output
+    warnings = [line for line in result.output.splitlines() if line.startswith("warning: ")]
+    assert warnings and any("v1-prod" in w for w in warnings), result.output

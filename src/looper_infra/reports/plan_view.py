@@ -130,4 +130,4 @@ def print_plan(console: Console, plan: Plan, *, show_inputs: bool) -> None:
     else:
         console.print(Group(component_tree(plan), "", outputs_table(plan)))
     for warning in plan.warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
