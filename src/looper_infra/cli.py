@@ -73,7 +73,7 @@ def _table(*columns: str, **kwargs: Any) -> Any:
 StageArg = Annotated[str | None, typer.Argument(
     help=f"Stage to work on: {_stage_names()} (`looper stages` lists them). Optional when "
          "--stack or --config names a stack file: its looper:stage is used (a STAGE that "
-         "disagrees with it is exit 2).", show_default=False)]
+         "disagrees with it is exit 2).", show_default=False, metavar="STAGE")]
 StackOpt = Annotated[
     str | None, typer.Option("--stack", "-s", help="Stack name (default: STAGE-dev).")
 ]
@@ -529,7 +529,7 @@ def _deploy(action: str, stage: str | None, stack: str | None, project_dir: Path
             outputs = deploy.run(
                 request,
                 on_output=lambda line: _console().print(line, markup=False, highlight=False,
-                                                        end=""),
+                                                        soft_wrap=True, end=""),
                 confirm=(lambda q: typer.confirm(q, default=False)) if sys.stdin.isatty() else None,
             )
         except deploy.NotReady as exc:
