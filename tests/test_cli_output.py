@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,39 @@ def test_the_summary_keeps_the_plans_warnings() -> None:
     assert "stack v1-prod / stage v1" in result.output
     warnings = [line for line in result.output.splitlines() if line.startswith("warning: ")]
     assert warnings and any("v1-prod" in w for w in warnings), result.output
+
+
+def stderr_on_a_terminal(*args: str) -> tuple[str, str]:
+    """Run looper with stderr on a pseudo-terminal and stdout a pipe: (stdout, terminal text)."""
+    import pty
+
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen([sys.executable, "-m", "looper_infra", *args], cwd=ROOT, env=env,
+                                stdout=out, stderr=follower)
+        os.close(follower)
+        chunks = []  # read while it runs: a full terminal buffer would block the spinner
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the process closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(leader)
+        assert proc.wait(timeout=120) == 0
+        out.seek(0)
+        stdout = out.read().decode()
+    return stdout, b"".join(chunks).decode(errors="replace")
+
+
+def test_progress_on_a_terminal_only_and_never_with_json() -> None:
+    _, shown = stderr_on_a_terminal("plan", "v1")
+    assert "planning v1 (v1-dev) offline" in shown
+    out, hidden = stderr_on_a_terminal("plan", "v1", "--json")
+    assert "planning" not in hidden and json.loads(out)["stage"] == "v1"
+    piped = subprocess.run([sys.executable, "-m", "looper_infra", "plan", "v1"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=120, check=True)
+    assert "planning" not in piped.stderr
