@@ -41,6 +41,8 @@ def test_piped_v4_plan_is_a_summary_with_every_value_whole() -> None:
     assert re.search(r"sg  component looper:aws:SecurityGroups  · \d+ aws:SecurityGroupIngressRule",
                      text)
     assert not re.search(r"[├└]── [\w.-]+ = ", text)  # no inputs in the summary
+    assert re.search(r"^policy pack: \d+ finding\(s\), 0 mandatory \(`looper check` lists them\)$",
+                     text, re.M)
 
 
 def test_inputs_shows_every_resource_with_its_inputs() -> None:

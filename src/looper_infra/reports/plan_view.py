@@ -1,8 +1,8 @@
 """Human-readable plan output (rich).
 
 By default a summary that fits a screen or a pull-request comment: the component tree with each
-component's resource counts by type, the stack outputs and the warnings. With `--inputs`, every
-resource with its inputs under its component, and the per-type table.
+component's resource counts by type, the stack outputs, the warnings and the policy pack's count.
+With `--inputs`, every resource with its inputs under its component, and the per-type table.
 """
 
 from __future__ import annotations
@@ -131,3 +131,14 @@ def print_plan(console: Console, plan: Plan, *, show_inputs: bool) -> None:
         console.print(Group(component_tree(plan), "", outputs_table(plan)))
     for warning in plan.warnings:
         console.print(f"[yellow]warning:[/] {escape(warning)}")
+    console.print(policy_line(plan), markup=False, highlight=False)
+
+
+def policy_line(plan: Plan) -> str:
+    """One line of the policy pack's verdict on the plan; `looper check` lists the findings."""
+    from looper_infra.policies.evaluate import evaluate, resources_of
+
+    findings = list(evaluate(resources_of(plan)))
+    mandatory = sum(f.level == "mandatory" for f in findings)
+    return (f"policy pack: {len(findings)} finding(s), {mandatory} mandatory "
+            "(`looper check` lists them)")
