@@ -54,7 +54,7 @@ def test_three_mistakes_exit_2_with_every_path_and_no_traceback(tmp_path: Path) 
 
 
 def test_plan_tree_groups_resources_under_components() -> None:
-    result = runner.invoke(cli.app, ["plan", "v1", "--stack", "v1-prod"])
+    result = runner.invoke(cli.app, ["plan", "v1", "--stack", "v1-prod", "--inputs"])
     assert result.exit_code == 0, result.output
     text = result.output
     assert "stack v1-prod" in text

@@ -7,7 +7,6 @@ usage, 3 a mandatory policy violated (check), 4 cannot deploy yet (a missing pre
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
@@ -59,21 +58,23 @@ app = typer.Typer(
 )
 
 
-@functools.cache
 def _console(stderr: bool = False) -> Any:
-    """rich is imported only when something is printed with it (not for --json)."""
-    from rich.console import Console
+    """rich is imported only when something is printed with it (not for --json); never cuts."""
+    from looper_infra.core.output import console
 
-    return Console(stderr=stderr)
+    return console(stderr=stderr)
 
 
-def _table(**kwargs: Any) -> Any:
-    from rich.table import Table
+def _table(*columns: str, **kwargs: Any) -> Any:
+    """A table whose cells wrap, never cut (core/output.py)."""
+    from looper_infra.core.output import table
 
-    return Table(**kwargs)
+    return table(*columns, **kwargs)
 
-StageArg = Annotated[str, typer.Argument(
-    help=f"Stage to work on: {_stage_names()} (`looper stages` lists them).")]
+StageArg = Annotated[str | None, typer.Argument(
+    help=f"Stage to work on: {_stage_names()} (`looper stages` lists them). Optional when "
+         "--stack or --config names a stack file: its looper:stage is used (a STAGE that "
+         "disagrees with it is exit 2).", show_default=False, metavar="STAGE")]
 StackOpt = Annotated[
     str | None, typer.Option("--stack", "-s", help="Stack name (default: STAGE-dev).")
 ]
@@ -106,6 +107,40 @@ def _internal_errors() -> Iterator[None]:
             traceback.print_exc()
         _fail(EXIT_INTERNAL, f"internal error: {type(exc).__name__}: {exc}"
                              + ("" if _debug() else "\n(set LOOPER_DEBUG=1 for a traceback)"))
+
+
+def _infer_stage(stage: str | None, stack: str | None, config: Path | None,
+                 project_dir: Path | None) -> str:
+    """STAGE as given, else the `looper:stage` of the stack file --stack or --config names."""
+    if stage is not None:
+        return stage
+    from looper_infra.config.loader import read_stack_document
+    from looper_infra.config.stack_names import stack_name_problem
+    from looper_infra.core import project
+
+    if config is None:
+        if stack is None:
+            _fail(EXIT_CONFIG, "missing STAGE: give it, or name a stack file with --stack or "
+                               "--config (its looper:stage is used)")
+        if (problem := stack_name_problem(stack)) is not None:
+            _fail(EXIT_CONFIG, f"--stack: {problem}")
+        pdir = project_dir or project.find_project_dir()
+        if pdir is None:
+            _fail(EXIT_CONFIG, "no looper Pulumi project found (Pulumi.yaml with name: looper); "
+                               "pass --project-dir or --config")
+        config = project.stack_file(pdir, stack)
+        if not config.is_file():
+            _fail(EXIT_CONFIG, f"no stack file {config} (pass STAGE and create it, or --config)")
+    try:
+        doc = read_stack_document(config)
+    except ConfigError as exc:
+        _fail(EXIT_CONFIG, str(exc))
+    values = doc.get("config") if isinstance(doc, dict) else None
+    named = values.get("looper:stage") if isinstance(values, dict) else None
+    if not isinstance(named, str) or not named:
+        _fail(EXIT_CONFIG, f"{config}: looper:stage is not set, so STAGE cannot be inferred; "
+                           "give STAGE")
+    return named
 
 
 def _resolve(stage: str, stack: str | None, config: Path | None,
@@ -147,9 +182,7 @@ def _resolve(stage: str, stack: str | None, config: Path | None,
 @app.command("stages")
 def stages_cmd() -> None:
     """List the architecture stages: cloud, status and what each builds."""
-    table = _table(show_edge=False)
-    for col in ("stage", "cloud", "status", "what it builds"):
-        table.add_column(col)
+    table = _table("stage", "cloud", "status", "what it builds", show_edge=False)
     for s in STAGES.values():
         table.add_row(s.name, s.cloud, s.status, s.summary)
     _console().print(table)
@@ -157,18 +190,20 @@ def stages_cmd() -> None:
 
 @app.command("plan")
 def plan_cmd(
-    stage: StageArg,
+    stage: StageArg = None,
     stack: StackOpt = None,
     config: Annotated[Path | None, typer.Option(
         "--config", "-c", help="Stack file to plan (default: Pulumi.<stack>.yaml).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the looper-plan/1 JSON.")] = False,
     inputs: Annotated[bool, typer.Option(
-        "--inputs/--no-inputs", help="Show every resource's inputs in the tree.")] = True,
+        "--inputs", help="Show every resource with its inputs (default: the component tree "
+                         "with resource counts, the outputs and the warnings).")] = False,
     project_dir: ProjectDirOpt = None,
 ) -> None:
     """Show what STAGE would build: runs the real stage program offline under mocks."""
     with _internal_errors():
-        _, plan = _offline_plan(stage, stack, config, project_dir, echo_warnings=False)
+        _, plan = _offline_plan(stage, stack, config, project_dir, echo_warnings=False,
+                                quiet=as_json)
         if as_json:
             sys.stdout.write(json.dumps(plan.to_document(), indent=2) + "\n")
         else:
@@ -177,23 +212,27 @@ def plan_cmd(
             print_plan(_console(), plan, show_inputs=inputs)
 
 
-def _offline_plan(stage: str, stack: str | None, config: Path | None,
-                  project_dir: Path | None, *, echo_warnings: bool = True) -> tuple[str, Any]:
+def _offline_plan(stage: str | None, stack: str | None, config: Path | None,
+                  project_dir: Path | None, *, echo_warnings: bool = True,
+                  quiet: bool = False) -> tuple[str, Any]:
     """Validate the stack file and plan it offline (call inside `_internal_errors()`).
 
     The stack's own warnings (its name against its file and `looper:env`) are in the plan's
     `warnings`; with `echo_warnings` (verbs that do not show the plan) they also go to stderr.
+    Without STAGE, the stack file's `looper:stage` is planned; `quiet` (JSON output) hides the
+    progress spinner.
     """
     from looper_infra.config import load_stack_file
     from looper_infra.config.stack_names import stack_from_file_name, stack_warnings
 
+    stage = _infer_stage(stage, stack, config, project_dir)
     stack_name, config_path, _ = _resolve(stage, stack, config, project_dir)
     cfg = load_stack_file(config_path, stage=stage)
     file_stack = stack_from_file_name(config_path.name)
     if echo_warnings:
         for warning in stack_warnings(stack_name, stage, getattr(cfg, "env", None), file_stack):
             sys.stderr.write(f"warning: {warning}\n")
-    with _spinner(f"planning {stage} ({stack_name}) offline"):
+    with _spinner(f"planning {stage} ({stack_name}) offline", quiet=quiet):
         from looper_infra.engine.plan import plan_stage
         from looper_infra.stages import load_program
 
@@ -201,13 +240,11 @@ def _offline_plan(stage: str, stack: str | None, config: Path | None,
                                       file_stack=file_stack)
 
 
-@contextmanager
-def _spinner(message: str) -> Iterator[None]:
-    if sys.stderr.isatty():
-        with _console(stderr=True).status(message):
-            yield
-    else:
-        yield
+def _spinner(message: str, *, quiet: bool = False) -> Any:
+    """Progress on stderr while a long step runs: on a terminal only, never with --json."""
+    from looper_infra.core.progress import step
+
+    return step(message, quiet=quiet)
 
 
 class Scanner(StrEnum):
@@ -217,7 +254,7 @@ class Scanner(StrEnum):
 
 @app.command("check")
 def check_cmd(
-    stage: StageArg,
+    stage: StageArg = None,
     stack: StackOpt = None,
     config: Annotated[Path | None, typer.Option(
         "--config", "-c", help="Stack file to check (default: Pulumi.<stack>.yaml).")] = None,
@@ -237,7 +274,8 @@ def check_cmd(
     )
 
     with _internal_errors():
-        stack_name, plan = _offline_plan(stage, stack, config, project_dir)
+        stack_name, plan = _offline_plan(stage, stack, config, project_dir, quiet=as_json)
+        stage = plan.stage
         violations = [v.__dict__ for v in evaluate(resources_of(plan))]
         for v in violations:
             v["scanner"] = "policy"
@@ -247,7 +285,10 @@ def check_cmd(
             from looper_infra.reports.export import checkov
 
             try:
-                result = checkov.scan(plan, stack_name, project_dir or project.find_project_dir())
+                with _spinner(f"running checkov on {stack_name}'s Terraform-plan export",
+                              quiet=as_json):
+                    result = checkov.scan(plan, stack_name,
+                                          project_dir or project.find_project_dir())
             except (checkov.CheckovMissing, checkov.CheckovFailed, ValueError) as exc:
                 _fail(EXIT_INTERNAL, str(exc))
             summary["checkov"] = {"resources": result.resources, "passed": result.passed,
@@ -270,9 +311,8 @@ def check_cmd(
                 c = summary["checkov"]
                 title += (f"; checkov: {c['resources']} resources, {c['passed']} passed, "
                           f"{c['failed']} failed ({c['waived']} waived)")
-            table = _table(title=title, show_edge=False)
-            for col in ("scanner", "policy", "level", "resource", "message"):
-                table.add_column(col)
+            table = _table("scanner", "policy", "level", "resource", "message", title=title,
+                           show_edge=False)
             for v in violations:
                 table.add_row(v["scanner"], v["policy"], v["level"], v["urn"].rsplit("::", 1)[-1],
                               v["message"])
@@ -287,7 +327,7 @@ class ExportFormat(StrEnum):
 
 @app.command("export")
 def export_cmd(
-    stage: StageArg,
+    stage: StageArg = None,
     stack: StackOpt = None,
     config: Annotated[Path | None, typer.Option(
         "--config", "-c", help="Stack file to export (default: Pulumi.<stack>.yaml).")] = None,
@@ -311,26 +351,33 @@ def export_cmd(
 
 @app.command("cost")
 def cost_cmd(
-    stage: StageArg,
+    stage: StageArg = None,
     stack: StackOpt = None,
     config: Annotated[Path | None, typer.Option(
         "--config", "-c", help="Stack file to price (default: Pulumi.<stack>.yaml).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the estimate as JSON.")] = False,
     project_dir: ProjectDirOpt = None,
 ) -> None:
-    """Estimate STAGE's monthly cost from its offline plan and the shipped price snapshot."""
-    from looper_infra.reports.pricing import estimate, format_table, load_snapshot, to_json
+    """Estimate STAGE's monthly cost from its offline plan and the shipped price snapshot.
+
+    Money is rounded to cents (in --json too); unit prices keep the snapshot's precision.
+    """
+    from looper_infra.reports.pricing import cost_view, estimate, load_snapshot, to_json
 
     with _internal_errors():
-        result = estimate(_offline_plan(stage, stack, config, project_dir)[1])
-        sys.stdout.write((to_json(result) if as_json else format_table(result)).rstrip("\n") + "\n")
+        result = estimate(_offline_plan(stage, stack, config, project_dir, quiet=as_json)[1])
         prices = load_snapshot()["prices"]
         unconfirmed = sorted({i.price_key for i in result.items
                               if not prices.get(i.price_key, {}).get("confirmed", False)})
-        if unconfirmed:
-            sys.stderr.write(f"note: {len(unconfirmed)} of the prices used are not yet confirmed "
-                             "against the cloud's pricing pages (snapshot 'confirmed: false'); "
-                             "treat the total as an estimate\n")
+        note = (f"{len(unconfirmed)} of the prices used are not yet confirmed against the cloud's "
+                "pricing pages (snapshot 'confirmed: false'); treat the total as an estimate"
+                if unconfirmed else None)
+        if as_json:  # the note on stderr, once: stdout stays one JSON document
+            sys.stdout.write(to_json(result).rstrip("\n") + "\n")
+            if note:
+                sys.stderr.write(f"note: {note}\n")
+        else:  # the note once, after the total
+            _console().print(cost_view(result, note=note))
 
 
 class DiagramFormat(StrEnum):
@@ -342,7 +389,7 @@ class DiagramFormat(StrEnum):
 
 @app.command("diagram")
 def diagram_cmd(
-    stage: StageArg,
+    stage: StageArg = None,
     stack: StackOpt = None,
     config: Annotated[Path | None, typer.Option(
         "--config", "-c", help="Stack file to draw (default: Pulumi.<stack>.yaml).")] = None,
@@ -579,12 +626,13 @@ def _print_pins(pins: list[Any], results: list[Any] | None, as_json: bool) -> No
     sys.stdout.write("\n".join(lines) + "\n")
 
 
-def _deploy(action: str, stage: str, stack: str | None, project_dir: Path | None,
+def _deploy(action: str, stage: str | None, stack: str | None, project_dir: Path | None,
             yes: bool, backend: str | None) -> None:
     from looper_infra.config import load_stack_file
     from looper_infra.config.stack_names import stack_warnings
     from looper_infra.engine import deploy
 
+    stage = _infer_stage(stage, stack, None, project_dir)
     stack_name, config_path, pdir = _resolve(stage, stack, None, project_dir)
     assert pdir is not None
     with _internal_errors():
@@ -600,7 +648,7 @@ def _deploy(action: str, stage: str, stack: str | None, project_dir: Path | None
             outputs = deploy.run(
                 request,
                 on_output=lambda line: _console().print(line, markup=False, highlight=False,
-                                                        end=""),
+                                                        soft_wrap=True, end=""),
                 confirm=(lambda q: typer.confirm(q, default=False)) if sys.stdin.isatty() else None,
             )
         except deploy.NotReady as exc:
@@ -648,7 +696,7 @@ BackendOpt = Annotated[str | None, typer.Option(
 
 
 def _deploy_command(action: str, doc: str) -> Callable[..., None]:
-    def command(stage: StageArg, stack: StackOpt = None, project_dir: ProjectDirOpt = None,
+    def command(stage: StageArg = None, stack: StackOpt = None, project_dir: ProjectDirOpt = None,
                 yes: YesOpt = False, backend: BackendOpt = None) -> None:
         _deploy(action, stage, stack, project_dir, yes, backend)
 

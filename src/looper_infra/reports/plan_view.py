@@ -1,4 +1,9 @@
-"""Human-readable plan output (rich): a tree grouped by component, a per-type summary."""
+"""Human-readable plan output (rich).
+
+By default a summary that fits a screen or a pull-request comment: the component tree with each
+component's resource counts by type, the stack outputs, the warnings and the policy pack's count.
+With `--inputs`, every resource with its inputs under its component, and the per-type table.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
+from looper_infra.core.output import table
 from looper_infra.engine.plan import Plan
 
 _MAX_VALUE = 160
@@ -63,27 +69,76 @@ def plan_tree(plan: Plan, *, show_inputs: bool) -> Tree:
     return root
 
 
+def short_type(type_: str) -> str:
+    """`aws:ec2/securityGroup:SecurityGroup` -> `aws:SecurityGroup` (a count's label)."""
+    parts = type_.split(":")
+    return f"{parts[0]}:{parts[-1]}" if len(parts) > 2 else type_
+
+
+def _counts(types: list[str]) -> str:
+    by_type: dict[str, int] = {}
+    for type_ in types:
+        by_type[short_type(type_)] = by_type.get(short_type(type_), 0) + 1
+    return ", ".join(f"{n} {t}" for t, n in sorted(by_type.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def component_tree(plan: Plan) -> Tree:
+    """The components only, each with its own resources counted by type (not its children's)."""
+    customs = [r for r in plan.resources if r.custom]
+    root = Tree(f"[bold]{plan.project}[/] / stack [bold]{plan.stack}[/] / stage {plan.stage}: "
+                f"{len(plan.resources)} resources ({len(plan.resources) - len(customs)} components, "
+                f"{len(customs)} cloud resources); `looper plan --inputs` shows each one")
+    stack_urns = {r.urn for r in plan.resources if r.type == "pulumi:pulumi:Stack"}
+    own: dict[str | None, list[str]] = {}
+    for res in customs:
+        parent = None if res.parent in stack_urns else res.parent
+        own.setdefault(parent, []).append(res.type)
+    if own.get(None):
+        root.add(f"[dim](stack)[/]  {escape(_counts(own[None]))}")
+    nodes: dict[str | None, Tree] = {None: root}
+    for res in plan.resources:
+        if res.custom or res.type == "pulumi:pulumi:Stack":
+            continue
+        parent = None if res.parent in stack_urns else res.parent
+        counts = _counts(own.get(res.urn, []))
+        nodes[res.urn] = nodes.get(parent, root).add(
+            _label(res) + (f"  [dim]·[/] {escape(counts)}" if counts else ""))
+    return root
+
+
 def summary_table(plan: Plan) -> Table:
-    table = Table(title=f"{len(plan.resources)} resources", show_edge=False)
-    table.add_column("type")
-    table.add_column("count", justify="right")
+    result = table("type", {"header": "count", "justify": "right"},
+                   title=f"{len(plan.resources)} resources", show_edge=False)
     for type_, n in plan.by_type().items():
-        table.add_row(type_, str(n))
-    return table
+        result.add_row(type_, str(n))
+    return result
 
 
 def outputs_table(plan: Plan) -> Table:
-    table = Table(title="stack outputs", show_edge=False)
-    table.add_column("name")
-    table.add_column("value")
+    result = table("name", "value", title="stack outputs", show_edge=False)
     for key, value in sorted(plan.outputs.items()):
         # escaped: rich would take "[secret]" inside a JSON value for markup and drop it
-        table.add_row(key, escape(value if isinstance(value, str) else json.dumps(value, sort_keys=True)))
-    return table
+        result.add_row(key, escape(value if isinstance(value, str) else json.dumps(value, sort_keys=True)))
+    return result
 
 
 def print_plan(console: Console, plan: Plan, *, show_inputs: bool) -> None:
-    console.print(Group(plan_tree(plan, show_inputs=show_inputs), "", summary_table(plan), "",
-                        outputs_table(plan)))
+    """The summary (component tree with counts, outputs, warnings); everything with show_inputs."""
+    if show_inputs:
+        console.print(Group(plan_tree(plan, show_inputs=True), "", summary_table(plan), "",
+                            outputs_table(plan)))
+    else:
+        console.print(Group(component_tree(plan), "", outputs_table(plan)))
     for warning in plan.warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
+    console.print(policy_line(plan), markup=False, highlight=False)
+
+
+def policy_line(plan: Plan) -> str:
+    """One line of the policy pack's verdict on the plan; `looper check` lists the findings."""
+    from looper_infra.policies.evaluate import evaluate, resources_of
+
+    findings = list(evaluate(resources_of(plan)))
+    mandatory = sum(f.level == "mandatory" for f in findings)
+    return (f"policy pack: {len(findings)} finding(s), {mandatory} mandatory "
+            "(`looper check` lists them)")

@@ -9,7 +9,7 @@ from looper_infra.reports.pricing.model import (
     LineItem,
     load_snapshot,
 )
-from looper_infra.reports.pricing.output import format_table, to_json
+from looper_infra.reports.pricing.output import cost_view, format_table, to_json
 
 __all__ = [
     "SNAPSHOT_PATH",
@@ -17,6 +17,7 @@ __all__ = [
     "Estimate",
     "Lever",
     "LineItem",
+    "cost_view",
     "estimate",
     "format_table",
     "load_snapshot",

@@ -1,11 +1,29 @@
-"""An estimate as a JSON document (`looper-estimate/1`) and as a plain-text table."""
+"""An estimate as a JSON document (`looper-estimate/1`), a rich table and a plain-text table.
+
+Money (monthly amounts, totals, savings) is rounded to cents everywhere, JSON included; unit
+prices are rates from the price snapshot and keep its precision (a NAT gateway is 0.0014/hour).
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
 
 from looper_infra.reports.pricing.model import Estimate
+
+if TYPE_CHECKING:
+    from rich.console import Group
+
+
+def cents(amount: float) -> float:
+    """A money amount rounded to cents (no float noise such as 619.45683 or 16.425)."""
+    return round(amount + 0.0, 2)
+
+
+def money(amount: float) -> str:
+    """A money amount as text: thousands separated, two decimals."""
+    return f"{cents(amount):,.2f}"
 
 
 def to_json(est: Estimate) -> str:
@@ -16,12 +34,15 @@ def to_json(est: Estimate) -> str:
         "stack": est.stack,
         "currency": est.currency,
         "hours_per_month": est.hours_per_month,
-        "total_monthly": round(est.total, 2),
-        "total_monthly_max": round(est.total_max, 2),
-        "items": [asdict(i) for i in est.items],
+        "total_monthly": cents(est.total),
+        "total_monthly_max": cents(est.total_max),
+        "items": [{**asdict(i), "monthly": cents(i.monthly),
+                   "monthly_max": None if i.monthly_max is None else cents(i.monthly_max)}
+                  for i in est.items],
         "free": [{"urn": u, "type": t, "why": w} for u, t, w in est.free],
         "unpriced": [{"urn": u, "type": t, "reason": w} for u, t, w in est.unpriced],
-        "levers": [asdict(lv) for lv in est.levers],
+        "levers": [{**asdict(lv), "monthly_saving": cents(lv.monthly_saving)}
+                   for lv in est.levers],
         "usage": [asdict(u) for u in est.usage],
         "assumptions": asdict(est.assumptions),
     }
@@ -61,3 +82,49 @@ def format_table(est: Estimate) -> str:
             state = "already applied" if lv.applied else f"saves {lv.monthly_saving:,.2f}/month"
             lines.append(f"  - {lv.name}: {lv.description} ({state})")
     return "\n".join(lines)
+
+
+def _monthly(amount: float, maximum: float | None) -> str:
+    text = money(amount)
+    if maximum is not None and cents(maximum) != cents(amount):
+        text += f" (max {money(maximum)})"
+    return text
+
+
+def cost_view(est: Estimate, *, note: str | None = None) -> Group:
+    """The estimate for a terminal or a pipe: a rich table like `looper check`'s, then the total,
+    the resources outside it, the cost levers and `note` (once)."""
+    from rich.console import Group
+    from rich.text import Text
+
+    from looper_infra.core.output import table
+
+    items = table("resource", "what", {"header": "quantity", "justify": "right"},
+                  {"header": "unit price", "justify": "right"},
+                  {"header": f"monthly {est.currency}", "justify": "right"},
+                  title=f"{est.stage} / {est.stack}: monthly cost estimate", show_edge=False)
+    for i in est.items:
+        items.add_row(f"{i.type.rsplit(':', 1)[-1]}/{i.urn.rsplit('::', 1)[-1]}", i.what,
+                      f"{i.quantity:g} {i.unit}", f"{i.unit_price:.6g}",
+                      _monthly(i.monthly, i.monthly_max))
+    parts: list[Any] = [items, ""]
+    total = f"TOTAL {est.currency}/month ({est.hours_per_month:g} h): {money(est.total)}"
+    if cents(est.total_max) != cents(est.total):
+        total += f" (at max replicas {money(est.total_max)})"
+    lines = [total, f"free resources: {len(est.free)}"]
+    if est.unpriced:
+        lines.append("UNPRICED (not in the total):")
+        lines += [f"  {u}  [{t}]  {why}" for u, t, why in est.unpriced]
+    if est.usage:
+        lines.append("usage-based, not in the total:")
+        lines += [f"  {u.urn.rsplit('::', 1)[-1]}: {u.what} {u.unit_price:.6g}/{u.unit}"
+                  for u in est.usage]
+    if est.levers:
+        lines.append("cost levers:")
+        lines += [f"  - {lv.name}: {lv.description} ("
+                  + ("already applied" if lv.applied else f"saves {money(lv.monthly_saving)}/month")
+                  + ")" for lv in est.levers]
+    if note:
+        lines.append(f"note: {note}")
+    parts += [Text(line) for line in lines]
+    return Group(*parts)
