@@ -62,7 +62,7 @@ normalize = plan_diff.normalize
 BASELINE = FIXTURES / "plans" / "before-issue-13"
 #: Every committed baseline (folder name): a stack deployed from any of these commits must keep
 #: its resources (tests/stages/test_plans_keep_resources.py).
-BASELINES = ("before-issue-13", "before-issue-14", "before-issue-15", "before-issue-18")
+BASELINES = ("before-issue-13", "before-issue-14", "before-issue-15", "before-issue-18", "before-issue-16")
 
 
 @dataclass(frozen=True)

@@ -80,11 +80,11 @@ ISSUE_18: dict[str, re.Pattern[str]] = {
 ISSUE_18_OUTPUTS: dict[str, set[str]] = {"v4": {"vpn_crl_pem"}}
 #: baseline folder -> the issues since it (their intended changes add up)
 SINCE = {"before-issue-13": (ISSUE_14, ISSUE_15, ISSUE_18), "before-issue-14": (ISSUE_14, ISSUE_15, ISSUE_18),
-         "before-issue-15": (ISSUE_15, ISSUE_18), "before-issue-18": (ISSUE_18,)}
+         "before-issue-15": (ISSUE_15, ISSUE_18), "before-issue-18": (ISSUE_18,), "before-issue-16": ()}
 SINCE_OUTPUTS = {"before-issue-13": (ISSUE_14_OUTPUTS, ISSUE_15_OUTPUTS, ISSUE_18_OUTPUTS),
                  "before-issue-14": (ISSUE_14_OUTPUTS, ISSUE_15_OUTPUTS, ISSUE_18_OUTPUTS),
                  "before-issue-15": (ISSUE_15_OUTPUTS, ISSUE_18_OUTPUTS),
-                 "before-issue-18": (ISSUE_18_OUTPUTS,)}
+                 "before-issue-18": (ISSUE_18_OUTPUTS,), "before-issue-16": ()}
 
 
 def _intended(stack: str, folder: str) -> tuple[re.Pattern[str] | None, set[str]]:
