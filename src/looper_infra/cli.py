@@ -114,7 +114,6 @@ def _infer_stage(stage: str | None, stack: str | None, config: Path | None,
     """STAGE as given, else the `looper:stage` of the stack file --stack or --config names."""
     if stage is not None:
         return stage
-    from looper_infra.config.loader import read_stack_document
     from looper_infra.config.stack_names import stack_name_problem
     from looper_infra.core import project
 
@@ -132,15 +131,9 @@ def _infer_stage(stage: str | None, stack: str | None, config: Path | None,
         if not config.is_file():
             _fail(EXIT_CONFIG, f"no stack file {config} (pass STAGE and create it, or --config)")
     try:
-        doc = read_stack_document(config)
+        return project.stage_named_by(config)
     except ConfigError as exc:
         _fail(EXIT_CONFIG, str(exc))
-    values = doc.get("config") if isinstance(doc, dict) else None
-    named = values.get("looper:stage") if isinstance(values, dict) else None
-    if not isinstance(named, str) or not named:
-        _fail(EXIT_CONFIG, f"{config}: looper:stage is not set, so STAGE cannot be inferred; "
-                           "give STAGE")
-    return named
 
 
 def _resolve(stage: str, stack: str | None, config: Path | None,
@@ -464,7 +457,7 @@ def diff_cmd(
                 if len(paths) > 1 or (stack is None and config is None):
                     _fail(EXIT_CONFIG, "looper diff --against GIT_REF: give --stack S (or "
                                        "--config F) and at most one STAGE")
-                stage = paths[0] if paths else _stage_of_stack(stack, config, project_dir)
+                stage = _infer_stage(paths[0] if paths else None, stack, config, project_dir)
                 stack_name, config_path, pdir = _resolve(stage, stack, config, project_dir)
                 base = plan_diff.plan_at_ref(pdir or Path.cwd(), against, stage, stack_name,
                                              config)
@@ -487,27 +480,13 @@ def diff_cmd(
 EXIT_CHANGED = EXIT_INTERNAL
 
 
-def _stage_of_stack(stack: str | None, config: Path | None, project_dir: Path | None) -> str:
-    """The stage a stack file names (`looper:stage`), for verbs whose STAGE is optional."""
-    from looper_infra.config.errors import ConfigError
-    from looper_infra.config.loader import read_stack_document
-    from looper_infra.core import project
-
-    pdir = project_dir or project.find_project_dir()
-    path = config or (pdir / f"Pulumi.{stack}.yaml" if pdir else Path(f"Pulumi.{stack}.yaml"))
-    try:
-        stage = read_stack_document(path)["config"]["looper:stage"]
-    except (ConfigError, TypeError, KeyError):
-        _fail(EXIT_CONFIG, f"{path}: cannot read looper:stage from it; give STAGE")
-    return str(stage)
-
-
 @app.command("report")
 def report_cmd(
     output: Annotated[Path, typer.Option(
         "--output", "-o", help="Directory to write (created; other files in it are kept).")],
     stacks: Annotated[list[str] | None, typer.Argument(
-        help="Stacks to report (the stage comes from the name: v4-dev is v4).", metavar="STACK",
+        help="Stacks to report (each planned as the stage its stack file names, looper:stage).",
+        metavar="STACK",
         show_default=False)] = None,
     all_stacks: Annotated[bool, typer.Option(
         "--all", help="Every stack file Pulumi.<stack>.yaml in the project directory.")] = False,
@@ -522,7 +501,7 @@ def report_cmd(
         try:
             reports = report.run(stacks or [], all_stacks, output, project_dir,
                                  checkov=Scanner.checkov in (scanners or []),
-                                 progress=lambda m: sys.stderr.write(m + "\n"))
+                                 progress=_spinner)
         except report.ReportUsageError as exc:
             _fail(EXIT_CONFIG, str(exc))
         except Exception as exc:
