@@ -2,7 +2,8 @@
 
 Exit codes (EXIT_CODES, listed in `looper --help`): 0 ok, 1 internal error, 2 invalid config or
 usage, 3 a mandatory policy violated (check), 4 cannot deploy yet (a missing prerequisite),
-5 a pin missing upstream or its sha256 differs (pins --check), 6 a pin could not be checked.
+5 a pin missing upstream or its sha256 differs (pins --check), 6 a pin could not be checked,
+7 the preview shows changes (preview --expect-no-changes: drift).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from looper_infra.config import ConfigError
 from looper_infra.stages import STAGES, UnknownStage, get_stage
 
 EXIT_OK, EXIT_INTERNAL, EXIT_CONFIG, EXIT_POLICY, EXIT_NOT_READY = 0, 1, 2, 3, 4
-EXIT_PIN_MISSING, EXIT_PIN_UNCHECKED = 5, 6
+EXIT_PIN_MISSING, EXIT_PIN_UNCHECKED, EXIT_DRIFT = 5, 6, 7
 #: What each exit code means (README "Exit codes", docs/architecture.md; shown by `looper --help`).
 EXIT_CODES = {
     EXIT_OK: "success",
@@ -38,6 +39,8 @@ EXIT_CODES = {
                       "(looper pins --check)",
     EXIT_PIN_UNCHECKED: "a pin could not be checked: network or registry error (looper pins "
                         "--check)",
+    EXIT_DRIFT: "the preview shows changes: the cloud drifted from the program and config, or a "
+                "change is not deployed yet (looper preview --expect-no-changes)",
 }
 
 def _stage_names() -> str:
@@ -606,7 +609,7 @@ def _print_pins(pins: list[Any], results: list[Any] | None, as_json: bool) -> No
 
 
 def _deploy(action: str, stage: str | None, stack: str | None, project_dir: Path | None,
-            yes: bool, backend: str | None) -> None:
+            yes: bool, backend: str | None, expect_no_changes: bool = False) -> None:
     from looper_infra.config import load_stack_file
     from looper_infra.config.stack_names import stack_warnings
     from looper_infra.engine import deploy
@@ -621,7 +624,8 @@ def _deploy(action: str, stage: str | None, stack: str | None, project_dir: Path
         try:
             request = deploy.DeployRequest(action=action, stage=stage, stack=stack_name,
                                            project_dir=pdir, backend_url=backend, yes=yes,
-                                           clouds=deploy.stack_clouds(stage, cfg))
+                                           clouds=deploy.stack_clouds(stage, cfg),
+                                           expect_no_changes=expect_no_changes)
             if stage == "v4" and action in ("preview", "up"):
                 _check_kubernetes_versions(request, cfg, config_path)
             outputs = deploy.run(
@@ -632,6 +636,8 @@ def _deploy(action: str, stage: str | None, stack: str | None, project_dir: Path
             )
         except deploy.NotReady as exc:
             _fail(EXIT_NOT_READY, str(exc))
+        except deploy.Drift as exc:
+            _fail(EXIT_DRIFT, str(exc))
         except deploy.DeployError as exc:
             _fail(EXIT_INTERNAL, str(exc))
     platform = deploy.platform_stack_for(stack_name, pdir) if (action, stage) == ("up", "v4") else None
@@ -684,7 +690,20 @@ def _deploy_command(action: str, doc: str) -> Callable[..., None]:
     return command
 
 
-app.command("preview")(_deploy_command("preview", "Preview STAGE against the real cloud."))
+@app.command("preview")
+def preview_cmd(
+    stage: StageArg = None, stack: StackOpt = None, project_dir: ProjectDirOpt = None,
+    yes: YesOpt = False, backend: BackendOpt = None,
+    expect_no_changes: Annotated[bool, typer.Option(
+        "--expect-no-changes", help="Refresh from the cloud first and exit 7 when the preview "
+        "shows any change (drift, or a change not deployed yet); for scheduled drift checks.")] = False,
+) -> None:
+    """Preview STAGE against the real cloud. Exit 4 (cannot deploy yet) when the Pulumi CLI, the
+    secrets passphrase or the stack's cloud credentials are missing; with --expect-no-changes, 7
+    when the preview shows changes."""
+    _deploy("preview", stage, stack, project_dir, yes, backend, expect_no_changes)
+
+
 app.command("up")(_deploy_command("up", "Create or update STAGE in the real cloud."))
 app.command("destroy")(_deploy_command("destroy", "Destroy everything STAGE created."))
 
@@ -719,6 +738,8 @@ def vpn_profile_cmd(
             deploy.write_private(target, deploy.vpn_profile(outputs, user, stack))
         except deploy.NotReady as exc:
             _fail(EXIT_NOT_READY, str(exc))
+        except deploy.Drift as exc:
+            _fail(EXIT_DRIFT, str(exc))
         except deploy.DeployError as exc:
             _fail(EXIT_INTERNAL, str(exc))
     _console(stderr=True).print(f"wrote {target} (mode 0600): connect with "
