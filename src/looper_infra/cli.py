@@ -436,9 +436,15 @@ def diff_cmd(
         "--stack", "-s", help="Stack to plan at both commits (with --against).")] = None,
     config: Annotated[Path | None, typer.Option(
         "--config", "-c", help="Stack file (with --against; default: Pulumi.<stack>.yaml).")] = None,
+    all_stacks: Annotated[bool, typer.Option(
+        "--all", help="With --against: every stack file of the project, at GIT_REF or in the "
+                      "tree (one only on one side: all added or all removed).")] = False,
     fmt: Annotated[DiffFormat, typer.Option("--format", "-f", help="Output format.")] = (
         DiffFormat.human),
     as_json: Annotated[bool, typer.Option("--json", help="Print the looper-diff/1 JSON.")] = False,
+    report_only: Annotated[bool, typer.Option(
+        "--report-only", help="Exit 0 when the plans differ too (1 stays an internal error, 2 "
+                              "bad input): for a CI job that shows the diff without failing.")] = False,
     project_dir: ProjectDirOpt = None,
 ) -> None:
     """Show what changes between two offline plans: resources, input paths, outputs.
@@ -451,32 +457,68 @@ def diff_cmd(
     paths = args or []
     with _internal_errors():
         try:
-            if against is None:
-                if len(paths) != 2 or stack or config:
-                    _fail(EXIT_CONFIG, "looper diff: give BASE and HEAD (two `looper plan --json` "
-                                       "files), or --against GIT_REF --stack S [STAGE]")
-                base, head = (plan_diff.load_plan_document(Path(p)) for p in paths)
-            else:
-                if len(paths) > 1 or (stack is None and config is None):
-                    _fail(EXIT_CONFIG, "looper diff --against GIT_REF: give --stack S (or "
-                                       "--config F) and at most one STAGE")
-                stage = _infer_stage(paths[0] if paths else None, stack, config, project_dir)
-                stack_name, config_path, pdir = _resolve(stage, stack, config, project_dir)
-                base = plan_diff.plan_at_ref(pdir or Path.cwd(), against, stage, stack_name,
-                                             config)
-                head = json.loads(json.dumps(_offline_plan(
-                    stage, stack_name, config_path, project_dir, echo_warnings=False
-                )[1].to_document()))
+            diffs = _diffs(paths, against, stack, config, all_stacks, project_dir)
         except plan_diff.DiffInputError as exc:
             _fail(EXIT_CONFIG, str(exc))
-        diff = plan_diff.diff_plans(base, head)
         if as_json or fmt is DiffFormat.json:
-            sys.stdout.write(json.dumps(plan_diff.to_document(diff), indent=2) + "\n")
+            docs = [plan_diff.to_document(d) for d in diffs]
+            doc = {"format": "looper-diffs/1", "diffs": docs} if all_stacks else docs[0]
+            sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         elif fmt is DiffFormat.markdown:
-            sys.stdout.write(plan_diff.to_markdown(diff))
+            sys.stdout.write("\n".join(plan_diff.to_markdown(d) for d in diffs))
         else:
-            plan_diff.print_diff(_console(), diff)
-    raise typer.Exit(EXIT_CHANGED if diff.has_changes else EXIT_OK)
+            for d in diffs:
+                plan_diff.print_diff(_console(), d)
+    changed = any(d.has_changes for d in diffs)
+    raise typer.Exit(EXIT_CHANGED if changed and not report_only else EXIT_OK)
+
+
+def _diffs(paths: list[str], against: str | None, stack: str | None, config: Path | None,
+           all_stacks: bool, project_dir: Path | None) -> list[Any]:
+    """The diffs `looper diff` shows: one, or one per stack with --all."""
+    from looper_infra.core import project
+    from looper_infra.reports import plan_diff
+
+    if against is None:
+        if len(paths) != 2 or stack or config or all_stacks:
+            _fail(EXIT_CONFIG, "looper diff: give BASE and HEAD (two `looper plan --json` "
+                               "files), or --against GIT_REF --stack S [STAGE] (or --all)")
+        base, head = (plan_diff.load_plan_document(Path(p)) for p in paths)
+        return [plan_diff.diff_plans(base, head)]
+    if all_stacks:
+        if paths or stack or config:
+            _fail(EXIT_CONFIG, "looper diff --against GIT_REF --all: no STAGE, --stack or --config")
+        pdir = project_dir or project.find_project_dir()
+        if pdir is None:
+            _fail(EXIT_CONFIG, "no looper Pulumi project found (Pulumi.yaml with name: looper); "
+                               "pass --project-dir")
+        from looper_infra.reports.report import example_stacks
+
+        def plan_head(stage: str, name: str) -> dict[str, Any]:
+            return _plan_document(stage, name, None, pdir)
+
+        def stage_of(path: Path) -> str:
+            try:
+                return project.stage_named_by(path)
+            except ConfigError as exc:
+                raise plan_diff.DiffInputError(str(exc)) from None
+
+        return plan_diff.diffs_against(pdir, against, plan_head, stage_of, example_stacks)
+    if len(paths) > 1 or (stack is None and config is None):
+        _fail(EXIT_CONFIG, "looper diff --against GIT_REF: give --stack S (or --config F) and "
+                           "at most one STAGE, or --all")
+    stage = _infer_stage(paths[0] if paths else None, stack, config, project_dir)
+    stack_name, config_path, pdir = _resolve(stage, stack, config, project_dir)
+    base = plan_diff.plan_at_ref(pdir or Path.cwd(), against, stage, stack_name, config)
+    head = _plan_document(stage, stack_name, config_path, project_dir)
+    return [plan_diff.diff_plans(base, head)]
+
+
+def _plan_document(stage: str, stack: str, config: Path | None,
+                   project_dir: Path | None) -> dict[str, Any]:
+    """The tree's plan as a looper-plan/1 document, as `looper plan --json` prints it."""
+    plan = _offline_plan(stage, stack, config, project_dir, echo_warnings=False)[1]
+    return dict(json.loads(json.dumps(plan.to_document())))
 
 
 #: `looper diff`: the plans differ (0 = no change, 2 = bad input)
