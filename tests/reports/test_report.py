@@ -239,7 +239,10 @@ def test_report_html_renders_in_headless_chromium_without_errors(out: Path, tmp_
     ready = re.search(r'data-report-ready="(\d+)"', dom.stdout)
     assert ready and int(ready.group(1)) > 10, "the page's script did not run"
     assert re.search(r'<div class="diagram" id="diagram"><svg', dom.stdout)
-    assert re.search(r'<div class="diagram" id="overview"><svg', dom.stdout)
+    overview = re.search(r'<div class="diagram" id="overview">(<svg.*?</svg>)', dom.stdout, re.S)
+    assert overview, "no overview diagram"
+    icons = re.findall(r'<image [^>]*href="data:image/png;base64,', overview.group(1))
+    assert len(icons) >= 8, "the overview's cloud icons are missing"
     shot = tmp_path / "report.png"
     result = _chromium(page, f"--screenshot={shot}")
     assert result.returncode == 0 and shot.is_file(), result.stderr[-2000:]
