@@ -101,3 +101,10 @@ def test_embedding_refuses_a_file_outside_the_icon_directory(tmp_path: Path) -> 
     other.write_bytes(b"x")
     with pytest.raises(ValueError, match="unexpected file"):
         embed_images(f'<image xlink:href="{other}"/>', icon_dir())
+
+
+def test_v4_platform_draws_its_workloads_per_namespace_in_the_cluster_and_its_buckets() -> None:
+    placed = _placed(to_overview_dot(example_plan("v4-platform-dev")))
+    assert placed["redis-statefulset"] == [("Kubernetes cluster", "namespace looper-data")]
+    assert placed["observability-loki"] == [("Kubernetes cluster", "namespace monitoring")]
+    assert placed["observability-tempo-bucket"] == [("AWS",)]

@@ -34,7 +34,15 @@ _GCP_PLACED = {
     "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager": "instance group",
 }
 #: drawn in the cloud's box, outside any network (global front ends)
-_EDGE = {"gcp:compute/globalForwardingRule:GlobalForwardingRule": "global forwarding rule"}
+_EDGE = {"gcp:compute/globalForwardingRule:GlobalForwardingRule": "global forwarding rule",
+         "aws:s3/bucket:Bucket": "S3 bucket"}
+#: Kubernetes workloads, drawn in the cluster's box per namespace (the v4-platform stage)
+_WORKLOADS = {
+    "kubernetes:helm.sh/v3:Release": "Helm release",
+    "kubernetes:apps/v1:StatefulSet": "StatefulSet",
+    "kubernetes:apps/v1:Deployment": "Deployment",
+    "kubernetes:apps/v1:DaemonSet": "DaemonSet",
+}
 
 
 def _tail(value: object) -> str:
@@ -75,6 +83,11 @@ ICONS = {
     "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager":
         "gcp/compute/compute-engine.png",
     "gcp:compute/globalForwardingRule:GlobalForwardingRule": "gcp/network/load-balancing.png",
+    "aws:s3/bucket:Bucket": "aws/storage/simple-storage-service-s3.png",
+    "kubernetes:helm.sh/v3:Release": "k8s/ecosystem/helm.png",
+    "kubernetes:apps/v1:StatefulSet": "k8s/compute/sts.png",
+    "kubernetes:apps/v1:Deployment": "k8s/compute/deploy.png",
+    "kubernetes:apps/v1:DaemonSet": "k8s/compute/ds.png",
 }
 INTERNET_ICON = "onprem/network/internet.png"
 
@@ -199,6 +212,26 @@ def _network_lines(plan: Plan, layout: _Layout, cloud: str, network: str,
     return [*out, "    }"]
 
 
+def _kubernetes_lines(plan: Plan, layout: _Layout, icons: Path | None) -> list[str]:
+    """The cluster's workloads (Helm releases, StatefulSets, ...) in one box per namespace."""
+    by_namespace: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    for r in plan.resources:
+        if r.type in _WORKLOADS:
+            namespace = (r.inputs.get("metadata") or {}).get("namespace") or r.inputs.get("namespace")
+            by_namespace[str(namespace or "default")].append(
+                (layout.node_id(r.urn), f"{r.name}\n{_WORKLOADS[r.type]}", r.type))
+    if not by_namespace:
+        return []
+    out = ['  subgraph "cluster_kubernetes" { label="Kubernetes cluster"; style=filled; '
+           'fillcolor="#eef4ff";']
+    for namespace, members in sorted(by_namespace.items()):
+        out.append(f"    subgraph {dot_quote('cluster_ns_' + namespace)} {{ "
+                   f"label={dot_quote('namespace ' + namespace)}; fillcolor=\"#ffffff\";")
+        out += [f"      {_node(nid, label, type_, icons)}" for nid, label, type_ in members]
+        out.append("    }")
+    return [*out, "  }"]
+
+
 def to_overview_dot(plan: Plan, *, icons: Path | None = None) -> str:
     """DOT with one cluster per cloud, VPC/network, zone/region and subnet; `icons`: the
     directory of the official icons (icon_dir()), else plain boxes."""
@@ -216,7 +249,8 @@ def to_overview_dot(plan: Plan, *, icons: Path | None = None) -> str:
     out = ["digraph overview {", "  rankdir=LR; compound=true; fontname=Helvetica;",
            "  node [shape=box, style=\"rounded,filled\", fillcolor=white, fontname=Helvetica, "
            "fontsize=10];", f'  internet [label="Internet", {internet}];']
-    for cloud, nets in sorted(tree.items()):
+    for cloud in sorted(set(tree) | set(layout.edge_nodes)):
+        nets = tree.get(cloud, {})
         out.append(f"  subgraph {dot_quote('cluster_' + cloud)} {{ label={dot_quote(cloud)}; "
                    "style=filled; fillcolor=\"#f4f6fb\";")
         out += [f"    {_node(nid, label, type_, icons)}"
@@ -224,6 +258,7 @@ def to_overview_dot(plan: Plan, *, icons: Path | None = None) -> str:
         for network, zones in sorted(nets.items()):
             out += _network_lines(plan, layout, cloud, network, zones, icons)
         out.append("  }")
+    out += _kubernetes_lines(plan, layout, icons)
     out += [f"  internet -> {nid} [color=\"#b00020\", penwidth=2];" for nid in layout.entries]
     out += [f"  {a} -> {b} [color=\"#b00020\"];" for a, b in sorted(set(layout.paths))]
     out.append("}")
