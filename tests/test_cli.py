@@ -232,11 +232,35 @@ def test_each_missing_deploy_prerequisite_exits_4_naming_it(
 def test_help_lists_every_exit_code_as_the_readme_does() -> None:
     text = flat(runner.invoke(cli.app, ["--help"]).output)
     readme = (ROOT / "README.md").read_text()
-    assert set(cli.EXIT_CODES) == {0, 1, 2, 3, 4, 5, 6}
+    assert set(cli.EXIT_CODES) == {0, 1, 2, 3, 4, 5, 6, 7}
     for code, meaning in cli.EXIT_CODES.items():
         assert f"{code} {flat(meaning)}" in text, (code, text)
         assert re.search(rf"^\| `{code}` \| \S", readme, re.M), code
     assert "cannot deploy yet" in flat(runner.invoke(cli.app, ["up", "--help"]).output)
+    preview_help = flat(runner.invoke(cli.app, ["preview", "--help"]).output)
+    assert "--expect-no-changes" in preview_help
+    assert "exit 7 when the preview shows any change" in preview_help
+
+
+def test_preview_expect_no_changes_exits_7_on_drift(monkeypatch: pytest.MonkeyPatch) -> None:
+    from looper_infra.engine import deploy
+
+    seen: list[deploy.DeployRequest] = []
+
+    def drifted(request: deploy.DeployRequest, **_kw: object) -> dict[str, object]:
+        seen.append(request)
+        if request.expect_no_changes:
+            raise deploy.Drift(request.stack, {"update": 1})
+        return {}
+
+    monkeypatch.setattr(deploy, "run", drifted)
+    args = ["preview", "--stack", "v1-dev", "--project-dir", str(ROOT)]
+    assert runner.invoke(cli.app, args).exit_code == 0
+    result = runner.invoke(cli.app, [*args, "--expect-no-changes"])
+    assert result.exit_code == cli.EXIT_DRIFT == 7
+    assert "stack v1-dev: the preview shows changes (1 to update)" in result.output
+    assert [(r.action, r.stage, r.expect_no_changes) for r in seen] == [
+        ("preview", "v1", False), ("preview", "v1", True)]
 
 
 def test_cost_json_and_unconfirmed_price_note() -> None:

@@ -110,7 +110,7 @@ def test_no_stage_and_no_stack_file_is_exit_2(tmp_path: Path) -> None:
     unnamed = tmp_path / "Pulumi.x-dev.yaml"
     unnamed.write_text("config:\n  looper:env: dev\n")
     result = runner.invoke(cli.app, ["export", "--config", str(unnamed)])
-    assert result.exit_code == 2 and "looper:stage is not set" in result.output
+    assert result.exit_code == 2 and "looper:stage: not set" in result.output
 
 
 def test_the_summary_keeps_the_plans_warnings() -> None:
@@ -155,3 +155,13 @@ def test_progress_on_a_terminal_only_and_never_with_json() -> None:
     piped = subprocess.run([sys.executable, "-m", "looper_infra", "plan", "v1"], cwd=ROOT,
                            capture_output=True, text=True, timeout=120, check=True)
     assert "planning" not in piped.stderr
+
+
+def test_report_progress_on_a_terminal_only(tmp_path: Path) -> None:
+    _, shown = stderr_on_a_terminal("report", "v1-dev", "-o", str(tmp_path / "tty"))
+    assert "[1/1] v1-dev: v1, planning offline, drawing" in shown
+    piped = subprocess.run([sys.executable, "-m", "looper_infra", "report", "v1-dev", "-o",
+                            str(tmp_path / "pipe")], cwd=ROOT, capture_output=True, text=True,
+                           timeout=120, check=True)
+    assert "[1/1]" not in piped.stderr and "planning" not in piped.stderr
+    assert f"wrote {tmp_path / 'pipe'}/index.html" in piped.stderr

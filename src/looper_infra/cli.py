@@ -2,7 +2,8 @@
 
 Exit codes (EXIT_CODES, listed in `looper --help`): 0 ok, 1 internal error, 2 invalid config or
 usage, 3 a mandatory policy violated (check), 4 cannot deploy yet (a missing prerequisite),
-5 a pin missing upstream or its sha256 differs (pins --check), 6 a pin could not be checked.
+5 a pin missing upstream or its sha256 differs (pins --check), 6 a pin could not be checked,
+7 the preview shows changes (preview --expect-no-changes: drift).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from looper_infra.config import ConfigError
 from looper_infra.stages import STAGES, UnknownStage, get_stage
 
 EXIT_OK, EXIT_INTERNAL, EXIT_CONFIG, EXIT_POLICY, EXIT_NOT_READY = 0, 1, 2, 3, 4
-EXIT_PIN_MISSING, EXIT_PIN_UNCHECKED = 5, 6
+EXIT_PIN_MISSING, EXIT_PIN_UNCHECKED, EXIT_DRIFT = 5, 6, 7
 #: What each exit code means (README "Exit codes", docs/architecture.md; shown by `looper --help`).
 EXIT_CODES = {
     EXIT_OK: "success",
@@ -38,6 +39,8 @@ EXIT_CODES = {
                       "(looper pins --check)",
     EXIT_PIN_UNCHECKED: "a pin could not be checked: network or registry error (looper pins "
                         "--check)",
+    EXIT_DRIFT: "the preview shows changes: the cloud drifted from the program and config, or a "
+                "change is not deployed yet (looper preview --expect-no-changes)",
 }
 
 def _stage_names() -> str:
@@ -114,7 +117,6 @@ def _infer_stage(stage: str | None, stack: str | None, config: Path | None,
     """STAGE as given, else the `looper:stage` of the stack file --stack or --config names."""
     if stage is not None:
         return stage
-    from looper_infra.config.loader import read_stack_document
     from looper_infra.config.stack_names import stack_name_problem
     from looper_infra.core import project
 
@@ -132,15 +134,9 @@ def _infer_stage(stage: str | None, stack: str | None, config: Path | None,
         if not config.is_file():
             _fail(EXIT_CONFIG, f"no stack file {config} (pass STAGE and create it, or --config)")
     try:
-        doc = read_stack_document(config)
+        return project.stage_named_by(config)
     except ConfigError as exc:
         _fail(EXIT_CONFIG, str(exc))
-    values = doc.get("config") if isinstance(doc, dict) else None
-    named = values.get("looper:stage") if isinstance(values, dict) else None
-    if not isinstance(named, str) or not named:
-        _fail(EXIT_CONFIG, f"{config}: looper:stage is not set, so STAGE cannot be inferred; "
-                           "give STAGE")
-    return named
 
 
 def _resolve(stage: str, stack: str | None, config: Path | None,
@@ -440,9 +436,15 @@ def diff_cmd(
         "--stack", "-s", help="Stack to plan at both commits (with --against).")] = None,
     config: Annotated[Path | None, typer.Option(
         "--config", "-c", help="Stack file (with --against; default: Pulumi.<stack>.yaml).")] = None,
+    all_stacks: Annotated[bool, typer.Option(
+        "--all", help="With --against: every stack file of the project, at GIT_REF or in the "
+                      "tree (one only on one side: all added or all removed).")] = False,
     fmt: Annotated[DiffFormat, typer.Option("--format", "-f", help="Output format.")] = (
         DiffFormat.human),
     as_json: Annotated[bool, typer.Option("--json", help="Print the looper-diff/1 JSON.")] = False,
+    report_only: Annotated[bool, typer.Option(
+        "--report-only", help="Exit 0 when the plans differ too (1 stays an internal error, 2 "
+                              "bad input): for a CI job that shows the diff without failing.")] = False,
     project_dir: ProjectDirOpt = None,
 ) -> None:
     """Show what changes between two offline plans: resources, input paths, outputs.
@@ -455,51 +457,72 @@ def diff_cmd(
     paths = args or []
     with _internal_errors():
         try:
-            if against is None:
-                if len(paths) != 2 or stack or config:
-                    _fail(EXIT_CONFIG, "looper diff: give BASE and HEAD (two `looper plan --json` "
-                                       "files), or --against GIT_REF --stack S [STAGE]")
-                base, head = (plan_diff.load_plan_document(Path(p)) for p in paths)
-            else:
-                if len(paths) > 1 or (stack is None and config is None):
-                    _fail(EXIT_CONFIG, "looper diff --against GIT_REF: give --stack S (or "
-                                       "--config F) and at most one STAGE")
-                stage = paths[0] if paths else _stage_of_stack(stack, config, project_dir)
-                stack_name, config_path, pdir = _resolve(stage, stack, config, project_dir)
-                base = plan_diff.plan_at_ref(pdir or Path.cwd(), against, stage, stack_name,
-                                             config)
-                head = json.loads(json.dumps(_offline_plan(
-                    stage, stack_name, config_path, project_dir, echo_warnings=False
-                )[1].to_document()))
+            diffs = _diffs(paths, against, stack, config, all_stacks, project_dir)
         except plan_diff.DiffInputError as exc:
             _fail(EXIT_CONFIG, str(exc))
-        diff = plan_diff.diff_plans(base, head)
         if as_json or fmt is DiffFormat.json:
-            sys.stdout.write(json.dumps(plan_diff.to_document(diff), indent=2) + "\n")
+            docs = [plan_diff.to_document(d) for d in diffs]
+            doc = {"format": "looper-diffs/1", "diffs": docs} if all_stacks else docs[0]
+            sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         elif fmt is DiffFormat.markdown:
-            sys.stdout.write(plan_diff.to_markdown(diff))
+            sys.stdout.write("\n".join(plan_diff.to_markdown(d) for d in diffs))
         else:
-            plan_diff.print_diff(_console(), diff)
-    raise typer.Exit(EXIT_CHANGED if diff.has_changes else EXIT_OK)
+            for d in diffs:
+                plan_diff.print_diff(_console(), d)
+    changed = any(d.has_changes for d in diffs)
+    raise typer.Exit(EXIT_CHANGED if changed and not report_only else EXIT_OK)
+
+
+def _diffs(paths: list[str], against: str | None, stack: str | None, config: Path | None,
+           all_stacks: bool, project_dir: Path | None) -> list[Any]:
+    """The diffs `looper diff` shows: one, or one per stack with --all."""
+    from looper_infra.core import project
+    from looper_infra.reports import plan_diff
+
+    if against is None:
+        if len(paths) != 2 or stack or config or all_stacks:
+            _fail(EXIT_CONFIG, "looper diff: give BASE and HEAD (two `looper plan --json` "
+                               "files), or --against GIT_REF --stack S [STAGE] (or --all)")
+        base, head = (plan_diff.load_plan_document(Path(p)) for p in paths)
+        return [plan_diff.diff_plans(base, head)]
+    if all_stacks:
+        if paths or stack or config:
+            _fail(EXIT_CONFIG, "looper diff --against GIT_REF --all: no STAGE, --stack or --config")
+        pdir = project_dir or project.find_project_dir()
+        if pdir is None:
+            _fail(EXIT_CONFIG, "no looper Pulumi project found (Pulumi.yaml with name: looper); "
+                               "pass --project-dir")
+        from looper_infra.reports.report import example_stacks
+
+        def plan_head(stage: str, name: str) -> dict[str, Any]:
+            return _plan_document(stage, name, None, pdir)
+
+        def stage_of(path: Path) -> str:
+            try:
+                return project.stage_named_by(path)
+            except ConfigError as exc:
+                raise plan_diff.DiffInputError(str(exc)) from None
+
+        return plan_diff.diffs_against(pdir, against, plan_head, stage_of, example_stacks)
+    if len(paths) > 1 or (stack is None and config is None):
+        _fail(EXIT_CONFIG, "looper diff --against GIT_REF: give --stack S (or --config F) and "
+                           "at most one STAGE, or --all")
+    stage = _infer_stage(paths[0] if paths else None, stack, config, project_dir)
+    stack_name, config_path, pdir = _resolve(stage, stack, config, project_dir)
+    base = plan_diff.plan_at_ref(pdir or Path.cwd(), against, stage, stack_name, config)
+    head = _plan_document(stage, stack_name, config_path, project_dir)
+    return [plan_diff.diff_plans(base, head)]
+
+
+def _plan_document(stage: str, stack: str, config: Path | None,
+                   project_dir: Path | None) -> dict[str, Any]:
+    """The tree's plan as a looper-plan/1 document, as `looper plan --json` prints it."""
+    plan = _offline_plan(stage, stack, config, project_dir, echo_warnings=False)[1]
+    return dict(json.loads(json.dumps(plan.to_document())))
 
 
 #: `looper diff`: the plans differ (0 = no change, 2 = bad input)
 EXIT_CHANGED = EXIT_INTERNAL
-
-
-def _stage_of_stack(stack: str | None, config: Path | None, project_dir: Path | None) -> str:
-    """The stage a stack file names (`looper:stage`), for verbs whose STAGE is optional."""
-    from looper_infra.config.errors import ConfigError
-    from looper_infra.config.loader import read_stack_document
-    from looper_infra.core import project
-
-    pdir = project_dir or project.find_project_dir()
-    path = config or (pdir / f"Pulumi.{stack}.yaml" if pdir else Path(f"Pulumi.{stack}.yaml"))
-    try:
-        stage = read_stack_document(path)["config"]["looper:stage"]
-    except (ConfigError, TypeError, KeyError):
-        _fail(EXIT_CONFIG, f"{path}: cannot read looper:stage from it; give STAGE")
-    return str(stage)
 
 
 @app.command("report")
@@ -507,7 +530,8 @@ def report_cmd(
     output: Annotated[Path, typer.Option(
         "--output", "-o", help="Directory to write (created; other files in it are kept).")],
     stacks: Annotated[list[str] | None, typer.Argument(
-        help="Stacks to report (the stage comes from the name: v4-dev is v4).", metavar="STACK",
+        help="Stacks to report (each planned as the stage its stack file names, looper:stage).",
+        metavar="STACK",
         show_default=False)] = None,
     all_stacks: Annotated[bool, typer.Option(
         "--all", help="Every stack file Pulumi.<stack>.yaml in the project directory.")] = False,
@@ -522,7 +546,7 @@ def report_cmd(
         try:
             reports = report.run(stacks or [], all_stacks, output, project_dir,
                                  checkov=Scanner.checkov in (scanners or []),
-                                 progress=lambda m: sys.stderr.write(m + "\n"))
+                                 progress=_spinner)
         except report.ReportUsageError as exc:
             _fail(EXIT_CONFIG, str(exc))
         except Exception as exc:
@@ -627,7 +651,7 @@ def _print_pins(pins: list[Any], results: list[Any] | None, as_json: bool) -> No
 
 
 def _deploy(action: str, stage: str | None, stack: str | None, project_dir: Path | None,
-            yes: bool, backend: str | None) -> None:
+            yes: bool, backend: str | None, expect_no_changes: bool = False) -> None:
     from looper_infra.config import load_stack_file
     from looper_infra.config.stack_names import stack_warnings
     from looper_infra.engine import deploy
@@ -642,7 +666,8 @@ def _deploy(action: str, stage: str | None, stack: str | None, project_dir: Path
         try:
             request = deploy.DeployRequest(action=action, stage=stage, stack=stack_name,
                                            project_dir=pdir, backend_url=backend, yes=yes,
-                                           clouds=deploy.stack_clouds(stage, cfg))
+                                           clouds=deploy.stack_clouds(stage, cfg),
+                                           expect_no_changes=expect_no_changes)
             if stage == "v4" and action in ("preview", "up"):
                 _check_kubernetes_versions(request, cfg, config_path)
             outputs = deploy.run(
@@ -653,6 +678,8 @@ def _deploy(action: str, stage: str | None, stack: str | None, project_dir: Path
             )
         except deploy.NotReady as exc:
             _fail(EXIT_NOT_READY, str(exc))
+        except deploy.Drift as exc:
+            _fail(EXIT_DRIFT, str(exc))
         except deploy.DeployError as exc:
             _fail(EXIT_INTERNAL, str(exc))
     platform = deploy.platform_stack_for(stack_name, pdir) if (action, stage) == ("up", "v4") else None
@@ -705,7 +732,20 @@ def _deploy_command(action: str, doc: str) -> Callable[..., None]:
     return command
 
 
-app.command("preview")(_deploy_command("preview", "Preview STAGE against the real cloud."))
+@app.command("preview")
+def preview_cmd(
+    stage: StageArg = None, stack: StackOpt = None, project_dir: ProjectDirOpt = None,
+    yes: YesOpt = False, backend: BackendOpt = None,
+    expect_no_changes: Annotated[bool, typer.Option(
+        "--expect-no-changes", help="Refresh from the cloud first and exit 7 when the preview "
+        "shows any change (drift, or a change not deployed yet); for scheduled drift checks.")] = False,
+) -> None:
+    """Preview STAGE against the real cloud. Exit 4 (cannot deploy yet) when the Pulumi CLI, the
+    secrets passphrase or the stack's cloud credentials are missing; with --expect-no-changes, 7
+    when the preview shows changes."""
+    _deploy("preview", stage, stack, project_dir, yes, backend, expect_no_changes)
+
+
 app.command("up")(_deploy_command("up", "Create or update STAGE in the real cloud."))
 app.command("destroy")(_deploy_command("destroy", "Destroy everything STAGE created."))
 
@@ -740,6 +780,8 @@ def vpn_profile_cmd(
             deploy.write_private(target, deploy.vpn_profile(outputs, user, stack))
         except deploy.NotReady as exc:
             _fail(EXIT_NOT_READY, str(exc))
+        except deploy.Drift as exc:
+            _fail(EXIT_DRIFT, str(exc))
         except deploy.DeployError as exc:
             _fail(EXIT_INTERNAL, str(exc))
     _console(stderr=True).print(f"wrote {target} (mode 0600): connect with "

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pulumi.automation import OpType, PreviewResult
 
 from looper_infra.engine import deploy
 from looper_infra.engine.deploy import DeployError, DeployRequest
@@ -104,6 +105,49 @@ def test_destroy_without_yes_or_terminal_refuses(tmp_path: Path) -> None:
 def test_preview_needs_no_confirmation(tmp_path: Path) -> None:
     stack, _ = run_with_fake(request("preview", yes=False), ready_env(tmp_path))
     assert [c[0] for c in stack.calls] == ["preview"]
+
+
+class PreviewStack(FakeStack):
+    """A stack whose preview reports `summary` (OpType values, as the Automation API returns)."""
+
+    def __init__(self, summary: dict[Any, int]) -> None:
+        super().__init__()
+        self.summary = summary
+
+    def preview(self, **kwargs: Any) -> Any:
+        self.calls.append(("preview", kwargs))
+        return PreviewResult(stdout="", stderr="", change_summary=self.summary)
+
+
+def preview_with(summary: dict[Any, int], tmp_path: Path, expect_no_changes: bool) -> PreviewStack:
+    stack = PreviewStack(summary)
+    deploy.run(request("preview", yes=False, expect_no_changes=expect_no_changes),
+               on_output=lambda _l: None, environ=ready_env(tmp_path),
+               which=lambda _n: "/usr/bin/pulumi", select_stack=lambda _r, _w: stack)
+    return stack
+
+
+def test_expect_no_changes_refreshes_and_raises_drift_naming_the_changes(tmp_path: Path) -> None:
+    drifted = {OpType.SAME: 40, OpType.UPDATE: 2, OpType.REPLACE: 1, OpType.READ: 3}
+    with pytest.raises(deploy.Drift, match=r"v1-dev: the preview shows changes \(1 to replace, "
+                                           r"2 to update\)") as caught:
+        preview_with(drifted, tmp_path, expect_no_changes=True)
+    assert caught.value.changes == {"update": 2, "replace": 1}
+    # a clean preview (reads, refresh steps and zero counts are no change) passes
+    clean = {OpType.SAME: 40, OpType.READ: 3, OpType.REFRESH: 43, OpType.CREATE: 0}
+    stack = preview_with(clean, tmp_path, expect_no_changes=True)
+    assert stack.calls == [("preview", {"on_output": stack.calls[0][1]["on_output"], "diff": True,
+                                        "refresh": True})]
+
+
+def test_a_plain_preview_with_changes_is_no_error_and_does_not_refresh(tmp_path: Path) -> None:
+    stack = preview_with({OpType.CREATE: 17}, tmp_path, expect_no_changes=False)
+    assert "refresh" not in stack.calls[0][1]
+
+
+def test_expect_no_changes_is_a_preview_option_only() -> None:
+    with pytest.raises(ValueError, match="expect_no_changes is a preview option"):
+        request("up", expect_no_changes=True)
 
 
 def test_unknown_action_is_rejected() -> None:

@@ -1,11 +1,24 @@
-"""The overview diagram: cloud > VPC/network > zone/region > subnet boxes, placed from the plan."""
+"""The overview diagram: cloud > VPC/network > zone/region > subnet boxes, placed from the plan,
+with the official icons embedded."""
 
 from __future__ import annotations
 
+import base64
 import re
+from pathlib import Path
+
+import pytest
 
 from helpers.plans import example_plan
-from looper_infra.reports.overview import to_overview_dot
+from helpers.tools import require_tool
+from looper_infra.reports.overview import (
+    ICONS,
+    INTERNET_ICON,
+    embed_images,
+    icon_dir,
+    overview_svg,
+    to_overview_dot,
+)
 
 
 def _placed(dot: str) -> dict[str, list[tuple[str, ...]]]:
@@ -57,3 +70,41 @@ def test_v3_https_front_end_reaches_the_instance_group_in_the_app_subnet() -> No
     assert f"internet -> {ids['lb-https']} " in dot and f"internet -> {ids['lb-http']} " in dot
     # HTTPS goes through the backend to the group; HTTP only redirects (no backend)
     assert re.findall(r"(n\d+) -> (n\d+) \[", dot) == [(ids["lb-https"], ids["app-group-group"])]
+
+
+def test_every_drawn_type_has_an_official_icon_that_the_diagrams_package_ships() -> None:
+    icons = icon_dir()
+    assert all((icons / path).is_file() for path in [*ICONS.values(), INTERNET_ICON])
+    dot = to_overview_dot(example_plan("v4-dev"), icons=icons)
+    images = dict(re.findall(r'(n\d+) \[label="[^"]*", image="([^"]+)"', dot))
+    ids = {label: nid for nid, label in re.findall(r'(n\d+) \[label="([^"\\]+)\\n', dot)}
+    assert images[ids["db-instance"]] == str(icons / "aws/database/rds.png")
+    assert images[ids["workers-group"]] == str(icons / "aws/compute/ec2-auto-scaling.png")
+    assert images[ids["app-lb-nlb"]] == str(icons / "aws/network/elb-network-load-balancer.png")
+    assert images[ids["gcp-gpu-node-vm-instance"]] == str(icons / "gcp/compute/compute-engine.png")
+    assert f'internet [label="Internet", image="{icons / INTERNET_ICON}"' in dot
+
+
+def test_the_svg_embeds_each_icon_and_links_no_file() -> None:
+    require_tool("dot")
+    svg = overview_svg(example_plan("v3-dev"))
+    hrefs = re.findall(r'href="([^"]*)"', svg)
+    # Internet, two front ends, the instance group and the DB VM: five icons, all inline PNGs
+    assert len(hrefs) == 5 and all(h.startswith("data:image/png;base64,") for h in hrefs)
+    for h in hrefs:
+        assert base64.b64decode(h.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert str(icon_dir()) not in svg
+
+
+def test_embedding_refuses_a_file_outside_the_icon_directory(tmp_path: Path) -> None:
+    other = tmp_path / "secret.png"
+    other.write_bytes(b"x")
+    with pytest.raises(ValueError, match="unexpected file"):
+        embed_images(f'<image xlink:href="{other}"/>', icon_dir())
+
+
+def test_v4_platform_draws_its_workloads_per_namespace_in_the_cluster_and_its_buckets() -> None:
+    placed = _placed(to_overview_dot(example_plan("v4-platform-dev")))
+    assert placed["redis-statefulset"] == [("Kubernetes cluster", "namespace looper-data")]
+    assert placed["observability-loki"] == [("Kubernetes cluster", "namespace monitoring")]
+    assert placed["observability-tempo-bucket"] == [("AWS",)]

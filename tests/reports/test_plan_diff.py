@@ -65,6 +65,8 @@ def test_one_config_input_changes_exactly_that_resource_and_path(tmp_path: Path)
     assert '`machineType: "e2-standard-2" → "e2-standard-4"`' in markdown.output
     human = diff(tmp_path, v1_doc(), head)
     assert "1 to change" in human.output and "machineType" in human.output
+    shown_only = diff(tmp_path, v1_doc(), head, "--format", "markdown", "--report-only")
+    assert shown_only.exit_code == 0 and shown_only.output == markdown.output
 
 
 def test_plans_of_the_same_stack_from_two_processes_are_no_change(tmp_path: Path) -> None:
@@ -218,3 +220,34 @@ def test_bad_plan_files_exit_2_naming_the_file(tmp_path: Path, content: str | No
     result = runner.invoke(cli.app, ["diff", good, str(bad)])
     assert result.exit_code == 2, result.output
     assert f"{bad}: {message}" in result.output and "Traceback" not in result.output
+
+
+def test_against_all_compares_every_stack_file_in_one_worktree(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A changed stack shows its change; a stack file new in the tree is all added."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    original = (ROOT / "Pulumi.v1-dev.yaml").read_text()
+    (repo / "Pulumi.v1-dev.yaml").write_text(original)
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "base"]):
+        subprocess.run([*git, *args], check=True, capture_output=True)
+    assert "e2-standard-2" in original
+    (repo / "Pulumi.v1-dev.yaml").write_text(original.replace("e2-standard-2", "e2-standard-4"))
+    (repo / "Pulumi.demo.yaml").write_text(original)  # a new stack, stage from the file: v1
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    args = ["diff", "--against", "HEAD", "--all", "--json", "--project-dir", str(repo)]
+    result = runner.invoke(cli.app, args)
+    assert result.exit_code == 1, result.output
+    doc = json.loads(result.output)
+    assert doc["format"] == "looper-diffs/1"
+    by_stack = {d["head"]["stack"]: d for d in doc["diffs"]}
+    assert set(by_stack) == {"demo", "v1-dev"}
+    assert by_stack["demo"]["summary"]["added"] > 10 and by_stack["demo"]["base"]["stage"] == "v1"
+    changed = by_stack["v1-dev"]["resources"]["changed"]
+    assert [(c["type"], [p["path"] for p in c["changes"]]) for c in changed] == [
+        ("gcp:compute/instance:Instance", ["machineType"])]
+    assert by_stack["v1-dev"]["summary"]["added"] == 0
+    assert list((tmp_path / "tmp").iterdir()) == []  # the one worktree is gone

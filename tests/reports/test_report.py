@@ -124,7 +124,7 @@ def test_unknown_stack_and_a_file_as_output_are_exit_2_naming_both(tmp_path: Pat
                                      "--project-dir", str(ROOT)])
     assert result.exit_code == 2
     assert f"-o {target}: exists and is not a directory" in result.output
-    assert "stack 'v9-dev': its name starts with no stage" in result.output
+    assert "stack 'v9-dev': no stack file" in result.output
     assert "stack 'v1-nope': no stack file" in result.output
     assert target.read_text() == "x"
 
@@ -144,9 +144,41 @@ def test_no_stack_and_all_with_stacks_are_exit_2(tmp_path: Path) -> None:
 def test_all_means_every_stack_file_in_the_project() -> None:
     stacks = report.example_stacks(ROOT)
     assert stacks == sorted(p.name[len("Pulumi."):-len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml"))
-    assert {report.stage_of_stack(s, ["v1", "v2", "v3", "v4", "v4-platform"]) for s in stacks} == {
-        "v1", "v2", "v3", "v4", "v4-platform"}
-    assert report.stage_of_stack("v4-platform-dev", ["v4", "v4-platform"]) == "v4-platform"
+    targets = report.resolve_stacks([], True, ROOT / "no-such-dir", ROOT)
+    assert {(stack, stage) for stage, stack, _ in targets} >= {
+        ("v1-dev", "v1"), ("v4-dev", "v4"), ("v4-platform-dev", "v4-platform")}
+
+
+def test_the_stage_comes_from_the_stack_file_not_its_name(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    (tmp_path / "Pulumi.demo.yaml").write_text((ROOT / "Pulumi.v1-dev.yaml").read_text())
+    (tmp_path / "Pulumi.v2-nostage.yaml").write_text("config:\n  looper:env: dev\n")
+    (tmp_path / "Pulumi.v1-future.yaml").write_text("config:\n  looper:stage: v9\n")
+    assert report.resolve_stacks(["demo"], False, tmp_path / "r", tmp_path) == [
+        ("v1", "demo", tmp_path / "Pulumi.demo.yaml")]
+    result = runner.invoke(cli.app, ["report", "v2-nostage", "v1-future", "-o", str(tmp_path / "r"),
+                                     "--project-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "stack 'v2-nostage': invalid stack config" in result.output
+    assert "looper:stage: not set" in result.output
+    assert "stack 'v1-future': " in result.output and "names stage 'v9'" in result.output
+
+
+def test_each_stack_is_one_progress_step_numbered_out_of_all(tmp_path: Path) -> None:
+    from contextlib import contextmanager
+
+    seen: list[str] = []
+
+    @contextmanager
+    def record(message: str) -> Any:
+        seen.append(message)
+        yield
+
+    require_tool("dot")
+    report.run(["v1-dev", "v1-prod"], False, tmp_path, ROOT, progress=record)
+    assert (tmp_path / "v1-prod" / "report.html").is_file()
+    assert seen == ["[1/2] v1-dev: v1, planning offline, drawing",
+                    "[2/2] v1-prod: v1, planning offline, drawing"]
 
 
 # --------------------------------------------------------------------------- in a real browser
@@ -207,7 +239,10 @@ def test_report_html_renders_in_headless_chromium_without_errors(out: Path, tmp_
     ready = re.search(r'data-report-ready="(\d+)"', dom.stdout)
     assert ready and int(ready.group(1)) > 10, "the page's script did not run"
     assert re.search(r'<div class="diagram" id="diagram"><svg', dom.stdout)
-    assert re.search(r'<div class="diagram" id="overview"><svg', dom.stdout)
+    overview = re.search(r'<div class="diagram" id="overview">(<svg.*?</svg>)', dom.stdout, re.S)
+    assert overview, "no overview diagram"
+    icons = re.findall(r'<image [^>]*href="data:image/png;base64,', overview.group(1))
+    assert len(icons) >= 8, "the overview's cloud icons are missing"
     shot = tmp_path / "report.png"
     result = _chromium(page, f"--screenshot={shot}")
     assert result.returncode == 0 and shot.is_file(), result.stderr[-2000:]

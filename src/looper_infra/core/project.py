@@ -42,3 +42,20 @@ def stack_file(project_dir: Path, stack: str) -> Path:
     path = project_dir / f"Pulumi.{stack}.yaml"
     require_stack_name(stack, str(path))
     return path
+
+
+def stage_named_by(path: Path) -> str:
+    """The stage a stack file names (`looper:stage`): what every verb plans when STAGE is left out.
+
+    Raises ConfigError (the file's own errors, or `looper:stage` missing), never exits.
+    """
+    from looper_infra.config.errors import ConfigError, ConfigIssue
+    from looper_infra.config.loader import read_stack_document
+
+    doc = read_stack_document(path)
+    values = doc.get("config") if isinstance(doc, dict) else None
+    named = values.get("looper:stage") if isinstance(values, dict) else None
+    if not isinstance(named, str) or not named:
+        raise ConfigError(str(path), [ConfigIssue("looper:stage", "not set, so the stage cannot be "
+                                                                  "inferred; give STAGE")])
+    return named

@@ -56,10 +56,39 @@ class DeployRequest:
     yes: bool = False
     #: the clouds this stack really uses (from its config); None: every cloud the stage can use
     clouds: tuple[str, ...] | None = None
+    #: preview only: a preview that shows any change raises Drift (the scheduled drift check)
+    expect_no_changes: bool = False
 
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:
             raise ValueError(f"action must be one of {', '.join(ACTIONS)}, not {self.action!r}")
+        if self.expect_no_changes and self.action != "preview":
+            raise ValueError("expect_no_changes is a preview option")
+
+
+class Drift(DeployError):
+    """`preview --expect-no-changes` found changes: the cloud differs from the stack's program
+    and config (drift, or a change not deployed yet). `looper` exits 7."""
+
+    def __init__(self, stack: str, changes: Mapping[str, int]) -> None:
+        self.changes = dict(changes)
+        counted = ", ".join(f"{n} to {op}" for op, n in sorted(self.changes.items()))
+        super().__init__(f"stack {stack}: the preview shows changes ({counted}); the cloud differs "
+                         "from the program and config (drift or an undeployed change)")
+
+
+#: preview steps that change no cloud resource (reads, and the refresh that reads the cloud first)
+UNCHANGED_OPS = frozenset({"same", "read", "read-replacement", "refresh", "discard"})
+
+
+def changes_of(change_summary: Mapping[Any, int] | None) -> dict[str, int]:
+    """The changing steps of a preview's change summary (op name -> count), e.g. {"update": 2}."""
+    changes: dict[str, int] = {}
+    for op, count in (change_summary or {}).items():
+        name = str(getattr(op, "value", op))
+        if name not in UNCHANGED_OPS and count:
+            changes[name] = changes.get(name, 0) + int(count)
+    return changes
 
 
 def resolve_backend(request: DeployRequest, environ: Mapping[str, str]) -> str:
@@ -167,7 +196,13 @@ def run(
     prepare_backend(workspace["PULUMI_BACKEND_URL"])
     stack = select_stack(request, workspace)
     if request.action == "preview":
-        stack.preview(on_output=on_output, diff=True)
+        # The drift check refreshes first: without it a preview compares the program with the
+        # state only, and a change made in the cloud console would go unseen.
+        result = stack.preview(on_output=on_output, diff=True,
+                               **({"refresh": True} if request.expect_no_changes else {}))
+        if request.expect_no_changes and (changes := changes_of(
+                getattr(result, "change_summary", None))):
+            raise Drift(request.stack, changes)
         return {}
     if not request.yes:
         if request.action == "up":

@@ -25,7 +25,8 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -276,13 +277,9 @@ def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           check=False)
 
 
-def plan_at_ref(repo: Path, ref: str, stage: str, stack: str, config: Path | None
-                ) -> dict[str, Any]:
-    """Plan `stack` with the code and stack file of commit `ref`, in a temporary git worktree.
-
-    That commit's own code runs (`python -m looper_infra plan ... --json` with its `src` first
-    on PYTHONPATH, in this interpreter); the worktree is removed whatever happens.
-    """
+@contextmanager
+def worktree_at(repo: Path, ref: str) -> Iterator[tuple[Path, Path]]:
+    """(repository root, a temporary detached git worktree of commit `ref`), removed afterwards."""
     top = _git(repo, "rev-parse", "--show-toplevel")
     if top.returncode != 0:
         raise DiffInputError(f"--against {ref}: {repo} is not in a git repository")
@@ -297,32 +294,77 @@ def plan_at_ref(repo: Path, ref: str, stage: str, stack: str, config: Path | Non
         if added.returncode != 0:
             raise DiffInputError(f"--against {ref}: git worktree add failed: "
                                  f"{added.stderr.strip()}")
-        argv = [sys.executable, "-m", "looper_infra", "plan", stage, "--stack", stack, "--json",
-                "--project-dir", str(tree)]
-        if config is not None:
-            resolved = config.resolve()
-            if resolved.is_relative_to(root.resolve()):  # the ref's own copy of a repo file
-                resolved = tree / resolved.relative_to(root.resolve())
-            argv += ["--config", str(resolved)]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            [str(tree / "src"), *filter(None, [os.environ.get("PYTHONPATH")])])}
-        run = subprocess.run(argv, cwd=tree, env=env, capture_output=True, text=True, check=False)
-        if run.returncode != 0:
-            detail = run.stderr.strip().splitlines()
-            raise DiffInputError(f"--against {ref}: planning {stage} ({stack}) at that commit "
-                                 f"failed (exit {run.returncode}): "
-                                 + ("\n".join(detail[-10:]) or "no message"))
-        try:
-            doc = json.loads(run.stdout)
-        except json.JSONDecodeError as exc:
-            raise DiffInputError(f"--against {ref}: the plan at that commit is not JSON ({exc})"
-                                 ) from None
-        return check_plan_document(doc, f"--against {ref}")
+        yield root, tree
     finally:
         if tree.exists():
             _git(root, "worktree", "remove", "--force", str(tree))
         shutil.rmtree(tmp, ignore_errors=True)
         _git(root, "worktree", "prune")
+
+
+def plan_in_worktree(root: Path, tree: Path, ref: str, stage: str, stack: str,
+                     config: Path | None = None, project_dir: Path | None = None) -> dict[str, Any]:
+    """Plan `stack` with the code of worktree `tree` (commit `ref` of repository `root`).
+
+    That commit's own code runs (`python -m looper_infra plan ... --json` with its `src` first
+    on PYTHONPATH, in this interpreter). `project_dir` is the project's directory at that commit
+    (default: the worktree's top).
+    """
+    argv = [sys.executable, "-m", "looper_infra", "plan", stage, "--stack", stack, "--json",
+            "--project-dir", str(project_dir or tree)]
+    if config is not None:
+        resolved = config.resolve()
+        if resolved.is_relative_to(root.resolve()):  # the ref's own copy of a repo file
+            resolved = tree / resolved.relative_to(root.resolve())
+        argv += ["--config", str(resolved)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(tree / "src"), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    run = subprocess.run(argv, cwd=tree, env=env, capture_output=True, text=True, check=False)
+    if run.returncode != 0:
+        detail = run.stderr.strip().splitlines()
+        raise DiffInputError(f"--against {ref}: planning {stage} ({stack}) at that commit "
+                             f"failed (exit {run.returncode}): "
+                             + ("\n".join(detail[-10:]) or "no message"))
+    try:
+        doc = json.loads(run.stdout)
+    except json.JSONDecodeError as exc:
+        raise DiffInputError(f"--against {ref}: the plan at that commit is not JSON ({exc})"
+                             ) from None
+    return check_plan_document(doc, f"--against {ref}")
+
+
+def plan_at_ref(repo: Path, ref: str, stage: str, stack: str, config: Path | None
+                ) -> dict[str, Any]:
+    """Plan `stack` with the code and stack file of commit `ref`, in a temporary git worktree."""
+    with worktree_at(repo, ref) as (root, tree):
+        return plan_in_worktree(root, tree, ref, stage, stack, config)
+
+
+def absent_plan(stage: str, stack: str) -> dict[str, Any]:
+    """The plan of a stack that has no stack file on one side (added or removed by the change)."""
+    return {"format": PLAN_FORMAT, "stage": stage, "stack": stack, "resources": [], "outputs": {}}
+
+
+def diffs_against(project_dir: Path, ref: str, plan_head: Callable[[str, str], dict[str, Any]],
+                  stage_of: Callable[[Path], str], stacks_in: Callable[[Path], list[str]]
+                  ) -> list[PlanDiff]:
+    """`looper diff --against REF --all`: every stack file at `ref` or in the tree, compared.
+
+    One worktree for all stacks; a stack file only on one side is all added (or all removed).
+    `plan_head(stage, stack)` plans the tree's stack; `stage_of(file)` reads a file's stage.
+    """
+    with worktree_at(project_dir, ref) as (root, tree):
+        base_dir = tree / project_dir.resolve().relative_to(root.resolve())
+        diffs = []
+        for stack in sorted(set(stacks_in(project_dir)) | set(stacks_in(base_dir))):
+            head_file, base_file = (d / f"Pulumi.{stack}.yaml" for d in (project_dir, base_dir))
+            head_stage = stage_of(head_file) if head_file.is_file() else None
+            base_stage = stage_of(base_file) if base_file.is_file() else None
+            base = (plan_in_worktree(root, tree, ref, base_stage, stack, project_dir=base_dir)
+                    if base_stage else absent_plan(str(head_stage), stack))
+            head = plan_head(head_stage, stack) if head_stage else absent_plan(str(base_stage), stack)
+            diffs.append(diff_plans(base, head))
+        return diffs
 
 
 # --- output -----------------------------------------------------------------------------------------

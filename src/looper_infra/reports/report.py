@@ -14,7 +14,8 @@ import html
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -393,12 +394,6 @@ def index_html(reports: Sequence[StackReport]) -> str:
 # --------------------------------------------------------------------------- stacks
 
 
-def stage_of_stack(stack: str, stages: Iterable[str]) -> str | None:
-    """`v4-platform-dev` -> `v4-platform`: the longest stage name the stack starts with."""
-    found = [s for s in stages if stack.startswith(s + "-")]
-    return max(found, key=len) if found else None
-
-
 def example_stacks(project_dir: Path) -> list[str]:
     """The stacks of the Pulumi.<stack>.yaml files in the project directory, sorted."""
     from looper_infra.config.stack_names import stack_from_file_name
@@ -414,6 +409,7 @@ class ReportUsageError(ValueError):
 def resolve_stacks(stacks: Sequence[str], all_stacks: bool, output: Path,
                    project_dir: Path | None) -> list[tuple[str, str, Path]]:
     """[(stage, stack, stack file)] to report; raises ReportUsageError naming every problem."""
+    from looper_infra.config.errors import ConfigError
     from looper_infra.config.stack_names import stack_name_problem
     from looper_infra.core import project
     from looper_infra.stages import STAGES
@@ -437,12 +433,18 @@ def resolve_stacks(stacks: Sequence[str], all_stacks: bool, output: Path,
         if (problem := stack_name_problem(name)) is not None:
             problems.append(f"stack {name!r}: {problem}")
             continue
-        stage = stage_of_stack(name, implemented)
         path = project.stack_file(pdir, name)
-        if stage is None:
-            problems.append(f"stack {name!r}: its name starts with no stage ({', '.join(implemented)})")
-        elif not path.is_file():
+        if not path.is_file():
             problems.append(f"stack {name!r}: no stack file {path}")
+            continue
+        try:  # the stage the stack file names, as for every other verb
+            stage = project.stage_named_by(path)
+        except ConfigError as exc:
+            problems.append(f"stack {name!r}: {exc}")
+            continue
+        if stage not in implemented:
+            problems.append(f"stack {name!r}: {path} names stage {stage!r}, not one of "
+                            f"{', '.join(implemented)}")
         else:
             found.append((stage, name, path))
     if problems:
@@ -462,19 +464,28 @@ def plan_stack(stage: str, stack: str, path: Path) -> Plan:
 
 
 def run(stacks: Sequence[str], all_stacks: bool, output: Path, project_dir: Path | None,
-        *, checkov: bool = False, progress: Any = None) -> list[StackReport]:
-    """Plan each stack once, write its files and the index; returns the reports."""
+        *, checkov: bool = False,
+        progress: Callable[[str], AbstractContextManager[Any]] | None = None) -> list[StackReport]:
+    """Plan each stack once, write its files and the index; returns the reports.
+
+    `progress(message)` wraps each stack's step (`[2/10] v2-dev: v2 …`): the CLI shows it on a
+    terminal only (core.progress.step).
+    """
     from looper_infra.core import project
 
     targets = resolve_stacks(stacks, all_stacks, output, project_dir)
     project_dir = project_dir or project.find_project_dir()  # checkov's venv is found there
     output.mkdir(parents=True, exist_ok=True)
     reports = []
-    for stage, stack, path in targets:
-        if progress is not None:
-            progress(f"{stack}: planning {stage} offline")
-        report = derive(plan_stack(stage, stack, path), checkov=checkov, project_dir=project_dir)
-        write_stack(report, output)
+    for n, (stage, stack, path) in enumerate(targets, start=1):
+        what = "planning offline, checkov, drawing" if checkov else "planning offline, drawing"
+        with (progress or _no_progress)(f"[{n}/{len(targets)}] {stack}: {stage}, {what}"):
+            report = derive(plan_stack(stage, stack, path), checkov=checkov, project_dir=project_dir)
+            write_stack(report, output)
         reports.append(report)
     write_index(reports, output)
     return reports
+
+
+def _no_progress(_message: str) -> AbstractContextManager[None]:
+    return nullcontext()
