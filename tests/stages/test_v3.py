@@ -88,8 +88,9 @@ def test_least_privilege_identities(dev: Plan) -> None:
                 for b in dev.of_type("gcp:projects/iAMMember:IAMMember")]
     assert sorted({role for role, _ in bindings}) == ["roles/logging.logWriter",
                                                        "roles/monitoring.metricWriter"]
+    # the DB VM's identity may add backups and nothing else: exactly objectCreator on the bucket
     bucket_iam = dev.one("gcp:storage/bucketIAMMember:BucketIAMMember").inputs
-    assert bucket_iam["role"] == "roles/storage.objectAdmin"
+    assert bucket_iam["role"] == "roles/storage.objectCreator"
     assert bucket_iam["member"].startswith("serviceAccount:looper-dev-db@")
     accessors = dev.of_type("gcp:secretmanager/secretIamMember:SecretIamMember")
     assert len(accessors) == 4
@@ -123,8 +124,20 @@ def test_data_tier(dev: Plan) -> None:
     bucket = dev.one("gcp:storage/bucket:Bucket").inputs
     assert bucket["uniformBucketLevelAccess"] is True
     assert bucket["publicAccessPrevention"] == "enforced"
-    assert bucket["versioning"] == {"enabled": True}
-    assert {r["condition"].get("age") for r in bucket["lifecycleRules"]} >= {30}
+    # write-once for 30 days (unlocked in dev), deleted a day later; nothing to version
+    assert bucket["retentionPolicy"] == {"retentionPeriod": str(30 * 86400), "isLocked": False}
+    assert bucket["versioning"] == {"enabled": False}
+    assert [r["condition"]["age"] for r in bucket["lifecycleRules"]] == [31]
+
+
+def test_prod_backups_are_locked_and_read_by_operators_only(planner: Callable[..., Plan]) -> None:
+    plan = planner(example_values("v3-prod"), stack="v3-prod")
+    bucket = plan.one("gcp:storage/bucket:Bucket").inputs
+    assert bucket["retentionPolicy"] == {"retentionPeriod": str(30 * 86400), "isLocked": True}
+    grants = sorted((g.inputs["role"], g.inputs["member"].split("@")[0])
+                    for g in plan.of_type("gcp:storage/bucketIAMMember:BucketIAMMember"))
+    assert grants == [("roles/storage.objectCreator", "serviceAccount:looper-prod-db"),
+                      ("roles/storage.objectViewer", "group:looper-ops")]
 
 
 def test_prod_enables_cloud_armor_and_protects_data(planner: Callable[..., Plan]) -> None:
