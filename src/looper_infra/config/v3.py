@@ -167,7 +167,7 @@ class Backups(Strict):
     @field_validator("restore_readers")
     @classmethod
     def _members(cls, v: list[str]) -> list[str]:
-        bad = [m for m in v if not _MEMBER.match(m)]
+        bad = [m for m in v if not _MEMBER.fullmatch(m)]
         if bad:
             raise ValueError(f"{', '.join(repr(b) for b in bad)}: not group:EMAIL, user:EMAIL or "
                              "serviceAccount:EMAIL")
@@ -229,7 +229,7 @@ class V3Config(StageBase):
     backups: Backups
     lb: LoadBalancer = Field(default_factory=LoadBalancer)
     dns: Dns
-    app: AppContainer = Field(default_factory=AppContainer)
+    app: AppContainer
 
     def cross_issues(self) -> list[tuple[str, str]]:
         issues: list[tuple[str, str]] = []
