@@ -133,6 +133,14 @@ def vm_spot_capacity(r: Resource) -> Iterable[str]:
                f"(then {scheduling.get('instanceTerminationAction') or 'STOP'}s it); a named cost option")
 
 
+def rolling_update_capacity(r: Resource) -> Iterable[str]:
+    """v3 `app_tier.max_unavailable` > 0 is a named option that trades capacity for speed."""
+    policy = r.props.get("updatePolicy") or {}
+    down = policy.get("maxUnavailableFixed") or 0
+    if isinstance(down, int) and down > 0:
+        yield f"rolling updates take up to {down} VM(s) out of service at once (max_unavailable > 0)"
+
+
 def _gcp_production(resources: Sequence[Resource]) -> bool:
     """The stack name says prod, or a GCP resource's `env` label does."""
     return is_production(resources) or any(
@@ -170,6 +178,8 @@ RESOURCE_POLICIES = (
                    "access", "mandatory", (BUCKET,), bucket_private),
     ResourcePolicy("gcp-ssl-policy-tls12", "SSL policies require TLS 1.2 or newer", "mandatory",
                    (SSL_POLICY,), ssl_policy_tls),
+    ResourcePolicy("gcp-rolling-update-capacity", "Rolling updates surge before they replace "
+                   "(maxUnavailable 0): no capacity lost", "advisory", (MIG,), rolling_update_capacity),
     ResourcePolicy("gcp-spot-capacity", "SPOT (preemptible) VMs are reported as a cost option",
                    "advisory", (INSTANCE, TEMPLATE), vm_spot_capacity),
 )
