@@ -48,7 +48,7 @@ CUSTOM_SPEC = AppVmStartup(
 BEHIND_LB_SPEC = AppVmStartup(
     domain="v3.looper.example.com",
     acme_email=None,
-    app_image=app_image.DEFAULT_APP_IMAGE,
+    app_image=app_image.DEMO_APP_IMAGE,
     app_port=8080,
     health_path="/health",
     app_env={"LOOPER_DB_HOST": "10.0.2.2", "LOOPER_DB_PASSWORD_SECRET": "projects/1/secrets/db"},
@@ -80,7 +80,7 @@ def test_cloud_config_is_valid(name: str, tmp_path: Path) -> None:
 def test_compose_serves_app_on_loopback_behind_caddy() -> None:
     compose = compose_of(render_app_vm_cloud_config(DEFAULT_SPEC))
     app, caddy = compose["services"]["app"], compose["services"]["caddy"]
-    assert app["image"] == app_image.DEFAULT_APP_IMAGE
+    assert app["image"] == app_image.DEMO_APP_IMAGE
     assert app["ports"] == ["127.0.0.1:8080:8080"]
     assert app["command"] == ["--port=8080"]  # whoami listens on 80 unless told
     assert app["environment"]["PORT"] == "8080"
@@ -120,7 +120,7 @@ def hostile_spec(canary: Path) -> AppVmStartup:
     return AppVmStartup(
         domain="dev.looper.example.com",
         acme_email="ops@example.com",
-        app_image=app_image.DEFAULT_APP_IMAGE,
+        app_image=app_image.DEMO_APP_IMAGE,
         app_port=8080,
         health_path="/healthz?probe=1&verbose=yes",
         app_env={"EVIL": value},
@@ -176,7 +176,7 @@ def test_hostile_values_are_never_executed(tmp_path: Path) -> None:
 def test_any_env_value_round_trips_through_cloud_config(value: str) -> None:
     spec = AppVmStartup(
         domain="dev.looper.example.com", acme_email="ops@example.com",
-        app_image=app_image.DEFAULT_APP_IMAGE, app_port=8080, health_path="/health",
+        app_image=app_image.DEMO_APP_IMAGE, app_port=8080, health_path="/health",
         app_env={"VALUE": value},
     )
     app = compose_of(render_app_vm_cloud_config(spec))["services"]["app"]
@@ -302,7 +302,7 @@ def test_wrong_os_is_rejected(tmp_path: Path) -> None:
 def test_env_value_with_nul_is_refused() -> None:
     with pytest.raises(ValueError, match=r"^invalid AppVmStartup: app_env: values of 'NUL' must not"):
         AppVmStartup(domain="a.example.com", acme_email="a@example.com",
-                     app_image=app_image.DEFAULT_APP_IMAGE, app_port=8080, health_path="/",
+                     app_image=app_image.DEMO_APP_IMAGE, app_port=8080, health_path="/",
                      app_env={"OK": "fine", "NUL": "a\x00b"})
 
 
@@ -310,7 +310,7 @@ def test_spec_is_frozen_against_later_mutation() -> None:
     env = {"A": "1"}
     spec = AppVmStartup(
         domain="a.example.com", acme_email="a@example.com",
-        app_image=app_image.DEFAULT_APP_IMAGE, app_port=8080, health_path="/", app_env=env,
+        app_image=app_image.DEMO_APP_IMAGE, app_port=8080, health_path="/", app_env=env,
     )
     env["A"] = "2"
     assert spec.app_env == {"A": "1"}

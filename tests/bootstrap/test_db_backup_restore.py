@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import pwd
 import re
@@ -527,7 +528,9 @@ def test_default_commands_run_in_the_containers(box: Box) -> None:
 
 FAKE_CURL = textwrap.dedent('''\
     #!{python}
-    """Fake curl: the metadata server's token and the Cloud Storage JSON API on a directory."""
+    """Fake curl: the metadata server's token and the Cloud Storage JSON API on a directory,
+    with the bucket's IAM: the VM's token (fake-token) may only create objects (objectCreator),
+    the operator's (operator-token) only read them (objectViewer); nothing replaces an object."""
     import json, os, shutil, sys, urllib.parse
     args, out, upload, headers, write_out, url = sys.argv[1:], None, None, [], None, None
     i = 0
@@ -552,13 +555,28 @@ FAKE_CURL = textwrap.dedent('''\
         with open(out, "w") as f:
             json.dump({{"access_token": "fake-token", "expires_in": 3599}}, f)
         sys.exit(0)
-    assert "Authorization: Bearer fake-token" in headers, headers
-    if parsed.path.startswith("/upload/storage/v1/b/"):
-        bucket = parsed.path.split("/")[5]
-        name = urllib.parse.parse_qs(parsed.query)["name"][0]
-        os.makedirs(os.path.dirname(os.path.join(store, bucket, name)), exist_ok=True)
-        shutil.copyfile(upload, os.path.join(store, bucket, name))
+    token = [h.split()[-1] for h in headers if h.startswith("Authorization: Bearer ")][0]
+    def answer(status):
+        if out and out != "/dev/null" and status != 200:
+            open(out, "w").write("error")
+        print(status, end="")
         sys.exit(0)
+    if parsed.path.startswith("/upload/storage/v1/b/"):
+        if token != "fake-token":
+            answer(403)
+        query = urllib.parse.parse_qs(parsed.query)
+        bucket, name = parsed.path.split("/")[5], query["name"][0]
+        target = os.path.join(store, bucket, name)
+        if os.path.exists(target) or name in os.environ.get("FAKE_GCS_EXISTING", "").split():
+            # objectCreator cannot replace; with ifGenerationMatch=0 the precondition fails first
+            answer(412 if query.get("ifGenerationMatch") == ["0"] else 403)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copyfile(upload, target)
+        if os.path.basename(name) in os.environ.get("FAKE_GCS_LOSE_REPLY", "").split():
+            sys.exit(28)  # the object landed, the reply did not (curl: operation timed out)
+        answer(200)
+    if token != "operator-token":
+        answer(403)
     _, _, _, _, bucket, _, name = parsed.path.split("/", 6)
     source = os.path.join(store, bucket, urllib.parse.unquote(name))
     if os.path.isfile(source):
@@ -568,7 +586,8 @@ FAKE_CURL = textwrap.dedent('''\
 ''')
 
 
-def test_backup_and_restore_through_cloud_storage(box: Box) -> None:
+def gcs_box(box: Box) -> tuple[dict[str, str], Path, Path]:
+    """The environment of a run against the fake Cloud Storage; its store and request log."""
     fake = box.bin / "curl"
     fake.write_text(FAKE_CURL.format(python=f"{sys.executable} -I"))
     fake.chmod(0o755)
@@ -580,25 +599,65 @@ def test_backup_and_restore_through_cloud_storage(box: Box) -> None:
         "FAKE_GCS_DIR": str(store),
         "FAKE_CURL_LOG": str(log),
     }
+    return extra, store, log
+
+
+def test_backup_creates_objects_only_and_an_operator_restores_it(box: Box) -> None:
+    extra, store, log = gcs_box(box)
     original = box.server.snapshot()
     backup_id = box.backup(**extra)
     folder = store / "looper-test-backups" / "nightly" / "db" / backup_id
     assert sorted(p.name for p in folder.iterdir()) == [
         "SHA256SUMS", "backup-info.txt", "chroma.tar.gz", "postgres.dump",
     ]
-    uploads = [line for line in log.read_text().splitlines() if "uploadType=media" in line]
-    assert len(uploads) == 4 and "SHA256SUMS" in uploads[-1]  # the manifest goes last
-    assert f"nightly%2Fdb%2F{backup_id}%2Fpostgres.dump" in uploads[0]
+    requests = [json.loads(line) for line in log.read_text().splitlines()]
+    storage = [r["url"] for r in requests if r["url"].startswith("https://storage.test")]
+    # create-only: four new objects, each on the condition that none exists; no read, list or delete
+    assert len(storage) == 4 and all("uploadType=media&ifGenerationMatch=0&" in u for u in storage)
+    assert "SHA256SUMS" in storage[-1]  # the manifest goes last
+    assert f"nightly%2Fdb%2F{backup_id}%2Fpostgres.dump" in storage[0]
     assert not box.target.exists()
 
     box.server.psql("DELETE FROM items WHERE id > 3", DB)
-    run = box.run("looper-db-restore", backup_id, **extra)
+    # the VM's own identity cannot read the backups back
+    refused = box.run("looper-db-restore", backup_id, **extra)
+    assert refused.returncode != 0
+    assert "answered HTTP 403" in refused.output and "could not download" in refused.line("restore")
+    assert box.server.psql("SELECT count(*) FROM items", DB).strip() == "3"
+    # an operator's token, passed as a file (here: stdin's stand-in), reads them
+    token = box.base / "operator-token"
+    token.write_text("operator-token\n")
+    run = box.run("looper-db-restore", backup_id, **extra, LOOPER_GCS_TOKEN_FILE=str(token))
     assert run.returncode == 0, run.output
     assert box.server.snapshot() == original
 
-    missing = box.run("looper-db-restore", "19990101T000000Z", **extra)
+    missing = box.run("looper-db-restore", "19990101T000000Z", **extra, LOOPER_GCS_TOKEN_FILE=str(token))
     assert missing.returncode != 0
     assert "not found" in missing.line("restore")
-    # every Cloud Storage request carried the token; none put it on the command line
-    assert "fake-token" not in run.output + missing.output
-    assert base64.b64encode(b"fake-token").decode() not in run.output
+    # every Cloud Storage request carried a token; none put it on the command line or the log
+    for secret in ("fake-token", "operator-token"):
+        assert secret not in refused.output + run.output + missing.output
+        assert base64.b64encode(secret.encode()).decode() not in run.output
+    bad = box.base / "bad-token"
+    bad.write_text("not a token; rm -rf /\n")
+    garbage = box.run("looper-db-restore", backup_id, **extra, LOOPER_GCS_TOKEN_FILE=str(bad))
+    assert "does not hold an access token" in garbage.line("restore")
+
+
+def test_backup_never_replaces_an_object(box: Box) -> None:
+    extra, store, _ = gcs_box(box)
+    # an object of the same name exists already (from someone else): the backup fails
+    clash = box.run("looper-db-backup", **extra, FAKE_GCS_EXISTING=" ".join(
+        f"nightly/db/{box_id}/postgres.dump" for box_id in _ids_around_now()))
+    assert clash.returncode != 0
+    assert "already exists: a backup never replaces an object" in clash.line("backup")
+    # a reply lost after the upload landed: the retry's 412 is that upload, the backup completes
+    backup_id = box.backup(**extra, FAKE_GCS_LOSE_REPLY="chroma.tar.gz")
+    folder = store / "looper-test-backups" / "nightly" / "db" / backup_id
+    assert (folder / "SHA256SUMS").is_file() and (folder / "chroma.tar.gz").is_file()
+
+
+def _ids_around_now() -> list[str]:
+    """Backup IDs the next few seconds can produce (the ID is the UTC second it starts)."""
+    now = time.time()
+    return [time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now + d)) for d in range(-1, 30)]

@@ -22,9 +22,9 @@ def test_docker_and_ops_agent_pins_are_apt_versions_for_the_pinned_ubuntu() -> N
 
 
 def test_images_are_pinned_by_tag_or_digest() -> None:
-    for image in (versions.CADDY_IMAGE, app_image.DEFAULT_APP_IMAGE, versions.CUDA_BASE_IMAGE):
+    for image in (versions.CADDY_IMAGE, app_image.DEMO_APP_IMAGE, versions.CUDA_BASE_IMAGE):
         assert check_image_ref(image) == image
-    assert app_image.DEFAULT_APP_IMAGE.startswith(f"{app_image.DEFAULT_APP_REPOSITORY}:")
+    assert app_image.DEMO_APP_IMAGE.startswith(f"{app_image.DEMO_APP_REPOSITORY}:")
 
 
 def test_nvidia_pins_agree_with_each_other() -> None:

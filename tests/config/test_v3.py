@@ -45,6 +45,14 @@ from looper_infra.config import validate_mapping
          "OnCalendar"),
         (lambda v: v["backups"].update(bucket="gs://bucket"), "looper:backups.bucket", "invalid bucket name"),
         (lambda v: v["lb"].update(min_tls_version="TLS_1_0"), "looper:lb.min_tls_version", "TLS_1_2"),
+        (lambda v: v["backups"].update(restore_readers=["ops@example.com"]),
+         "looper:backups.restore_readers", "not group:EMAIL"),
+        (lambda v: v["backups"].update(restore_readers=["allUsers"]),
+         "looper:backups.restore_readers", "not group:EMAIL"),
+        (lambda v: v["backups"].update(restore_readers=["group:a@x.com", "group:a@x.com"]),
+         "looper:backups.restore_readers", "distinct"),
+        (lambda v: v["backups"].update(noncurrent_versions_kept=3), "looper:backups.noncurrent_versions_kept",
+         "unknown key"),
     ],
 )
 def test_bad_field_is_reported_at_its_path(mutate: Any, path: str, fragment: str) -> None:
@@ -74,3 +82,9 @@ def test_gpu_app_tier_needs_l4_zones() -> None:
     values["app_tier"]["zones"] = ["asia-northeast3-a", "asia-northeast3-b"]
     values["app_tier"].update(max_surge=2)
     assert validate_mapping(values, "test").app_tier.gpu.count == 1  # type: ignore[attr-defined]
+
+
+def test_backups_lock_only_where_the_stack_says_so() -> None:
+    dev, prod = (validate_mapping(example_values(f"v3-{e}"), "test") for e in ("dev", "prod"))
+    assert (dev.backups.lock_retention, prod.backups.lock_retention) == (False, True)  # type: ignore[attr-defined]
+    assert prod.backups.restore_readers == ["group:looper-ops@example.com"]  # type: ignore[attr-defined]

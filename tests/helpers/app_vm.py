@@ -33,7 +33,7 @@ from looper_infra.facts import app_image
 DEFAULT_SPEC = AppVmStartup(
     domain="dev.looper.example.com",
     acme_email="ops@example.com",
-    app_image=app_image.DEFAULT_APP_IMAGE,
+    app_image=app_image.DEMO_APP_IMAGE,
     app_port=8080,
     health_path="/health",
 )

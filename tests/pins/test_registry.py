@@ -18,7 +18,7 @@ def test_every_chart_of_the_facts_with_version_repository_and_source() -> None:
 
 def test_every_pinned_image_is_listed() -> None:
     refs = {p.image_ref for p in all_pins() if p.kind is Kind.image and p.version}
-    expected = {*charts.IMAGES.values(), app_image.DEFAULT_APP_IMAGE, versions.CADDY_IMAGE,
+    expected = {*charts.IMAGES.values(), app_image.DEMO_APP_IMAGE, versions.CADDY_IMAGE,
                 versions.CUDA_BASE_IMAGE, POSTGRES_IMAGE, CHROMA_IMAGE, ":".join(charts.NTH_IMAGE),
                 *(f"{charts.CLUSTER_AUTOSCALER_REPOSITORY}:{tag}"
                   for tag in charts.CLUSTER_AUTOSCALER_IMAGES.values()),

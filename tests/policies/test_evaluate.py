@@ -123,6 +123,23 @@ def test_bucket_tls_roles_and_zones() -> None:
         "a highly available group spans at least 2 zones"]
 
 
+def test_an_unlocked_backup_retention_is_reported_in_production_only() -> None:
+    def bucket(stack: str, **props: Any) -> Resource:
+        return Resource(gcp.BUCKET, "b", f"urn:pulumi:{stack}::looper::{gcp.BUCKET}::b", props)
+
+    unlocked = {"retentionPolicy": {"retentionPeriod": "2592000", "isLocked": False}}
+    assert [m for _, m in gcp.backup_retention_locked([bucket("v3-prod", **unlocked)])] == [
+        "retention policy (2592000 s) is not locked in a production stack: set "
+        "backups.lock_retention (irreversible)"]
+    # prod by label too; locked, dev, or no retention policy at all: nothing to report
+    labelled = bucket("x", labels={"env": "prod"}, **unlocked)
+    assert len(list(gcp.backup_retention_locked([labelled]))) == 1
+    locked = {"retentionPolicy": {"retentionPeriod": "2592000", "isLocked": True}}
+    assert list(gcp.backup_retention_locked([bucket("v3-prod", **locked)])) == []
+    assert list(gcp.backup_retention_locked([bucket("v3-dev", **unlocked)])) == []
+    assert list(gcp.backup_retention_locked([bucket("v3-prod")])) == []
+
+
 #: single NAT and unprotected RDS (cost options), the Kafka node in one AZ (declared)
 EXPECTED_DEV_ADVISORIES: dict[str, set[str]] = {"v4": {"aws-cost-options", "aws-declared-single-az"},
                                                  "v2": {"gcp-spot-capacity"}}

@@ -10,6 +10,7 @@ import yaml
 
 from helpers.plans import example_values, plan_values
 from looper_infra.engine.plan import Plan
+from looper_infra.policies.evaluate import evaluate, resources_of
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +89,9 @@ def test_least_privilege_identities(dev: Plan) -> None:
                 for b in dev.of_type("gcp:projects/iAMMember:IAMMember")]
     assert sorted({role for role, _ in bindings}) == ["roles/logging.logWriter",
                                                        "roles/monitoring.metricWriter"]
+    # the DB VM's identity may add backups and nothing else: exactly objectCreator on the bucket
     bucket_iam = dev.one("gcp:storage/bucketIAMMember:BucketIAMMember").inputs
-    assert bucket_iam["role"] == "roles/storage.objectAdmin"
+    assert bucket_iam["role"] == "roles/storage.objectCreator"
     assert bucket_iam["member"].startswith("serviceAccount:looper-dev-db@")
     accessors = dev.of_type("gcp:secretmanager/secretIamMember:SecretIamMember")
     assert len(accessors) == 4
@@ -123,8 +125,20 @@ def test_data_tier(dev: Plan) -> None:
     bucket = dev.one("gcp:storage/bucket:Bucket").inputs
     assert bucket["uniformBucketLevelAccess"] is True
     assert bucket["publicAccessPrevention"] == "enforced"
-    assert bucket["versioning"] == {"enabled": True}
-    assert {r["condition"].get("age") for r in bucket["lifecycleRules"]} >= {30}
+    # write-once for 30 days (unlocked in dev), deleted a day later; nothing to version
+    assert bucket["retentionPolicy"] == {"retentionPeriod": str(30 * 86400), "isLocked": False}
+    assert bucket["versioning"] == {"enabled": False}
+    assert [r["condition"]["age"] for r in bucket["lifecycleRules"]] == [31]
+
+
+def test_prod_backups_are_locked_and_read_by_operators_only(planner: Callable[..., Plan]) -> None:
+    plan = planner(example_values("v3-prod"), stack="v3-prod")
+    bucket = plan.one("gcp:storage/bucket:Bucket").inputs
+    assert bucket["retentionPolicy"] == {"retentionPeriod": str(30 * 86400), "isLocked": True}
+    grants = sorted((g.inputs["role"], g.inputs["member"].split("@")[0])
+                    for g in plan.of_type("gcp:storage/bucketIAMMember:BucketIAMMember"))
+    assert grants == [("roles/storage.objectCreator", "serviceAccount:looper-prod-db"),
+                      ("roles/storage.objectViewer", "group:looper-ops")]
 
 
 def test_prod_enables_cloud_armor_and_protects_data(planner: Callable[..., Plan]) -> None:
@@ -181,3 +195,28 @@ def test_the_program_reads_as_its_tiers(dev: Plan) -> None:
         **dict.fromkeys(("db-identity", "db-password", "chroma-token", "backups", "db-data", "db-ip",
                          "db"), "db-tier"),
         "app-template": "app-tier", "app-group": "app-tier", "lb": "web-front", "dns": "web-front"}
+
+
+@pytest.mark.parametrize("stack", ["v3-dev", "v3-prod"])
+def test_rolling_updates_replace_instances_without_losing_capacity(
+        planner: Callable[..., Plan], stack: str) -> None:
+    """A new template rolls out surge-first: each zone gets its substitute before an old VM
+    goes (maxUnavailable 0), and a regional group's fixed surge is >= its zone count."""
+    plan = planner(example_values(stack), stack=stack)
+    mig = plan.one("gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager").inputs
+    policy, zones = mig["updatePolicy"], mig["distributionPolicyZones"]
+    assert (policy["type"], policy["minimalAction"], policy["replacementMethod"]) == (
+        "PROACTIVE", "REPLACE", "SUBSTITUTE")
+    assert policy["maxUnavailableFixed"] == 0
+    assert policy["maxSurgeFixed"] >= len(zones) >= 2
+    # "available" means healthy on the autohealing check: a surged VM counts only once it serves
+    assert mig["autoHealingPolicies"]["healthCheck"]
+    assert [v for v in evaluate(resources_of(plan)) if v.policy == "gcp-rolling-update-capacity"] == []
+
+
+def test_a_rollout_that_takes_vms_down_is_reported(planner: Callable[..., Plan]) -> None:
+    values = example_values("v3-dev")
+    values["app_tier"].update(max_surge=0, max_unavailable=3)
+    found = [v for v in evaluate(resources_of(planner(values))) if v.policy == "gcp-rolling-update-capacity"]
+    assert [(v.level, v.message) for v in found] == [
+        ("advisory", "rolling updates take up to 3 VM(s) out of service at once (max_unavailable > 0)")]

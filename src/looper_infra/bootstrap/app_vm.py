@@ -184,7 +184,7 @@ class AppVmStartup:
         """The compose `command` of the app container (empty: the image's default)."""
         if self.app_command is not None:
             return self.app_command
-        if _image_repository(self.app_image) == app_image.DEFAULT_APP_REPOSITORY:
+        if _image_repository(self.app_image) == app_image.DEMO_APP_REPOSITORY:
             return (f"--port={self.app_port}",)
         return ()
 

@@ -57,7 +57,7 @@ def reference_startup() -> AppVmStartup:
     return AppVmStartup(
         domain=_REFERENCE_DOMAIN,
         acme_email=_REFERENCE_EMAIL,
-        app_image=app_image.DEFAULT_APP_IMAGE,
+        app_image=app_image.DEMO_APP_IMAGE,
         app_port=8080,
         health_path="/",
     )

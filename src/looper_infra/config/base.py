@@ -40,15 +40,49 @@ def check_email(value: str) -> str:
     return value
 
 
+#: a registry host (`ghcr.io`, `registry.example.com:5000`, `localhost`) before the first `/`
+_REGISTRY = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)"
+    r"(?::[0-9]{1,5})?\Z")
+#: one path component of a repository name (the distribution reference grammar)
+_PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*\Z")
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}\Z")
+
+
+def image_ref_problem(value: str) -> str | None:
+    """Why `value` is not an image pinned by an exact tag or digest (None: it is).
+
+    `[registry[:port]/]path[/path...](:tag | @sha256:<64 hex> | :tag@sha256:<64 hex>)`; the
+    tag `latest` (any case) floats and is refused, as is a reference with neither tag nor digest.
+    """
+    name, _, digest = value.partition("@")
+    if digest and not _DIGEST.fullmatch(digest):
+        return f"image {value!r}: the digest must be sha256:<64 lowercase hex digits>"
+    slash = name.rfind("/")
+    repository, colon, tag = name.rpartition(":") if ":" in name[slash + 1:] else (name, "", "")
+    if colon and not _TAG.fullmatch(tag):
+        return f"image {value!r}: {tag!r} is not a valid tag"
+    parts = repository.split("/")
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        if not _REGISTRY.fullmatch(parts[0]):
+            return f"image {value!r}: {parts[0]!r} is not a valid registry host"
+        parts = parts[1:]
+    if not repository or not all(_PATH_COMPONENT.fullmatch(p) for p in parts):
+        return (f"image {value!r} is not a valid container image reference "
+                "([registry/]name:tag or name@sha256:digest, lowercase name)")
+    if not colon and not digest:
+        return f"image {value!r} must be pinned with an exact tag or a sha256 digest"
+    if colon and tag.lower() == "latest":
+        return f"image {value!r} uses the floating tag 'latest'; pin a version or a digest"
+    return None
+
+
 def check_image_ref(value: str) -> str:
     """A container image reference pinned by tag or digest (never `latest`)."""
-    if not re.match(r"^[a-z0-9][a-z0-9._/:-]*(@sha256:[0-9a-f]{64})?\Z", value):
-        raise ValueError(f"{value!r} is not a valid container image reference")
-    last = value.rsplit("/", 1)[-1]
-    if "@sha256:" not in value and ":" not in last:
-        raise ValueError(f"image {value!r} must be pinned with a tag or digest")
-    if last.endswith(":latest"):
-        raise ValueError(f"image {value!r} uses the floating tag 'latest'; pin a version")
+    problem = image_ref_problem(value)
+    if problem:
+        raise ValueError(problem)
     return value
 
 

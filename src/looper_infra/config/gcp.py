@@ -12,7 +12,6 @@ from looper_infra.config.base import Cidr, Email, Fqdn, ImageRef, Strict
 from looper_infra.core import cidr
 from looper_infra.core.naming import is_rfc1035
 from looper_infra.core.tags import is_label_key, is_label_value
-from looper_infra.facts.app_image import DEFAULT_APP_IMAGE
 from looper_infra.facts.gcp_zones import DEFAULT_REGION, REGION_ZONES, zones_of
 
 _PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]\Z")
@@ -269,7 +268,9 @@ class Dns(Strict):
 class AppContainer(Strict):
     """The application container."""
 
-    image: ImageRef = Field(DEFAULT_APP_IMAGE, description="Container image (pinned tag/digest).")
+    image: ImageRef = Field(
+        description="Container image, pinned by an exact tag or a sha256 digest (never `latest`). "
+        "Required: no default. The example stacks run a labelled demo image (traefik/whoami).")
     port: int = Field(8080, ge=1024, le=65535, description="Port the container listens on.")
     health_path: str = Field(
         "/health", pattern=r"^/[A-Za-z0-9._~/-]*$", description="HTTP health endpoint path."

@@ -118,18 +118,31 @@ class DbTier(MachineSpec):
         return v
 
 
+#: who may read backups for a restore: a Google group, user or service account (IAM member form)
+_MEMBER = re.compile(r"^(group|user|serviceAccount):[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\Z")
+
+
 class Backups(Strict):
-    """Nightly logical backups to a Cloud Storage bucket."""
+    """Nightly logical backups to a Cloud Storage bucket the DB VM can add to, never change."""
 
     bucket: str = Field(description="Globally unique bucket name for the backups.")
     location: str | None = Field(None, description="Bucket location (default: the stage region).")
     schedule: str = Field(
         "*-*-* 03:30:00", description="systemd OnCalendar expression of the nightly backup (UTC)."
     )
-    retention_days: int = Field(30, ge=7, le=3650, description="Delete backups older than this.")
-    noncurrent_versions_kept: int = Field(
-        3, ge=1, le=100, description="Versioning: overwritten/deleted objects kept."
-    )
+    retention_days: int = Field(
+        30, ge=7, le=3650,
+        description="Bucket retention policy: no one can delete or replace a backup younger than "
+        "this; the lifecycle deletes it a day later.")
+    lock_retention: bool = Field(
+        False,
+        description="Lock the retention policy (IRREVERSIBLE: it can then only grow, and the bucket "
+        "cannot be deleted before its objects expire). Set it in prod; the policy pack reports a "
+        "prod bucket left unlocked.")
+    restore_readers: list[str] = Field(
+        default_factory=list,
+        description="Operators who read backups for a restore (roles/storage.objectViewer on this "
+        "bucket only): group:, user: or serviceAccount: members. The DB VM itself cannot read.")
 
     @field_validator("bucket")
     @classmethod
@@ -149,6 +162,17 @@ class Backups(Strict):
             pass
         if problems:
             raise ValueError(f"invalid bucket name {v!r}: {'; '.join(problems)}")
+        return v
+
+    @field_validator("restore_readers")
+    @classmethod
+    def _members(cls, v: list[str]) -> list[str]:
+        bad = [m for m in v if not _MEMBER.fullmatch(m)]
+        if bad:
+            raise ValueError(f"{', '.join(repr(b) for b in bad)}: not group:EMAIL, user:EMAIL or "
+                             "serviceAccount:EMAIL")
+        if len(set(v)) != len(v):
+            raise ValueError("restore_readers must be distinct")
         return v
 
     @field_validator("schedule")
@@ -205,7 +229,7 @@ class V3Config(StageBase):
     backups: Backups
     lb: LoadBalancer = Field(default_factory=LoadBalancer)
     dns: Dns
-    app: AppContainer = Field(default_factory=AppContainer)
+    app: AppContainer
 
     def cross_issues(self) -> list[tuple[str, str]]:
         issues: list[tuple[str, str]] = []

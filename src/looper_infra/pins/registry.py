@@ -112,8 +112,8 @@ def image_pins() -> list[Pin]:
                     "tag = appVersion of the pinned opentelemetry-collector chart",
                     "looper_infra.facts.observability_charts.OTEL_COLLECTOR_IMAGE_REPOSITORY"))
     pins += [
-        _image("app-default", app_image.DEFAULT_APP_IMAGE, "Docker Hub traefik/whoami",
-               "looper_infra.facts.app_image.DEFAULT_APP_IMAGE"),
+        _image("app-demo", app_image.DEMO_APP_IMAGE, "Docker Hub traefik/whoami",
+               "looper_infra.facts.app_image.DEMO_APP_IMAGE"),
         _image("caddy", versions.CADDY_IMAGE, "Docker Official Image library/caddy",
                "looper_infra.bootstrap.versions.CADDY_IMAGE"),
         _image("cuda-base", versions.CUDA_BASE_IMAGE, "Docker Hub nvidia/cuda",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from looper_infra.policies.aws import is_production
 from looper_infra.policies.model import Resource, ResourcePolicy, StackPolicy
 
 FIREWALL = "gcp:compute/firewall:Firewall"
@@ -132,6 +133,33 @@ def vm_spot_capacity(r: Resource) -> Iterable[str]:
                f"(then {scheduling.get('instanceTerminationAction') or 'STOP'}s it); a named cost option")
 
 
+def rolling_update_capacity(r: Resource) -> Iterable[str]:
+    """v3 `app_tier.max_unavailable` > 0 is a named option that trades capacity for speed."""
+    policy = r.props.get("updatePolicy") or {}
+    down = policy.get("maxUnavailableFixed") or 0
+    if isinstance(down, int) and down > 0:
+        yield f"rolling updates take up to {down} VM(s) out of service at once (max_unavailable > 0)"
+
+
+def _gcp_production(resources: Sequence[Resource]) -> bool:
+    """The stack name says prod, or a GCP resource's `env` label does."""
+    return is_production(resources) or any(
+        str((r.props.get("labels") or {}).get("env", "")).lower() in ("prod", "production")
+        for r in resources if r.type.startswith("gcp:"))
+
+
+def backup_retention_locked(resources: Sequence[Resource]) -> Iterable[tuple[str, str]]:
+    """A production bucket with a retention policy (the v3 backups) should have it locked:
+    unlocked, a project admin can still shorten or remove it and then delete the backups."""
+    if not _gcp_production(resources):
+        return
+    for r in resources:
+        policy = r.props.get("retentionPolicy") if r.type == BUCKET else None
+        if isinstance(policy, dict) and policy.get("isLocked") is not True:
+            yield r.urn, (f"retention policy ({policy.get('retentionPeriod')} s) is not locked in a "
+                          "production stack: set backups.lock_retention (irreversible)")
+
+
 RESOURCE_POLICIES = (
     ResourcePolicy("gcp-firewall-explicit-sources", "GCP ingress rules always state sources",
                    "mandatory", (FIREWALL,), firewall_explicit_sources),
@@ -150,10 +178,14 @@ RESOURCE_POLICIES = (
                    "access", "mandatory", (BUCKET,), bucket_private),
     ResourcePolicy("gcp-ssl-policy-tls12", "SSL policies require TLS 1.2 or newer", "mandatory",
                    (SSL_POLICY,), ssl_policy_tls),
+    ResourcePolicy("gcp-rolling-update-capacity", "Rolling updates surge before they replace "
+                   "(maxUnavailable 0): no capacity lost", "advisory", (MIG,), rolling_update_capacity),
     ResourcePolicy("gcp-spot-capacity", "SPOT (preemptible) VMs are reported as a cost option",
                    "advisory", (INSTANCE, TEMPLATE), vm_spot_capacity),
 )
 STACK_POLICIES = (
     StackPolicy("gcp-ha-zones", "Managed instance groups span at least 2 zones", "mandatory",
                 ha_zones),
+    StackPolicy("gcp-backup-retention-locked", "Production: a bucket's retention policy is "
+                "locked (v3 backups: backups.lock_retention)", "advisory", backup_retention_locked),
 )

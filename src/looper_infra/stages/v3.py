@@ -48,8 +48,8 @@ def program(cfg: V3Config) -> None:
                         snapshot_start_time=db.snapshot_start_time),
         database=Database(name=db.postgres_db, user=db.postgres_user, chroma_port=db.chroma_port),
         backups=Backups(bucket=bk.bucket, location=bk.location, schedule=bk.schedule,
-                        retention_days=bk.retention_days,
-                        noncurrent_versions_kept=bk.noncurrent_versions_kept),
+                        retention_days=bk.retention_days, lock_retention=bk.lock_retention,
+                        restore_readers=tuple(bk.restore_readers)),
         secret_readers=(app_identity.member,), deletion_protection=db.deletion_protection), opts)
 
     app_group = AppTier("app-tier", AppTierArgs(

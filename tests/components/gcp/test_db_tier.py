@@ -96,15 +96,41 @@ def test_secrets_are_generated_and_readable_by_the_app_and_the_db_only(plan: Pla
     assert {a.inputs["role"] for a in plan.of_type(ACCESSOR)} == {"roles/secretmanager.secretAccessor"}
 
 
-def test_backup_bucket_in_the_region_written_by_the_db_identity(plan: Plan) -> None:
+def test_backup_bucket_in_the_region_the_db_identity_can_only_add_to(plan: Plan) -> None:
     bucket = plan.one("gcp:storage/bucket:Bucket").inputs
     assert (bucket["name"], bucket["location"]) == ("looper-dev-backups", "ASIA-NORTHEAST3")
-    assert bucket["publicAccessPrevention"] == "enforced" and bucket["versioning"] == {"enabled": True}
-    assert {r["condition"].get("age") for r in bucket["lifecycleRules"]} >= {14}
-    writer = plan.one("gcp:storage/bucketIAMMember:BucketIAMMember").inputs
-    assert writer["member"] == plan.one("gcp:serviceaccount/account:Account").state["member"]
+    assert bucket["publicAccessPrevention"] == "enforced" and bucket["uniformBucketLevelAccess"] is True
+    # write-once: 14 days of retention (unlocked by default), versioning off, soft delete 7 days
+    assert bucket["retentionPolicy"] == {"retentionPeriod": str(14 * 86400), "isLocked": False}
+    assert bucket["versioning"] == {"enabled": False}
+    assert bucket["softDeletePolicy"] == {"retentionDurationSeconds": 7 * 86400}
+    # the lifecycle deletes nothing the retention policy still holds
+    assert [r["condition"]["age"] for r in bucket["lifecycleRules"]] == [15]
+    assert all(r["action"] == {"type": "Delete"} for r in bucket["lifecycleRules"])
+    # the DB identity's only role on the bucket: create objects (no read, list, delete, replace)
+    db_member = plan.one("gcp:serviceaccount/account:Account").state["member"]
+    grants = [(g.inputs["role"], g.inputs["member"])
+              for g in plan.of_type("gcp:storage/bucketIAMMember:BucketIAMMember")]
+    assert grants == [("roles/storage.objectCreator", db_member)]
+    assert plan.of_type("gcp:storage/bucketIAMBinding:BucketIAMBinding") == []
     located = plan_of(tier_args(backups=Backups("looper-dev-backups", location="asia")))
     assert located.one("gcp:storage/bucket:Bucket").inputs["location"] == "ASIA"
+
+
+def test_a_locked_retention_and_operator_readers_when_asked() -> None:
+    ops = ("group:looper-ops@example.com", "user:alice@example.com")
+    locked = plan_of(tier_args(backups=Backups("looper-prod-backups", retention_days=30,
+                                               lock_retention=True, restore_readers=ops)))
+    bucket = locked.one("gcp:storage/bucket:Bucket").inputs
+    assert bucket["retentionPolicy"] == {"retentionPeriod": str(30 * 86400), "isLocked": True}
+    db_member = locked.one("gcp:serviceaccount/account:Account").state["member"]
+    grants = {g.name: (g.inputs["role"], g.inputs["member"])
+              for g in locked.of_type("gcp:storage/bucketIAMMember:BucketIAMMember")}
+    assert grants == {
+        "backups-writer": ("roles/storage.objectCreator", db_member),
+        "backups-reader-group-looper-ops-example-com": ("roles/storage.objectViewer", ops[0]),
+        "backups-reader-user-alice-example-com": ("roles/storage.objectViewer", ops[1]),
+    }
 
 
 def test_startup_names_the_secrets_bucket_and_app_subnet(plan: Plan) -> None:

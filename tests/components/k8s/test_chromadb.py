@@ -73,3 +73,22 @@ def test_the_token_is_in_secrets_only(plan: Plan) -> None:
     assert secrets["chromadb"].state["stringData"] == {"token": token}
     assert secrets["chromadb-auth"].state["stringData"]["envoy.json"] == envoy_config(token)
     assert token not in json.dumps([r.inputs for r in plan.resources])
+
+
+def test_chroma_persists_to_the_claimed_volume_and_nowhere_else(plan: Plan) -> None:
+    spec = plan.one("kubernetes:apps/v1:StatefulSet").inputs["spec"]
+    (claim,) = spec["volumeClaimTemplates"]
+    assert claim["spec"]["storageClassName"] == "gp3-retain"
+    chroma = containers(plan)["chromadb"]
+    mounts = {m["mountPath"]: m["name"] for m in chroma["volumeMounts"]}
+    args = chroma["args"]
+    persist = args[args.index("--path") + 1]
+    env = {e["name"]: e["value"] for e in chroma["env"]}
+    # the CLI flag and the environment name the same directory: the claim's mount point
+    assert env["CHROMA_PERSIST_PATH"] == persist
+    assert mounts.get(persist) == claim["metadata"]["name"]
+    # no other mount shadows it or a part of it (the root filesystem is read-only besides)
+    assert [p for p in mounts if p != persist and (persist.startswith(p.rstrip("/") + "/")
+                                                   or p.startswith(persist.rstrip("/") + "/"))] == []
+    pod = spec["template"]["spec"]
+    assert all(v["name"] != claim["metadata"]["name"] for v in pod.get("volumes", []))

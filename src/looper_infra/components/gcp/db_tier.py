@@ -66,8 +66,12 @@ class Backups:
     location: str | None = None
     #: systemd OnCalendar expression (UTC)
     schedule: str = "*-*-* 03:30:00"
+    #: the bucket's retention policy: backups younger than this cannot be deleted or replaced
     retention_days: int = 30
-    noncurrent_versions_kept: int = 3
+    #: lock the retention policy (irreversible)
+    lock_retention: bool = False
+    #: members (group:/user:/serviceAccount:) that read backups for restores
+    restore_readers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -134,8 +138,8 @@ class DbTier(Component):
         b = args.backups
         bucket = BackupBucket("backups", BackupBucketArgs(
             project=p, name=b.bucket, location=(b.location or at.region).upper(),
-            writer=identity.member, retention_days=b.retention_days,
-            noncurrent_versions_kept=b.noncurrent_versions_kept), moved)
+            writer=identity.member, retention_days=b.retention_days, lock_retention=b.lock_retention,
+            readers=b.restore_readers), moved)
         s = args.storage
         disk = DataDisk("db-data", DataDiskArgs(
             project=p, region=at.region, zone=args.zone, cloud_name=nm("db-data"),
