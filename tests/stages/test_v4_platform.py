@@ -190,9 +190,9 @@ def test_kafka_credentials_come_from_secrets_manager_through_external_secrets(pl
         assert {d["remoteRef"]["key"] for d in spec["data"]} == {f"looper/{env}/kafka"}
         assert spec["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": "aws-secrets-manager"}
     keys = {name: [d["secretKey"] for d in spec["data"]] for (_, name), spec in synced.items()}
-    assert keys["kafka-tls"] == ["ca.crt", "broker.pem"]  # the brokers get no client password
+    assert keys["kafka-tls"] == ["ca.crt", "broker.key", "broker.crt"]  # brokers: no client password
     assert set(KAFKA_CLIENT_KEYS) <= set(keys[KAFKA_CLIENT_SECRET])
-    assert "broker.pem" not in keys[KAFKA_CLIENT_SECRET] and "admin.pem" not in keys[KAFKA_CLIENT_SECRET]
+    assert not [k for k in keys[KAFKA_CLIENT_SECRET] if k.endswith(".key")]  # the app gets no key
     # no Kubernetes Secret carries Kafka material in the manifests, and no key material in the plan
     assert not [r for r in plan.of_type(SECRET) if "kafka" in r.inputs["metadata"]["name"]]
     assert "PRIVATE KEY" not in json.dumps(plan.to_document())

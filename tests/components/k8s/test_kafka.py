@@ -99,12 +99,21 @@ def test_clients_use_scram_over_tls_and_brokers_mutual_tls(plan: Plan) -> None:
     assert props["listener.name.internal.ssl.client.auth"] == "required"
     assert props["listener.name.controller.ssl.client.auth"] == "required"
     assert "PLAINTEXT" not in plan.one(CM).inputs["data"]["server.properties"]
-    assert (props["ssl.keystore.location"], props["ssl.truststore.location"]) == (
-        "/etc/kafka/tls/broker.pem", "/etc/kafka/tls/ca.crt")
+    # PEM key and trust stores given inline by the pod (a PEM key store file would need a key
+    # password): never a file location, never the key itself in the ConfigMap
+    assert (props["ssl.keystore.type"], props["ssl.truststore.type"]) == ("PEM", "PEM")
+    assert not [k for k in props if k.endswith(".location") or k == "ssl.keystore.key"]
+    for line in ("key=$(tr '\\n' ' ' < /etc/kafka/tls/broker.key)",
+                 "chain=$(tr '\\n' ' ' < /etc/kafka/tls/broker.crt)",
+                 "ca=$(tr '\\n' ' ' < /etc/kafka/tls/ca.crt)"):
+        assert line in BROKER_START.splitlines()
+    assert ("ssl.keystore.key=%s\\nssl.keystore.certificate.chain=%s\\nssl.truststore.certificates=%s"
+            in BROKER_START)
+    assert BROKER_START.splitlines()[:2] == ["set -eu", "umask 077"]  # the composed file is 0600
     assert props["ssl.endpoint.identification.algorithm"] == "https"
     volumes = {v["name"]: v for v in pod(plan)["volumes"]}
     assert volumes["tls"]["secret"]["secretName"] == "kafka-tls"
-    assert [i["key"] for i in volumes["tls"]["secret"]["items"]] == ["ca.crt", "broker.pem"]
+    assert [i["key"] for i in volumes["tls"]["secret"]["items"]] == ["ca.crt", "broker.key", "broker.crt"]
     # advertised per pod, both listeners by the pod's own DNS name (in the broker certificate)
     assert "advertised.listeners=CLIENT://%s:9092,INTERNAL://%s:9094" in BROKER_START
 
@@ -140,7 +149,7 @@ def test_topics_job_authenticates_and_runs_after_the_brokers(plan: Plan) -> None
     # every Kafka call goes through the admin client's mutual TLS
     calls = [line for line in script.splitlines() if "/opt/kafka/bin/" in line]
     assert calls and all(auth in line for line in calls)
-    assert "security.protocol=SSL" in script and "ssl.keystore.location=/etc/kafka/admin/admin.pem" in script
+    assert "security.protocol=SSL" in script and "< /etc/kafka/admin/admin.key)" in script
     # the client's SCRAM credential comes from a file, never from a command line
     assert "--add-config-file /tmp/kafka/scram.properties" in script
     assert "umask 077" in script and "rm -f /tmp/kafka/scram.properties" in script
@@ -149,7 +158,7 @@ def test_topics_job_authenticates_and_runs_after_the_brokers(plan: Plan) -> None
     assert c["securityContext"]["readOnlyRootFilesystem"] is True
     admin = next(v for v in spec["volumes"] if v["name"] == "admin")["secret"]
     assert admin["secretName"] == "kafka-admin"
-    assert [i["key"] for i in admin["items"]] == ["ca.crt", "admin.pem", "username", "password"]
+    assert [i["key"] for i in admin["items"]] == ["ca.crt", "admin.key", "admin.crt", "username", "password"]
 
 
 def test_one_broker_is_the_non_durable_shape(single: Plan) -> None:

@@ -65,8 +65,8 @@ CONFIG_DIR, TLS_DIR, ADMIN_DIR = "/etc/kafka/looper", "/etc/kafka/tls", "/etc/ka
 WORK_DIR = "/tmp/kafka"  # noqa: S108 (an emptyDir of the pod)
 #: Kubernetes Secrets (data namespace) the brokers and the topics Job mount: the keys they read
 TLS_SECRET, ADMIN_SECRET = "kafka-tls", "kafka-admin"
-TLS_SECRET_KEYS = ("ca.crt", "broker.pem")
-ADMIN_SECRET_KEYS = ("ca.crt", "admin.pem", "username", "password")
+TLS_SECRET_KEYS = ("ca.crt", "broker.key", "broker.crt")
+ADMIN_SECRET_KEYS = ("ca.crt", "admin.key", "admin.crt", "username", "password")
 
 
 @dataclass(frozen=True)
@@ -129,10 +129,9 @@ def server_properties(namespace: str, brokers: int) -> dict[str, str]:
         # brokers, controllers and the topics Job: mutual TLS, certificates of the Kafka CA
         "listener.name.internal.ssl.client.auth": "required",
         "listener.name.controller.ssl.client.auth": "required",
+        # the key, chain and CA themselves are added by the pod from its Secret (`pem_properties`)
         "ssl.keystore.type": "PEM",
-        "ssl.keystore.location": f"{TLS_DIR}/broker.pem",
         "ssl.truststore.type": "PEM",
-        "ssl.truststore.location": f"{TLS_DIR}/ca.crt",
         "ssl.endpoint.identification.algorithm": "https",
         "ssl.enabled.protocols": "TLSv1.3,TLSv1.2",
         # durability: an acknowledged write is on min.insync.replicas brokers; a replica that was
@@ -163,23 +162,31 @@ def broker_env(args: KafkaArgs) -> list[dict[str, str]]:
     return [{"name": k, "value": v} for k, v in env.items()]
 
 
-#: the pod's own settings from its ordinal, storage formatted once, then the broker
-BROKER_START = f"""set -eu
-id="${{HOSTNAME##*-}}"
-host="${{HOSTNAME}}.${{HEADLESS}}"
-conf={WORK_DIR}/server.properties
-mkdir -p {WORK_DIR}
-cp {CONFIG_DIR}/server.properties "$conf"
-printf 'node.id=%s\\nadvertised.listeners=CLIENT://%s:{CLIENT_PORT},INTERNAL://%s:{INTERNAL_PORT}\\n' \\
-  "$id" "$host" "$host" >> "$conf"
-/opt/kafka/bin/kafka-storage.sh format --ignore-formatted --cluster-id "$CLUSTER_ID" --config "$conf"
-exec /opt/kafka/bin/kafka-server-start.sh "$conf"
-"""
+def pem_properties(directory: str, name: str) -> list[str]:
+    """Shell lines that append the key store and trust store to "$conf", inline: Kafka reads an
+    unencrypted PKCS#8 key only inline (a PEM key store *file* needs a key password), each PEM on
+    one line (Kafka's parser ignores the whitespace). The values never leave the pod's 0600 file."""
+    return [f"key=$(tr '\\n' ' ' < {directory}/{name}.key)",
+            f"chain=$(tr '\\n' ' ' < {directory}/{name}.crt)",
+            f"ca=$(tr '\\n' ' ' < {directory}/ca.crt)",
+            "printf 'ssl.keystore.key=%s\\nssl.keystore.certificate.chain=%s\\n"
+            "ssl.truststore.certificates=%s\\n' \"$key\" \"$chain\" \"$ca\" >> \"$conf\""]
 
-#: the Job's admin client: mutual TLS on the INTERNAL listener
-ADMIN_PROPERTIES = {"security.protocol": "SSL", "ssl.keystore.type": "PEM",
-                    "ssl.keystore.location": f"{ADMIN_DIR}/admin.pem", "ssl.truststore.type": "PEM",
-                    "ssl.truststore.location": f"{ADMIN_DIR}/ca.crt"}
+
+#: the pod's own settings from its ordinal and its Secret, storage formatted once, then the broker
+BROKER_START = "\n".join([
+    "set -eu", "umask 077",
+    'id="${HOSTNAME##*-}"', 'host="${HOSTNAME}.${HEADLESS}"',
+    f"conf={WORK_DIR}/server.properties", f"mkdir -p {WORK_DIR}",
+    f'cp {CONFIG_DIR}/server.properties "$conf"',
+    f"printf 'node.id=%s\\nadvertised.listeners=CLIENT://%s:{CLIENT_PORT},INTERNAL://%s:{INTERNAL_PORT}\\n' "
+    '"$id" "$host" "$host" >> "$conf"',
+    *pem_properties(TLS_DIR, "broker"),
+    '/opt/kafka/bin/kafka-storage.sh format --ignore-formatted --cluster-id "$CLUSTER_ID" --config "$conf"',
+    'exec /opt/kafka/bin/kafka-server-start.sh "$conf"']) + "\n"
+
+#: the Job's admin client: mutual TLS on the INTERNAL listener (key store added by `pem_properties`)
+ADMIN_PROPERTIES = {"security.protocol": "SSL", "ssl.keystore.type": "PEM", "ssl.truststore.type": "PEM"}
 
 
 def topics_script(namespace: str, topics: dict[str, Topic]) -> str:
@@ -191,8 +198,9 @@ def topics_script(namespace: str, topics: dict[str, Topic]) -> str:
     auth = f"--bootstrap-server {bootstrap} --command-config {admin}"
     props = " ".join(shlex.quote(f"{k}={v}") for k, v in ADMIN_PROPERTIES.items())
     lines = [
-        "set -eu", "umask 077", f"mkdir -p {WORK_DIR}",
-        f"printf '%s\\n' {props} > {admin}",
+        "set -eu", "umask 077", f"mkdir -p {WORK_DIR}", f"conf={admin}",
+        f"printf '%s\\n' {props} > \"$conf\"",
+        *pem_properties(ADMIN_DIR, "admin"),
         f"until {bin_}/kafka-topics.sh {auth} --list >/dev/null; do sleep 5; done",
         f"user=$(cat {ADMIN_DIR}/username)", f"password=$(cat {ADMIN_DIR}/password)",
         f"printf 'SCRAM-SHA-512=iterations={SCRAM_ITERATIONS},password=%s\\n' \"$password\" "

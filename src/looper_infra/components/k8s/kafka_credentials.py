@@ -66,8 +66,9 @@ def broker_dns_names(namespace: str) -> list[str]:
 
 
 #: the synced Kubernetes Secrets: name -> (key in the Secret -> property of the remote JSON secret)
-TLS_PROPERTIES = {"ca.crt": "ca_crt", "broker.pem": "broker_pem"}
-ADMIN_PROPERTIES = {"ca.crt": "ca_crt", "admin.pem": "admin_pem", "username": "client_username",
+TLS_PROPERTIES = {"ca.crt": "ca_crt", "broker.key": "broker_key", "broker.crt": "broker_crt"}
+ADMIN_PROPERTIES = {"ca.crt": "ca_crt", "admin.key": "admin_key", "admin.crt": "admin_crt",
+                    "username": "client_username",
                     "password": "client_password"}
 CLIENT_PROPERTIES = {"username": "client_username", "password": "client_password",
                      "sasl_mechanism": "sasl_mechanism", "bootstrap": "bootstrap",
@@ -91,7 +92,7 @@ class KafkaCredentials(Component):
             allowed_uses=["cert_signing", "crl_signing", "digital_signature"], opts=child)
 
         def leaf(key_name: str, common_name: str, dns_names: list[str],
-                 uses: list[str]) -> pulumi.Output[str]:
+                 uses: list[str]) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
             key = tls.PrivateKey(f"{name}-{key_name}-key", algorithm="RSA", rsa_bits=2048, opts=child)
             csr = tls.CertRequest(f"{name}-{key_name}-csr", private_key_pem=key.private_key_pem,
                                   subject=tls.CertRequestSubjectArgs(common_name=common_name,
@@ -102,18 +103,19 @@ class KafkaCredentials(Component):
                 ca_private_key_pem=ca_key.private_key_pem, ca_cert_pem=ca.cert_pem,
                 validity_period_hours=LEAF_VALIDITY_HOURS, early_renewal_hours=LEAF_EARLY_RENEWAL_HOURS,
                 allowed_uses=["digital_signature", "key_encipherment", *uses], opts=child)
-            # Kafka's PEM key store: the unencrypted PKCS#8 key, then the certificate
-            return pulumi.Output.secret(pulumi.Output.concat(key.private_key_pem_pkcs8, cert.cert_pem))
+            # Kafka's PEM key store: an unencrypted PKCS#8 key (given inline) and the certificate
+            return pulumi.Output.secret(key.private_key_pem_pkcs8), cert.cert_pem
 
-        broker_pem = leaf("broker", kafka.service_host(args.namespace), broker_dns_names(args.namespace),
-                          ["server_auth", "client_auth"])
-        admin_pem = leaf("admin", ADMIN_COMMON_NAME, [], ["client_auth"])
+        broker_key, broker_crt = leaf("broker", kafka.service_host(args.namespace),
+                                      broker_dns_names(args.namespace), ["server_auth", "client_auth"])
+        admin_key, admin_crt = leaf("admin", ADMIN_COMMON_NAME, [], ["client_auth"])
         password = random.RandomPassword(f"{name}-client-password", length=32, special=False, opts=child)
 
         secret = JsonSecret(f"{name}-secret", JsonSecretArgs(
             name=args.secret_name, kms_key_id=args.kms_key_id,
             description="Kafka: CA, broker and admin key stores, the app's SCRAM credentials",
-            values={"ca_crt": ca.cert_pem, "broker_pem": broker_pem, "admin_pem": admin_pem,
+            values={"ca_crt": ca.cert_pem, "broker_key": broker_key, "broker_crt": broker_crt,
+                    "admin_key": admin_key, "admin_crt": admin_crt,
                     "client_username": args.client_user, "client_password": password.result,
                     "sasl_mechanism": kafka.SASL_MECHANISM,
                     "security_protocol": kafka.CLIENT_SECURITY_PROTOCOL,
