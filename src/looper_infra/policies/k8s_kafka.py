@@ -19,7 +19,7 @@ JOB = "kubernetes:batch/v1:Job"
 NAME_LABEL = "app.kubernetes.io/name"
 COMPONENT_LABEL = "app.kubernetes.io/component"
 DURABLE_REPLICAS = 3
-_CREATE = re.compile(r"--create --if-not-exists --topic (\S+) --partitions [0-9]+ "
+_CREATE = re.compile(r"--create --if-not-exists --topic ([^ ]+) --partitions [0-9]+ "
                      r"--replication-factor ([0-9]+)")
 
 
