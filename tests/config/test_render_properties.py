@@ -172,8 +172,11 @@ def test_any_accepted_topic_is_one_quoted_word_of_a_clean_script(names: list[str
     --entity-name, never an option, and the script passes shellcheck."""
     for name in names:  # the config's own validator accepts each
         v4_platform.KafkaSettings.model_validate({"topics": {name: {}}, **_KAFKA_BASE})
-    script = kafka.topics_script("kafka:9092", {n: kafka.Topic(3, 1, 604800000) for n in names})
-    for line in script.splitlines()[2:]:
+    script = kafka.topics_script("looper-data", {n: kafka.Topic(3, 1, 604800000) for n in names})
+    topic_lines = [line for line in script.splitlines()
+                   if "--create --if-not-exists" in line or "--entity-type topics" in line]
+    assert len(topic_lines) == 2 * len(names)
+    for line in topic_lines:
         words = shlex.split(line)
         flag = "--topic" if "--topic" in words else "--entity-name"
         name = words[words.index(flag) + 1]

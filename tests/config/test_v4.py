@@ -141,6 +141,8 @@ def test_every_bad_field_is_reported_at_once() -> None:
          "looper:network.data_cidrs[1]", "overlaps network.public_cidrs[0]"),
         (lambda v: v["kafka_node"].update(az="ap-northeast-2b"), "looper:kafka_node.az",
          "not one of aws.azs"),
+        (lambda v: v["kafka_node"].update(count=3), "looper:kafka_node.count",
+         "3 Kafka nodes need as many AZs (one each); aws.azs has 2"),
         (lambda v: v["cluster"].update(calico_mtu=1440), "looper:cluster.calico_mtu", "at most 1350"),
         (lambda v: v["ingress"].update(
             certificate_arn="arn:aws:acm:us-east-1:123456789012:certificate/"
@@ -205,3 +207,20 @@ def test_vpn_admin_ssh_ranges_are_named_and_at_most_a_slash_16() -> None:
     message = issues_of(values)["looper:openvpn.admin_ssh_cidrs"]
     assert "anyone: 0.0.0.0/0 is too broad for SSH (at most a /16)" in message
     assert "key 'Bad_Key'" in message
+
+
+@pytest.mark.parametrize(("count", "fragment"), [(None, "required"), (2, "1 or 3")])
+def test_kafka_node_count_is_stated_and_one_or_three(count: int | None, fragment: str) -> None:
+    values = example_values("v4-prod")
+    if count is None:
+        del values["kafka_node"]["count"]
+    else:
+        values["kafka_node"]["count"] = count
+    issues = issues_of(values)
+    assert fragment in issues["looper:kafka_node.count"].lower()
+
+
+def test_kafka_nodes_take_their_first_zone_then_the_others_in_order() -> None:
+    cfg = validate_mapping(example_values("v4-prod"), "test")
+    assert isinstance(cfg, V4Config)
+    assert cfg.kafka_node.zones(cfg.aws.azs) == ["ap-northeast-2b", "ap-northeast-2a", "ap-northeast-2c"]

@@ -57,8 +57,12 @@ def topic(**kw: Any) -> dict[str, Any]:
         (lambda v: v["ingress"].update(replicas=1), "looper:ingress.replicas", "greater than or equal to 2"),
         (lambda v: v["kafka"].update(brokers=2), "looper:kafka.brokers", "1 or 3"),
         # topics and retention
-        (lambda v: v["kafka"]["topics"].update(bad=topic(replication_factor=3)), "looper:kafka.topics",
-         "replication_factor 3 exceeds brokers 1"),
+        (lambda v: v["kafka"]["topics"].update(bad=topic(replication_factor=3)),
+         "looper:kafka.topics.bad.replication_factor", "3 exceeds kafka.brokers 1"),
+        (lambda v: v["kafka"]["topics"].update(bad=topic(min_insync_replicas=2)),
+         "looper:kafka.topics.bad.min_insync_replicas", "exceeds replication_factor 1"),
+        (lambda v: v["kafka"]["topics"].update(bad=topic(min_insync_replicas=4)),
+         "looper:kafka.topics.bad.min_insync_replicas", "less than or equal to 3"),
         (lambda v: v["kafka"]["topics"].update(bad=topic(retention_ms=1000)),
          "looper:kafka.topics.bad.retention_ms", "at least 60000 ms"),
         (lambda v: v["kafka"]["topics"].update(bad=topic(partitions=0)), "looper:kafka.topics.bad.partitions",
@@ -132,13 +136,42 @@ def test_every_bad_field_is_reported_at_once() -> None:
     assert expected <= set(issues)
 
 
+def test_prod_topics_are_checked_against_three_brokers() -> None:
+    """Every bad topic is named at once; RF 3 with min ISR 3 would stop writes with one broker down."""
+    values = example_values("v4-platform-prod")
+    values["kafka"]["topics"]["schedule-events"]["min_insync_replicas"] = 3
+    values["kafka"]["topics"]["embedding-jobs"].update(replication_factor=2, min_insync_replicas=2)
+    values["kafka"]["brokers"] = 3
+    issues = issues_of(values)
+    assert "3 >= replication_factor 3" in issues["looper:kafka.topics.schedule-events.min_insync_replicas"]
+    assert "2 >= replication_factor 2" in issues["looper:kafka.topics.embedding-jobs.min_insync_replicas"]
+    values["kafka"]["brokers"] = 1
+    issues = issues_of(values)
+    assert {p for p in issues if p.endswith(".replication_factor")} == {
+        f"looper:kafka.topics.{t}.replication_factor" for t in values["kafka"]["topics"]}
+
+
+def test_unset_min_insync_follows_the_brokers() -> None:
+    from looper_infra.config.v4_platform import KafkaTopic
+
+    assert [KafkaTopic(replication_factor=rf).effective_min_insync(3) for rf in (1, 2, 3)] == [1, 1, 2]
+    assert KafkaTopic(replication_factor=1).effective_min_insync(1) == 1
+
+
+def test_the_kafka_client_secret_name_is_reserved() -> None:
+    values = example_values("v4-platform-dev")
+    values["secrets"]["app_secrets"]["kafka-client"] = "kafka"
+    assert "reserved for the Kafka client" in issues_of(values)["looper:secrets.app_secrets"]
+
+
 def test_defaults_need_only_the_cluster_and_rds_subnets() -> None:
     cfg = validate_mapping({
         "stage": "v4-platform", "env": "dev", "cluster_stack": "organization/looper/v4-dev",
         "aws": {"region": "ap-northeast-2", "account_id": "123456789012"},
         "network_policies": {"rds_cidrs": ["10.1.8.0/24"]}}, "test")
     assert isinstance(cfg, V4PlatformConfig)
-    assert (cfg.redis.storage, cfg.kafka.brokers, cfg.gpu.enabled) == ("8Gi", 1, True)
+    # durable by default: three brokers; one is the named dev choice
+    assert (cfg.redis.storage, cfg.kafka.brokers, cfg.gpu.enabled) == ("8Gi", 3, True)
     # node lifecycle: two replicas each, the autoscaler's own defaults for scale-down
     ca = cfg.cluster_autoscaler
     assert (ca.replicas, cfg.node_termination_handler.replicas, ca.scale_down_enabled) == (2, 2, True)

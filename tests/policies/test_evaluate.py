@@ -140,9 +140,12 @@ def test_an_unlocked_backup_retention_is_reported_in_production_only() -> None:
     assert list(gcp.backup_retention_locked([bucket("v3-prod")])) == []
 
 
-#: single NAT and unprotected RDS (cost options), the Kafka node in one AZ (declared)
+#: single NAT and unprotected RDS (cost options), the Kafka node in one AZ (declared); one
+#: Kafka broker whose topics have one replica (not durable)
 EXPECTED_DEV_ADVISORIES: dict[str, set[str]] = {"v4": {"aws-cost-options", "aws-declared-single-az"},
-                                                 "v2": {"gcp-spot-capacity"}}
+                                                 "v2": {"gcp-spot-capacity"},
+                                                 "v4-platform": {"k8s-kafka-brokers-durable",
+                                                                 "k8s-kafka-topics-replicated"}}
 
 
 @pytest.mark.parametrize("path", EXAMPLE_STACK_FILES, ids=lambda p: p.name)

@@ -199,6 +199,25 @@ def test_worker_and_kafka_groups(dev: Plan) -> None:
     assert (kafka["minSize"], kafka["maxSize"]) == (1, 1)
     kafka_az = {s.id: s.inputs["availabilityZone"] for s in dev.of_type(SUBNET)}
     assert [kafka_az[s] for s in kafka["vpcZoneIdentifiers"]] == ["ap-northeast-2a"]
+    # dev: one Kafka node (one broker, not durable)
+    assert [g for g in groups if g.startswith("kafka")] == ["kafka-group"]
+
+
+def test_prod_has_one_kafka_group_per_az(prod: Plan) -> None:
+    """Three groups of one, each in its own AZ (its broker's volume stays there); the first is the
+    group of before (same resource names), the others are keyed by their zone."""
+    zone_of = {s.id: s.inputs["availabilityZone"] for s in prod.of_type(SUBNET)}
+    kafka = {r.name: r.inputs for r in prod.of_type(ASG) if r.name.startswith("kafka")}
+    assert {name: [zone_of[s] for s in g["vpcZoneIdentifiers"]] for name, g in kafka.items()} == {
+        "kafka-group": ["ap-northeast-2b"], "kafka-ap-northeast-2a-group": ["ap-northeast-2a"],
+        "kafka-ap-northeast-2c-group": ["ap-northeast-2c"]}
+    for g in kafka.values():
+        assert (g["minSize"], g["desiredCapacity"], g["maxSize"]) == (1, 1, 1)
+        tags = {t["key"]: t["value"] for t in g["tags"]}
+        assert "looper/single-az" in tags and "k8s.io/cluster-autoscaler/enabled" not in tags
+    lts = {r.name: user_data_of(r) for r in prod.of_type(LT) if r.name.startswith("kafka")}
+    assert len(lts) == 3 and all('value: "dedicated=kafka,' in ud for ud in lts.values())
+    assert set(prod.outputs["node_asg_names"]) >= {"kafka", "kafka-ap-northeast-2a", "kafka-ap-northeast-2c"}
 
 
 def user_data_of(r: RecordedResource) -> str:
@@ -492,9 +511,9 @@ def test_nothing_secret_in_the_plan_document(dev: Plan) -> None:
 
 def test_prod_passes_every_policy_and_dev_reports_its_cost_options(dev: Plan, prod: Plan) -> None:
     prod_violations = evaluate(resources_of(prod))
-    # the Kafka broker's group and one group per control-plane slot are single-AZ on purpose
-    assert [(v.policy, v.level) for v in prod_violations] == [("aws-declared-single-az", "advisory")] * 4
-    assert sum("Kafka" in v.message for v in prod_violations) == 1
+    # each Kafka broker's group and each control-plane slot's group are single-AZ on purpose
+    assert [(v.policy, v.level) for v in prod_violations] == [("aws-declared-single-az", "advisory")] * 6
+    assert sum("Kafka" in v.message for v in prod_violations) == 3
     assert sum("one control plane per AZ" in v.message for v in prod_violations) == 3
     dev_violations = evaluate(resources_of(dev))
     assert [v for v in dev_violations if v.level == "mandatory"] == []

@@ -41,7 +41,8 @@ def node_pools(plan: Plan) -> dict[str, RecordedResource]:
     ("stack", "pools", "heartbeat"),
     [
         ("v4-dev", {"workers", "kafka"}, 300 + 120),
-        ("v4-prod", {"workers", "kafka", "gpu-workers"}, 600 + 120),
+        ("v4-prod", {"workers", "kafka", "kafka-ap-northeast-2a", "kafka-ap-northeast-2c", "gpu-workers"},
+         600 + 120),
     ],
 )
 def test_every_node_group_has_a_termination_hook_from_config_and_control_planes_none(
@@ -176,6 +177,8 @@ def test_outputs_the_platform_reads(v4_prod_plan: Plan) -> None:
     assert out["node_asg_names"] == {
         "workers": "looper-prod-workers",
         "kafka": "looper-prod-kafka",
+        "kafka-ap-northeast-2a": "looper-prod-kafka-ap-northeast-2a",
+        "kafka-ap-northeast-2c": "looper-prod-kafka-ap-northeast-2c",
         "gpu": "looper-prod-gpu",
     }
 

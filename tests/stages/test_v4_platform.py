@@ -107,8 +107,7 @@ def test_our_containers_are_hardened(plan: Plan) -> None:
             ctx = c["securityContext"]
             assert ctx["runAsNonRoot"] is True and ctx["allowPrivilegeEscalation"] is False, where
             assert ctx["capabilities"] == {"drop": ["ALL"]}, where
-            # read-only root everywhere but the Kafka broker (its launcher writes its config)
-            assert ctx["readOnlyRootFilesystem"] is (where != "kafka-statefulset/kafka"), where
+            assert ctx["readOnlyRootFilesystem"] is True, where
             assert c["image"] in IMAGES.values(), where
             if r.type == STS:
                 assert c["livenessProbe"] and c["readinessProbe"], where
@@ -128,7 +127,9 @@ def test_data_services_keep_their_volumes_and_have_pdbs(plan: Plan) -> None:
     # ... and the autoscaler does not take a singleton down just to empty a node
     for r in plan.of_type(STS):
         annotations = r.inputs["spec"]["template"]["metadata"]["annotations"]
-        assert annotations["cluster-autoscaler.kubernetes.io/safe-to-evict"] == "false", r.name
+        singleton = r.inputs["spec"]["replicas"] == 1
+        assert annotations.get("cluster-autoscaler.kubernetes.io/safe-to-evict") == (
+            "false" if singleton else None), r.name
 
 
 def test_kafka_runs_only_on_the_dedicated_node(plan: Plan) -> None:
@@ -138,10 +139,82 @@ def test_kafka_runs_only_on_the_dedicated_node(plan: Plan) -> None:
     required = spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
     terms = required["nodeSelectorTerms"]
     assert terms == [{"matchExpressions": [{"key": "dedicated", "operator": "In", "values": ["kafka"]}]}]
-    env = {e["name"]: e["value"] for e in spec["containers"][0]["env"]}
-    assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
-    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == "0@kafka-0.kafka-headless.looper-data.svc:9093"
-    assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    props = kafka_properties(plan)
+    assert props["process.roles"] == "broker,controller"
+    assert props["auto.create.topics.enable"] == "false"
+
+
+def kafka_properties(plan: Plan) -> dict[str, str]:
+    text = named(plan, "kubernetes:core/v1:ConfigMap", "kafka-config").inputs[
+        "data"]["server.properties"]
+    return dict(line.split("=", 1) for line in text.splitlines())
+
+
+def test_prod_kafka_is_three_brokers_over_three_zones_and_dev_one(plan: Plan) -> None:
+    sts = named(plan, STS, "kafka").inputs["spec"]
+    props = kafka_properties(plan)
+    durable = ("default.replication.factor", "min.insync.replicas", "unclean.leader.election.enable",
+               "offsets.topic.replication.factor", "transaction.state.log.min.isr")
+    if plan.stack.endswith("prod"):
+        assert sts["replicas"] == 3
+        assert props["controller.quorum.voters"].count("@") == 3
+        (spread,) = sts["template"]["spec"]["topologySpreadConstraints"]
+        assert [spread[k] for k in ("topologyKey", "whenUnsatisfiable", "maxSkew", "minDomains")] == [
+            "topology.kubernetes.io/zone", "DoNotSchedule", 1, 3]
+        assert [props[k] for k in durable] == ["3", "2", "false", "3", "2"]
+        topics = example_values(plan.stack)["kafka"]["topics"]
+        assert all(t["replication_factor"] == 3 and t["min_insync_replicas"] == 2 for t in topics.values())
+    else:  # dev: one broker, not durable (documented)
+        assert sts["replicas"] == 1 and "topologySpreadConstraints" not in sts["template"]["spec"]
+        assert [props[k] for k in durable] == ["1", "1", "false", "1", "1"]
+    assert props["listener.security.protocol.map"] == "CLIENT:SASL_SSL,INTERNAL:SSL,CONTROLLER:SSL"
+    assert props["sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
+
+
+def test_kafka_credentials_come_from_secrets_manager_through_external_secrets(plan: Plan) -> None:
+    from looper_infra.facts.app_contract import KAFKA_CLIENT_KEYS, KAFKA_CLIENT_SECRET
+
+    env = plan.stack.rsplit("-", 1)[-1]
+    (secret,) = [r for r in plan.of_type("aws:secretsmanager/secret:Secret") if r.name.startswith("kafka")]
+    # under the prefix the cluster's External Secrets role may read, with the cluster's secrets key
+    assert secret.inputs["name"] == f"looper/{env}/kafka"
+    assert secret.inputs["kmsKeyId"] == f"alias/looper-{env}-secrets"
+    (version,) = [r for r in plan.of_type("aws:secretsmanager/secretVersion:SecretVersion")
+                  if r.name.startswith("kafka")]
+    assert version.inputs["secretString"] == SECRET_MASK
+    synced = {(r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"]): r.inputs["spec"]
+              for r in plan.of_type(EXTERNAL_SECRET) if r.name.startswith("kafka-credentials")}
+    assert set(synced) == {("looper-data", "kafka-tls"), ("looper-data", "kafka-admin"),
+                           ("looper", KAFKA_CLIENT_SECRET)}
+    for spec in synced.values():
+        assert {d["remoteRef"]["key"] for d in spec["data"]} == {f"looper/{env}/kafka"}
+        assert spec["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": "aws-secrets-manager"}
+    keys = {name: [d["secretKey"] for d in spec["data"]] for (_, name), spec in synced.items()}
+    assert keys["kafka-tls"] == ["ca.crt", "broker.key", "broker.crt"]  # brokers: no client password
+    assert set(KAFKA_CLIENT_KEYS) <= set(keys[KAFKA_CLIENT_SECRET])
+    assert not [k for k in keys[KAFKA_CLIENT_SECRET] if k.endswith(".key")]  # the app gets no key
+    # no Kubernetes Secret carries Kafka material in the manifests, and no key material in the plan
+    assert not [r for r in plan.of_type(SECRET) if "kafka" in r.inputs["metadata"]["name"]]
+    assert "PRIVATE KEY" not in json.dumps(plan.to_document())
+
+
+def test_kafka_broker_certificate_names_every_broker_and_serves_both_sides(plan: Plan) -> None:
+    from cryptography import x509
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    cert_of = {r.name: r for r in plan.of_type("tls:index/locallySignedCert:LocallySignedCert")}
+    broker = x509.load_pem_x509_certificate(cert_of["kafka-credentials-broker"].state["certPem"].encode())
+    names = broker.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert {"kafka.looper-data.svc", "*.kafka-headless.looper-data.svc"} <= set(
+        names.get_values_for_type(x509.DNSName))
+    uses = broker.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert {ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH} <= set(uses)
+    admin = x509.load_pem_x509_certificate(cert_of["kafka-credentials-admin"].state["certPem"].encode())
+    assert list(admin.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value) == [
+        ExtendedKeyUsageOID.CLIENT_AUTH]
+    ca_pem = plan.named("tls:index/selfSignedCert:SelfSignedCert", "kafka-credentials-ca").state["certPem"]
+    ca = x509.load_pem_x509_certificate(ca_pem.encode())
+    assert broker.issuer == admin.issuer == ca.subject
 
 
 def test_topics_job_creates_every_configured_topic_idempotently(plan: Plan) -> None:
@@ -300,6 +373,14 @@ def test_chroma_is_reachable_only_through_envoy(plan: Plan) -> None:
 def test_policy_pack_finds_nothing_mandatory(plan: Plan) -> None:
     found = [v for v in evaluate(resources_of(plan)) if v.level == "mandatory"]
     assert found == []
+
+
+def test_dev_kafka_is_reported_non_durable_and_prod_is_not(plan: Plan) -> None:
+    kafka = sorted(v.policy for v in evaluate(resources_of(plan)) if v.policy.startswith("k8s-kafka-"))
+    if plan.stack.endswith("prod"):
+        assert kafka == []
+    else:  # one broker, and each of the three example topics with one replica
+        assert kafka == ["k8s-kafka-brokers-durable"] + ["k8s-kafka-topics-replicated"] * 3
 
 
 def test_a_cluster_stack_of_another_env_or_region_is_refused() -> None:

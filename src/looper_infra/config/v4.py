@@ -207,11 +207,22 @@ class Workers(Strict):
 
 
 class KafkaNode(Strict):
-    """The dedicated Kafka node: an ASG of one in one AZ, tainted dedicated=kafka:NoSchedule."""
+    """The dedicated Kafka nodes: one ASG of one node per AZ, tainted dedicated=kafka:NoSchedule.
+
+    Each broker's volume lives in its node's AZ, so each AZ has its own group (a group of one
+    replaces its node in the same AZ). `count: 1` is the non-durable dev shape (one broker)."""
 
     instance_type: InstanceType = Field("r7i.large", description="Kafka node EC2 type.")
     volume_gb: int = Field(200, ge=30, le=16000, description="Root volume (gp3).")
-    az: str = Field(description="Availability zone of the Kafka node (one of aws.azs).")
+    az: str = Field(description="Availability zone of the first Kafka node (one of aws.azs); with count 3 "
+                    "the next two zones of aws.azs get the others.")
+    count: Literal[1, 3] = Field(
+        description="Kafka nodes, one per AZ: 3 (three brokers, replication factor 3; needs 3 AZs) or 1 "
+        "(one broker, no replication: dev only).")
+
+    def zones(self, azs: list[str]) -> list[str]:
+        """The AZ of each Kafka node: `az` first (today's group), then the other zones in order."""
+        return [self.az, *[z for z in azs if z != self.az]][:self.count]
 
 
 class Database(Strict):
@@ -639,6 +650,9 @@ class V4Config(Strict):
             wrong = az_problem(self.kafka_node.az, self.aws.region)
             issues.append(("kafka_node.az", (f"{wrong}; it is " if wrong else f"{self.kafka_node.az!r} is ")
                            + f"not one of aws.azs ({', '.join(azs)})"))
+        if self.kafka_node.count > len(azs):
+            issues.append(("kafka_node.count", f"{self.kafka_node.count} Kafka nodes need as many AZs (one "
+                                               f"each); aws.azs has {len(azs)}"))
         issues += self._access_issues()
         skew = self.cluster.version_skew_issue() if self.cluster.node_kubernetes_version else None
         if skew:

@@ -16,6 +16,7 @@ from looper_infra.config.aws import AwsSettings as _AwsSettings
 from looper_infra.config.aws import Env
 from looper_infra.config.base import Cidr, Strict
 from looper_infra.config.v4_observability import ObservabilityConfig
+from looper_infra.facts.app_contract import KAFKA_CLIENT_SECRET
 from looper_infra.facts.v4_contract import EXTERNAL_SECRETS, app_secret_prefix
 from looper_infra.manifests.pods import Resources
 
@@ -190,6 +191,8 @@ class SecretsSettings(Strict):
             raise ValueError(f"not a Secrets Manager key below looper/<env>/: {', '.join(bad)}")
         if "rds" in v:
             raise ValueError("'rds' is reserved for the RDS credentials")
+        if KAFKA_CLIENT_SECRET in v:
+            raise ValueError(f"{KAFKA_CLIENT_SECRET!r} is reserved for the Kafka client credentials")
         return v
 
 
@@ -229,7 +232,12 @@ class KafkaTopic(Strict):
     """One topic, created idempotently by a Job."""
 
     partitions: int = Field(3, ge=1, le=1000, description="Partition count.")
-    replication_factor: int = Field(1, ge=1, le=3, description="Replicas (<= kafka.brokers).")
+    replication_factor: int = Field(
+        3, ge=1, le=3, description="Replicas (<= kafka.brokers); below 3 survives fewer broker losses.")
+    min_insync_replicas: int | None = Field(
+        None, ge=1, le=3, description="In-sync replicas an acks=all write needs (< replication_factor "
+        "when it is above 1, so one broker may be down); unset: the brokers' default (2, or 1 for one "
+        "broker / replication factor 1).")
     retention_ms: int = Field(
         7 * 24 * 3600 * 1000, description="Retention in ms (>= 60000), or -1 for unlimited.")
     cleanup_policy: Literal["delete", "compact"] = Field("delete", description="delete or compact.")
@@ -241,12 +249,22 @@ class KafkaTopic(Strict):
             raise ValueError(f"{v} ms: retention must be at least 60000 ms (1 minute), or -1")
         return v
 
+    def effective_min_insync(self, brokers: int) -> int:
+        """The topic's min.insync.replicas: its own, else what the brokers default to for it."""
+        if self.min_insync_replicas is not None:
+            return self.min_insync_replicas
+        return max(1, min(2, brokers, self.replication_factor - 1))
+
 
 class KafkaSettings(Strict):
-    """Kafka in KRaft combined mode (apache/kafka image) on the dedicated Kafka node(s)."""
+    """Kafka in KRaft combined mode (apache/kafka image) on the dedicated Kafka nodes: 3 brokers, one
+    per AZ (replication factor 3, min.insync.replicas 2, no unclean leader election), clients on
+    SASL/SCRAM-SHA-512 over TLS, brokers and controllers on mutual TLS. One broker is the
+    non-durable dev shape."""
 
     brokers: Literal[1, 3] = Field(
-        1, description="Brokers (combined broker+controller): 1 (the one dedicated node) or 3.")
+        3, description="Brokers (combined broker+controller), one per Kafka node of the cluster stack "
+        "(kafka_node.count): 3 (durable, one per AZ) or 1 (dev: no replication, data lost with its volume).")
     storage: StorageSize = Field("50Gi", description="Log volume per broker.")
     heap: Memory = Field("1Gi", description="JVM heap (-Xmx/-Xms); below the memory limit.")
     resources: ResourceSpec = Field(default_factory=lambda: _res("500m", "2Gi", "2", "3Gi"),
@@ -263,19 +281,35 @@ class KafkaSettings(Strict):
 
     @field_validator("topics")
     @classmethod
-    def _topics(cls, v: dict[str, KafkaTopic], info: ValidationInfo) -> dict[str, KafkaTopic]:
+    def _topic_names(cls, v: dict[str, KafkaTopic]) -> dict[str, KafkaTopic]:
         errors = []
-        for name, t in v.items():
+        for name in v:
             if not _TOPIC.match(name) or name in (".", ".."):
                 errors.append(f"{name!r} is not a valid topic name")
             elif "." in name and "_" in name:
                 errors.append(f"{name!r} mixes '.' and '_' (they collide in Kafka metric names)")
-            brokers = info.data.get("brokers")
-            if brokers is not None and t.replication_factor > brokers:
-                errors.append(f"{name}: replication_factor {t.replication_factor} exceeds brokers {brokers}")
         if errors:
             raise ValueError("; ".join(errors))
         return v
+
+    def topic_issues(self) -> list[tuple[str, str]]:
+        """Each topic against the broker count: replicas that cannot be placed, or an in-sync
+        minimum that one broker down (or any) would break."""
+        issues: list[tuple[str, str]] = []
+        for name, t in sorted(self.topics.items()):
+            path = f"kafka.topics.{name}"
+            if t.replication_factor > self.brokers:
+                issues.append((f"{path}.replication_factor", f"{t.replication_factor} exceeds kafka.brokers "
+                                                             f"{self.brokers} (one replica per broker)"))
+            isr = t.min_insync_replicas
+            if isr is not None and t.replication_factor > 1 and isr >= t.replication_factor:
+                issues.append((f"{path}.min_insync_replicas",
+                               f"{isr} >= replication_factor {t.replication_factor}: one broker down "
+                               "would stop every acks=all write (use replication_factor - 1 or less)"))
+            elif isr is not None and isr > t.replication_factor:
+                issues.append((f"{path}.min_insync_replicas",
+                               f"{isr} exceeds replication_factor {t.replication_factor}"))
+        return issues
 
 
 class NetworkPolicySettings(Strict):
@@ -381,6 +415,7 @@ class V4PlatformConfig(Strict):
         for ns in sorted({self.namespaces.app, self.namespaces.data}):
             if ns in platform or ns.startswith("kube-"):
                 issues.append(("namespaces", f"{ns!r} is a platform namespace"))
+        issues += self.kafka.topic_issues()
         smtp = self.observability.alertmanager.smtp
         if smtp is not None and not smtp.password_secret_key.startswith(app_secret_prefix(self.env)):
             issues.append(("observability.alertmanager.smtp.password_secret_key",

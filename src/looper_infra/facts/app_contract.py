@@ -15,9 +15,10 @@ from dataclasses import dataclass
 #: Namespace where the Gateway API implementation's proxies (the pods the app NLB reaches) run.
 EDGE_NAMESPACE = "envoy-gateway-system"
 
-#: Kubernetes Secret (app namespace) with the Kafka client's SASL credentials.
+#: Kubernetes Secret (app namespace) with the Kafka client's SASL credentials: SCRAM-SHA-512 over
+#: TLS (`security_protocol` SASL_SSL), the brokers' certificate signed by the CA in `ca_crt` (PEM).
 KAFKA_CLIENT_SECRET = "kafka-client"  # noqa: S105 - the Secret's name, not its value
-KAFKA_CLIENT_KEYS = ("username", "password", "sasl_mechanism", "bootstrap")
+KAFKA_CLIENT_KEYS = ("username", "password", "sasl_mechanism", "bootstrap", "security_protocol", "ca_crt")
 
 
 @dataclass(frozen=True)

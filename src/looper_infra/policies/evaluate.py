@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from looper_infra.policies import aws, gcp, k8s
+from looper_infra.policies import aws, gcp, k8s, k8s_kafka
 from looper_infra.policies.model import Resource, ResourcePolicy, StackPolicy, Violation
 
 RESOURCE_POLICIES: tuple[ResourcePolicy, ...] = (gcp.RESOURCE_POLICIES + aws.RESOURCE_POLICIES
-                                                 + k8s.RESOURCE_POLICIES)
+                                                 + k8s.RESOURCE_POLICIES
+                                                 + k8s_kafka.RESOURCE_POLICIES)
 STACK_POLICIES: tuple[StackPolicy, ...] = gcp.STACK_POLICIES + aws.STACK_POLICIES + k8s.STACK_POLICIES
 
 if TYPE_CHECKING:

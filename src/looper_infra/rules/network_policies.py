@@ -95,10 +95,11 @@ def policies(p: PolicyInputs) -> dict[tuple[str, str], dict[str, Any]]:
             "ingress": [{"from": [_ns(ns.app)], "ports": _ports(*ports)}]}
     kafka = {NAME_LABEL: "kafka"}
     brokers_only = {"podSelector": _pods(kafka)}
+    # brokers and controllers among themselves: INTERNAL 9094 and CONTROLLER 9093 (mutual TLS)
     out[(ns.data, "allow-kafka-quorum")] = {
         "podSelector": _pods(kafka), "policyTypes": ["Ingress", "Egress"],
-        "ingress": [{"from": [brokers_only], "ports": _ports(9092, 9093)}],
-        "egress": [{"to": [brokers_only], "ports": _ports(9092, 9093)}]}
+        "ingress": [{"from": [brokers_only], "ports": _ports(9093, 9094)}],
+        "egress": [{"to": [brokers_only], "ports": _ports(9093, 9094)}]}
     topics_job = {"podSelector": _pods({NAME_LABEL: "kafka", COMPONENT_LABEL: "kafka-topics"})}
     out[(ns.data, "allow-kafka-topics-job")] = {
         "podSelector": _pods({NAME_LABEL: "kafka", COMPONENT_LABEL: "kafka-topics"}),
@@ -106,8 +107,9 @@ def policies(p: PolicyInputs) -> dict[tuple[str, str], dict[str, Any]]:
         "egress": [{"to": [{"podSelector": {"matchLabels": kafka,
                                             "matchExpressions": [{"key": COMPONENT_LABEL,
                                                                   "operator": "DoesNotExist"}]}}],
-                    "ports": _ports(9092)}]}
+                    "ports": _ports(9094)}]}
+    # the topics Job administers over INTERNAL 9094 with the admin certificate
     out[(ns.data, "allow-topics-job-to-kafka")] = {
         "podSelector": _pods(kafka), "policyTypes": ["Ingress"],
-        "ingress": [{"from": [topics_job], "ports": _ports(9092)}]}
+        "ingress": [{"from": [topics_job], "ports": _ports(9094)}]}
     return out

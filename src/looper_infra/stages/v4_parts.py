@@ -36,7 +36,7 @@ from looper_infra.core import naming
 from looper_infra.facts import v4_contract
 from looper_infra.rules import ha_vpn
 
-#: The Kafka node is one broker in one AZ by design (its volume lives there); declared, so the
+#: Each Kafka node is one broker in one AZ by design (its volume lives there); declared, so the
 #: policy pack reports it as advisory instead of failing the >= 2 AZ rule.
 KAFKA_SINGLE_AZ_TAG = "looper/single-az"
 KAFKA_SINGLE_AZ_REASON = "one dedicated Kafka broker node; replaced in its AZ by the ASG"
@@ -47,13 +47,13 @@ GPU_RESOURCE = "nvidia.com/gpu"
 
 def node_pools(cfg: V4Config, cluster: KubeadmCluster, vpc: Vpc, *, worker_sg: pulumi.Input[str],
                app_lb: AppLoadBalancer, opts: pulumi.ResourceOptions) -> dict[str, NodePool]:
-    """The worker pool (behind the app NLB), the Kafka node's pool (one AZ), the AWS GPU pool.
+    """The worker pool (behind the app NLB), the Kafka pools (one per Kafka AZ), the AWS GPU pool.
 
     Every pool's group has the termination hook (drain timeout from config) and rolls by instance
     refresh (config). Workers and GPU workers are Cluster Autoscaler's (discovery tags; the GPU
-    pool also scale-from-zero hints); the Kafka group is not: one broker whose volume lives in
-    one AZ, fixed at one node. The workers use ELB health: the app NLB checks kube-proxy on each
-    node (nlb.py), not the ingress NodePort.
+    pool also scale-from-zero hints); the Kafka groups are not: each holds one broker whose volume
+    lives in its AZ, fixed at one node. The workers use ELB health: the app NLB checks kube-proxy
+    on each node (nlb.py), not the ingress NodePort.
     """
     from looper_infra.bootstrap.k8s_node import K8sGpuWorker
 
@@ -76,16 +76,17 @@ def node_pools(cfg: V4Config, cluster: KubeadmCluster, vpc: Vpc, *, worker_sg: p
             target_group_arns=list(app_lb.target_group_arns.values()), template_resource_name="worker-lt",
             health_check_type="ELB", autoscaled=True, group_tags=discovery),
             opts),
-        "kafka": NodePool("kafka", lifecycle(
-            template=template(name_prefix=nm("kafka"), node_role="kafka", instance_type=k.instance_type,
+    }
+    for key, az in kafka_pool_zones(cfg).items():
+        pools[key] = NodePool(key, lifecycle(
+            template=template(name_prefix=nm(key), node_role="kafka", instance_type=k.instance_type,
                               volume_gb=k.volume_gb, kind=KAFKA_NODES),
-            group_name=nm("kafka"), size=PoolSize(1, 1, 1),
-            subnet_ids=vpc.private_subnet_ids.apply(lambda ids: [ids[cfg.aws.azs.index(k.az)]]),
+            group_name=nm(key), size=PoolSize(1, 1, 1),
+            subnet_ids=vpc.private_subnet_ids.apply(partial(_subnet_of, index=cfg.aws.azs.index(az))),
             group_tags={KAFKA_SINGLE_AZ_TAG: KAFKA_SINGLE_AZ_REASON},
             # a group of one (max 1): its node is replaced terminate-first, on purpose; the
             # broker's volume can follow only once the old pod is gone anyway
-            refresh=dataclasses.replace(refresh, min_healthy_percentage=0)), opts),
-    }
+            refresh=dataclasses.replace(refresh, min_healthy_percentage=0)), opts)
     if cfg.gpu_workers is not None:
         g = cfg.gpu_workers
         gpu = NodeKind(gpu=K8sGpuWorker(accelerator=g.accelerator, count=g.gpus_per_node, model=g.gpu_model))
@@ -96,6 +97,17 @@ def node_pools(cfg: V4Config, cluster: KubeadmCluster, vpc: Vpc, *, worker_sg: p
             size=PoolSize(g.min_size, g.desired, g.max_size), template_resource_name="gpu-lt",
             autoscaled=True, group_tags={**discovery, **scale_from_zero_tags(gpu)}), opts)
     return pools
+
+
+def kafka_pool_zones(cfg: V4Config) -> dict[str, str]:
+    """Kafka pool key -> its AZ. The first is `kafka` (the single group of before, same resources);
+    the others are keyed by their zone, so a change of order replaces nothing."""
+    zones = cfg.kafka_node.zones(cfg.aws.azs)
+    return {"kafka": zones[0], **{f"kafka-{az}": az for az in zones[1:]}}
+
+
+def _subnet_of(ids: list[str], *, index: int) -> list[str]:
+    return [ids[index]]
 
 
 def scale_from_zero_tags(kind: NodeKind) -> dict[str, str]:

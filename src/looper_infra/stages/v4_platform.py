@@ -6,7 +6,7 @@
     External Secrets: ClusterSecretStore (IRSA via service-account JWT) -> RDS + app secrets
     NVIDIA GPU operator (host driver, CRI-O, CDI, DCGM exporter)
     node lifecycle: AWS Node Termination Handler (queue mode) + Cluster Autoscaler (kube-system)
-    Redis, ChromaDB (+ token-checking Envoy), Kafka (KRaft, dedicated node, topics Job)
+    Redis, ChromaDB (+ token-checking Envoy), Kafka (KRaft, dedicated nodes, SASL/TLS, topics Job)
     NetworkPolicies: default-deny per app namespace + the allows each workload needs
     observability (kube-prometheus-stack, Loki, Tempo, Alloy, OTel Collector)
 
@@ -32,7 +32,6 @@ from looper_infra.components.k8s.external_secrets import (
 )
 from looper_infra.components.k8s.gpu_operator import GpuOperator, GpuOperatorArgs
 from looper_infra.components.k8s.ingress_nginx import IngressNginx, IngressNginxArgs, NodePorts
-from looper_infra.components.k8s.kafka import Kafka, KafkaArgs, Topic
 from looper_infra.components.k8s.namespaces import Namespaces, NamespacesArgs
 from looper_infra.components.k8s.network_policies import NetworkPolicies, NetworkPoliciesArgs
 from looper_infra.components.k8s.node_termination_handler import (
@@ -52,10 +51,10 @@ from looper_infra.components.k8s.redis import Redis, RedisArgs
 from looper_infra.components.k8s.storage import BlockStorage, BlockStorageArgs, Gp3Volumes
 from looper_infra.config.v4_observability import ObservabilityConfig
 from looper_infra.config.v4_platform import V4PlatformConfig, quantity_value
-from looper_infra.core import naming
 from looper_infra.core.tags import aws_tags
 from looper_infra.facts.v4_contract import CLUSTER_OUTPUTS, EXTERNAL_SECRETS
 from looper_infra.rules import network_policies
+from looper_infra.stages import v4_platform_kafka
 
 INGRESS_NS, GPU_NS, MONITORING_NS = "ingress-nginx", "gpu-operator", "monitoring"
 ESO_NS = EXTERNAL_SECRETS.namespace
@@ -101,19 +100,6 @@ def observability_settings(o: ObservabilityConfig) -> ObservabilitySettings:
         loki=LokiSettings(mode=lk.mode, replicas=lk.replicas, retention_days=lk.retention_days),
         tempo_retention_hours=o.tempo.retention_hours, otel_collector_replicas=o.otel_collector.replicas,
         argocd=o.argocd.enabled)
-
-
-def kafka_args(cfg: V4PlatformConfig, namespace: pulumi.Output[str],
-               storage_class: pulumi.Output[str]) -> KafkaArgs:
-    """Kafka in the data namespace, its topics from config."""
-    k = cfg.kafka
-    return KafkaArgs(
-        namespace=cfg.namespaces.data, namespace_ref=namespace,
-        cluster_name=naming.name(cfg.name_prefix, cfg.env, "kafka"), brokers=k.brokers, storage=k.storage,
-        storage_class=storage_class, heap=k.heap, resources=k.resources.resources(),
-        topics={name: Topic(partitions=t.partitions, replication_factor=t.replication_factor,
-                            retention_ms=t.retention_ms, cleanup_policy=t.cleanup_policy)
-                for name, t in k.topics.items()})
 
 
 def node_lifecycle(cfg: V4PlatformConfig, cluster: dict[str, pulumi.Output[Any]],
@@ -186,7 +172,8 @@ def program(cfg: V4PlatformConfig) -> None:
     chroma = ChromaDb("chromadb", ChromaDbArgs(
         namespace=names[ns.data], storage=cfg.chromadb.storage, storage_class=storage.retain_class,
         resources=cfg.chromadb.resources.resources(), client_namespace=names[ns.app]), opts)
-    kafka = Kafka("kafka", kafka_args(cfg, names[ns.data], storage.retain_class), opts)
+    kafka = v4_platform_kafka.kafka(cfg, names, storage_class=storage.retain_class,
+                                    secret_store=eso.store_name, opts=opts)
 
     NetworkPolicies("netpol", NetworkPoliciesArgs(inputs=policy_inputs(cfg), namespace_refs=dict(names)),
                     opts)

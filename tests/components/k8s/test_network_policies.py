@@ -59,3 +59,11 @@ def test_default_deny_then_the_allows_with_their_ports_and_peers(plan: Plan) -> 
     assert web["ports"] == [{"protocol": "TCP", "port": 8080}]
     (kafka,) = specs[("looper-data", "allow-app-to-kafka")]["ingress"]
     assert kafka["ports"] == [{"protocol": "TCP", "port": 9092}]
+    # brokers among themselves: controller and inter-broker (mutual TLS), not the client port
+    quorum = specs[("looper-data", "allow-kafka-quorum")]
+    assert quorum["ingress"][0]["ports"] == quorum["egress"][0]["ports"] == [
+        {"protocol": "TCP", "port": 9093}, {"protocol": "TCP", "port": 9094}]
+    # the topics Job administers over the mutual-TLS INTERNAL listener only
+    (job,) = specs[("looper-data", "allow-kafka-topics-job")]["egress"]
+    (brokers_from_job,) = specs[("looper-data", "allow-topics-job-to-kafka")]["ingress"]
+    assert job["ports"] == brokers_from_job["ports"] == [{"protocol": "TCP", "port": 9094}]
