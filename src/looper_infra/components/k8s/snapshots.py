@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -65,7 +65,7 @@ def crd_documents() -> list[dict[str, Any]]:
 
 #: what the controller may do (upstream rbac-snapshot-controller.yaml of v8.6.0, without the
 #: group-snapshot rules: the VolumeGroupSnapshot CRDs are not installed and the feature is off)
-CLUSTER_RULES: list[dict[str, Any]] = [
+CLUSTER_RULES: list[Any] = [
     {"apiGroups": [""], "resources": ["persistentvolumes"], "verbs": ["get", "list", "watch"]},
     {"apiGroups": [""], "resources": ["persistentvolumeclaims"], "verbs": ["get", "list", "watch", "update"]},
     {"apiGroups": [""], "resources": ["events"], "verbs": ["list", "watch", "create", "update", "patch"]},
@@ -80,7 +80,7 @@ CLUSTER_RULES: list[dict[str, Any]] = [
     {"apiGroups": ["snapshot.storage.k8s.io"], "resources": ["volumesnapshots/status"],
      "verbs": ["update", "patch"]},
 ]
-LEASE_RULES: list[dict[str, Any]] = [
+LEASE_RULES: list[Any] = [
     {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
      "verbs": ["get", "watch", "list", "delete", "update", "create"]},
 ]
@@ -136,23 +136,27 @@ class CsiSnapshots(Component):
 
     def _controller(self, name: str, args: SnapshotsArgs, opts: pulumi.ResourceOptions) -> None:
         rbac, meta = k8s.rbac.v1, metadata
+        # plain dicts (typed Any: the SDK's TypedDicts would add no checking here)
+        subjects: Any = [{"kind": "ServiceAccount", "name": CONTROLLER, "namespace": NAMESPACE}]
+        cluster_ref: Any = {"kind": "ClusterRole", "name": f"{CONTROLLER}-runner",
+                            "apiGroup": "rbac.authorization.k8s.io"}
+        lease_ref: Any = {"kind": "Role", "name": f"{CONTROLLER}-leaderelection",
+                          "apiGroup": "rbac.authorization.k8s.io"}
         sa = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=meta(CONTROLLER, NAMESPACE, SELECTOR),
                                         automount_service_account_token=True, opts=opts)
         role = rbac.ClusterRole(f"{name}-cluster-role", metadata=meta(f"{CONTROLLER}-runner", None, SELECTOR),
                                 rules=CLUSTER_RULES, opts=opts)
         rbac.ClusterRoleBinding(
             f"{name}-cluster-role-binding", metadata=meta(f"{CONTROLLER}-role", None, SELECTOR),
-            subjects=[{"kind": "ServiceAccount", "name": CONTROLLER, "namespace": NAMESPACE}],
-            role_ref={"kind": "ClusterRole", "name": role.metadata.name,
-                      "apiGroup": "rbac.authorization.k8s.io"}, opts=opts)
+            subjects=subjects, role_ref=cluster_ref,
+            opts=opts.merge(pulumi.ResourceOptions(depends_on=[role])))
         lease = rbac.Role(f"{name}-leader-election", metadata=meta(f"{CONTROLLER}-leaderelection", NAMESPACE,
                                                                     SELECTOR), rules=LEASE_RULES, opts=opts)
         rbac.RoleBinding(
             f"{name}-leader-election-binding",
             metadata=meta(f"{CONTROLLER}-leaderelection", NAMESPACE, SELECTOR),
-            subjects=[{"kind": "ServiceAccount", "name": CONTROLLER, "namespace": NAMESPACE}],
-            role_ref={"kind": "Role", "name": lease.metadata.name, "apiGroup": "rbac.authorization.k8s.io"},
-            opts=opts)
+            subjects=subjects, role_ref=lease_ref,
+            opts=opts.merge(pulumi.ResourceOptions(depends_on=[lease])))
         container = {
             "name": CONTROLLER, "image": SNAPSHOT_CONTROLLER_IMAGE, "imagePullPolicy": "IfNotPresent",
             "args": ["--v=2", "--leader-election=true", "--leader-election-namespace=" + NAMESPACE,
@@ -169,16 +173,15 @@ class CsiSnapshots(Component):
         }
         if (affinity := anti_affinity(SELECTOR, args.replicas)) is not None:
             pod["affinity"] = affinity
-        k8s.apps.v1.Deployment(
-            f"{name}-controller", metadata=meta(CONTROLLER, NAMESPACE, SELECTOR),
-            spec={"replicas": args.replicas, "selector": {"matchLabels": SELECTOR},
-                  # upstream: the controller is Ready only once the v1 CRDs answer (retry ~30 s)
-                  "minReadySeconds": 35,
-                  "strategy": {"type": "RollingUpdate",
-                               "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}},
-                  "template": {"metadata": {"labels": SELECTOR}, "spec": pod}},
-            opts=opts)
+        spec: Any = {"replicas": args.replicas, "selector": {"matchLabels": SELECTOR},
+                     # upstream: the controller is Ready only once the v1 CRDs answer (retry ~30 s)
+                     "minReadySeconds": 35,
+                     "strategy": {"type": "RollingUpdate",
+                                  "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}},
+                     "template": {"metadata": {"labels": SELECTOR}, "spec": pod}}
+        k8s.apps.v1.Deployment(f"{name}-controller", metadata=meta(CONTROLLER, NAMESPACE, SELECTOR),
+                               spec=spec, opts=opts)
         if args.replicas > 1:
             k8s.policy.v1.PodDisruptionBudget(
                 f"{name}-pdb", metadata=meta(CONTROLLER, NAMESPACE, SELECTOR),
-                spec=pdb_spec(SELECTOR, args.replicas), opts=opts)
+                spec=cast(Any, pdb_spec(SELECTOR, args.replicas)), opts=opts)
