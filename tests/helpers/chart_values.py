@@ -161,6 +161,21 @@ FREE_FORM: Mapping[str, Mapping[str, str]] = {
         "extraVolumeMounts[]": _K8S_LIST,
         "topologySpreadConstraints[]": _K8S_LIST,
     },
+    "velero": {
+        "resources": _RESOURCES,
+        "upgradeJobResources": _RESOURCES,
+        "podSecurityContext": _SECURITY,
+        "containerSecurityContext": _SECURITY,
+        "initContainers[]": _K8S_LIST,
+        "extraVolumes[]": _K8S_LIST,
+        "extraVolumeMounts[]": _K8S_LIST,
+        "configuration.extraEnvVars[]": _K8S_LIST,
+        "serviceAccount.server.annotations": _ANNOTATIONS,
+        "configuration.backupStorageLocation[].config": "the AWS plugin's BackupStorageLocation config "
+                                                        "(region, kmsKeyId), copied into the BSL as is",
+        "configuration.backupStorageLocation[].name": "read by templates/backupstoragelocation.yaml; the "
+                                                      "values.yaml's item starts with `- name:` (null)",
+    },
 }
 
 

@@ -70,7 +70,7 @@ def test_every_chart_is_the_pinned_one_installed_atomically(plan: Plan) -> None:
     obs_table = {c.chart: (c.repo, c.version) for c in OBSERVABILITY_CHARTS.values()}
     ours = {r.inputs["chart"] for r in plan.of_type(RELEASE)} - set(obs_table)
     assert ours == {"ingress-nginx", "aws-ebs-csi-driver", "external-secrets", "gpu-operator",
-                    CHARTS["aws-node-termination-handler"].chart, "cluster-autoscaler"}
+                    CHARTS["aws-node-termination-handler"].chart, "cluster-autoscaler", "velero"}
     for r in plan.of_type(RELEASE):
         repo, version = tables.get(r.inputs["chart"]) or obs_table[r.inputs["chart"]]
         assert (r.inputs.get("repositoryOpts", {}).get("repo", ""), r.inputs["version"]) == (repo, version)
@@ -119,7 +119,7 @@ def test_data_services_keep_their_volumes_and_have_pdbs(plan: Plan) -> None:
         assert [c["spec"]["storageClassName"] for c in claims] == ["gp3-retain"], r.name
         assert r.inputs["spec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"] == "Retain"
     pdbs = {p.inputs["metadata"]["name"]: p.inputs["spec"] for p in plan.of_type(PDB)}
-    assert set(pdbs) == {"redis", "chromadb", "kafka"}
+    assert set(pdbs) == {"redis", "chromadb", "kafka", "snapshot-controller"}  # + the backups' controller
     # one replica each: a drain moves the pod (the service is down meanwhile, docs/v4-platform.md)
     # instead of waiting forever; a crash-looping pod never holds a drain
     assert all(p["maxUnavailable"] == 1 and p["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
@@ -431,7 +431,7 @@ def test_no_disruption_budget_blocks_a_drain(plan: Plan) -> None:
 
     checked = resources_of(plan)
     budgets = [r for r in checked if r.type in (PDB_TYPE, RELEASE)]
-    assert sum(r.type == PDB_TYPE for r in budgets) == 3 and sum(r.type == RELEASE for r in budgets) >= 10
+    assert sum(r.type == PDB_TYPE for r in budgets) == 4 and sum(r.type == RELEASE for r in budgets) >= 10
     blocking = {r.name: list(pdb_allows_eviction(r)) for r in budgets}
     assert {name: found for name, found in blocking.items() if found} == {}
     # and the charts that run two replicas of ours let one go at a time

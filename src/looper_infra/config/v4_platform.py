@@ -15,6 +15,8 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 from looper_infra.config.aws import AwsSettings as _AwsSettings
 from looper_infra.config.aws import Env
 from looper_infra.config.base import Cidr, Strict
+from looper_infra.config.v4_backups import BackupsConfig
+from looper_infra.config.v4_backups import cross_issues as backups_cross_issues
 from looper_infra.config.v4_observability import ObservabilityConfig
 from looper_infra.facts.app_contract import KAFKA_CLIENT_SECRET
 from looper_infra.facts.v4_contract import EXTERNAL_SECRETS, app_secret_prefix
@@ -398,6 +400,8 @@ class V4PlatformConfig(Strict):
         description="AWS Node Termination Handler (queue mode).")
     observability: ObservabilityConfig = Field(
         default_factory=ObservabilityConfig, description="Metrics, logs and traces (see its own section).")
+    backups: BackupsConfig = Field(default_factory=BackupsConfig,
+                                   description="Velero backups (see its own section).")
 
     def cross_issues(self) -> list[tuple[str, str]]:
         issues: list[tuple[str, str]] = []
@@ -421,4 +425,5 @@ class V4PlatformConfig(Strict):
             issues.append(("observability.alertmanager.smtp.password_secret_key",
                            f"{smtp.password_secret_key!r} is not under {app_secret_prefix(self.env)} (the "
                            f"secrets this env's External Secrets role may read)"))
+        issues += backups_cross_issues(self.backups, app=self.namespaces.app, data=self.namespaces.data)
         return issues

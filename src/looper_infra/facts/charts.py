@@ -62,6 +62,12 @@ CHARTS: Final[dict[str, Chart]] = {
     # image is v1.35.0: the image is always set from CLUSTER_AUTOSCALER_IMAGES (the cluster's minor).
     "cluster-autoscaler": Chart("https://kubernetes.github.io/autoscaler", "cluster-autoscaler", "9.59.0",
                                 "kubernetes/autoscaler tag cluster-autoscaler-chart-9.59.0 (2026-07-21)"),
+    # velero: chart 12.1.0 = Velero v1.18.1 (charts/velero/Chart.yaml `version: 12.1.0`,
+    # `appVersion: 1.18.1`, image docker.io/velero/velero:v1.18.1 in its values.yaml) at tag
+    # velero-12.1.0 (commit 73466ca986bb, 2026-06-25), the newest velero tag in a snapshot of
+    # vmware-tanzu/helm-charts read 2026-12-05. Images: facts/backups.py.
+    "velero": Chart("https://vmware-tanzu.github.io/helm-charts", "velero", "12.1.0",
+                    "vmware-tanzu/helm-charts tag velero-12.1.0 (2026-06-25)"),
 }
 
 #: AWS Node Termination Handler's image for chart 0.27.6 (its appVersion 1.25.6; the chart's default

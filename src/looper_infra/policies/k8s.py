@@ -20,7 +20,7 @@ default, as in the AWS validators.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from looper_infra.policies.model import Resource, ResourcePolicy, StackPolicy
@@ -169,6 +169,20 @@ def _chart_budgets(values: Mapping[str, Any], path: str,
             yield from _chart_budgets(value, sub, here)
 
 
+SCHEDULE = "kubernetes:velero.io/v1:Schedule"
+
+
+def backups_scheduled(resources: Sequence[Resource]) -> Iterable[tuple[str, str]]:
+    """Volumes of StatefulSets with no Velero Schedule: backups were turned off (`backups.enabled`)."""
+    if any(r.type == SCHEDULE for r in resources):
+        return
+    for r in resources:
+        spec = r.props.get("spec")
+        if r.type == STATEFUL_SET and isinstance(spec, Mapping) and spec.get("volumeClaimTemplates"):
+            yield r.urn, ("volumes without backups: no Velero Schedule in the stack (backups.enabled is "
+                          "false); a Retain storage class keeps a volume, not a backup")
+
+
 def _resource_policy(name: str, description: str, types: tuple[str, ...],
                      check: Callable[[Resource], Iterable[str]]) -> ResourcePolicy:
     return ResourcePolicy(name, description, "mandatory", types, check)
@@ -186,4 +200,8 @@ RESOURCE_POLICIES = (
                      "every eviction: drains, scale-in, instance refresh and upgrades must finish",
                      (PDB, RELEASE), pdb_allows_eviction),
 )
-STACK_POLICIES: tuple[StackPolicy, ...] = ()
+STACK_POLICIES: tuple[StackPolicy, ...] = (
+    StackPolicy("k8s-backups-scheduled", "StatefulSet volumes are backed up by a Velero Schedule "
+                "(turning backups off is the named switch backups.enabled, reported here)", "advisory",
+                backups_scheduled),
+)

@@ -9,6 +9,7 @@
     Redis, ChromaDB (+ token-checking Envoy), Kafka (KRaft, dedicated nodes, SASL/TLS, topics Job)
     NetworkPolicies: default-deny per app namespace + the allows each workload needs
     observability (kube-prometheus-stack, Loki, Tempo, Alloy, OTel Collector)
+    backups: CSI snapshot controller + EBS VolumeSnapshotClass, Velero (S3 + KMS + IRSA), schedules
 
 Every Kubernetes resource goes through the explicit provider (passed down through the
 components), never an ambient kubeconfig.
@@ -55,6 +56,7 @@ from looper_infra.core.tags import aws_tags
 from looper_infra.facts.v4_contract import CLUSTER_OUTPUTS, EXTERNAL_SECRETS
 from looper_infra.rules import network_policies
 from looper_infra.stages import v4_platform_kafka
+from looper_infra.stages.v4_platform_backups import backups
 
 INGRESS_NS, GPU_NS, MONITORING_NS = "ingress-nginx", "gpu-operator", "monitoring"
 ESO_NS = EXTERNAL_SECRETS.namespace
@@ -153,7 +155,7 @@ def program(cfg: V4PlatformConfig) -> None:
     storage = BlockStorage("storage", BlockStorageArgs(
         region=region, controller_role_arn=cluster["ebs_csi_role_arn"], volumes=Gp3Volumes(
             iops=cfg.storage.iops, throughput=cfg.storage.throughput,
-            kms_key_arn=cfg.storage.kms_key_arn)), opts)
+            kms_key_arn=cfg.storage.kms_key_arn), cluster_name=cluster["cluster_name"]), opts)
     # ServiceMonitor CRDs come with kube-prometheus-stack: the charts wait for its release by data
     IngressNginx("ingress", IngressNginxArgs(
         namespace=names[INGRESS_NS], node_ports=NodePorts.of(cluster["ingress_node_ports"]),
@@ -177,6 +179,7 @@ def program(cfg: V4PlatformConfig) -> None:
 
     NetworkPolicies("netpol", NetworkPoliciesArgs(inputs=policy_inputs(cfg), namespace_refs=dict(names)),
                     opts)
+    backups(cfg, cluster, opts, monitoring_namespace=MONITORING_NS)
 
     pulumi.export("namespaces", {"app": ns.app, "data": ns.data})
     pulumi.export("secret_store", eso.store_name)

@@ -7,7 +7,9 @@ SSE-KMS (the etcd backups pass their own KMS key: SSE-KMS with an S3 bucket key)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -42,3 +44,23 @@ def private_bucket(resource_name: str, *, prefix: str, bucket_name: str, tags: M
     aws.s3.BucketServerSideEncryptionConfiguration(f"{prefix}-encryption", bucket=bucket.id, rules=[rule],
                                                    opts=opts)
     return bucket, block
+
+
+def tls_only_policy(bucket_arn: str) -> str:
+    """Refuse every request that does not use TLS."""
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                       "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                       "Condition": {"Bool": {"aws:SecureTransport": "false"}}}],
+    })
+
+
+def bucket_statements(bucket_arns: list[str]) -> list[dict[str, Any]]:
+    """Read, write and delete objects of these buckets (and list them), nothing else."""
+    return [
+        {"Sid": "ListOwnBuckets", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": bucket_arns},
+        {"Sid": "ReadWriteOwnObjects", "Effect": "Allow",
+         "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+         "Resource": [f"{arn}/*" for arn in bucket_arns]},
+    ]

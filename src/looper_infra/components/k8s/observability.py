@@ -31,7 +31,6 @@ authentication) reachable from inside the namespace only.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,7 +42,8 @@ import pulumi_random as random
 
 from looper_infra.components.aws.irsa import IrsaRole, IrsaRoleArgs
 from looper_infra.components.aws.provider import partition
-from looper_infra.components.aws.s3 import private_bucket
+from looper_infra.components.aws.s3 import bucket_statements, private_bucket
+from looper_infra.components.aws.s3 import tls_only_policy as bucket_policy
 from looper_infra.components.base import Component
 from looper_infra.components.k8s import observability_values as v
 from looper_infra.components.k8s.external_secrets import API_VERSION as EXTERNAL_SECRETS_API
@@ -107,26 +107,6 @@ class ObservabilityArgs:
         errors += [f"name_prefix: bucket name {name!r} is not an S3 bucket name (3-63 of a-z0-9-)"
                    for name in map(self.bucket_name, BUCKET_ROLES) if not _BUCKET_NAME.match(name)]
         return errors
-
-
-def bucket_policy(bucket_arn: str) -> str:
-    """Refuse every request that does not use TLS."""
-    return json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-                       "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                       "Condition": {"Bool": {"aws:SecureTransport": "false"}}}],
-    })
-
-
-def bucket_statements(bucket_arns: list[str]) -> list[dict[str, Any]]:
-    """What Loki/Tempo need on their own buckets, and nothing else."""
-    return [
-        {"Sid": "ListOwnBuckets", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": bucket_arns},
-        {"Sid": "ReadWriteOwnObjects", "Effect": "Allow",
-         "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-         "Resource": [f"{arn}/*" for arn in bucket_arns]},
-    ]
 
 
 @dataclass(frozen=True)

@@ -39,12 +39,16 @@ class EbsCsiValues:
     #: the IRSA role of the controller (str or Output)
     role_arn: Any
     controller_replicas: int = 2
+    #: the cluster's name (str or Output): the driver tags the volumes and snapshots it creates
+    #: `kubernetes.io/cluster/<name>` = `owned` (`--k8s-tag-cluster-id`); Velero's role is scoped by it
+    cluster_id: Any = None
 
     def values(self) -> dict[str, Any]:
         identity = WebIdentity(role_arn=self.role_arn, region=self.region)
         return {
             "controller": {
                 "region": self.region,
+                **({} if self.cluster_id is None else {"k8sTagClusterId": self.cluster_id}),
                 "replicaCount": self.controller_replicas,
                 "serviceAccount": identity.service_account(EBS_CSI_CONTROLLER.name),
                 "env": identity.env(),
@@ -92,6 +96,8 @@ class BlockStorageArgs:
     #: the controller's IRSA role (the v4 stack's `ebs_csi_role_arn` output)
     controller_role_arn: pulumi.Input[str]
     volumes: Gp3Volumes = field(default_factory=Gp3Volumes)
+    #: the cluster's name (the v4 stack's `cluster_name`): ownership tag of volumes and snapshots
+    cluster_name: pulumi.Input[str] | None = None
 
 
 class BlockStorage(Component):
@@ -103,7 +109,8 @@ class BlockStorage(Component):
         # the release goes where the IRSA role's trust policy expects the controller's account
         driver = pinned_release(
             f"{name}-ebs-csi", "aws-ebs-csi-driver", namespace=EBS_CSI_CONTROLLER.namespace,
-            values=EbsCsiValues(region=args.region, role_arn=args.controller_role_arn).values(),
+            values=EbsCsiValues(region=args.region, role_arn=args.controller_role_arn,
+                                cluster_id=args.cluster_name).values(),
             opts=self.child_opts)
         params = args.volumes.parameters()
         # the classes name the driver's release status, so they follow the driver's install

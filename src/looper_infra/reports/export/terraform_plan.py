@@ -175,6 +175,12 @@ TYPE_MAP: dict[str, str] = {
     "kubernetes:policy/v1:PodDisruptionBudget": "kubernetes_pod_disruption_budget_v1",
     "kubernetes:networking.k8s.io/v1:NetworkPolicy": "kubernetes_network_policy_v1",
     "kubernetes:storage.k8s.io/v1:StorageClass": "kubernetes_storage_class_v1",
+    "kubernetes:apps/v1:Deployment": "kubernetes_deployment_v1",
+    "kubernetes:core/v1:ServiceAccount": "kubernetes_service_account_v1",
+    "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole": "kubernetes_cluster_role_v1",
+    "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": "kubernetes_cluster_role_binding_v1",
+    "kubernetes:rbac.authorization.k8s.io/v1:Role": "kubernetes_role_v1",
+    "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": "kubernetes_role_binding_v1",
     "kubernetes:helm.sh/v3:Release": "helm_release",
     # a server-side-apply patch of an object someone else created: Terraform's SSA resource
     "kubernetes:apps/v1:DeploymentPatch": "kubernetes_manifest",
@@ -369,6 +375,9 @@ def is_exported(resource: _Resource) -> bool:
 #: Terraform's one resource for any custom resource (hashicorp/kubernetes `kubernetes_manifest`)
 K8S_CUSTOM_RESOURCE = "kubernetes_manifest"
 _K8S_TOKEN = re.compile(r"^kubernetes:(?P<group>[^:/]+)/[^:]+:[A-Za-z0-9]+\Z")
+#: `.k8s.io` groups with no typed Terraform resource: CRDs themselves, and the CSI snapshot
+#: CRDs' group (installed from kubernetes-csi/external-snapshotter, not built in)
+_MANIFEST_ONLY_GROUPS = ("apiextensions.k8s.io", "snapshot.storage.k8s.io")
 
 
 def is_custom_resource(type_: str) -> bool:
@@ -381,6 +390,8 @@ def is_custom_resource(type_: str) -> bool:
     if m is None or type_ in TYPE_MAP:
         return False
     group = m.group("group")
+    if group in _MANIFEST_ONLY_GROUPS:
+        return True
     return "." in group and not group.endswith(".k8s.io") and group != "helm.sh"
 
 
