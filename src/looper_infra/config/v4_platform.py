@@ -364,6 +364,7 @@ class V4PlatformConfig(Strict):
         description="AWS Node Termination Handler (queue mode).")
     observability: ObservabilityConfig = Field(
         default_factory=ObservabilityConfig, description="Metrics, logs and traces (see its own section).")
+    apps: list[v4_apps.AppService] = Field(default_factory=list, description="App services (issue 17).")
 
     def cross_issues(self) -> list[tuple[str, str]]:
         issues: list[tuple[str, str]] = []
@@ -381,9 +382,15 @@ class V4PlatformConfig(Strict):
         for ns in sorted({self.namespaces.app, self.namespaces.data}):
             if ns in platform or ns.startswith("kube-"):
                 issues.append(("namespaces", f"{ns!r} is a platform namespace"))
+        issues += v4_apps.cross_issues(self.apps, app_secret_names=list(self.secrets.app_secrets),
+                                       gpu_operator=self.gpu.enabled)
         smtp = self.observability.alertmanager.smtp
         if smtp is not None and not smtp.password_secret_key.startswith(app_secret_prefix(self.env)):
             issues.append(("observability.alertmanager.smtp.password_secret_key",
                            f"{smtp.password_secret_key!r} is not under {app_secret_prefix(self.env)} (the "
                            f"secrets this env's External Secrets role may read)"))
         return issues
+
+
+# the apps section reuses ResourceSpec and DnsName from above: imported last (no import cycle)
+from looper_infra.config import v4_apps  # noqa: E402
