@@ -140,6 +140,9 @@ class AppService(Strict):
     health: HealthPaths
     routes: list[PublicRoute] = Field(default_factory=list, description="Public routes (the edge "
                                       "serves them over HTTPS).")
+    clients: list[ServiceName] = Field(
+        default_factory=list, description="Other apps that may call this one on its port (both sides' "
+        "NetworkPolicies allow it).")
     irsa_role_arn: str | None = Field(None, description="IAM role its ServiceAccount assumes (IRSA); "
                                       "unset: no AWS access.")
     run_as_user: int = Field(10001, ge=1000, le=2**31 - 1, description="Non-root UID of the container.")
@@ -150,7 +153,7 @@ class AppService(Strict):
     labels: dict[str, str] = Field(default_factory=dict, description="Extra labels on the app's "
                                    "objects and pods (e.g. demo: 'true'); never selectors.")
 
-    @field_validator("secrets", "app_secrets")
+    @field_validator("secrets", "app_secrets", "clients")
     @classmethod
     def _unique(cls, v: list[str]) -> list[str]:
         dupes = sorted({x for x in v if v.count(x) > 1})
@@ -200,7 +203,8 @@ def cross_issues(apps: Sequence[AppService], *, app_secret_names: Sequence[str],
     first_route: dict[tuple[str, str], str] = {}
     for i, app in enumerate(apps):
         if app.name in first_name:
-            issues.append((f"apps[{i}].name", f"{app.name!r} is already the name of apps[{first_name[app.name]}]"))
+            issues.append((f"apps[{i}].name",
+                           f"{app.name!r} is already the name of apps[{first_name[app.name]}]"))
         else:
             first_name[app.name] = i
         for j, route in enumerate(app.routes):
@@ -212,6 +216,9 @@ def cross_issues(apps: Sequence[AppService], *, app_secret_names: Sequence[str],
         for j, name in enumerate(app.app_secrets):
             if name not in app_secret_names:
                 issues.append((f"apps[{i}].app_secrets[{j}]", f"{name!r} is not in secrets.app_secrets"))
+        for j, client in enumerate(app.clients):
+            if client == app.name or client not in {a.name for a in apps}:
+                issues.append((f"apps[{i}].clients[{j}]", f"{client!r} is not another app of this list"))
         if app.gpu and not gpu_operator:
             issues.append((f"apps[{i}].gpu", "needs the GPU operator (gpu.enabled: true) to be scheduled"))
     return issues

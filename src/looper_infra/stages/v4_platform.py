@@ -8,6 +8,7 @@
     node lifecycle: AWS Node Termination Handler (queue mode) + Cluster Autoscaler (kube-system)
     Redis, ChromaDB (+ token-checking Envoy), Kafka (KRaft, dedicated node, topics Job)
     NetworkPolicies: default-deny per app namespace + the allows each workload needs
+    apps (config `apps`): Deployment/Service/HPA/PDB/NetworkPolicies/ExternalSecrets per service
     observability (kube-prometheus-stack, Loki, Tempo, Alloy, OTel Collector)
 
 Every Kubernetes resource goes through the explicit provider (passed down through the
@@ -56,6 +57,7 @@ from looper_infra.core import naming
 from looper_infra.core.tags import aws_tags
 from looper_infra.facts.v4_contract import CLUSTER_OUTPUTS, EXTERNAL_SECRETS
 from looper_infra.rules import network_policies
+from looper_infra.stages.v4_apps import deploy_apps
 
 INGRESS_NS, GPU_NS, MONITORING_NS = "ingress-nginx", "gpu-operator", "monitoring"
 ESO_NS = EXTERNAL_SECRETS.namespace
@@ -190,6 +192,8 @@ def program(cfg: V4PlatformConfig) -> None:
 
     NetworkPolicies("netpol", NetworkPoliciesArgs(inputs=policy_inputs(cfg), namespace_refs=dict(names)),
                     opts)
+    deploy_apps(cfg, policy_inputs(cfg), namespaces=names, rds_secret_arn=cluster["rds_secret_arn"],
+                secret_store=eso.store_name, opts=opts)
 
     pulumi.export("namespaces", {"app": ns.app, "data": ns.data})
     pulumi.export("secret_store", eso.store_name)
