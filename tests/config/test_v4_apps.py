@@ -81,7 +81,7 @@ def test_every_field_mistake_is_named_at_its_path() -> None:
     assert "DNS label" in issues["looper:apps[3].name"]
     assert "must exceed pre_stop_seconds" in issues["looper:apps[3].termination_grace_seconds"]
     assert "absolute HTTP path" in issues["looper:apps[4].health.startup"]
-    assert "app.kubernetes.io/name=x" in issues["looper:apps[4].labels"]
+    assert "'app.kubernetes.io/name': 'x'" in issues["looper:apps[4].labels"]
     assert "IAM role ARN" in issues["looper:apps[4].irsa_role_arn"]
     assert len(issues) == 10
 

@@ -125,7 +125,9 @@ def test_bucket_tls_roles_and_zones() -> None:
 
 #: single NAT and unprotected RDS (cost options), the Kafka node in one AZ (declared)
 EXPECTED_DEV_ADVISORIES: dict[str, set[str]] = {"v4": {"aws-cost-options", "aws-declared-single-az"},
-                                                 "v2": {"gcp-spot-capacity"}}
+                                                 "v2": {"gcp-spot-capacity"},
+                                                 # dev's one GPU replica of the AI app
+                                                 "v4-platform": {"k8s-app-single-replica"}}
 
 
 @pytest.mark.parametrize("path", EXAMPLE_STACK_FILES, ids=lambda p: p.name)

@@ -187,7 +187,7 @@ class AppService(Strict):
     @field_validator("labels")
     @classmethod
     def _labels(cls, v: dict[str, str]) -> dict[str, str]:
-        bad = [f"{k}={val}" for k, val in v.items() if not _LABEL_KEY.fullmatch(k) or len(k) > 253
+        bad = [f"{k!r}: {val!r}" for k, val in v.items() if not _LABEL_KEY.fullmatch(k) or len(k) > 253
                or not _LABEL_VALUE.fullmatch(val) or k.startswith(_RESERVED_LABEL_PREFIXES)]
         if bad:
             raise ValueError(f"not labels of our own (valid key and value, no app.kubernetes.io/, "
