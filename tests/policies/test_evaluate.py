@@ -144,8 +144,10 @@ def test_an_unlocked_backup_retention_is_reported_in_production_only() -> None:
 #: Kafka broker whose topics have one replica (not durable)
 EXPECTED_DEV_ADVISORIES: dict[str, set[str]] = {"v4": {"aws-cost-options", "aws-declared-single-az"},
                                                  "v2": {"gcp-spot-capacity"},
+                                                 # one Kafka broker, 1-replica topics, one AI pod
                                                  "v4-platform": {"k8s-kafka-brokers-durable",
-                                                                 "k8s-kafka-topics-replicated"}}
+                                                                 "k8s-kafka-topics-replicated",
+                                                                 "k8s-app-single-replica"}}
 
 
 @pytest.mark.parametrize("path", EXAMPLE_STACK_FILES, ids=lambda p: p.name)

@@ -174,3 +174,17 @@ def test_the_budget_policy_is_registered_and_mandatory() -> None:
     names = {p.name: p for p in RESOURCE_POLICIES}
     assert names["k8s-pdb-allows-eviction"].level == "mandatory"
     assert {v.policy for v in evaluate([pdb(maxUnavailable=0)])} == {"k8s-pdb-allows-eviction"}
+
+
+# --- apps that may shrink to one pod (advisory) ------------------------------------------------
+
+@pytest.mark.parametrize(("spec", "found"), [
+    ({"minReplicas": 2, "maxReplicas": 4}, []),
+    ({"minReplicas": 1, "maxReplicas": 2}, ["as few as 1 replica"]),
+    ({"maxReplicas": 2}, ["without minReplicas"]),
+    ({"minReplicas": "[unknown]", "maxReplicas": 2}, ["without minReplicas"])])
+def test_single_replica_hpa_is_reported_as_advisory(spec: dict[str, Any], found: list[str]) -> None:
+    messages = list(k8s.hpa_highly_available(res(k8s.HPA, spec=spec)))
+    assert len(messages) == len(found) and all(f in m for f, m in zip(found, messages, strict=True))
+    levels = {v.level for v in evaluate([res(k8s.HPA, spec=spec)]) if v.policy == "k8s-app-single-replica"}
+    assert levels == ({"advisory"} if found else set())

@@ -402,6 +402,7 @@ class V4PlatformConfig(Strict):
         default_factory=ObservabilityConfig, description="Metrics, logs and traces (see its own section).")
     backups: BackupsConfig = Field(default_factory=BackupsConfig,
                                    description="Velero backups (see its own section).")
+    apps: list[v4_apps.AppService] = Field(default_factory=list, description="App services (issue 17).")
 
     def cross_issues(self) -> list[tuple[str, str]]:
         issues: list[tuple[str, str]] = []
@@ -420,6 +421,8 @@ class V4PlatformConfig(Strict):
             if ns in platform or ns.startswith("kube-"):
                 issues.append(("namespaces", f"{ns!r} is a platform namespace"))
         issues += self.kafka.topic_issues()
+        issues += v4_apps.cross_issues(self.apps, app_secret_names=list(self.secrets.app_secrets),
+                                       gpu_operator=self.gpu.enabled)
         smtp = self.observability.alertmanager.smtp
         if smtp is not None and not smtp.password_secret_key.startswith(app_secret_prefix(self.env)):
             issues.append(("observability.alertmanager.smtp.password_secret_key",
@@ -427,3 +430,7 @@ class V4PlatformConfig(Strict):
                            f"secrets this env's External Secrets role may read)"))
         issues += backups_cross_issues(self.backups, app=self.namespaces.app, data=self.namespaces.data)
         return issues
+
+
+# the apps section reuses ResourceSpec and DnsName from above: imported last (no import cycle)
+from looper_infra.config import v4_apps  # noqa: E402

@@ -36,6 +36,7 @@ CRON_JOB = "kubernetes:batch/v1:CronJob"
 WORKLOADS = (POD, DEPLOYMENT, STATEFUL_SET, DAEMON_SET, REPLICA_SET, JOB, CRON_JOB)
 RUN_TO_COMPLETION = (JOB, CRON_JOB)
 PDB = "kubernetes:policy/v1:PodDisruptionBudget"
+HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 
 #: an exact chart version: semver with an optional leading `v` (NVIDIA's charts use one)
 _EXACT_SEMVER = re.compile(r"^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"
@@ -183,6 +184,17 @@ def backups_scheduled(resources: Sequence[Resource]) -> Iterable[tuple[str, str]
                           "false); a Retain storage class keeps a volume, not a backup")
 
 
+def hpa_highly_available(r: Resource) -> Iterator[str]:
+    """Advisory: an autoscaled app that may shrink to one pod (config `allow_single_replica`)."""
+    spec = _mapping(r.props.get("spec"))
+    low = spec.get("minReplicas")
+    if not isinstance(low, int):
+        yield "HorizontalPodAutoscaler without minReplicas (the API's default is 1)"
+    elif low < 2:
+        yield (f"HorizontalPodAutoscaler keeps as few as {low} replica: a drain or a node loss is an "
+               "outage of the app (accepted by name: replicas.allow_single_replica)")
+
+
 def _resource_policy(name: str, description: str, types: tuple[str, ...],
                      check: Callable[[Resource], Iterable[str]]) -> ResourcePolicy:
     return ResourcePolicy(name, description, "mandatory", types, check)
@@ -199,6 +211,8 @@ RESOURCE_POLICIES = (
     _resource_policy("k8s-pdb-allows-eviction", "No PodDisruptionBudget (ours or a chart's) forbids "
                      "every eviction: drains, scale-in, instance refresh and upgrades must finish",
                      (PDB, RELEASE), pdb_allows_eviction),
+    ResourcePolicy("k8s-app-single-replica", "Autoscaled apps keep at least two replicas (one is "
+                   "reported)", "advisory", (HPA,), hpa_highly_available),
 )
 STACK_POLICIES: tuple[StackPolicy, ...] = (
     StackPolicy("k8s-backups-scheduled", "StatefulSet volumes are backed up by a Velero Schedule "

@@ -52,6 +52,10 @@ def _pods(labels: dict[str, str]) -> dict[str, Any]:
 
 
 ALL: dict[str, Any] = {}
+#: pods of the configured apps (components/k8s/apps.py) carry this label and get their own, narrower
+#: policies (rules/app_policies.py): the namespace-wide data-service and RDS allows skip them
+APP_LABEL = "looper/app"
+NOT_AN_APP: dict[str, Any] = {"matchExpressions": [{"key": APP_LABEL, "operator": "DoesNotExist"}]}
 
 
 def policies(p: PolicyInputs) -> dict[tuple[str, str], dict[str, Any]]:
@@ -73,11 +77,11 @@ def policies(p: PolicyInputs) -> dict[tuple[str, str], dict[str, Any]]:
         "podSelector": ALL, "policyTypes": ["Ingress"],
         "ingress": [{"from": [_ns(ns.ingress, {NAME_LABEL: "ingress-nginx"})], "ports": _ports(p.app_port)}]}
     out[(ns.app, "allow-to-data-services")] = {
-        "podSelector": ALL, "policyTypes": ["Egress"],
+        "podSelector": NOT_AN_APP, "policyTypes": ["Egress"],
         "egress": [{"to": [_ns(ns.data, {NAME_LABEL: app})], "ports": _ports(*ports)}
                    for app, ports in p.data_ports.items()]}
     out[(ns.app, "allow-to-rds")] = {
-        "podSelector": ALL, "policyTypes": ["Egress"],
+        "podSelector": NOT_AN_APP, "policyTypes": ["Egress"],
         "egress": [{"to": [{"ipBlock": {"cidr": c}} for c in p.rds_cidrs], "ports": _ports(5432)}]}
     out[(ns.app, "allow-otlp")] = {
         "podSelector": ALL, "policyTypes": ["Egress"],

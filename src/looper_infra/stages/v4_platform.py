@@ -8,6 +8,7 @@
     node lifecycle: AWS Node Termination Handler (queue mode) + Cluster Autoscaler (kube-system)
     Redis, ChromaDB (+ token-checking Envoy), Kafka (KRaft, dedicated nodes, SASL/TLS, topics Job)
     NetworkPolicies: default-deny per app namespace + the allows each workload needs
+    apps (config `apps`): Deployment/Service/HPA/PDB/NetworkPolicies/ExternalSecrets per service
     observability (kube-prometheus-stack, Loki, Tempo, Alloy, OTel Collector)
     backups: CSI snapshot controller + EBS VolumeSnapshotClass, Velero (S3 + KMS + IRSA), schedules
 
@@ -56,6 +57,7 @@ from looper_infra.core.tags import aws_tags
 from looper_infra.facts.v4_contract import CLUSTER_OUTPUTS, EXTERNAL_SECRETS
 from looper_infra.rules import network_policies
 from looper_infra.stages import v4_platform_kafka
+from looper_infra.stages.v4_apps import deploy_apps
 from looper_infra.stages.v4_platform_backups import backups
 
 INGRESS_NS, GPU_NS, MONITORING_NS = "ingress-nginx", "gpu-operator", "monitoring"
@@ -180,6 +182,8 @@ def program(cfg: V4PlatformConfig) -> None:
     NetworkPolicies("netpol", NetworkPoliciesArgs(inputs=policy_inputs(cfg), namespace_refs=dict(names)),
                     opts)
     backups(cfg, cluster, opts, monitoring_namespace=MONITORING_NS)
+    deploy_apps(cfg, policy_inputs(cfg), namespaces=names, rds_secret_arn=cluster["rds_secret_arn"],
+                secret_store=eso.store_name, opts=opts)
 
     pulumi.export("namespaces", {"app": ns.app, "data": ns.data})
     pulumi.export("secret_store", eso.store_name)
