@@ -33,7 +33,11 @@ from looper_infra.reports.export.k8s_manifests import (
 STACKS = ("v4-platform-dev", "v4-platform-prod")
 #: custom resources: kubernetes-validate ships only the built-in API schemas
 NOT_VALIDATABLE = {"ClusterSecretStore": "External Secrets CRD (external-secrets.io/v1), not built in",
-                   "ExternalSecret": "External Secrets CRD (external-secrets.io/v1), not built in"}
+                   "ExternalSecret": "External Secrets CRD (external-secrets.io/v1), not built in",
+                   # Gateway API objects: a schema subset checks them (tests/components/k8s/test_gateway.py)
+                   **{k: "Gateway API CRD (gateway.networking.k8s.io/v1), not built in"
+                      for k in ("Gateway", "GatewayClass", "HTTPRoute")},
+                   "EnvoyProxy": "Envoy Gateway CRD (gateway.envoyproxy.io/v1alpha1), not built in"}
 WAIVERS = ROOT / "k8s-waivers.yaml"
 
 
