@@ -40,7 +40,7 @@ def test_pins_json_lists_every_chart_with_its_source() -> None:
 def test_pins_text_names_where_to_bump() -> None:
     result = runner.invoke(cli.app, ["pins"])
     assert result.exit_code == 0
-    assert "bump: looper_infra.facts.charts.CHARTS['ingress-nginx']" in result.stdout
+    assert "bump: looper_infra.facts.charts.CHARTS['gateway-helm']" in result.stdout
     assert f"image    redis {charts.IMAGES['redis'].rsplit(':', 1)[1]}" in result.stdout
 
 

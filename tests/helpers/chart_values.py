@@ -116,14 +116,6 @@ FREE_FORM: Mapping[str, Mapping[str, str]] = {
         "daemonsets.annotations": _ANNOTATIONS,
         "daemonsets.tolerations[]": _K8S_LIST,
     },
-    "ingress-nginx": {
-        "controller.config": "ingress-nginx ConfigMap entries (the controller's own option names)",
-        "controller.containerPort": "container ports by name: templates range over the map "
-                                    "(`range $key, $value := .Values.controller.containerPort`)",
-        "controller.podAnnotations": _ANNOTATIONS,
-        "controller.resources": _RESOURCES,
-        "controller.topologySpreadConstraints[]": _K8S_LIST,
-    },
     "aws-ebs-csi-driver": {
         "controller.resources": _RESOURCES,
         "node.resources": _RESOURCES,

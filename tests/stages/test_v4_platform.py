@@ -69,7 +69,8 @@ def test_every_chart_is_the_pinned_one_installed_atomically(plan: Plan) -> None:
     tables: dict[str, tuple[str, str]] = {c.chart: (c.repo, c.version) for c in CHARTS.values()}
     obs_table = {c.chart: (c.repo, c.version) for c in OBSERVABILITY_CHARTS.values()}
     ours = {r.inputs["chart"] for r in plan.of_type(RELEASE)} - set(obs_table)
-    assert ours == {"ingress-nginx", "aws-ebs-csi-driver", "external-secrets", "gpu-operator",
+    assert ours == {CHARTS["gateway-helm"].chart, CHARTS["gateway-crds-helm"].chart,
+                    "aws-ebs-csi-driver", "external-secrets", "gpu-operator",
                     CHARTS["aws-node-termination-handler"].chart, "cluster-autoscaler", "velero"}
     for r in plan.of_type(RELEASE):
         repo, version = tables.get(r.inputs["chart"]) or obs_table[r.inputs["chart"]]
@@ -316,10 +317,8 @@ def test_network_policies_deny_by_default_and_allow_what_each_workload_needs(pla
     cidrs = example_values(plan.stack)["network_policies"]["rds_cidrs"]
     assert [t["ipBlock"]["cidr"] for t in rds["to"]] == cidrs
     assert rds["ports"] == [{"protocol": "TCP", "port": 5432}]
-    web = pols[("looper", "allow-from-ingress-nginx")]["ingress"][0]
-    ingress_ns = {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}
-    assert web["from"][0]["namespaceSelector"] == ingress_ns
-    assert web["ports"] == [{"protocol": "TCP", "port": 8080}]
+    # ingress-nginx is gone; the edge's allow into each app is the apps' own policy
+    assert not [k for k in pols if "ingress-nginx" in k[1] or k[0] == "ingress-nginx"]
     otlp = pols[("looper", "allow-otlp")]["egress"][0]
     assert {p["port"] for p in otlp["ports"]} == {4317, 4318}
     scrape = pols[("looper-data", "allow-prometheus-scrape")]["ingress"][0]["from"][0]
@@ -331,19 +330,23 @@ def test_network_policies_deny_by_default_and_allow_what_each_workload_needs(pla
     assert ("looper", "allow-https-egress") not in pols  # nothing configured: no internet egress
 
 
-def test_ingress_nginx_listens_on_the_nodeports_the_nlb_targets(plan: Plan) -> None:
+def test_edge_on_the_nlb_nodeports_and_no_ingress_nginx_left(plan: Plan) -> None:
     ports = cluster(plan)["ingress_node_ports"]
-    c = release(plan, "ingress-nginx").inputs["values"]["controller"]
-    svc = c["service"]
-    assert svc["type"] == "NodePort"
-    # NLB TLS 443 (decrypted) -> https NodePort -> plain HTTP; NLB TCP 80 -> http NodePort -> redirect
-    assert svc["nodePorts"] == {"https": ports["http"], "http": ports["redirect"]}
-    assert svc["targetPorts"] == {"https": "http", "http": "tohttps"}
-    assert "return 308 https://" in c["config"]["http-snippet"]
-    assert c["config"]["use-proxy-protocol"] == "false" and c["config"]["use-forwarded-headers"] == "false"
-    assert c["replicaCount"] == example_values(plan.stack)["ingress"]["replicas"] >= 2
-    assert c["topologySpreadConstraints"][0]["topologyKey"] == "topology.kubernetes.io/zone"
-    assert c["minAvailable"] == 1
+    (proxy,) = plan.of_type("kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy")
+    kube = proxy.inputs["spec"]["provider"]["kubernetes"]
+    svc = kube["envoyService"]
+    assert (svc["type"], svc["externalTrafficPolicy"]) == ("NodePort", "Cluster")
+    # NLB TLS 443 (decrypted) -> `http` NodePort -> listener 443; NLB TCP 80 -> `redirect` -> listener 80
+    assert {p["port"]: p["nodePort"] for p in svc["patch"]["value"]["spec"]["ports"]} == {
+        443: ports["http"], 80: ports["redirect"]}
+    assert kube["envoyDeployment"]["replicas"] == example_values(plan.stack)["ingress"]["replicas"] >= 2
+    assert kube["envoyPDB"] == {"minAvailable": 1}
+    ns = {r.inputs["metadata"]["name"]: r.inputs["metadata"]["labels"]
+          for r in plan.of_type("kubernetes:core/v1:Namespace")}
+    assert ns["envoy-gateway-system"]["pod-security.kubernetes.io/enforce"] == "baseline"
+    assert "ingress-nginx" not in ns
+    assert not [r.name for r in plan.resources if "ingress-nginx" in json.dumps(r.inputs)
+                or "nginx" in r.name]
 
 
 def test_redis_and_chroma_credentials_are_pulumi_secrets(plan: Plan) -> None:

@@ -18,7 +18,7 @@ from looper_infra.config.base import Cidr, Strict
 from looper_infra.config.v4_backups import BackupsConfig
 from looper_infra.config.v4_backups import cross_issues as backups_cross_issues
 from looper_infra.config.v4_observability import ObservabilityConfig
-from looper_infra.facts.app_contract import KAFKA_CLIENT_SECRET
+from looper_infra.facts.app_contract import EDGE_NAMESPACE, KAFKA_CLIENT_SECRET
 from looper_infra.facts.v4_contract import EXTERNAL_SECRETS, app_secret_prefix
 from looper_infra.manifests.pods import Resources
 
@@ -140,14 +140,15 @@ class Namespaces(Strict):
 
 
 class IngressSettings(Strict):
-    """ingress-nginx behind the application NLB (TLS ends at the NLB; plain HTTP to the NodePort)."""
+    """The edge: Envoy Gateway's proxies behind the application NLB (TLS ends at the NLB; plain HTTP
+    to the NodePorts)."""
 
-    replicas: int = Field(2, ge=2, le=10, description="Controller replicas (>= 2, spread across zones).")
+    replicas: int = Field(2, ge=2, le=10, description="Envoy proxy replicas (>= 2, spread across zones).")
     resources: ResourceSpec = Field(
         default_factory=lambda: _res("100m", "256Mi", "1", "512Mi"),
-        description="Controller container requests/limits.")
+        description="Envoy proxy container requests/limits.")
     app_port: int = Field(8080, ge=1, le=65535,
-                          description="Port of the app pods that ingress-nginx forwards to.")
+                          description="Port of the app pods (default of the app namespace's policies).")
 
 
 class StorageSettings(Strict):
@@ -416,7 +417,7 @@ class V4PlatformConfig(Strict):
                                             f"(expected a name ending in -{self.env})"))
         if self.aws.azs:
             issues.append(("aws.azs", "the cluster stack owns the zones: leave empty"))
-        platform = {"default", "ingress-nginx", EXTERNAL_SECRETS.namespace, "gpu-operator", "monitoring"}
+        platform = {"default", EDGE_NAMESPACE, EXTERNAL_SECRETS.namespace, "gpu-operator", "monitoring"}
         for ns in sorted({self.namespaces.app, self.namespaces.data}):
             if ns in platform or ns.startswith("kube-"):
                 issues.append(("namespaces", f"{ns!r} is a platform namespace"))

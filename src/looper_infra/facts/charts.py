@@ -26,12 +26,14 @@ class Chart:
 
 
 CHARTS: Final[dict[str, Chart]] = {
-    # ingress-nginx: helm-chart-4.15.1 = controller v1.15.1, the project's final release (the
-    # kubernetes/ingress-nginx repository was archived on 2026-03-24 after the retirement
-    # announced by SIG Network on 2025-11-11; see docs/stages/v4-platform.md).
-    # Confirmed by the chart bumps "ingress-nginx to 4.15.1 (controller 1.15.1)" in sapcc/helm-charts.
-    "ingress-nginx": Chart("https://kubernetes.github.io/ingress-nginx", "ingress-nginx", "4.15.1",
-                           "kubernetes/ingress-nginx tag helm-chart-4.15.1 (final release)"),
+    # Envoy Gateway (CNCF, Gateway API implementation; replaces the retired ingress-nginx):
+    # release v1.9.1 of 2026-08-28 (envoyproxy/gateway release-notes/v1.9.1.yaml), published as OCI
+    # charts on Docker Hub. gateway-crds-helm installs the Gateway API CRDs (standard channel,
+    # GATEWAY_API_VERSION) and Envoy Gateway's own CRDs; gateway-helm (skip_crds) the controller.
+    "gateway-crds-helm": Chart("", "oci://docker.io/envoyproxy/gateway-crds-helm", "v1.9.1",
+                               "envoyproxy/gateway release v1.9.1 (2026-08-28), chart gateway-crds-helm"),
+    "gateway-helm": Chart("", "oci://docker.io/envoyproxy/gateway-helm", "v1.9.1",
+                          "envoyproxy/gateway release v1.9.1 (2026-08-28), chart gateway-helm"),
     # aws-ebs-csi-driver: chart 2.55.0 ships driver v1.55.0 (chart major = driver major + 1, same
     # minor: its Chart.yaml `version: 2.55.0`, `appVersion: 1.55.0`); tag v1.55.0 of 2026-01-23 and
     # tag helm-chart-aws-ebs-csi-driver-2.55.0 of 2026-01-23 (22:33 UTC), in a snapshot of
@@ -104,6 +106,16 @@ def autoscaler_image_tag(kubernetes_version: str) -> str:
             f"pinned for minor {minor!r} (pinned: {', '.join(sorted(CLUSTER_AUTOSCALER_IMAGES))}): "
             "add it to facts.charts.CLUSTER_AUTOSCALER_IMAGES")
     return tag
+
+#: Envoy Gateway's controller image, set explicitly (the chart's default is its appVersion) so a chart
+#: bump cannot move it silently. The Envoy proxy image is the one compiled into this controller
+#: release (Envoy Gateway picks it; not overridden here).
+ENVOY_GATEWAY_IMAGE: Final = "docker.io/envoyproxy/gateway:v1.9.1"
+#: Gateway API CRDs (standard channel) that Envoy Gateway v1.9 requires: its v1.9.0 release notes
+#: (2026-08-14) say "You must upgrade the Gateway API CRDs to v1.6 with this release"; the exact
+#: patch bundled by gateway-crds-helm v1.9.1 was not confirmed (v1.6.1 on envoyproxy/gateway main).
+GATEWAY_API_VERSION: Final = "v1.6"
+GATEWAY_API_CHANNEL: Final = "standard"
 
 #: Images of our own workloads (not the charts'): exact tags from the official repositories.
 IMAGES: Final[dict[str, str]] = {

@@ -19,7 +19,7 @@ COMPONENT_LABEL = "app.kubernetes.io/component"
 class Namespaces:
     app: str
     data: str
-    ingress: str = "ingress-nginx"
+    ingress: str = "envoy-gateway-system"  # EDGE_NAMESPACE
     monitoring: str = "monitoring"
     dns: str = "kube-system"
 
@@ -73,9 +73,7 @@ def policies(p: PolicyInputs) -> dict[tuple[str, str], dict[str, Any]]:
             "podSelector": ALL, "policyTypes": ["Ingress"], "ingress": [{"from": [prometheus]}]}
 
     # --- the application namespace --------------------------------------------------------
-    out[(ns.app, "allow-from-ingress-nginx")] = {
-        "podSelector": ALL, "policyTypes": ["Ingress"],
-        "ingress": [{"from": [_ns(ns.ingress, {NAME_LABEL: "ingress-nginx"})], "ports": _ports(p.app_port)}]}
+    # ingress from the edge (Gateway API proxies) is each app's own policy (components/k8s/apps.py)
     out[(ns.app, "allow-to-data-services")] = {
         "podSelector": NOT_AN_APP, "policyTypes": ["Egress"],
         "egress": [{"to": [_ns(ns.data, {NAME_LABEL: app})], "ports": _ports(*ports)}

@@ -116,7 +116,7 @@ STAGES: dict[str, StageInfo] = {
             "Secrets, NVIDIA GPU operator, Redis, ChromaDB, Kafka, NetworkPolicies, "
             "observability",
             "looper_infra.stages.v4_platform",
-            ("ingress-nginx on the NodePorts the v4 application NLB targets",
+            ("Envoy Gateway (Gateway API) on the NodePorts the v4 application NLB targets",
              "the EBS CSI driver with encrypted `gp3` (default) and `gp3-retain` StorageClasses",
              "External Secrets: AWS Secrets Manager to Kubernetes Secrets through IRSA",
              "the NVIDIA GPU operator (host driver, CRI-O, CDI, DCGM exporter)",

@@ -2,7 +2,7 @@
 
     v4 stack outputs (StackReference) -> kubernetes provider (its kubeconfig, server-side apply)
     namespaces (Pod Security labels) -> EBS CSI + StorageClasses gp3 / gp3-retain
-    ingress-nginx on the NodePorts the app NLB targets (TLS ends at the NLB)
+    Envoy Gateway (Gateway API) on the NodePorts the app NLB targets (TLS ends at the NLB)
     External Secrets: ClusterSecretStore (IRSA via service-account JWT) -> RDS + app secrets
     NVIDIA GPU operator (host driver, CRI-O, CDI, DCGM exporter)
     node lifecycle: AWS Node Termination Handler (queue mode) + Cluster Autoscaler (kube-system)
@@ -32,8 +32,8 @@ from looper_infra.components.k8s.external_secrets import (
     app_secrets,
     database_credentials,
 )
+from looper_infra.components.k8s.gateway import Gateway, GatewayArgs, NodePorts
 from looper_infra.components.k8s.gpu_operator import GpuOperator, GpuOperatorArgs
-from looper_infra.components.k8s.ingress_nginx import IngressNginx, IngressNginxArgs, NodePorts
 from looper_infra.components.k8s.namespaces import Namespaces, NamespacesArgs
 from looper_infra.components.k8s.network_policies import NetworkPolicies, NetworkPoliciesArgs
 from looper_infra.components.k8s.node_termination_handler import (
@@ -54,13 +54,14 @@ from looper_infra.components.k8s.storage import BlockStorage, BlockStorageArgs, 
 from looper_infra.config.v4_observability import ObservabilityConfig
 from looper_infra.config.v4_platform import V4PlatformConfig, quantity_value
 from looper_infra.core.tags import aws_tags
+from looper_infra.facts.app_contract import EDGE_NAMESPACE, AppRoute
 from looper_infra.facts.v4_contract import CLUSTER_OUTPUTS, EXTERNAL_SECRETS
 from looper_infra.rules import network_policies
 from looper_infra.stages import v4_platform_kafka
-from looper_infra.stages.v4_apps import deploy_apps
+from looper_infra.stages.v4_apps import app_routes, deploy_apps
 from looper_infra.stages.v4_platform_backups import backups
 
-INGRESS_NS, GPU_NS, MONITORING_NS = "ingress-nginx", "gpu-operator", "monitoring"
+GPU_NS, MONITORING_NS = "gpu-operator", "monitoring"
 ESO_NS = EXTERNAL_SECRETS.namespace
 
 
@@ -130,10 +131,20 @@ def policy_inputs(cfg: V4PlatformConfig) -> network_policies.PolicyInputs:
     """What the platform's NetworkPolicies are made from: namespaces, the app port, outside CIDRs."""
     ns, np = cfg.namespaces, cfg.network_policies
     return network_policies.PolicyInputs(
-        ns=network_policies.Namespaces(app=ns.app, data=ns.data, ingress=INGRESS_NS,
+        ns=network_policies.Namespaces(app=ns.app, data=ns.data, ingress=EDGE_NAMESPACE,
                                        monitoring=MONITORING_NS),
         app_port=cfg.ingress.app_port, rds_cidrs=tuple(str(x) for x in np.rds_cidrs),
         https_egress_cidrs=tuple(str(x) for x in np.https_egress_cidrs))
+
+
+def edge(cfg: V4PlatformConfig, names: dict[str, pulumi.Output[str]], cluster: dict[str, pulumi.Output[Any]],
+         routes: tuple[AppRoute, ...], opts: pulumi.ResourceOptions) -> Gateway:
+    """Envoy Gateway on the NLB's NodePorts; `routes` become HTTPRoutes in the app namespace."""
+    return Gateway("edge", GatewayArgs(
+        namespace=names[EDGE_NAMESPACE], namespace_name=EDGE_NAMESPACE,
+        node_ports=NodePorts.of(cluster["ingress_node_ports"]), routes=routes,
+        route_namespaces=(cfg.namespaces.app,), proxy_replicas=cfg.ingress.replicas,
+        proxy_resources=cfg.ingress.resources.resources()), opts)
 
 
 def program(cfg: V4PlatformConfig) -> None:
@@ -141,7 +152,7 @@ def program(cfg: V4PlatformConfig) -> None:
     cluster = cluster_stack_outputs(cfg)
     opts = providers(cfg, cluster)
     names = Namespaces("ns", NamespacesArgs(levels={
-        ns.app: "restricted", ns.data: "restricted", INGRESS_NS: "baseline", ESO_NS: "restricted",
+        ns.app: "restricted", ns.data: "restricted", EDGE_NAMESPACE: "baseline", ESO_NS: "restricted",
         GPU_NS: "privileged"}), opts).names
 
     eso = ExternalSecrets("eso", ExternalSecretsArgs(
@@ -159,10 +170,7 @@ def program(cfg: V4PlatformConfig) -> None:
             iops=cfg.storage.iops, throughput=cfg.storage.throughput,
             kms_key_arn=cfg.storage.kms_key_arn), cluster_name=cluster["cluster_name"]), opts)
     # ServiceMonitor CRDs come with kube-prometheus-stack: the charts wait for its release by data
-    IngressNginx("ingress", IngressNginxArgs(
-        namespace=names[INGRESS_NS], node_ports=NodePorts.of(cluster["ingress_node_ports"]),
-        replicas=cfg.ingress.replicas, resources=cfg.ingress.resources.resources(),
-        prometheus_release=obs.prometheus_release), opts)
+    edge(cfg, names, cluster, routes=app_routes(cfg), opts=opts)
     if cfg.gpu.enabled:
         GpuOperator("gpu", GpuOperatorArgs(namespace=names[GPU_NS], dcgm_exporter=cfg.gpu.dcgm_exporter,
                                            prometheus_release=obs.prometheus_release), opts)

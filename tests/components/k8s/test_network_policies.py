@@ -17,7 +17,6 @@ from looper_infra.rules.network_policies import Namespaces, PolicyInputs, polici
 NETPOL = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 INPUTS = PolicyInputs(ns=Namespaces(app="looper", data="looper-data"), app_port=8080,
                       rds_cidrs=("10.1.8.0/24", "10.1.9.0/24"), https_egress_cidrs=("203.0.113.0/24",))
-INGRESS_PEER = {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +53,8 @@ def test_default_deny_then_the_allows_with_their_ports_and_peers(plan: Plan) -> 
     assert rds["ports"] == [{"protocol": "TCP", "port": 5432}]
     (https,) = specs[("looper", "allow-https-egress")]["egress"]
     assert https["ports"] == [{"protocol": "TCP", "port": 443}]
-    (web,) = specs[("looper", "allow-from-ingress-nginx")]["ingress"]
-    assert web["from"][0]["namespaceSelector"] == INGRESS_PEER
-    assert web["ports"] == [{"protocol": "TCP", "port": 8080}]
+    # the edge's allow into each app is the apps' own policy now (no blanket ingress-nginx rule)
+    assert not [k for k in specs if "ingress" in k[1]]
     (kafka,) = specs[("looper-data", "allow-app-to-kafka")]["ingress"]
     assert kafka["ports"] == [{"protocol": "TCP", "port": 9092}]
     # brokers among themselves: controller and inter-broker (mutual TLS), not the client port

@@ -363,7 +363,7 @@ def test_namespace_pod_security_and_network_policies(plan: Plan, minimal: Plan) 
         releases(plan)["opentelemetry-collector"].inputs["name"]
     (grafana,) = policies["allow-grafana-from-ingress"]["ingress"]
     assert grafana["from"] == [{"namespaceSelector": {"matchLabels": {
-        "kubernetes.io/metadata.name": "ingress-nginx"}}}]
+        "kubernetes.io/metadata.name": "envoy-gateway-system"}}}]
     assert [p["port"] for p in grafana["ports"]] == [3000]
     # no application namespaces: no OTLP opening at all
     assert "allow-otlp-from-apps" not in {p.inputs["metadata"]["name"] for p in minimal.of_type(NETPOL)}

@@ -37,7 +37,11 @@ NOT_VALIDATABLE = {"ClusterSecretStore": "External Secrets CRD (external-secrets
                    "VolumeSnapshotClass": "CSI snapshot CRD (snapshot.storage.k8s.io/v1), vendored; "
                                           "validated against its CRD schema in tests/components/k8s/"
                                           "test_snapshots.py",
-                   "Schedule": "Velero CRD (velero.io/v1), installed by its chart"}
+                   "Schedule": "Velero CRD (velero.io/v1), installed by its chart",
+                   # Gateway API objects: a schema subset checks them (tests/components/k8s/test_gateway.py)
+                   **{k: "Gateway API CRD (gateway.networking.k8s.io/v1), not built in"
+                      for k in ("Gateway", "GatewayClass", "HTTPRoute")},
+                   "EnvoyProxy": "Envoy Gateway CRD (gateway.envoyproxy.io/v1alpha1), not built in"}
 WAIVERS = ROOT / "k8s-waivers.yaml"
 
 

@@ -16,12 +16,14 @@ DEFAULT_TIMEOUT = 600
 
 def pinned_release(name: str, chart_name: str, *, namespace: pulumi.Input[str],
                    values: Mapping[str, Any], opts: pulumi.ResourceOptions,
-                   timeout: int = DEFAULT_TIMEOUT, wait: bool = True) -> Release:
+                   timeout: int = DEFAULT_TIMEOUT, wait: bool = True,
+                   skip_crds: bool = False) -> Release:
     """A release of `chart_name` at the exact version of the chart table (from its repository,
     or from an OCI registry when the table's chart is an `oci://` reference).
 
     `atomic` rolls a failed install/upgrade back; namespaces are ours (with Pod Security
-    labels), never created by Helm. `wait=False` (not atomic, no readiness wait) only for a chart
+    labels), never created by Helm. `skip_crds`: another release installs this chart's CRDs.
+    `wait=False` (not atomic, no readiness wait) only for a chart
     whose pods cannot become ready from the chart alone: a patch completes them, and the patch
     resource waits for the rollout instead.
     """
@@ -33,4 +35,6 @@ def pinned_release(name: str, chart_name: str, *, namespace: pulumi.Input[str],
         name=chart_name, chart=c.chart, version=c.version,
         repository_opts=repository, namespace=namespace, values=dict(values),
         atomic=wait, skip_await=None if wait else True, timeout=timeout, create_namespace=False,
-        cleanup_on_fail=True, max_history=5), opts=opts)
+        cleanup_on_fail=True, max_history=5,
+        # only when set: the other releases' inputs stay as deployed
+        skip_crds=True if skip_crds else None), opts=opts)

@@ -21,7 +21,7 @@ What it builds (all in namespace `monitoring` unless noted):
   metrics to Prometheus by remote write, logs to Loki's OTLP endpoint) and Argo CD when enabled;
 - the SMTP password of Alertmanager through an ExternalSecret (AWS Secrets Manager -> Secret);
 - NetworkPolicies: default-deny ingress, intra-namespace allowed, OTLP 4317/4318 from the
-  application namespaces, Grafana 3000 from `ingress-nginx`, the operator's admission webhook.
+  application namespaces, Grafana 3000 from the edge namespace, the operator's admission webhook.
 
 Metrics reach Prometheus by remote write rather than a scraped `prometheus` exporter: the
 collector forwards what it receives without a second hop and a ServiceMonitor per replica, Tempo's
@@ -49,10 +49,11 @@ from looper_infra.components.k8s import observability_values as v
 from looper_infra.components.k8s.external_secrets import API_VERSION as EXTERNAL_SECRETS_API
 from looper_infra.components.k8s.external_secrets import STORE_NAME as CLUSTER_SECRET_STORE
 from looper_infra.components.k8s.observability_settings import ObservabilitySettings
+from looper_infra.facts.app_contract import EDGE_NAMESPACE
 from looper_infra.facts.observability_charts import CHARTS
 from looper_infra.manifests.web_identity import WebIdentity
 
-INGRESS_NAMESPACE = "ingress-nginx"
+INGRESS_NAMESPACE = EDGE_NAMESPACE  # the Gateway API proxies
 ARGOCD_NAMESPACE = "argocd"
 #: names of Kubernetes Secrets (not secret values)
 GRAFANA_ADMIN_SECRET = "grafana-admin"  # noqa: S105

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from looper_infra.engine.mocks import SECRET_MASK, RecordedResource
+from looper_infra.reports.export.terraform_plan import CRD_K8S_GROUPS
 
 #: resources of the kubernetes provider that are not Kubernetes objects
 NOT_OBJECTS = ("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart",
@@ -69,7 +70,7 @@ def _is_builtin(type_token: str) -> bool:
     if m is None:
         return False
     group = m.group("group")
-    return "." not in group or group.endswith(".k8s.io")
+    return group not in CRD_K8S_GROUPS and ("." not in group or group.endswith(".k8s.io"))
 
 
 def manifests_from_plan(plan: Any) -> list[dict[str, Any]]:

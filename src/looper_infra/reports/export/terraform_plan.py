@@ -381,6 +381,10 @@ _K8S_TOKEN = re.compile(r"^kubernetes:(?P<group>[^:/]+)/[^:]+:[A-Za-z0-9]+\Z")
 _MANIFEST_ONLY_GROUPS = ("apiextensions.k8s.io", "snapshot.storage.k8s.io")
 
 
+#: API groups under k8s.io that are CRDs, not built in (the Gateway API, installed by the edge)
+CRD_K8S_GROUPS = frozenset({"gateway.networking.k8s.io"})
+
+
 def is_custom_resource(type_: str) -> bool:
     """A kubernetes CustomResource token (`kubernetes:<group with a dot>/<version>:<Kind>`).
 
@@ -391,7 +395,7 @@ def is_custom_resource(type_: str) -> bool:
     if m is None or type_ in TYPE_MAP:
         return False
     group = m.group("group")
-    if group in _MANIFEST_ONLY_GROUPS:
+    if group in _MANIFEST_ONLY_GROUPS or group in CRD_K8S_GROUPS:
         return True
     return "." in group and not group.endswith(".k8s.io") and group != "helm.sh"
 
