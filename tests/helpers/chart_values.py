@@ -153,6 +153,12 @@ FREE_FORM: Mapping[str, Mapping[str, str]] = {
         "extraVolumeMounts[]": _K8S_LIST,
         "topologySpreadConstraints[]": _K8S_LIST,
     },
+    "gateway-helm": {
+        "deployment.envoyGateway.resources": _RESOURCES,
+        "deployment.pod.annotations": "free-form pod annotations (our wait-for-CRDs marker)",
+        "deployment.pod.topologySpreadConstraints": "Kubernetes TopologySpreadConstraints, copied "
+                                                    "into the pod spec as is",
+    },
     "velero": {
         "resources": _RESOURCES,
         "upgradeJobResources": _RESOURCES,
