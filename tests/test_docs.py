@@ -106,7 +106,8 @@ def test_shared_config_sections_are_documented_once() -> None:
     for s in sections.values():
         assert config.count(f"\n### {s.title}\n") == 1
         for u in s.uses + s.extended:
-            assert f"| `{u.path}` | section: " in pages[u.stage]
+            # a section used as such, or as the values of a map (`backups.schedules`)
+            assert any(f"| `{u.path}` | {kind}section: " in pages[u.stage] for kind in ("", "map of name → "))
             assert f"](../config.md#{s.anchor})" in pages[u.stage]
         for u in s.uses:
             for key in s.model.model_fields:

@@ -116,6 +116,8 @@ def topic(**kw: Any) -> dict[str, Any]:
          "looper:node_termination_handler.replicas", "less than or equal to 3"),
         (lambda v: v.update(node_termination_handler={"drain_timeout": 300}),
          "looper:node_termination_handler.drain_timeout", "unknown key"),
+        # ingress-nginx's app port is gone: a stack that still sets it is told where the port lives
+        (lambda v: v["ingress"].update(app_port=8080), "looper:ingress.app_port", "apps[].port"),
     ],
 )
 def test_bad_field_is_reported_at_its_path(mutate: Any, path: str, fragment: str) -> None:

@@ -64,7 +64,7 @@ def test_egress_is_dns_plus_exactly_the_used_data_services_and_called_apps() -> 
 
 def test_namespace_wide_data_allows_skip_app_pods() -> None:
     ns = network_policies.Namespaces(app="looper", data="looper-data")
-    out = network_policies.policies(network_policies.PolicyInputs(ns=ns, app_port=8080,
+    out = network_policies.policies(network_policies.PolicyInputs(ns=ns,
                                                                   rds_cidrs=("10.1.8.0/24",)))
     skip = {"matchExpressions": [{"key": "looper/app", "operator": "DoesNotExist"}]}
     assert out[("looper", "allow-to-data-services")]["podSelector"] == skip

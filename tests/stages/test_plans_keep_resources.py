@@ -78,13 +78,42 @@ ISSUE_18: dict[str, re.Pattern[str]] = {
                               r"|observability-opentelemetry-collector"),
 }
 ISSUE_18_OUTPUTS: dict[str, set[str]] = {"v4": {"vpn_crl_pem"}}
+#: Issue 16 (data that survives): v3's DB VM may only create backup objects (its binding
+#: changes role; the bucket gains a retention policy, soft delete, no versioning; the VM's user
+#: data the create-only upload; prod operators may read for restores). v4-prod grows the Kafka
+#: node group to one per AZ (two new groups; the lifecycle rule and handler list them).
+#: v4-platform: Velero (bucket, key, IRSA role, schedules), the CSI snapshot controller and
+#: class; the EBS CSI driver tags volumes with the cluster; Kafka's brokers, Service, Job and
+#: policies change for SASL/TLS and three brokers, with new credentials and config.
+ISSUE_16: dict[str, re.Pattern[str]] = {
+    "v3": re.compile(r"backups-(bucket|writer|reader-group-.*)|db-instance"),
+    "v4": re.compile(r"kafka-[a-z]+-[a-z]+-[0-9][a-z]-(group|termination-hook|lt-template)"
+                     r"|node-lifecycle-(asg-terminate|handler-role-policy)"),
+    "v4-platform": re.compile(r"velero-.*|snapshots-.*|storage-ebs-csi"
+                              r"|kafka-(statefulset|topics|headless|service|config|credentials-.*)"
+                              r"|netpol-looper-data-allow-(kafka-.*|topics-job-to-kafka)"),
+}
+ISSUE_16_OUTPUTS: dict[str, set[str]] = {"v4": {"node_asg_names"}, "v4-platform": {"backup_bucket"}}
+#: Issue 17 (apps on v4): the Looper apps (Deployments, HPAs, PDBs, Services, service accounts,
+#: ExternalSecrets, NetworkPolicies) are new; Envoy Gateway replaces ingress-nginx (its release,
+#: namespace and policy go, the Gateway, routes, controller, CRDs and policies come; Grafana's
+#: allow names the edge's namespace); the namespace-wide app egress allows stop covering app pods.
+ISSUE_17: dict[str, re.Pattern[str]] = {
+    "v4-platform": re.compile(r"apps-.*|edge-.*|ns-envoy-gateway-system|ingress(-release)?|ns-ingress-nginx"
+                              r"|netpol-looper-allow-(from-ingress-nginx|to-data-services|to-rds)"
+                              r"|observability-netpol-allow-grafana-from-ingress"),
+}
 #: baseline folder -> the issues since it (their intended changes add up)
-SINCE = {"before-issue-13": (ISSUE_14, ISSUE_15, ISSUE_18), "before-issue-14": (ISSUE_14, ISSUE_15, ISSUE_18),
-         "before-issue-15": (ISSUE_15, ISSUE_18), "before-issue-18": (ISSUE_18,), "before-issue-16": ()}
-SINCE_OUTPUTS = {"before-issue-13": (ISSUE_14_OUTPUTS, ISSUE_15_OUTPUTS, ISSUE_18_OUTPUTS),
-                 "before-issue-14": (ISSUE_14_OUTPUTS, ISSUE_15_OUTPUTS, ISSUE_18_OUTPUTS),
-                 "before-issue-15": (ISSUE_15_OUTPUTS, ISSUE_18_OUTPUTS),
-                 "before-issue-18": (ISSUE_18_OUTPUTS,), "before-issue-16": ()}
+_NOW = (ISSUE_16, ISSUE_17)
+_NOW_OUTPUTS = (ISSUE_16_OUTPUTS,)
+SINCE = {"before-issue-13": (ISSUE_14, ISSUE_15, ISSUE_18, *_NOW),
+         "before-issue-14": (ISSUE_14, ISSUE_15, ISSUE_18, *_NOW),
+         "before-issue-15": (ISSUE_15, ISSUE_18, *_NOW), "before-issue-18": (ISSUE_18, *_NOW),
+         "before-issue-16": _NOW}
+SINCE_OUTPUTS = {"before-issue-13": (ISSUE_14_OUTPUTS, ISSUE_15_OUTPUTS, ISSUE_18_OUTPUTS, *_NOW_OUTPUTS),
+                 "before-issue-14": (ISSUE_14_OUTPUTS, ISSUE_15_OUTPUTS, ISSUE_18_OUTPUTS, *_NOW_OUTPUTS),
+                 "before-issue-15": (ISSUE_15_OUTPUTS, ISSUE_18_OUTPUTS, *_NOW_OUTPUTS),
+                 "before-issue-18": (ISSUE_18_OUTPUTS, *_NOW_OUTPUTS), "before-issue-16": _NOW_OUTPUTS}
 
 
 def _intended(stack: str, folder: str) -> tuple[re.Pattern[str] | None, set[str]]:

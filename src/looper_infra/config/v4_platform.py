@@ -147,8 +147,8 @@ class IngressSettings(Strict):
     resources: ResourceSpec = Field(
         default_factory=lambda: _res("100m", "256Mi", "1", "512Mi"),
         description="Envoy proxy container requests/limits.")
-    app_port: int = Field(8080, ge=1, le=65535,
-                          description="Port of the app pods (default of the app namespace's policies).")
+    app_port: int | None = Field(
+        None, description="Retired with ingress-nginx (each app's port is `apps[].port`): must stay unset.")
 
 
 class StorageSettings(Strict):
@@ -403,7 +403,9 @@ class V4PlatformConfig(Strict):
         default_factory=ObservabilityConfig, description="Metrics, logs and traces (see its own section).")
     backups: BackupsConfig = Field(default_factory=BackupsConfig,
                                    description="Velero backups (see its own section).")
-    apps: list[v4_apps.AppService] = Field(default_factory=list, description="App services (issue 17).")
+    apps: list[v4_apps.AppService] = Field(
+        default_factory=list, description="The Looper app services: each a Deployment with its HPA, PDB, "
+        "NetworkPolicies, ExternalSecrets and routes.")
 
     def cross_issues(self) -> list[tuple[str, str]]:
         issues: list[tuple[str, str]] = []
@@ -417,6 +419,9 @@ class V4PlatformConfig(Strict):
                                             f"(expected a name ending in -{self.env})"))
         if self.aws.azs:
             issues.append(("aws.azs", "the cluster stack owns the zones: leave empty"))
+        if self.ingress.app_port is not None:
+            issues.append(("ingress.app_port", "retired with ingress-nginx: each app names its own port "
+                                               "(apps[].port); remove this key"))
         platform = {"default", EDGE_NAMESPACE, EXTERNAL_SECRETS.namespace, "gpu-operator", "monitoring"}
         for ns in sorted({self.namespaces.app, self.namespaces.data}):
             if ns in platform or ns.startswith("kube-"):
@@ -435,3 +440,5 @@ class V4PlatformConfig(Strict):
 
 # the apps section reuses ResourceSpec and DnsName from above: imported last (no import cycle)
 from looper_infra.config import v4_apps  # noqa: E402
+
+V4PlatformConfig.model_rebuild(force=True)  # resolve `apps` now, for the config reference

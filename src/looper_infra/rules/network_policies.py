@@ -27,7 +27,6 @@ class Namespaces:
 @dataclass(frozen=True)
 class PolicyInputs:
     ns: Namespaces
-    app_port: int
     rds_cidrs: tuple[str, ...]
     https_egress_cidrs: tuple[str, ...] = ()
     #: data services: app name -> ports the app namespace may reach

@@ -133,7 +133,7 @@ def policy_inputs(cfg: V4PlatformConfig) -> network_policies.PolicyInputs:
     return network_policies.PolicyInputs(
         ns=network_policies.Namespaces(app=ns.app, data=ns.data, ingress=EDGE_NAMESPACE,
                                        monitoring=MONITORING_NS),
-        app_port=cfg.ingress.app_port, rds_cidrs=tuple(str(x) for x in np.rds_cidrs),
+        rds_cidrs=tuple(str(x) for x in np.rds_cidrs),
         https_egress_cidrs=tuple(str(x) for x in np.https_egress_cidrs))
 
 

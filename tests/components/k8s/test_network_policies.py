@@ -15,7 +15,7 @@ from looper_infra.engine.plan import Plan
 from looper_infra.rules.network_policies import Namespaces, PolicyInputs, policies
 
 NETPOL = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
-INPUTS = PolicyInputs(ns=Namespaces(app="looper", data="looper-data"), app_port=8080,
+INPUTS = PolicyInputs(ns=Namespaces(app="looper", data="looper-data"),
                       rds_cidrs=("10.1.8.0/24", "10.1.9.0/24"), https_egress_cidrs=("203.0.113.0/24",))
 
 
