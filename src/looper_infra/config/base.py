@@ -104,3 +104,15 @@ def parse_cidr(value: object) -> object:
 
 
 Cidr = Annotated[IPv4Network, BeforeValidator(parse_cidr)]
+
+_DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z")
+
+
+def dns_label(text: str) -> str:
+    """A DNS-1123 label (Kubernetes namespace and object names): lowercase, digits, '-', <= 63."""
+    if not _DNS1123.match(text):
+        raise ValueError(f"{text!r} is not a DNS-1123 label (lowercase letters, digits, '-')")
+    return text
+
+
+DnsName = Annotated[str, AfterValidator(dns_label)]

@@ -15,9 +15,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, field_validator
 
-from looper_infra.config.base import Strict
+from looper_infra.config.base import DnsName, Strict
 
-_DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z")
 #: Go's time.ParseDuration units, in seconds
 _GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _GO_DURATION = re.compile(r"^(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+\Z")
@@ -67,15 +66,9 @@ def check_cron(text: str) -> str:
     return text
 
 
-def _dns_name(text: str) -> str:
-    if not _DNS1123.match(text):
-        raise ValueError(f"{text!r} is not a DNS-1123 label (lowercase letters, digits, '-')")
-    return text
-
 
 Cron = Annotated[str, AfterValidator(check_cron)]
 Ttl = Annotated[str, AfterValidator(check_ttl)]
-DnsName = Annotated[str, AfterValidator(_dns_name)]
 
 
 class BackupSchedule(Strict):

@@ -14,7 +14,7 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from looper_infra.config.aws import AwsSettings as _AwsSettings
 from looper_infra.config.aws import Env
-from looper_infra.config.base import Cidr, Strict
+from looper_infra.config.base import Cidr, DnsName, Strict
 from looper_infra.config.v4_backups import BackupsConfig
 from looper_infra.config.v4_backups import cross_issues as backups_cross_issues
 from looper_infra.config.v4_observability import ObservabilityConfig
@@ -28,7 +28,6 @@ _QUANTITY = re.compile(r"^(?P<num>[0-9]+(\.[0-9]+)?)(?P<unit>Ki|Mi|Gi|Ti|Pi|m|k|
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50}
 _DECIMAL = {"m": Decimal("0.001"), "": Decimal(1), "k": Decimal(10**3), "M": Decimal(10**6),
             "G": Decimal(10**9), "T": Decimal(10**12)}
-_DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z")
 #: Kafka topic names: legal characters, and no '.'/'_' mix (Kafka warns: they collide in metrics);
 #: Kafka's own rule less a leading "-", which kafka-topics.sh would read as an option.
 _TOPIC = re.compile(r"^[a-zA-Z0-9._][a-zA-Z0-9._-]{0,248}\Z")
@@ -105,13 +104,7 @@ def _res(cpu: str, mem: str, cpu_limit: str, mem_limit: str) -> ResourceSpec:
     return ResourceSpec(cpu_request=cpu, memory_request=mem, cpu_limit=cpu_limit, memory_limit=mem_limit)
 
 
-def _dns_name(v: str) -> str:
-    if not _DNS1123.match(v):
-        raise ValueError(f"{v!r} is not a DNS-1123 label (lowercase letters, digits, '-')")
-    return v
 
-
-DnsName = Annotated[str, AfterValidator(_dns_name)]
 
 
 # --- sections ---------------------------------------------------------------------------------
