@@ -173,7 +173,8 @@ def depends_on_uses() -> list[str]:
     try:
         for stack_file in sorted(ROOT.glob("Pulumi.*.yaml")):
             stack = require_stack_name(stack_from_file_name(stack_file.name) or "", str(stack_file))
-            plan_stage(cfg := load_stack_file(stack_file), load_program(str(cfg.stage)), stack=stack)
+            cfg = load_stack_file(stack_file)
+            plan_stage(cfg, load_program(str(cfg.model_dump()["stage"])), stack=stack)
     finally:
         pulumi.ResourceOptions.__init__ = original  # type: ignore[method-assign]
     return sorted(found)

@@ -32,11 +32,10 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
-    from looper_infra.reports.report import example_stacks, stage_of_stack
-    from looper_infra.stages import STAGES
+    from looper_infra.core.project import stack_file, stage_named_by
+    from looper_infra.reports.report import example_stacks
 
-    stages = [s.name for s in STAGES.values() if s.implemented]
-    stacks = [(stage_of_stack(s, stages), s) for s in example_stacks(ROOT)]
+    stacks = [(stage_named_by(stack_file(ROOT, s)), s) for s in example_stacks(ROOT)]
     singles, reports = [], []
     for _ in range(args.repeat):
         singles.append(sum(_timed([*LOOPER, "plan", str(stage), "--stack", stack, "--json"])
