@@ -13,7 +13,7 @@ import yaml
 
 from helpers.plans import ROOT, example_values, issues_of
 from looper_infra.config import validate_mapping
-from looper_infra.config.v4_apps import check_pinned_image
+from looper_infra.config.base import check_image_ref
 from looper_infra.config.v4_platform import V4PlatformConfig
 
 
@@ -53,16 +53,17 @@ def test_examples_describe_the_api_and_the_gpu_ai_service_with_labelled_demo_ima
     "ghcr.io/example/api:1.4.2", "registry.local:5000/team/api:v2", "api@sha256:" + "a" * 64,
     "ghcr.io/example/api:1.4.2@sha256:" + "b" * 64])
 def test_pinned_images_are_accepted(image: str) -> None:
-    assert check_pinned_image(image) == image
+    assert check_image_ref(image) == image
 
 
 @pytest.mark.parametrize(("image", "fragment"), [
-    ("ghcr.io/example/api", "no tag or digest"), ("api:latest", "floating tag 'latest'"),
-    ("api:stable", "floating tag"), ("api:1.0\n", "not a container image"), ("API:1", "not a container"),
-    ("api@sha256:abc", "not a container image")])
+    ("ghcr.io/example/api", "pinned with an exact tag or a sha256 digest"),
+    ("api:latest", "floating tag 'latest'"), ("api:stable", "floating tag 'stable'"),
+    ("api:1.0\n", "not a valid tag"), ("API:1", "not a valid container image"),
+    ("api@sha256:abc", "digest must be sha256")])
 def test_unpinned_images_are_refused(image: str, fragment: str) -> None:
     with pytest.raises(ValueError, match=fragment):
-        check_pinned_image(image)
+        check_image_ref(image)
 
 
 def test_every_field_mistake_is_named_at_its_path() -> None:
@@ -73,7 +74,8 @@ def test_every_field_mistake_is_named_at_its_path() -> None:
         app(name="Bad_Name", pre_stop_seconds=30, termination_grace_seconds=30),
         app(name="e", health={"startup": "healthz", "readiness": "/r", "liveness": "/l"},
             labels={"app.kubernetes.io/name": "x"}, irsa_role_arn="role")))
-    assert issues["looper:apps[0].image"].startswith("image 'ghcr.io/example/api' has no tag or digest")
+    assert issues["looper:apps[0].image"] == ("image 'ghcr.io/example/api' must be pinned with an exact tag "
+                                              "or a sha256 digest")
     assert "floating tag 'latest'" in issues["looper:apps[1].image"]
     assert issues["looper:apps[1].replicas.max"] == "min 5 is above max 2"
     assert "allow_single_replica" in issues["looper:apps[2].replicas.allow_single_replica"]

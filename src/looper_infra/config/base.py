@@ -48,6 +48,8 @@ _REGISTRY = re.compile(
 _PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*\Z")
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}\Z")
+#: tags that name a moving target: refused unless a digest pins the image as well
+FLOATING_TAGS = ("latest", "stable", "main", "master", "edge", "nightly")
 
 
 def image_ref_problem(value: str) -> str | None:
@@ -75,6 +77,8 @@ def image_ref_problem(value: str) -> str | None:
         return f"image {value!r} must be pinned with an exact tag or a sha256 digest"
     if colon and tag.lower() == "latest":
         return f"image {value!r} uses the floating tag 'latest'; pin a version or a digest"
+    if colon and tag.lower() in FLOATING_TAGS and not digest:
+        return f"image {value!r} uses the floating tag {tag!r}; pin a version or a digest"
     return None
 
 

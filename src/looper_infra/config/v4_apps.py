@@ -17,18 +17,13 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
-from looper_infra.config.base import Fqdn, Strict
+from looper_infra.config.base import Fqdn, ImageRef, Strict
 from looper_infra.config.v4_platform import DnsName, ResourceSpec
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
 _DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?\Z")
-#: name[:tag][@sha256:digest]; registry host may carry a port
-_IMAGE = re.compile(
-    r"^(?P<repo>[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]{1,5})?(/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*)"
-    r"(:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(@sha256:(?P<digest>[0-9a-f]{64}))?\Z")
-_FLOATING_TAGS = ("latest", "stable", "main", "master", "edge", "nightly")
 _HTTP_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]{0,255}\Z")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}\Z")
 #: label keys/values (qualified name; value <= 63 characters)
@@ -41,20 +36,6 @@ _RESERVED_LABEL_PREFIXES = ("app.kubernetes.io/", "kubernetes.io/", "k8s.io/")
 
 #: data services an app may use; each one's credentials and its NetworkPolicy egress come together
 DataService = Literal["rds", "redis", "chromadb", "kafka"]
-
-
-def check_pinned_image(value: str) -> str:
-    """An image pinned by an exact tag or a sha256 digest: no tag (= latest) and floating tags fail."""
-    m = _IMAGE.fullmatch(value)
-    if m is None:
-        raise ValueError(f"{value!r} is not a container image reference (registry/name:tag or @sha256:...)")
-    tag, digest = m.group("tag"), m.group("digest")
-    if tag is None and digest is None:
-        raise ValueError(f"image {value!r} has no tag or digest (that means 'latest'): pin an exact "
-                         f"version tag or a sha256 digest")
-    if tag in _FLOATING_TAGS and digest is None:
-        raise ValueError(f"image {value!r} uses the floating tag {tag!r}: pin an exact version or digest")
-    return value
 
 
 def _service_name(v: str) -> str:
@@ -70,7 +51,6 @@ def _http_path(v: str) -> str:
     return v
 
 
-PinnedImage = Annotated[str, AfterValidator(check_pinned_image)]
 ServiceName = Annotated[str, AfterValidator(_service_name)]
 HttpPath = Annotated[str, AfterValidator(_http_path)]
 
@@ -124,7 +104,7 @@ class AppService(Strict):
     """One app service of the cluster."""
 
     name: ServiceName = Field(description="Service name (DNS label): names every object of the app.")
-    image: PinnedImage = Field(description="Container image pinned by exact tag or sha256 digest.")
+    image: ImageRef = Field(description="Container image pinned by exact tag or sha256 digest.")
     port: int = Field(ge=1024, le=65535, description="Container port the app listens on (>= 1024: the "
                       "container runs non-root without capabilities).")
     replicas: AppReplicas
