@@ -376,13 +376,11 @@ def is_exported(resource: _Resource) -> bool:
 #: Terraform's one resource for any custom resource (hashicorp/kubernetes `kubernetes_manifest`)
 K8S_CUSTOM_RESOURCE = "kubernetes_manifest"
 _K8S_TOKEN = re.compile(r"^kubernetes:(?P<group>[^:/]+)/[^:]+:[A-Za-z0-9]+\Z")
-#: `.k8s.io` groups with no typed Terraform resource: CRDs themselves, and the CSI snapshot
-#: CRDs' group (installed from kubernetes-csi/external-snapshotter, not built in)
-_MANIFEST_ONLY_GROUPS = ("apiextensions.k8s.io", "snapshot.storage.k8s.io")
-
-
-#: API groups under k8s.io that are CRDs, not built in (the Gateway API, installed by the edge)
-CRD_K8S_GROUPS = frozenset({"gateway.networking.k8s.io"})
+#: a built-in `.k8s.io` group with no typed Terraform resource: CRDs themselves
+_MANIFEST_ONLY_GROUPS = ("apiextensions.k8s.io",)
+#: API groups under k8s.io that are CRDs, not built in: the Gateway API (installed by the edge)
+#: and the CSI snapshot group (kubernetes-csi/external-snapshotter, installed by the backups)
+CRD_K8S_GROUPS = frozenset({"gateway.networking.k8s.io", "snapshot.storage.k8s.io"})
 
 
 def is_custom_resource(type_: str) -> bool:
