@@ -170,7 +170,8 @@ FREE_FORM: Mapping[str, Mapping[str, str]] = {
         "securityContext": _SECURITY,
         "podSecurityContext": _SECURITY,
         "affinity": "a Kubernetes Affinity, copied into the pod spec as is (`with .Values.affinity`)",
-        "dnsConfig": "a Kubernetes PodDNSConfig, copied into the pod spec as is (`.Values.dnsConfig | toYaml`)",
+        "dnsConfig": "a Kubernetes PodDNSConfig, copied into the pod spec as is "
+                     "(`.Values.dnsConfig | toYaml`)",
     },
     "velero": {
         "resources": _RESOURCES,

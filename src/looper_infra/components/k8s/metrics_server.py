@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 from pulumi_kubernetes.policy.v1 import PodDisruptionBudget
@@ -77,6 +77,8 @@ INSECURE_FLAGS = ("--kubelet-insecure-tls", "--deprecated-kubelet-completely-ins
 #: genSelfSignedCert, reused on upgrades through `lookup`): the cluster CA's ten years; rotating
 #: it is in docs/runbooks/kubelet-serving-certs.md
 APISERVICE_CERT_DAYS = 3650
+#: the approver's requests and limits (one CSR per node and year, plus rotations: next to nothing)
+APPROVER_RESOURCES = Resources("10m", "32Mi", "200m", "128Mi")
 
 
 class ClusterOutputError(pulumi.RunError):
@@ -107,12 +109,13 @@ def approver_policy(networks: Mapping[str, Mapping[str, Any]]) -> ApproverPolicy
 class KubeletCsrApproverArgs:
     #: cluster stack output `node_networks` (facts.v4_contract.KUBELET_SERVING_OUTPUTS)
     node_networks: pulumi.Input[Mapping[str, Mapping[str, Any]]]
-    resources: Resources = Resources("10m", "32Mi", "200m", "128Mi")
+    resources: Resources = APPROVER_RESOURCES
     replicas: int = 2
 
     def problems(self) -> list[str]:
-        return [] if 2 <= self.replicas <= 3 else [f"replicas: {self.replicas} (2 to 3: new nodes wait "
-                                                    "for their certificates while none runs)"]
+        if 2 <= self.replicas <= 3:
+            return []
+        return [f"replicas: {self.replicas} (2 to 3: new nodes wait for their certificates while none runs)"]
 
 
 def approver_values(args: KubeletCsrApproverArgs) -> dict[str, Any]:
@@ -151,7 +154,7 @@ class KubeletCsrApprover(Component):
         super().__init__("looper:k8s:KubeletCsrApprover", name, args, opts)
         # the chart has no budget of its own
         PodDisruptionBudget(f"{name}-pdb", metadata=metadata(APPROVER_CHART, NAMESPACE),
-                            spec=pdb_spec(APPROVER_SELECTOR, args.replicas), opts=self.child_opts)
+                            spec=cast(Any, pdb_spec(APPROVER_SELECTOR, args.replicas)), opts=self.child_opts)
         release = pinned_release(f"{name}-release", APPROVER_CHART, namespace=NAMESPACE,
                                  values=approver_values(args), opts=self.child_opts)
         self.status = release.status
