@@ -319,6 +319,7 @@ def check_cmd(
 
 class ExportFormat(StrEnum):
     terraform_plan = "terraform-plan"
+    app_manifests = "app-manifests"
 
 
 @app.command("export")
@@ -332,17 +333,50 @@ def export_cmd(
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Write here (default: stdout).")] = None,
     project_dir: ProjectDirOpt = None,
+    rds_secret_arn: Annotated[str | None, typer.Option(
+        "--rds-secret-arn", help="app-manifests: the cluster stack's output rds_secret_arn (needed when "
+        "an app lists rds).")] = None,
 ) -> None:
-    """Export STAGE's offline plan for other tools (Terraform plan JSON for checkov & co)."""
+    """Export STAGE's offline plan for other tools (Terraform plan JSON for checkov & co), or with
+    `--format app-manifests` a v4-platform stack's apps as the YAML a GitOps repository holds."""
     from looper_infra.reports.export import to_terraform_plan
 
     with _internal_errors():
-        _, plan = _offline_plan(stage, stack, config, project_dir)
-        text = json.dumps(to_terraform_plan(plan), indent=2) + "\n"
+        if fmt is ExportFormat.app_manifests:
+            text = _app_manifests(stage, stack, config, project_dir, rds_secret_arn)
+        else:
+            _, plan = _offline_plan(stage, stack, config, project_dir)
+            text = json.dumps(to_terraform_plan(plan), indent=2) + "\n"
         if output is None:
             sys.stdout.write(text)
         else:
             output.write_text(text, encoding="utf-8")
+
+
+def _app_manifests(stage: str | None, stack: str | None, config: Path | None, project_dir: Path | None,
+                   rds_secret_arn: str | None) -> str:
+    """The stack's `apps` rendered as multi-document YAML: exactly the objects Pulumi applies
+    without `gitops`, for the repository Argo CD applies them from with it."""
+    import yaml
+
+    from looper_infra.config import load_stack_file
+    from looper_infra.config.v4_platform import V4PlatformConfig
+    from looper_infra.stages.v4_apps import rds_users, render_manifests
+
+    stage = _infer_stage(stage, stack, config, project_dir)
+    if stage != "v4-platform":
+        _fail(EXIT_CONFIG, f"--format app-manifests: stage {stage} has no apps (only v4-platform)")
+    _, config_path, _ = _resolve(stage, stack, config, project_dir)
+    cfg = load_stack_file(config_path, stage=stage)
+    assert isinstance(cfg, V4PlatformConfig)
+    if rds_secret_arn is None and (users := rds_users(cfg)):
+        _fail(EXIT_CONFIG, f"--rds-secret-arn: apps {', '.join(users)} use rds: give the cluster stack's "
+                           "output (pulumi stack output rds_secret_arn --stack <cluster stack>)")
+    if rds_secret_arn is not None and not rds_secret_arn.startswith("arn:aws:secretsmanager:"):
+        _fail(EXIT_CONFIG, f"--rds-secret-arn: {rds_secret_arn!r} is not a Secrets Manager ARN "
+                           "(arn:aws:secretsmanager:...)")
+    docs = render_manifests(cfg, rds_secret_arn=rds_secret_arn or "")
+    return yaml.safe_dump_all(docs, sort_keys=False, explicit_start=True)
 
 
 @app.command("cost")

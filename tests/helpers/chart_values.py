@@ -173,6 +173,14 @@ FREE_FORM: Mapping[str, Mapping[str, str]] = {
         "dnsConfig": "a Kubernetes PodDNSConfig, copied into the pod spec as is "
                      "(`.Values.dnsConfig | toYaml`)",
     },
+    "argo-cd": {
+        "configs.cm": "argocd-cm's data, rendered as is (keys of Argo CD's operator manual argocd-cm.yaml: "
+                      "users.anonymous.enabled, users.session.duration)",
+        **{f"{c}.resources": _RESOURCES for c in ("controller", "server", "repoServer", "applicationSet",
+                                                  "redis")},
+        **{f"{c}.topologySpreadConstraints[]": "Kubernetes TopologySpreadConstraints, copied into the pod "
+           "spec as is" for c in ("server", "repoServer", "applicationSet")},
+    },
     "velero": {
         "resources": _RESOURCES,
         "upgradeJobResources": _RESOURCES,

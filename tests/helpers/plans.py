@@ -53,6 +53,16 @@ def example_plan(stack: str) -> Plan:
     return plan_values(example_values(stack), stack=stack)
 
 
+@cache
+def pulumi_apps_plan(stack: str) -> Plan:
+    """A v4-platform example stack planned with Pulumi applying its apps: its file without `gitops`
+    (v4-platform-dev shows the GitOps mode, where Argo CD applies the same apps from Git)."""
+    values = example_values(stack)
+    if values.pop("gitops", None) is None:
+        return example_plan(stack)
+    return plan_values(values, stack=stack)
+
+
 # Values that differ from run to run of the same program (key material, user data encoding) are
 # masked and decoded by the diff's own normalize: tests and `looper diff` see plans alike.
 normalize = plan_diff.normalize

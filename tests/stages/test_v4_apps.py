@@ -1,6 +1,9 @@
 """Stage v4-platform's apps, as the example stacks plan them: every app Deployment rolls without
 downtime, is hardened, spread, autoscaled and budgeted; NetworkPolicies allow exactly what each
-app uses; the GPU service runs on GPU nodes; the same objects render as plain manifests."""
+app uses; the GPU service runs on GPU nodes; the same objects render as plain manifests.
+
+v4-platform-dev is in GitOps mode (Argo CD applies its apps: tests/stages/test_v4_gitops.py); the
+Pulumi-applied properties are checked on its file without `gitops` (`pulumi_apps_plan`)."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from helpers.plans import example_plan, example_values
+from helpers.plans import example_plan, example_values, pulumi_apps_plan
 from looper_infra.config import validate_mapping
 from looper_infra.config.v4_platform import V4PlatformConfig
 from looper_infra.engine.plan import Plan
@@ -36,7 +39,7 @@ def app_objects(plan: Plan, type_: str) -> dict[str, dict[str, Any]]:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_app_deployment_is_zero_downtime_hardened_spread_autoscaled_and_budgeted(stack: str) -> None:
-    plan, cfg = example_plan(stack), config(stack)
+    plan, cfg = pulumi_apps_plan(stack), config(stack)
     deployments = app_objects(plan, DEPLOYMENT)
     assert set(deployments) == {a.name for a in cfg.apps} == {"looper-api", "looper-ai"}
     hpas = app_objects(plan, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
@@ -66,7 +69,7 @@ def test_every_app_deployment_is_zero_downtime_hardened_spread_autoscaled_and_bu
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_gpu_service_on_gpu_nodes_with_the_toleration(stack: str) -> None:
-    pod = app_objects(example_plan(stack), DEPLOYMENT)["looper-ai"]["spec"]["template"]["spec"]
+    pod = app_objects(pulumi_apps_plan(stack), DEPLOYMENT)["looper-ai"]["spec"]["template"]["spec"]
     assert pod["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
     assert {"key": "nvidia.com/gpu", "operator": "Equal", "value": "present",
             "effect": "NoSchedule"} in pod["tolerations"]
@@ -75,7 +78,7 @@ def test_gpu_service_on_gpu_nodes_with_the_toleration(stack: str) -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_network_policies_allow_exactly_what_each_app_uses(stack: str) -> None:
-    plan, cfg = example_plan(stack), config(stack)
+    plan, cfg = pulumi_apps_plan(stack), config(stack)
     policies = app_objects(plan, NETPOL)
     assert set(policies) == {"looper-api-ingress", "looper-api-egress",
                              "looper-ai-ingress", "looper-ai-egress"}
@@ -113,7 +116,7 @@ def test_network_policies_allow_exactly_what_each_app_uses(stack: str) -> None:
 
 
 def test_objects_wait_for_the_namespace_and_secrets_for_the_store() -> None:
-    plan = example_plan("v4-platform-dev")
+    plan = pulumi_apps_plan("v4-platform-dev")
     namespace = next(r for r in plan.of_type("kubernetes:core/v1:Namespace")
                      if r.inputs["metadata"]["name"] == "looper")
     store = plan.one("kubernetes:external-secrets.io/v1:ClusterSecretStore")
@@ -125,7 +128,7 @@ def test_objects_wait_for_the_namespace_and_secrets_for_the_store() -> None:
 
 
 def test_single_replica_is_reported_by_the_policy_pack_as_advisory() -> None:
-    found = [v for v in evaluate(resources_of(example_plan("v4-platform-dev")))
+    found = [v for v in evaluate(resources_of(pulumi_apps_plan("v4-platform-dev")))
              if v.policy == "k8s-app-single-replica"]
     assert len(found) == 1 and found[0].level == "advisory"
     assert "apps-looper-ai-hpa" in found[0].urn and "as few as 1 replica" in found[0].message

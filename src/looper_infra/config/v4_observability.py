@@ -174,9 +174,9 @@ class OtelCollector(Strict):
 
 
 class ArgoCd(Strict):
-    """Optional Argo CD for GitOps (chart version pinned in facts/observability_charts.py)."""
+    """Retired: Argo CD moved to section `gitops`, where it delivers the apps from a repository."""
 
-    enabled: bool = Field(False, description="Install Argo CD in namespace argocd.")
+    enabled: bool = Field(False, description="Retired (Argo CD is section `gitops`): must stay false.")
 
 
 class ObservabilityConfig(Strict):
@@ -189,4 +189,4 @@ class ObservabilityConfig(Strict):
     loki: Loki = Field(default_factory=Loki, description="Loki log store.")
     tempo: Tempo = Field(default_factory=Tempo, description="Tempo trace store.")
     otel_collector: OtelCollector = Field(default_factory=OtelCollector, description="OTLP collector.")
-    argocd: ArgoCd = Field(default_factory=ArgoCd, description="Optional Argo CD.")
+    argocd: ArgoCd = Field(default_factory=ArgoCd, description="Retired: see section `gitops`.")

@@ -17,8 +17,10 @@ from looper_infra.config.aws import Env
 from looper_infra.config.base import Cidr, DnsName, Strict
 from looper_infra.config.v4_backups import BackupsConfig
 from looper_infra.config.v4_backups import cross_issues as backups_cross_issues
+from looper_infra.config.v4_gitops import GitOpsConfig
+from looper_infra.config.v4_gitops import cross_issues as gitops_cross_issues
 from looper_infra.config.v4_observability import ObservabilityConfig
-from looper_infra.facts.app_contract import EDGE_NAMESPACE, KAFKA_CLIENT_SECRET
+from looper_infra.facts.app_contract import ARGOCD_NAMESPACE, EDGE_NAMESPACE, KAFKA_CLIENT_SECRET
 from looper_infra.facts.v4_contract import EXTERNAL_SECRETS, app_secret_prefix
 from looper_infra.manifests.pods import Resources
 
@@ -414,6 +416,8 @@ class V4PlatformConfig(Strict):
     apps: list[v4_apps.AppService] = Field(
         default_factory=list, description="The Looper app services: each a Deployment with its HPA, PDB, "
         "NetworkPolicies, ExternalSecrets and routes.")
+    gitops: GitOpsConfig | None = Field(
+        None, description="Argo CD applying the apps from a Git repository; unset: Pulumi applies `apps`.")
 
     def cross_issues(self) -> list[tuple[str, str]]:
         issues: list[tuple[str, str]] = []
@@ -430,7 +434,8 @@ class V4PlatformConfig(Strict):
         if self.ingress.app_port is not None:
             issues.append(("ingress.app_port", "retired with ingress-nginx: each app names its own port "
                                                "(apps[].port); remove this key"))
-        platform = {"default", EDGE_NAMESPACE, EXTERNAL_SECRETS.namespace, "gpu-operator", "monitoring"}
+        platform = {"default", EDGE_NAMESPACE, EXTERNAL_SECRETS.namespace, "gpu-operator", "monitoring",
+                    ARGOCD_NAMESPACE}
         for ns in sorted({self.namespaces.app, self.namespaces.data}):
             if ns in platform or ns.startswith("kube-"):
                 issues.append(("namespaces", f"{ns!r} is a platform namespace"))
@@ -443,6 +448,7 @@ class V4PlatformConfig(Strict):
                            f"{smtp.password_secret_key!r} is not under {app_secret_prefix(self.env)} (the "
                            f"secrets this env's External Secrets role may read)"))
         issues += backups_cross_issues(self.backups, app=self.namespaces.app, data=self.namespaces.data)
+        issues += gitops_cross_issues(self.gitops, argocd_enabled=self.observability.argocd.enabled)
         return issues
 
 

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 #: Namespace where the Gateway API implementation's proxies (the pods the app NLB reaches) run.
 EDGE_NAMESPACE = "envoy-gateway-system"
 
+#: Namespace of Argo CD (config `gitops`): with a repository configured it owns the app workloads.
+ARGOCD_NAMESPACE = "argocd"
+
 #: Kubernetes Secret (app namespace) with the Kafka client's SASL credentials: SCRAM-SHA-512 over
 #: TLS (`security_protocol` SASL_SSL), the brokers' certificate signed by the CA in `ca_crt` (PEM).
 KAFKA_CLIENT_SECRET = "kafka-client"  # noqa: S105 - the Secret's name, not its value

@@ -86,6 +86,12 @@ CHARTS: Final[dict[str, Chart]] = {
     "metrics-server": Chart("https://kubernetes-sigs.github.io/metrics-server", "metrics-server", "3.13.1",
                             "kubernetes-sigs/metrics-server tag metrics-server-helm-chart-3.13.1 "
                             "(2026-06-11)"),
+    # argo-cd: chart 10.10.2 recorded 2026-10-09 (this-is-tobi/homelab Renovate log). Its values were
+    # read at tag argo-cd-10.1.1 (Argo CD v3.4.4, 2026-07-02), the newest in a snapshot of
+    # argoproj/argo-helm read 2026-12-05 (tests/fixtures/charts/argo-cd.yaml records the gap). Moved
+    # here from facts/observability_charts.py with Argo CD itself (config `gitops`, issue 17).
+    "argo-cd": Chart("https://argoproj.github.io/argo-helm", "argo-cd", "10.10.2",
+                     "argoproj/argo-helm argo-cd-10.10.2 (Oct 2026)"),
 }
 
 #: AWS Node Termination Handler's image for chart 0.27.6 (its appVersion 1.25.6; the chart's default

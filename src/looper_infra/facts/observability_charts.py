@@ -38,7 +38,6 @@ GRAFANA = "https://grafana.github.io/helm-charts"
 #: Loki and Tempo (and Grafana) charts for OSS users since 2026-03-16 (grafana/loki#20705)
 GRAFANA_COMMUNITY = "https://grafana-community.github.io/helm-charts"
 OPEN_TELEMETRY = "https://open-telemetry.github.io/opentelemetry-helm-charts"
-ARGO = "https://argoproj.github.io/argo-helm"
 
 CHARTS: Final[dict[str, ChartPin]] = {
     # Renovate bump to 92.3.0 recorded 2026-10-10 (this-is-tobi/homelab CHANGELOG,
@@ -69,10 +68,6 @@ CHARTS: Final[dict[str, ChartPin]] = {
     "opentelemetry-collector": ChartPin(
         OPEN_TELEMETRY, "opentelemetry-collector", "0.175.1",
         "open-telemetry/opentelemetry-helm-charts opentelemetry-collector-0.175.1 (Oct 2026)"),
-    # argo-cd 10.10.2 recorded 2026-10-09 (this-is-tobi/homelab); only with argocd.enabled
-    "argo-cd": ChartPin(
-        ARGO, "argo-cd", "10.10.2",
-        "argoproj/argo-helm argo-cd-10.10.2 (Oct 2026)"),
 }
 
 #: The collector chart has no default image repository (it must be chosen); the contrib

@@ -124,7 +124,10 @@ STAGES: dict[str, StageInfo] = {
              "StatefulSets",
              "default-deny NetworkPolicies per application namespace, with named allows",
              "observability: kube-prometheus-stack, Loki, Tempo, Grafana Alloy, the "
-             "OpenTelemetry Collector, optional Argo CD")),
+             "OpenTelemetry Collector",
+             "the Looper apps (config `apps`), applied by Pulumi or, with `gitops`, by Argo CD "
+             "from a Git repository (AppProject + Application per environment, VPN-only)",
+             "Velero backups with CSI volume snapshots")),
     )
 }
 

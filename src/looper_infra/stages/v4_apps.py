@@ -73,6 +73,19 @@ def manifests(cfg: V4PlatformConfig, policies: PolicyInputs, *,
     return app_manifests(apps_args(cfg, policies, rds_secret_arn=rds_secret_arn))
 
 
+def rds_users(cfg: V4PlatformConfig) -> list[str]:
+    """The apps that read the RDS credentials (their ExternalSecret names the cluster's RDS secret)."""
+    return [a.name for a in cfg.apps if "rds" in a.secrets]
+
+
+def render_manifests(cfg: V4PlatformConfig, *, rds_secret_arn: str) -> list[dict[str, Any]]:
+    """`manifests` with the platform's own network facts: what `looper export --format app-manifests`
+    writes for a GitOps repository (the same objects `deploy_apps` applies)."""
+    from looper_infra.stages.v4_platform import policy_inputs
+
+    return manifests(cfg, policy_inputs(cfg), rds_secret_arn=rds_secret_arn)
+
+
 def deploy_apps(cfg: V4PlatformConfig, policies: PolicyInputs, *,
                 namespaces: Mapping[str, pulumi.Input[str]], rds_secret_arn: pulumi.Input[str],
                 secret_store: pulumi.Input[str], opts: pulumi.ResourceOptions) -> Apps | None:

@@ -8,7 +8,8 @@
     node lifecycle: AWS Node Termination Handler (queue mode) + Cluster Autoscaler (kube-system)
     Redis, ChromaDB (+ token-checking Envoy), Kafka (KRaft, dedicated nodes, SASL/TLS, topics Job)
     NetworkPolicies: default-deny per app namespace + the allows each workload needs
-    apps (config `apps`): Deployment/Service/HPA/PDB/NetworkPolicies/ExternalSecrets per service
+    apps (config `apps`): Deployment/Service/HPA/PDB/NetworkPolicies/ExternalSecrets per service,
+      applied by Pulumi, or with `gitops` by Argo CD from a Git repository (AppProject + Application)
     observability (kube-prometheus-stack, Loki, Tempo, Alloy, OTel Collector)
     backups: CSI snapshot controller + EBS VolumeSnapshotClass, Velero (S3 + KMS + IRSA), schedules
 
@@ -63,7 +64,7 @@ from looper_infra.core.tags import aws_tags
 from looper_infra.facts.app_contract import EDGE_NAMESPACE, AppRoute
 from looper_infra.facts.v4_contract import CLUSTER_OUTPUTS, EXTERNAL_SECRETS
 from looper_infra.rules import network_policies
-from looper_infra.stages import v4_platform_kafka
+from looper_infra.stages import v4_platform_gitops, v4_platform_kafka
 from looper_infra.stages.v4_apps import app_routes, deploy_apps
 from looper_infra.stages.v4_platform_backups import backups
 
@@ -109,8 +110,7 @@ def observability_settings(o: ObservabilityConfig) -> ObservabilitySettings:
         grafana=GrafanaSettings(admin_user=g.admin_user, persistence_size=g.persistence_size,
                                 replicas=g.replicas),
         loki=LokiSettings(mode=lk.mode, replicas=lk.replicas, retention_days=lk.retention_days),
-        tempo_retention_hours=o.tempo.retention_hours, otel_collector_replicas=o.otel_collector.replicas,
-        argocd=o.argocd.enabled)
+        tempo_retention_hours=o.tempo.retention_hours, otel_collector_replicas=o.otel_collector.replicas)
 
 
 def node_lifecycle(cfg: V4PlatformConfig, cluster: dict[str, pulumi.Output[Any]],
@@ -202,8 +202,11 @@ def program(cfg: V4PlatformConfig) -> None:
     NetworkPolicies("netpol", NetworkPoliciesArgs(inputs=policy_inputs(cfg), namespace_refs=dict(names)),
                     opts)
     backups(cfg, cluster, opts, monitoring_namespace=MONITORING_NS)
-    deploy_apps(cfg, policy_inputs(cfg), namespaces=names, rds_secret_arn=cluster["rds_secret_arn"],
-                secret_store=eso.store_name, opts=opts)
+    argocd = v4_platform_gitops.gitops(cfg, names, secret_store=eso.store_name, previous_parent=obs,
+                                       opts=opts)
+    if argocd is None:  # no repository: Pulumi applies the apps (else Argo CD owns them)
+        deploy_apps(cfg, policy_inputs(cfg), namespaces=names, rds_secret_arn=cluster["rds_secret_arn"],
+                    secret_store=eso.store_name, opts=opts)
 
     pulumi.export("namespaces", {"app": ns.app, "data": ns.data})
     pulumi.export("secret_store", eso.store_name)
@@ -213,3 +216,6 @@ def program(cfg: V4PlatformConfig) -> None:
     pulumi.export("otlp_endpoint", obs.otlp_endpoint)
     pulumi.export("grafana_admin_password", obs.grafana_admin_password)
     pulumi.export("storage_classes", {"default": storage.default_class, "retain": storage.retain_class})
+    if argocd is not None:
+        pulumi.export("argocd_application", argocd.application)
+        pulumi.export("argocd_admin_password", argocd.admin_password)

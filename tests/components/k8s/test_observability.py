@@ -51,7 +51,7 @@ SMTP = SmtpRelay(host="email-smtp.ap-northeast-2.amazonaws.com", from_address="a
 FULL = ObservabilitySettings(
     prometheus=PrometheusSettings(retention="30d", storage_size="80Gi", retention_size="70GB", replicas=2),
     alertmanager=AlertmanagerSettings(replicas=2, smtp=SMTP),
-    loki=LokiSettings(retention_days=10), tempo_retention_hours=100, argocd=True)
+    loki=LokiSettings(retention_days=10), tempo_retention_hours=100)
 MINIMAL = ObservabilitySettings(loki=LokiSettings(mode="simple-scalable", replicas=3))
 ARGS = ObservabilityArgs(name_prefix=PREFIX, region=REGION, account_id=ACCOUNT,
                          oidc=OidcIssuer(provider_arn=PROVIDER_ARN, host=ISSUER_HOST))
@@ -113,8 +113,7 @@ def walk(node: Any, key: str) -> Iterator[Any]:
 
 def test_every_release_is_a_pinned_chart_at_an_exact_version(plan: Plan, minimal: Plan) -> None:
     full = releases(plan)
-    assert set(full) == set(CHARTS)  # Argo CD is enabled in this config
-    assert set(releases(minimal)) == set(CHARTS) - {"argo-cd"}
+    assert set(full) == set(releases(minimal)) == set(CHARTS)  # Argo CD is config `gitops`, elsewhere
     for chart, release in full.items():
         pin = CHARTS[chart]
         assert release.inputs["version"] == pin.version
@@ -122,13 +121,11 @@ def test_every_release_is_a_pinned_chart_at_an_exact_version(plan: Plan, minimal
         assert release.inputs["repositoryOpts"]["repo"] == pin.repo
         assert release.inputs["atomic"] is True
         assert release.inputs.get("createNamespace") in (None, False)
-    assert full["argo-cd"].inputs["namespace"] == "argocd"
-    assert {r.inputs["namespace"] for c, r in full.items() if c != "argo-cd"} == {"monitoring"}
+    assert {r.inputs["namespace"] for r in full.values()} == {"monitoring"}
 
 
 def test_every_container_the_values_configure_has_requests_and_limits(plan: Plan) -> None:
-    minimum = {"kube-prometheus-stack": 9, "loki": 2, "tempo": 1, "alloy": 2, "opentelemetry-collector": 1,
-               "argo-cd": 6}
+    minimum = {"kube-prometheus-stack": 9, "loki": 2, "tempo": 1, "alloy": 2, "opentelemetry-collector": 1}
     for chart, release in releases(plan).items():
         # container resources (PVC claims also have `resources`, with storage requests only)
         found = [r for r in walk(release.inputs["values"], "resources")
@@ -348,7 +345,7 @@ def test_namespace_pod_security_and_network_policies(plan: Plan, minimal: Plan) 
           for n in plan.of_type("kubernetes:core/v1:Namespace")}
     assert ns["monitoring"]["pod-security.kubernetes.io/enforce"] == "privileged"
     assert ns["monitoring"]["pod-security.kubernetes.io/warn"] == "baseline"
-    assert ns["argocd"]["pod-security.kubernetes.io/enforce"] == "baseline"
+    assert set(ns) == {"monitoring"}
     policies = {p.inputs["metadata"]["name"]: p.inputs["spec"] for p in plan.of_type(NETPOL)}
     assert {p.inputs["metadata"]["namespace"] for p in plan.of_type(NETPOL)} == {"monitoring"}
     deny = policies["default-deny-ingress"]
@@ -372,7 +369,6 @@ def test_namespace_pod_security_and_network_policies(plan: Plan, minimal: Plan) 
 @pytest.mark.parametrize(("args", "fields"), [
     (replace(ARGS, name_prefix="Looper", namespace="Monitoring"), ["namespace"] + ["name_prefix"] * 3),
     (replace(ARGS, name_prefix="looper-" + "x" * 33), ["name_prefix"] * 2),  # loki buckets: 64, 65 chars
-    (replace(ARGS, namespace="argocd", settings=ObservabilitySettings(argocd=True)), ["namespace"]),
 ])
 def test_names_it_would_make_badly_are_refused_before_anything_is_built(
         args: ObservabilityArgs, fields: list[str]) -> None:

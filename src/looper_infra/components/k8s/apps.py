@@ -305,6 +305,13 @@ def app_manifests(args: AppsArgs) -> list[dict[str, Any]]:
     return out
 
 
+#: (API group, kind) of every object `app_manifests` renders, plus ConfigMap for the apps' own
+#: configuration: what a GitOps repository may create in the app namespace (Argo CD's AppProject)
+APP_KINDS: tuple[tuple[str, str], ...] = (
+    ("", "ServiceAccount"), ("", "Service"), ("", "ConfigMap"), ("apps", "Deployment"),
+    ("autoscaling", "HorizontalPodAutoscaler"), ("policy", "PodDisruptionBudget"),
+    ("networking.k8s.io", "NetworkPolicy"), ("external-secrets.io", "ExternalSecret"))
+
 _KIND_SUFFIX = {"ServiceAccount": "sa", "Deployment": "deploy", "Service": "svc",
                 "HorizontalPodAutoscaler": "hpa", "PodDisruptionBudget": "pdb",
                 "NetworkPolicy": "netpol", "ExternalSecret": "secret"}

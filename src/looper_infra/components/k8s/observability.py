@@ -1,4 +1,4 @@
-"""The observability stack of stage `v4-platform`: metrics, logs, traces, alerting, optional Argo CD.
+"""The observability stack of stage `v4-platform`: metrics, logs, traces, alerting.
 
 What it builds (all in namespace `monitoring` unless noted):
 
@@ -18,7 +18,7 @@ What it builds (all in namespace `monitoring` unless noted):
   kubeadm config exposes it, node-exporter on every node reading the control planes' textfile
   metrics, and the control-plane DR alerts of `observability_rules`), Loki, Tempo, Grafana Alloy
   (pod logs, the Promtail successor), the OpenTelemetry Collector (OTLP in; traces to Tempo,
-  metrics to Prometheus by remote write, logs to Loki's OTLP endpoint) and Argo CD when enabled;
+  metrics to Prometheus by remote write, logs to Loki's OTLP endpoint);
 - the SMTP password of Alertmanager through an ExternalSecret (AWS Secrets Manager -> Secret);
 - NetworkPolicies: default-deny ingress, intra-namespace allowed, OTLP 4317/4318 from the
   application namespaces, Grafana 3000 from the edge namespace, the operator's admission webhook.
@@ -54,7 +54,6 @@ from looper_infra.facts.observability_charts import CHARTS
 from looper_infra.manifests.web_identity import WebIdentity
 
 INGRESS_NAMESPACE = EDGE_NAMESPACE  # the Gateway API proxies
-ARGOCD_NAMESPACE = "argocd"
 #: names of Kubernetes Secrets (not secret values)
 GRAFANA_ADMIN_SECRET = "grafana-admin"  # noqa: S105
 SMTP_SECRET = "alertmanager-smtp"  # noqa: S105
@@ -103,8 +102,6 @@ class ObservabilityArgs:
         errors = []
         if not _K8S_NAME.match(self.namespace):
             errors.append(f"namespace: {self.namespace!r} is not a Kubernetes name")
-        elif self.settings.argocd and self.namespace == ARGOCD_NAMESPACE:
-            errors.append(f"namespace: {self.namespace!r} is Argo CD's own namespace")
         errors += [f"name_prefix: bucket name {name!r} is not an S3 bucket name (3-63 of a-z0-9-)"
                    for name in map(self.bucket_name, BUCKET_ROLES) if not _BUCKET_NAME.match(name)]
         return errors
@@ -239,10 +236,6 @@ class Observability(Component):
         self._release("alloy", namespace, v.alloy_values(ep), after=[kps, loki])
         self._release("opentelemetry-collector", namespace,
                       v.otel_collector_values(s.otel_collector_replicas, ep), after=[kps])
-        if s.argocd:
-            argo_ns = self._namespace(f"{self._prefix}-argocd-namespace", ARGOCD_NAMESPACE,
-                                      enforce="baseline", warn="restricted")
-            self._release("argo-cd", argo_ns, v.argocd_values())
         return kps
 
     # -- helpers -----------------------------------------------------------------------------------

@@ -66,4 +66,3 @@ class ObservabilitySettings:
     loki: LokiSettings = field(default_factory=LokiSettings)
     tempo_retention_hours: int = 336
     otel_collector_replicas: int = 2
-    argocd: bool = False

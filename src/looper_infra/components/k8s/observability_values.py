@@ -34,7 +34,6 @@ RELEASE_NAMES: Mapping[str, str] = {
     "tempo": "tempo",
     "alloy": "alloy",
     "opentelemetry-collector": "otel-collector",
-    "argo-cd": "argocd",
 }
 #: kube-prometheus-stack resources are `<fullnameOverride>-prometheus`, `-alertmanager`
 KPS_FULLNAME = RELEASE_NAMES["kube-prometheus-stack"]
@@ -120,8 +119,6 @@ SIZES: Mapping[str, Resources] = {
     "alloy": Resources("100m", "128Mi", "500m", "512Mi"),
     "alloy-config-reloader": SMALL,
     "otel-collector": Resources("200m", "256Mi", "1", "1Gi"),
-    "argocd": Resources("100m", "256Mi", "1", "1Gi"),
-    "argocd-small": Resources("20m", "64Mi", "200m", "256Mi"),
 }
 
 
@@ -533,21 +530,4 @@ def otel_collector_values(replicas: int, ep: Endpoints) -> dict[str, Any]:
                 "logs": {"receivers": ["otlp"], "processors": processors, "exporters": ["otlp_http/loki"]},
             }},
         },
-    }
-
-
-# -- Argo CD -------------------------------------------------------------------------------------
-
-def argocd_values() -> dict[str, Any]:
-    """Argo CD without Dex (add SSO explicitly); every component sized."""
-    big, small = SIZES["argocd"].values(), SIZES["argocd-small"].values()
-    return {
-        "fullnameOverride": RELEASE_NAMES["argo-cd"],
-        "dex": {"enabled": False},
-        "controller": {"resources": big},
-        "server": {"resources": small},
-        "repoServer": {"resources": big},
-        "applicationSet": {"resources": small},
-        "notifications": {"resources": small},
-        "redis": {"resources": small},
     }
