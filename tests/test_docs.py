@@ -99,8 +99,8 @@ def test_shared_config_sections_are_documented_once() -> None:
     sections = {s.title: s for s in shared_sections()}
     assert {"gcp", "network", "dns", "app", "resources"} <= set(sections)
     assert [u.stage for u in sections["gcp"].uses + sections["gcp"].extended] == ["v1", "v2", "v3", "v4"]
-    # ingress, redis, chromadb, kafka, autoscaler, handler, apps
-    assert len(sections["resources"].uses) == 7
+    # ingress, redis, chromadb, kafka, autoscaler, handler, metrics-server, apps
+    assert len(sections["resources"].uses) == 8
     config = (ROOT / "docs" / "config.md").read_text(encoding="utf-8")
     pages = {p.stem: p.read_text(encoding="utf-8") for p in (ROOT / "docs" / "stages").glob("*.md")}
     for s in sections.values():

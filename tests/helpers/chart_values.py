@@ -159,6 +159,20 @@ FREE_FORM: Mapping[str, Mapping[str, str]] = {
         "deployment.pod.topologySpreadConstraints": "Kubernetes TopologySpreadConstraints, copied "
                                                     "into the pod spec as is",
     },
+    "metrics-server": {
+        "resources": _RESOURCES,
+        "securityContext": _SECURITY,
+        "podSecurityContext": _SECURITY,
+        "topologySpreadConstraints[]": _K8S_LIST,
+    },
+    "kubelet-csr-approver": {
+        "resources": _RESOURCES,
+        "securityContext": _SECURITY,
+        "podSecurityContext": _SECURITY,
+        "affinity": "a Kubernetes Affinity, copied into the pod spec as is (`with .Values.affinity`)",
+        "dnsConfig": "a Kubernetes PodDNSConfig, copied into the pod spec as is "
+                     "(`.Values.dnsConfig | toYaml`)",
+    },
     "argo-cd": {
         "configs.cm": "argocd-cm's data, rendered as is (keys of Argo CD's operator manual argocd-cm.yaml: "
                       "users.anonymous.enabled, users.session.duration)",

@@ -20,6 +20,7 @@ def test_every_pinned_image_is_listed() -> None:
     refs = {p.image_ref for p in all_pins() if p.kind is Kind.image and p.version}
     expected = {*charts.IMAGES.values(), app_image.DEMO_APP_IMAGE, versions.CADDY_IMAGE,
                 versions.CUDA_BASE_IMAGE, POSTGRES_IMAGE, CHROMA_IMAGE, ":".join(charts.NTH_IMAGE),
+                ":".join(charts.KUBELET_CSR_APPROVER_IMAGE), ":".join(charts.METRICS_SERVER_IMAGE),
                 *(f"{charts.CLUSTER_AUTOSCALER_REPOSITORY}:{tag}"
                   for tag in charts.CLUSTER_AUTOSCALER_IMAGES.values()),
                 *(f"registry.k8s.io/{c}:v{row.version}" for row in k8s_versions.RELEASES.values()

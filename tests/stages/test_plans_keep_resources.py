@@ -98,15 +98,25 @@ ISSUE_16_OUTPUTS: dict[str, set[str]] = {"v4": {"node_asg_names"}, "v4-platform"
 #: ExternalSecrets, NetworkPolicies) are new; Envoy Gateway replaces ingress-nginx (its release,
 #: namespace and policy go, the Gateway, routes, controller, CRDs and policies come; Grafana's
 #: allow names the edge's namespace); the namespace-wide app egress allows stop covering app pods.
+#: Kubelet serving certificates from the cluster CA (so metrics-server verifies the kubelets and the
+#: HPAs scale): the kubeadm KubeletConfiguration says `serverTLSBootstrap: true`. It travels in the
+#: control planes' day-2 bundle (kubeadm-init.yaml), whose sha256 the control-plane templates name
+#: (a new template version only: the control-plane groups have no instance refresh, running control
+#: planes stay; docs/runbooks/kubelet-serving-certs.md). Worker templates do not change (joining
+#: nodes read ConfigMap kubelet-config). The cluster stack exports `node_networks` for the approver.
+#: v4-platform: kubelet-csr-approver (release, budget) and metrics-server (release) are new.
 ISSUE_17: dict[str, re.Pattern[str]] = {
+    "v4": re.compile(r"cp-bundle|control-plane-\d+-template"),
     "v4-platform": re.compile(r"apps-.*|edge-.*|ns-envoy-gateway-system|ingress(-release)?|ns-ingress-nginx"
                               r"|netpol-looper-allow-(from-ingress-nginx|to-data-services|to-rds)"
                               r"|observability-netpol-allow-grafana-from-ingress"
                               # v4-platform-dev shows the GitOps mode: Argo CD and its Application
                               # are added, and Argo CD (not Pulumi) applies the apps-* objects
-                              r"|gitops-.*"),
+                              r"|gitops-.*"
+                              r"|kubelet-csr-approver-(release|pdb)|metrics-server-release"),
 }
-ISSUE_17_OUTPUTS: dict[str, set[str]] = {"v4-platform": {"argocd_application", "argocd_admin_password"}}
+ISSUE_17_OUTPUTS: dict[str, set[str]] = {"v4": {"node_networks"},
+                                         "v4-platform": {"argocd_application", "argocd_admin_password"}}
 #: baseline folder -> the issues since it (their intended changes add up)
 _NOW = (ISSUE_16, ISSUE_17)
 _NOW_OUTPUTS = (ISSUE_16_OUTPUTS, ISSUE_17_OUTPUTS)

@@ -534,3 +534,38 @@ def test_admin_kubeconfig_verifies(dev: Plan) -> None:
     client.verify_directly_issued_by(ca)
     assert client.subject.get_attributes_for_oid(x509.NameOID.ORGANIZATION_NAME)[0].value == \
         "kubeadm:cluster-admins"
+
+
+# --- kubelet serving certificates ------------------------------------------------------------------
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_cluster_exports_its_node_networks(stack: str, request: pytest.FixtureRequest) -> None:
+    import re
+
+    from looper_infra.engine.fakes.k8s import cluster_outputs
+    from looper_infra.engine.mocks import MockContext
+
+    plan: Plan = request.getfixturevalue(stack)
+    values = example_values(f"v4-{stack}")
+    out = plan.outputs["node_networks"]
+    assert set(out) == {"aws", "gcp"}
+    assert out["aws"]["cidr"] == values["network"]["vpc_cidr"] == "10.1.0.0/16"
+    assert out["gcp"]["cidr"] == values["gcp"]["subnet_cidr"] == "10.0.0.0/20"
+    assert (out["aws"]["resolvable"], out["gcp"]["resolvable"]) == (True, False)
+    assert re.fullmatch(out["aws"]["name_regex"], "ip-10-1-0-17.ap-northeast-2.compute.internal")
+    project, zone = values["gcp"]["project"], values["gcp"]["zone"]
+    assert re.fullmatch(out["gcp"]["name_regex"], f"looper-{stack}-gpu.{zone}.c.{project}.internal")
+    # the platform's offline fake answers what this stack exports
+    assert cluster_outputs(f"organization/looper/v4-{stack}", MockContext())["node_networks"] == out
+
+
+def test_a_cluster_without_a_gcp_node_exports_only_its_vpc() -> None:
+    from looper_infra.config import validate_mapping
+    from looper_infra.stages.v4_parts import node_networks
+
+    values = example_values("v4-dev")
+    values["gcp"]["gpu_node"] = None  # VPN only: no node on GCP
+    cfg = validate_mapping(values, "test")
+    assert node_networks(cfg) == {"aws": {"cidr": "10.1.0.0/16", "resolvable": True,
+                                          "name_regex": r"ip-(?:[0-9]{1,3}-){3}[0-9]{1,3}\.ap-northeast-2"
+                                                        r"\.compute\.internal"}}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -72,7 +73,8 @@ def test_every_chart_is_the_pinned_one_installed_atomically(plan: Plan) -> None:
     gitops = {"argo-cd"} if plan.stack == "v4-platform-dev" else set()  # dev shows the GitOps mode
     assert ours == {CHARTS["gateway-helm"].chart, CHARTS["gateway-crds-helm"].chart,
                     "aws-ebs-csi-driver", "external-secrets", "gpu-operator",
-                    CHARTS["aws-node-termination-handler"].chart, "cluster-autoscaler", "velero"} | gitops
+                    CHARTS["aws-node-termination-handler"].chart, "cluster-autoscaler", "velero",
+                    "kubelet-csr-approver", "metrics-server"} | gitops
     for r in plan.of_type(RELEASE):
         repo, version = tables.get(r.inputs["chart"]) or obs_table[r.inputs["chart"]]
         assert (r.inputs.get("repositoryOpts", {}).get("repo", ""), r.inputs["version"]) == (repo, version)
@@ -122,9 +124,10 @@ def test_data_services_keep_their_volumes_and_have_pdbs(plan: Plan) -> None:
         assert r.inputs["spec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"] == "Retain"
     pdbs = {p.inputs["metadata"]["name"]: p.inputs["spec"] for p in plan.of_type(PDB)
             if not p.name.startswith("apps-")}  # the apps' budgets: tests/stages/test_v4_apps.py
-    assert set(pdbs) == {"redis", "chromadb", "kafka", "snapshot-controller"}  # + the backups' controller
-    # one replica each: a drain moves the pod (the service is down meanwhile, docs/v4-platform.md)
-    # instead of waiting forever; a crash-looping pod never holds a drain
+    # + the backups' controller and the kubelet-csr-approver (its chart has no budget of its own)
+    assert set(pdbs) == {"redis", "chromadb", "kafka", "snapshot-controller", "kubelet-csr-approver"}
+    # one replica each (the approver: one of two): a drain moves the pod (the service is down
+    # meanwhile, docs/v4-platform.md) instead of waiting forever; a crash-looping pod never holds a drain
     assert all(p["maxUnavailable"] == 1 and p["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
                for p in pdbs.values())
     # ... and the autoscaler does not take a singleton down just to empty a node
@@ -436,8 +439,9 @@ def test_no_disruption_budget_blocks_a_drain(plan: Plan) -> None:
 
     checked = resources_of(plan)
     budgets = [r for r in checked if r.type in (PDB_TYPE, RELEASE)]
-    # redis, chromadb, kafka, the snapshot controller and the two example apps (Argo CD's in dev)
-    pdbs = 4 if plan.stack == "v4-platform-dev" else 6
+    # redis, chromadb, kafka, the snapshot controller, kubelet-csr-approver and the two example apps
+    # (Argo CD's in dev)
+    pdbs = 5 if plan.stack == "v4-platform-dev" else 7
     assert sum(r.type == PDB_TYPE for r in budgets) == pdbs and sum(r.type == RELEASE for r in budgets) >= 10
     blocking = {r.name: list(pdb_allows_eviction(r)) for r in budgets}
     assert {name: found for name, found in blocking.items() if found} == {}
@@ -479,3 +483,33 @@ def test_autoscaler_follows_the_cluster_stacks_name_version_and_groups(plan: Pla
     groups = out["node_asg_names"]
     assert priorities.inputs["data"] == {
         "priorities": f"20:\n- ^{groups['workers']}$\n10:\n- ^{groups['gpu']}$\n"}
+
+
+def test_kubelet_csr_approver_trusts_the_cluster_stacks_node_networks(plan: Plan) -> None:
+    from looper_infra.components.k8s.metrics_server import approver_policy
+
+    networks = cluster(plan)["node_networks"]
+    values = release(plan, "kubelet-csr-approver").inputs["values"]
+    policy = approver_policy(networks)
+    assert values["providerRegex"] == policy.provider_regex
+    assert values["providerIpPrefixes"] == list(policy.ip_prefixes) == [
+        networks["aws"]["cidr"], networks["gcp"]["cidr"]] == ["10.1.0.0/16", "10.0.0.0/20"]
+    assert values["bypassDnsResolution"] is True  # the example clusters have a GCP node
+    env = cluster(plan)["env"]
+    gpu_node = f"looper-{env}-gpu.asia-northeast3-a.c.looper-gpu-{env}.internal"
+    assert re.fullmatch(values["providerRegex"], gpu_node)
+    assert re.fullmatch(values["providerRegex"], "ip-10-1-32-7.ap-northeast-2.compute.internal")
+
+
+def test_metrics_server_serves_the_hpas_without_skipping_kubelet_tls(plan: Plan) -> None:
+    values = release(plan, "metrics-server").inputs["values"]
+    assert not [a for a in (*values["defaultArgs"], *values.get("args", [])) if "insecure" in a]
+    assert values["replicas"] == 2 and values["podDisruptionBudget"]["enabled"] is True
+    assert values["apiService"]["insecureSkipTLSVerify"] is False
+    # HPAs exist to use it: every app's HPA scales on CPU utilisation (dev's apps come through
+    # Argo CD, `gitops`: not in the Pulumi plan)
+    hpas = plan.of_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
+    assert bool(hpas) is (plan.stack == "v4-platform-prod")
+    for hpa in hpas:
+        metrics = hpa.inputs["spec"]["metrics"]
+        assert "cpu" in {m["resource"]["name"] for m in metrics if m["type"] == "Resource"}

@@ -366,6 +366,18 @@ class NodeTerminationHandlerSettings(Strict):
                                     description="Requests and limits of the handler.")
 
 
+class MetricsServerSettings(Strict):
+    """metrics-server (kube-system): the resource metrics HorizontalPodAutoscalers scale on, read
+    from the kubelets over TLS verified with the cluster CA (kubelet serving certificates are
+    approved by kubelet-csr-approver; docs/runbooks/kubelet-serving-certs.md)."""
+
+    replicas: int = Field(2, ge=1, le=5, description="Replicas, one per node (the metrics API "
+                          "answers while one is rescheduled; 1 only to save a pod).")
+    resources: ResourceSpec = Field(default_factory=lambda: _res("100m", "200Mi", "500m", "400Mi"),
+                                    description="Requests and limits of each replica (upstream sizing: "
+                                    "about 1 millicore and 2 MiB per node).")
+
+
 class V4PlatformConfig(Strict):
     """Stage v4-platform: ingress, storage, secrets, GPU operator, Redis, ChromaDB, Kafka in the cluster."""
 
@@ -394,6 +406,9 @@ class V4PlatformConfig(Strict):
     node_termination_handler: NodeTerminationHandlerSettings = Field(
         default_factory=NodeTerminationHandlerSettings,
         description="AWS Node Termination Handler (queue mode).")
+    metrics_server: MetricsServerSettings = Field(
+        default_factory=MetricsServerSettings,
+        description="metrics-server for the HPAs (CPU and memory), with verified kubelet TLS.")
     observability: ObservabilityConfig = Field(
         default_factory=ObservabilityConfig, description="Metrics, logs and traces (see its own section).")
     backups: BackupsConfig = Field(default_factory=BackupsConfig,

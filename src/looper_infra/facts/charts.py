@@ -70,6 +70,22 @@ CHARTS: Final[dict[str, Chart]] = {
     # vmware-tanzu/helm-charts read 2026-12-05. Images: facts/backups.py.
     "velero": Chart("https://vmware-tanzu.github.io/helm-charts", "velero", "12.1.0",
                     "vmware-tanzu/helm-charts tag velero-12.1.0 (2026-06-25)"),
+    # kubelet-csr-approver: chart 1.2.14 = approver v1.2.14 (tag v1.2.14, commit 14dd0aca331f,
+    # 2026-04-09, the newest tag in a snapshot of postfinance/kubelet-csr-approver of 2026-04-09
+    # read 2026-12-05). The chart's Chart.yaml says 0.0.1-dummy: its publish workflow
+    # (.github/workflows/publish.yaml) packages the chart at the tag without its `v` and ko pushes
+    # the image with the tag itself. Image: KUBELET_CSR_APPROVER_IMAGE below.
+    "kubelet-csr-approver": Chart("https://postfinance.github.io/kubelet-csr-approver",
+                                  "kubelet-csr-approver", "1.2.14",
+                                  "postfinance/kubelet-csr-approver tag v1.2.14 (2026-04-09)"),
+    # metrics-server: chart 3.13.1 (tag metrics-server-helm-chart-3.13.1, commit 842dcc8c42f2,
+    # 2026-06-11; its Chart.yaml `version: 3.13.1`, `appVersion: 0.8.1`), the newest chart tag in
+    # a snapshot of kubernetes-sigs/metrics-server of 2026-08-04 read 2026-12-05. Server v0.9.0 is
+    # tagged (2026-07-13) but no chart ships it yet: the image stays the chart's v0.8.1
+    # (0.8.x supports Kubernetes 1.31+, README "Compatibility Matrix"). Image: METRICS_SERVER_IMAGE.
+    "metrics-server": Chart("https://kubernetes-sigs.github.io/metrics-server", "metrics-server", "3.13.1",
+                            "kubernetes-sigs/metrics-server tag metrics-server-helm-chart-3.13.1 "
+                            "(2026-06-11)"),
     # argo-cd: chart 10.10.2 recorded 2026-10-09 (this-is-tobi/homelab Renovate log). Its values were
     # read at tag argo-cd-10.1.1 (Argo CD v3.4.4, 2026-07-02), the newest in a snapshot of
     # argoproj/argo-helm read 2026-12-05 (tests/fixtures/charts/argo-cd.yaml records the gap). Moved
@@ -81,6 +97,12 @@ CHARTS: Final[dict[str, Chart]] = {
 #: AWS Node Termination Handler's image for chart 0.27.6 (its appVersion 1.25.6; the chart's default
 #: repository, tag `v<appVersion>`), pinned explicitly so a chart bump cannot move it silently.
 NTH_IMAGE: Final = ("public.ecr.aws/aws-ec2/aws-node-termination-handler", "v1.25.6")
+
+#: kubelet-csr-approver's image for chart 1.2.14 (ko publishes ghcr.io/postfinance/kubelet-csr-approver
+#: with the git tag), set explicitly so a chart bump cannot move it silently.
+KUBELET_CSR_APPROVER_IMAGE: Final = ("ghcr.io/postfinance/kubelet-csr-approver", "v1.2.14")
+#: metrics-server's image for chart 3.13.1 (the chart's default repository, tag v<appVersion>).
+METRICS_SERVER_IMAGE: Final = ("registry.k8s.io/metrics-server/metrics-server", "v0.8.1")
 
 #: Cluster Autoscaler's image repository (the chart's default, registry.k8s.io).
 CLUSTER_AUTOSCALER_REPOSITORY: Final = "registry.k8s.io/autoscaling/cluster-autoscaler"

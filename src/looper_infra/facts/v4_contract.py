@@ -64,10 +64,45 @@ NODE_LIFECYCLE_OUTPUTS = ("cluster_name", "kubernetes_version", "node_asg_names"
                           "cluster_autoscaler_role_arn",
                           "node_drain_timeout_seconds")
 
+#: cluster stack output the kubelet-serving CSR approver reads: where the cluster's nodes live,
+#: by key ("aws", and "gcp" with a GCP node): {"cidr": the network its nodes take addresses
+#: from, "name_regex": an unanchored RE2 pattern of its node names (`node_name_regex`),
+#: "resolvable": whether the names resolve from the AWS VPC}
+KUBELET_SERVING_OUTPUTS = ("node_networks",)
+
 #: cluster stack outputs the platform stack requires (StackReference.require_output)
 CLUSTER_OUTPUTS = ("env", "region", "kubeconfig", "rds_secret_arn", "eso_role_arn",
                    "oidc_provider_arn", "oidc_issuer_host", "ebs_csi_role_arn", "ingress_node_ports",
-                   *NODE_LIFECYCLE_OUTPUTS)
+                   *NODE_LIFECYCLE_OUTPUTS, *KUBELET_SERVING_OUTPUTS)
+
+
+def _literal(text: str) -> str:
+    """`text` as an RE2 literal (names and domains hold only [a-z0-9.-]: the dot is the one
+    character that means something)."""
+    return text.replace(".", r"\.")
+
+
+def ec2_node_name_regex(region: str) -> str:
+    """Node names of EC2 instances in `region`. A node registers under the instance's private DNS
+    name (IMDS `local-hostname`, bootstrap/templates/k8s-node-aws.py.j2), which with the subnets'
+    default hostname type (ip-name) is `ip-<a>-<b>-<c>-<d>.<region>.compute.internal`, or
+    `...ec2.internal` in us-east-1 (EC2 User Guide, "Amazon EC2 instance hostname types")."""
+    domain = "ec2.internal" if region == "us-east-1" else f"{region}.compute.internal"
+    return r"ip-(?:[0-9]{1,3}-){3}[0-9]{1,3}\." + _literal(domain)
+
+
+def gce_node_name_regex(instance: str, zone: str, project: str) -> str:
+    """The node name of GCE instance `instance`: its internal DNS name from the metadata server
+    (`instance/hostname`, bootstrap/templates/k8s-node-gcp.py.j2), zonal
+    `<instance>.<zone>.c.<project>.internal`, or global `<instance>.c.<project>.internal` in a
+    project still on global DNS (GCP "Internal DNS": zonal is the default since 2018)."""
+    return f"{_literal(instance)}\\.(?:{_literal(zone)}\\.)?c\\.{_literal(project)}\\.internal"
+
+
+def node_name_regex(patterns: list[str]) -> str:
+    """One anchored RE2 pattern matching a name of any of `patterns` in full (Go's `$` is the
+    end of the text: RE2 has no multi-line mode unless asked)."""
+    return "^(?:" + "|".join(f"(?:{p})" for p in patterns) + ")$"
 
 
 def app_secret_prefix(env: str) -> str:

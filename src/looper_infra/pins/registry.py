@@ -94,6 +94,12 @@ def image_pins() -> list[Pin]:
     pins.append(Pin(Kind.image, "aws-node-termination-handler", nth_tag, nth_repository,
                     "the chart's default repository, tag v<appVersion>",
                     "looper_infra.facts.charts.NTH_IMAGE"))
+    for key, constant, source in (
+            ("kubelet-csr-approver", "KUBELET_CSR_APPROVER_IMAGE",
+             "ko-published by the chart's release workflow with the git tag"),
+            ("metrics-server", "METRICS_SERVER_IMAGE", "the chart's default repository, tag v<appVersion>")):
+        repository, tag = getattr(charts, constant)
+        pins.append(Pin(Kind.image, key, tag, repository, source, f"looper_infra.facts.charts.{constant}"))
     pins += [Pin(Kind.image, f"cluster-autoscaler-{minor}", tag, charts.CLUSTER_AUTOSCALER_REPOSITORY,
                  f"kubernetes/autoscaler tag cluster-autoscaler-{tag.removeprefix('v')} "
                  f"(for Kubernetes {minor})",

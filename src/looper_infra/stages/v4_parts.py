@@ -270,4 +270,23 @@ def cluster_outputs(cfg: V4Config, cluster: KubeadmCluster) -> dict[str, Any]:
         # the control planes' release (config); the kubelets' (facts.v4_contract)
         "kubernetes_version": cfg.cluster.kubernetes_version,
         "node_kubernetes_version": cfg.cluster.effective_node_kubernetes_version,
+        "node_networks": node_networks(cfg),
     }
+
+
+def node_networks(cfg: V4Config) -> dict[str, dict[str, Any]]:
+    """Where the cluster's nodes live and how they are named (facts.v4_contract.KUBELET_SERVING_OUTPUTS):
+    the kubelet-serving CSR approver (v4-platform) approves only these names and addresses."""
+    out: dict[str, dict[str, Any]] = {"aws": {
+        "cidr": str(cfg.network.vpc_cidr), "name_regex": v4_contract.ec2_node_name_regex(cfg.aws.region),
+        # the VPC resolver answers the instances' private DNS names (enable_dns_hostnames)
+        "resolvable": True}}
+    g = cfg.gcp
+    if g is not None and g.gpu_node is not None:
+        out["gcp"] = {
+            "cidr": str(g.subnet_cidr),
+            "name_regex": v4_contract.gce_node_name_regex(naming.name(cfg.name_prefix, cfg.env, "gpu"),
+                                                          g.zone, g.project),
+            # GCP's internal DNS answers only inside GCP: nothing forwards *.internal from AWS
+            "resolvable": False}
+    return out

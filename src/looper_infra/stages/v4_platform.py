@@ -35,6 +35,12 @@ from looper_infra.components.k8s.external_secrets import (
 )
 from looper_infra.components.k8s.gateway import Gateway, GatewayArgs, NodePorts
 from looper_infra.components.k8s.gpu_operator import GpuOperator, GpuOperatorArgs
+from looper_infra.components.k8s.metrics_server import (
+    KubeletCsrApprover,
+    KubeletCsrApproverArgs,
+    MetricsServer,
+    MetricsServerArgs,
+)
 from looper_infra.components.k8s.namespaces import Namespaces, NamespacesArgs
 from looper_infra.components.k8s.network_policies import NetworkPolicies, NetworkPoliciesArgs
 from looper_infra.components.k8s.node_termination_handler import (
@@ -109,7 +115,8 @@ def observability_settings(o: ObservabilityConfig) -> ObservabilitySettings:
 
 def node_lifecycle(cfg: V4PlatformConfig, cluster: dict[str, pulumi.Output[Any]],
                    opts: pulumi.ResourceOptions) -> None:
-    """Drain before termination (the handler reads the cluster's queue) and size the node groups."""
+    """Drain before termination (the handler reads the cluster's queue), size the node groups, and
+    give the HPAs resource metrics read from the kubelets over verified TLS."""
     nth, ca = cfg.node_termination_handler, cfg.cluster_autoscaler
     NodeTerminationHandler("node-termination", NodeTerminationHandlerArgs(
         queue_url=cluster["node_termination_queue_url"], region=cfg.aws.region,
@@ -125,6 +132,11 @@ def node_lifecycle(cfg: V4PlatformConfig, cluster: dict[str, pulumi.Output[Any]]
                              delay_after_failure=ca.scale_down_delay_after_failure,
                              utilization_threshold=ca.scale_down_utilization_threshold),
         max_node_provision_time=ca.max_node_provision_time, replicas=ca.replicas), opts)
+    # kubelet serving certificates signed by the cluster CA, then metrics-server verifying them
+    KubeletCsrApprover("kubelet-csr-approver", KubeletCsrApproverArgs(
+        node_networks=cluster["node_networks"]), opts)
+    MetricsServer("metrics-server", MetricsServerArgs(
+        resources=cfg.metrics_server.resources.resources(), replicas=cfg.metrics_server.replicas), opts)
 
 
 def policy_inputs(cfg: V4PlatformConfig) -> network_policies.PolicyInputs:

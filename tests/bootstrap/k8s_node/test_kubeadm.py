@@ -95,6 +95,8 @@ SCHEMAS = {
                      "protectKernelDefaults", "containerRuntimeEndpoint"],
         "properties": {"apiVersion": {"const": "kubelet.config.k8s.io/v1beta1"},
                        "cgroupDriver": {"const": "systemd"}, "rotateCertificates": {"const": True},
+                       # serving certificate from the cluster CA (kubelet-csr-approver approves it)
+                       "serverTLSBootstrap": {"const": True},
                        "protectKernelDefaults": {"const": True}, "readOnlyPort": {"const": 0},
                        "containerRuntimeEndpoint": {"const": "unix:///var/run/crio/crio.sock"}},
     },
@@ -129,6 +131,9 @@ def test_kubeadm_init_documents(name: str) -> None:
     assert args(init["nodeRegistration"]["kubeletExtraArgs"])["provider-id"] == "@@provider_id@@"
     kubelet = found["KubeletConfiguration"]
     assert "providerID" not in kubelet  # cluster-wide: no per-node value
+    # the kubelets' serving certificates come from the cluster CA (CSRs that kubelet-csr-approver
+    # approves in v4-platform), rotated like the client certificates
+    assert (kubelet["serverTLSBootstrap"], kubelet["rotateCertificates"]) == (True, True)
     # graceful node shutdown within the 30 s Ubuntu's logind lets an inhibitor delay shutdown
     assert (kubelet["shutdownGracePeriod"], kubelet["shutdownGracePeriodCriticalPods"]) == ("30s", "10s")
     assert init["bootstrapTokens"][0]["token"] == "@@token@@"

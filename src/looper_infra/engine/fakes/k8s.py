@@ -24,7 +24,7 @@ from looper_infra.engine.fakes.aws.ids import ec2_id, iam_arn
 from looper_infra.engine.fakes.aws.secretsmanager import secret_arn
 from looper_infra.engine.fakes.seeded import HEX, chars
 from looper_infra.engine.mocks import Fake, MockContext
-from looper_infra.facts.v4_contract import CLUSTER_OUTPUTS
+from looper_infra.facts.v4_contract import CLUSTER_OUTPUTS, ec2_node_name_regex, gce_node_name_regex
 
 SECRET_OUTPUTS = ("kubeconfig",)
 
@@ -69,6 +69,11 @@ def cluster_outputs(stack_name: str, ctx: MockContext) -> dict[str, Any]:
         "node_termination_role_arn": iam_arn(account, f"role/{prefix}-node-termination-handler"),
         "cluster_autoscaler_role_arn": iam_arn(account, f"role/{prefix}-cluster-autoscaler"),
         "node_drain_timeout_seconds": 300,
+        # kubelet serving certificates: the example stacks' K8s VPC and GCP node (stages/v4_parts.py)
+        "node_networks": {
+            "aws": {"cidr": "10.1.0.0/16", "name_regex": ec2_node_name_regex(region), "resolvable": True},
+            "gcp": {"cidr": "10.0.0.0/20", "name_regex": gce_node_name_regex(
+                f"{prefix}-gpu", "asia-northeast3-a", f"looper-gpu-{env}"), "resolvable": False}},
     }
     return {
         **{name: required[name] for name in CLUSTER_OUTPUTS},
