@@ -41,7 +41,7 @@ NOT_VALIDATABLE = {"ClusterSecretStore": "External Secrets CRD (external-secrets
                    **{k: "Gateway API CRD (gateway.networking.k8s.io/v1), vendored"
                       for k in ("Gateway", "GatewayClass", "HTTPRoute")},
                    "EnvoyProxy": "Envoy Gateway CRD (gateway.envoyproxy.io/v1alpha1), not built in",
-                   **{k: "Argo CD CRD (argoproj.io/v1alpha1), installed by its chart (GitOps mode only)"
+                   **{k: "Argo CD CRD (argoproj.io/v1alpha1), vendored (GitOps mode only)"
                       for k in ("AppProject", "Application")}}
 #: the kinds only the GitOps example (v4-platform-dev) has
 GITOPS_ONLY = {"AppProject", "Application"}
