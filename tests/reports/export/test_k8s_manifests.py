@@ -9,6 +9,7 @@ tests/stages/test_v4_platform.py.
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,14 @@ def test_manifests_are_the_objects_not_releases_nor_the_provider(plans: dict[str
     secrets = [o for o in objs if o["kind"] == "Secret"]
     assert secrets and all(o["stringData"] == {} for o in secrets)  # values never leave the plan
     assert all(o["metadata"]["annotations"][MASKED_ANNOTATION] == "stringData" for o in secrets)
+
+
+def test_rendering_leaves_the_plan_as_planned() -> None:
+    plan = plan_values(example_values("v4-platform-prod"), stack="v4-platform-prod")
+    before = copy.deepcopy([r.inputs for r in plan.resources])
+    secrets = [o for o in manifests_from_plan(plan) if o["kind"] == "Secret"]
+    assert secrets and all(MASKED_ANNOTATION in o["metadata"]["annotations"] for o in secrets)
+    assert [r.inputs for r in plan.resources] == before  # the masked Secrets' metadata is a copy
 
 
 @pytest.mark.parametrize("stack", STACKS)
