@@ -9,6 +9,7 @@ tests/stages/test_v4_platform.py.
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -34,15 +35,14 @@ STACKS = ("v4-platform-dev", "v4-platform-prod")
 #: custom resources: kubernetes-validate ships only the built-in API schemas
 NOT_VALIDATABLE = {"ClusterSecretStore": "External Secrets CRD (external-secrets.io/v1), not built in",
                    "ExternalSecret": "External Secrets CRD (external-secrets.io/v1), not built in",
-                   "VolumeSnapshotClass": "CSI snapshot CRD (snapshot.storage.k8s.io/v1), vendored; "
-                                          "validated against its CRD schema in tests/components/k8s/"
-                                          "test_snapshots.py",
                    "Schedule": "Velero CRD (velero.io/v1), installed by its chart",
-                   # Gateway API objects: a schema subset checks them (tests/components/k8s/test_gateway.py)
-                   **{k: "Gateway API CRD (gateway.networking.k8s.io/v1), not built in"
+                   # CRDs vendored in tests/fixtures/crds and src/looper_infra/manifests/crds: their
+                   # objects are validated against those schemas in tests/stages/test_crd_schemas.py
+                   "VolumeSnapshotClass": "CSI snapshot CRD (snapshot.storage.k8s.io/v1), vendored",
+                   **{k: "Gateway API CRD (gateway.networking.k8s.io/v1), vendored"
                       for k in ("Gateway", "GatewayClass", "HTTPRoute")},
                    "EnvoyProxy": "Envoy Gateway CRD (gateway.envoyproxy.io/v1alpha1), not built in",
-                   **{k: "Argo CD CRD (argoproj.io/v1alpha1), installed by its chart (GitOps mode only)"
+                   **{k: "Argo CD CRD (argoproj.io/v1alpha1), vendored (GitOps mode only)"
                       for k in ("AppProject", "Application")}}
 #: the kinds only the GitOps example (v4-platform-dev) has
 GITOPS_ONLY = {"AppProject", "Application"}
@@ -78,6 +78,14 @@ def test_manifests_are_the_objects_not_releases_nor_the_provider(plans: dict[str
     secrets = [o for o in objs if o["kind"] == "Secret"]
     assert secrets and all(o["stringData"] == {} for o in secrets)  # values never leave the plan
     assert all(o["metadata"]["annotations"][MASKED_ANNOTATION] == "stringData" for o in secrets)
+
+
+def test_rendering_leaves_the_plan_as_planned() -> None:
+    plan = plan_values(example_values("v4-platform-prod"), stack="v4-platform-prod")
+    before = copy.deepcopy([r.inputs for r in plan.resources])
+    secrets = [o for o in manifests_from_plan(plan) if o["kind"] == "Secret"]
+    assert secrets and all(MASKED_ANNOTATION in o["metadata"]["annotations"] for o in secrets)
+    assert [r.inputs for r in plan.resources] == before  # the masked Secrets' metadata is a copy
 
 
 @pytest.mark.parametrize("stack", STACKS)

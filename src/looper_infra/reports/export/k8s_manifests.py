@@ -60,7 +60,7 @@ def to_object(r: RecordedResource) -> dict[str, Any]:
     if masked:
         for k in masked:
             obj[k] = {}
-        meta = obj.setdefault("metadata", {})
+        meta = obj["metadata"] = dict(obj.get("metadata") or {})  # a copy: the plan's inputs stay as planned
         meta["annotations"] = {**(meta.get("annotations") or {}), MASKED_ANNOTATION: ",".join(masked)}
     return obj
 
