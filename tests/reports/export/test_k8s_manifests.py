@@ -86,6 +86,10 @@ def test_rendering_leaves_the_plan_as_planned() -> None:
     secrets = [o for o in manifests_from_plan(plan) if o["kind"] == "Secret"]
     assert secrets and all(MASKED_ANNOTATION in o["metadata"]["annotations"] for o in secrets)
     assert [r.inputs for r in plan.resources] == before  # the masked Secrets' metadata is a copy
+    # a caller changing a rendered object (nested fields included) changes no planned input
+    for obj in manifests_from_plan(plan):
+        obj["metadata"].setdefault("labels", {})["changed-by"] = "caller"
+    assert [r.inputs for r in plan.resources] == before
 
 
 @pytest.mark.parametrize("stack", STACKS)

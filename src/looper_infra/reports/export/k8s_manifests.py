@@ -9,6 +9,7 @@ and the provider is not one either: both are left out. Secret values are masked 
 
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 from typing import Any
@@ -46,8 +47,9 @@ def is_object(r: RecordedResource) -> bool:
 
 
 def to_object(r: RecordedResource) -> dict[str, Any]:
-    """The Kubernetes object of one recorded resource (CustomResources carry apiVersion/kind)."""
-    body = {k: v for k, v in r.inputs.items() if k not in _PROVIDER_FIELDS}
+    """The Kubernetes object of one recorded resource (CustomResources carry apiVersion/kind), a
+    deep copy: whatever a caller changes in it, the plan's inputs stay as planned."""
+    body = {k: copy.deepcopy(v) for k, v in r.inputs.items() if k not in _PROVIDER_FIELDS}
     if r.type.startswith("kubernetes:apiextensions.k8s.io/v1:CustomResource") or (
             "apiVersion" in body and "kind" in body and not _is_builtin(r.type)):
         api_version, kind = str(body["apiVersion"]), str(body["kind"])
@@ -60,7 +62,7 @@ def to_object(r: RecordedResource) -> dict[str, Any]:
     if masked:
         for k in masked:
             obj[k] = {}
-        meta = obj["metadata"] = dict(obj.get("metadata") or {})  # a copy: the plan's inputs stay as planned
+        meta = obj.setdefault("metadata", {})
         meta["annotations"] = {**(meta.get("annotations") or {}), MASKED_ANNOTATION: ",".join(masked)}
     return obj
 
